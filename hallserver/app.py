@@ -1,0 +1,62 @@
+"""The hub's Flask application factory and its Socket.IO server."""
+
+import secrets
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from .errors import HallError
+from .hall import Hall
+from .settings import load_settings
+from .store import open_store
+
+socketio = SocketIO()
+
+
+def create_app(config=None, clock=None):
+    """Build the hub. ``config`` overrides settings (see ``settings.SETTINGS``).
+
+    The database must have been initialised (``hallserver init``); the factory only
+    migrates the schema and checks the file's integrity.
+    """
+    settings = load_settings(config)
+    app = Flask(__name__)
+    app.config["HALL_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings["max_body_bytes"]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    store = open_store(settings["db"])
+    problems = store.integrity_problems()
+    if problems:
+        raise HallError(
+            f"Cơ sở dữ liệu hỏng ({settings['db']}): {'; '.join(problems[:3])}",
+            f"The database {settings['db']} failed its integrity check: {'; '.join(problems[:3])}",
+            code="corrupt_database",
+        )
+    if not store.is_configured():
+        raise HallError(
+            f"Chưa khởi tạo hội trường trong {settings['db']}: chạy `hallserver init`",
+            f"No hall in {settings['db']}: run `hallserver init` first",
+            code="not_initialised",
+        )
+    app.secret_key = settings["secret_key"] or _stored_secret(store)
+    hall = Hall(store, clock=clock) if clock else Hall(store)
+    app.extensions["hall"] = hall
+
+    from . import api, push, web
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"])
+    push.init_app(app, hall)
+    return app
+
+
+def _stored_secret(store):
+    secret = store.get_setting("secret_key")
+    if secret is None:
+        secret = secrets.token_hex(32)
+        with store.transaction() as db:
+            store.set_setting(db, "secret_key", secret)
+    return secret

@@ -1,0 +1,217 @@
+"""The ``hallserver`` command: init, serve, token, backup, expire, settings, sounds.
+
+``main`` monkey-patches for gevent (or eventlet) before anything else is imported when
+the command is ``serve``, so every import after it gets cooperative sockets.
+"""
+
+import os
+import sys
+
+import click
+
+
+def _async_mode(argv):
+    for index, argument in enumerate(argv):
+        if argument.startswith("--async-mode="):
+            return argument.split("=", 1)[1]
+        if argument == "--async-mode" and index + 1 < len(argv):
+            return argv[index + 1]
+    return os.environ.get("HALL_ASYNC_MODE", "gevent")
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:
+        mode = _async_mode(argv)
+        if mode == "gevent":
+            from gevent import monkey
+
+            monkey.patch_all()
+        elif mode == "eventlet":
+            import eventlet
+
+            eventlet.monkey_patch()
+    cli.main(args=argv, prog_name="hallserver")
+
+
+def _fail(error):
+    """Print a HallError the way a person at a terminal wants it, and exit 2."""
+    click.echo(f"Lỗi / Error: {error.message}", err=True)
+    if error.message_en != error.message:
+        click.echo(f"  {error.message_en}", err=True)
+    sys.exit(2)
+
+
+def _settings():
+    from .settings import load_settings
+
+    try:
+        return load_settings()
+    except ValueError as error:
+        click.echo(f"Lỗi / Error: {error}", err=True)
+        sys.exit(2)
+
+
+def _store():
+    from .store import open_store
+
+    return open_store(_settings()["db"])
+
+
+@click.group(help="Hall Queue hub (máy chủ xếp hàng). The database is HALL_DB (default var/hall.db).")
+def cli():
+    pass
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Hall TOML file (default: demo hall)")
+def init(config_path):
+    """Create or migrate the database and apply a hall configuration."""
+    from .config import demo_config, load_config
+    from .errors import HallError
+
+    try:
+        store = _store()
+        if config_path:
+            config = load_config(config_path)
+        elif store.is_configured():
+            click.echo(f"Đã khởi tạo / already initialised: {store.path} (schema {store.schema_version()})")
+            return
+        else:
+            config = demo_config()
+        store.apply_config(config)
+    except HallError as error:
+        _fail(error)
+    click.echo(f"Đã khởi tạo / initialised {store.path}: {config.name}")
+    click.echo(f"  {len(config.services)} dịch vụ / services, {len(config.counters)} quầy / counters,"
+               f" schema {store.schema_version()}")
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--async-mode", type=click.Choice(["gevent", "eventlet", "threading"]),
+              help="Overrides HALL_ASYNC_MODE (default gevent)")
+@click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
+def serve(host, port, async_mode, access_log):
+    """Run the hub: API, pages and Socket.IO push."""
+    from .app import create_app, socketio
+    from .errors import HallError
+    from .server import run
+
+    overrides = {"async_mode": async_mode} if async_mode else {}
+    try:
+        app = create_app(overrides)
+    except HallError as error:
+        _fail(error)
+    hall = app.extensions["hall"]
+    interval = app.config["HALL_SETTINGS"]["expire_check_seconds"]
+
+    def expire_at_day_end():
+        while True:
+            socketio.sleep(interval)
+            try:
+                hall.expire()
+            except Exception:  # keep the timer alive; the next round retries
+                app.logger.exception("expiry failed")
+
+    socketio.start_background_task(expire_at_day_end)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"Hall Queue: {hall.config.name}")
+    click.echo(f"  Trang chủ / home      http://{shown}:{port}/")
+    click.echo(f"  Trạng thái / state    http://{shown}:{port}/api/v1/state")
+    click.echo(f"  OpenAPI               http://{shown}:{port}/api/v1/openapi.json")
+    click.echo(f"  CSDL / database       {hall.store.path} ({socketio.server.eio.async_mode})", )
+    sys.stdout.flush()
+    run(app, socketio, host, port, access_log=access_log)
+
+
+@cli.group()
+def token():
+    """Device tokens for kiosks, screens, counters and supervisors."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["kiosk", "display", "counter", "supervisor", "admin"]))
+@click.option("--counter", type=int, help="Counter number (role counter only)")
+@click.option("--label", default="", help="What the token is for, e.g. 'kiosk at the door'")
+def token_create(role, counter, label):
+    """Create a token; it is printed once, as the last line."""
+    import time
+
+    from . import auth
+    from .core import find_counter
+    from .errors import HallError
+
+    store = _store()
+    try:
+        if counter is not None:
+            find_counter(store.config(), counter)
+        with store.transaction() as db:
+            plain = auth.create_token(db, role=role, counter=counter, label=label, now=time.time())
+    except HallError as error:
+        _fail(error)
+    click.echo(f"Token {role}{f' quầy/counter {counter}' if counter else ''} (chỉ hiện một lần / shown once):")
+    click.echo(plain)
+
+
+@token.command("list")
+def token_list():
+    """List tokens (never their values)."""
+    store = _store()
+    for row in store.db.query("SELECT * FROM tokens ORDER BY id"):
+        state = "revoked" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']:>4}  {row['role']:<10} {row['counter'] or '':>4}  {state:<8} {row['label'] or ''}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id):
+    """Revoke a token by its id (see `token list`)."""
+    import time
+
+    from . import auth
+
+    store = _store()
+    with store.transaction() as db:
+        auth.revoke_token(db, token_id, now=time.time())
+    click.echo(f"Đã thu hồi / revoked token {token_id}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup(path):
+    """Copy the live database to PATH (SQLite online backup)."""
+    store = _store()
+    store.backup(path)
+    click.echo(f"Đã sao lưu / backed up {store.path} → {path}")
+
+
+@cli.command()
+def expire():
+    """End every unfinished ticket of an earlier day now."""
+    from .hall import Hall
+
+    count = Hall(_store()).expire()
+    click.echo(f"Đã hết hạn / expired {count} phiếu / tickets")
+
+
+@cli.command("settings")
+def show_settings():
+    """Show every setting, its value and its HALL_* variable."""
+    from .settings import SETTINGS
+
+    values = _settings()
+    for setting in SETTINGS:
+        click.echo(f"HALL_{setting.name.upper():<22} {values[setting.name]!r:<16} {setting.help}")
+
+
+def _register_optional_groups():
+    from .sounds import sounds
+
+    cli.add_command(sounds)
+
+
+if os.path.exists(os.path.join(os.path.dirname(__file__), "sounds.py")):
+    _register_optional_groups()

@@ -1,0 +1,352 @@
+"""Hall configuration: a TOML file validated into plain dataclasses.
+
+``load_config(path)`` reads a file, ``parse_config(mapping)`` validates a mapping;
+both raise ``ConfigError`` whose message names the key (``services[2].block: ...``).
+``demo_config()`` is the built-in demo hall. The hub keeps the applied configuration
+in its database (see ``store.apply_config``), so files are only read by ``init``.
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from . import voice
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
+BLOCK_PATTERN = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
+PERIOD_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+DIALECTS = ("north", "south")
+READINGS = ("whole", "digits")
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str
+    name_en: str
+    description: str = ""
+    block_start: int = 1
+    block_end: int = 999
+    prefix: str = ""
+    daily_cap: int | None = None
+    wait_target_minutes: int = 30
+    service_minutes: float = 5.0
+
+    def format_number(self, value):
+        """The ticket number as printed and shown: ``1003`` or ``A003``."""
+        if self.prefix:
+            return f"{self.prefix}{value:0{len(str(self.block_end))}d}"
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Counter:
+    number: int
+    name: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Priority:
+    code: str
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    priority_streak: int = 2
+    max_recalls: int = 2
+
+
+@dataclass(frozen=True)
+class AnnouncementSettings:
+    template: str = voice.DEFAULT_TEMPLATE
+    dialect: str = "north"
+    reading: str = "whole"
+    second_language: str | None = None
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    name: str
+    name_en: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    hotline: str = ""
+    # day name -> tuple of (start_minute, end_minute) periods
+    hours: dict = field(default_factory=dict)
+    services: tuple[Service, ...] = ()
+    counters: tuple[Counter, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    policy: Policy = Policy()
+    announcement: AnnouncementSettings = AnnouncementSettings()
+
+    @property
+    def tz(self):
+        return ZoneInfo(self.timezone)
+
+
+def load_config(path):
+    """Read and validate a hall TOML file."""
+    try:
+        with open(path, "rb") as config_file:
+            mapping = tomllib.load(config_file)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: không tìm thấy tệp", f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: TOML không hợp lệ: {error}", f"{path}: invalid TOML: {error}") from None
+    return parse_config(mapping)
+
+
+def demo_config():
+    """The built-in demo hall."""
+    text = resources.files("hallserver").joinpath("demo_hall.toml").read_text("utf-8")
+    return parse_config(tomllib.loads(text))
+
+
+def _fail(key, problem):
+    raise ConfigError(f"{key}: {problem}")
+
+
+def _table(mapping, key, required=False):
+    value = mapping.get(key, None)
+    if value is None:
+        if required:
+            _fail(key, "missing table")
+        return {}
+    if not isinstance(value, dict):
+        _fail(key, f"expected a table, got {type(value).__name__}")
+    return value
+
+
+def _check_keys(mapping, prefix, allowed):
+    for key in mapping:
+        if key not in allowed:
+            _fail(f"{prefix}{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _text(mapping, key, prefix, required=True, default=""):
+    value = mapping.get(key)
+    if value is None:
+        if required:
+            _fail(f"{prefix}{key}", "missing")
+        return default
+    if not isinstance(value, str):
+        _fail(f"{prefix}{key}", f"expected a string, got {type(value).__name__}")
+    if required and not value.strip():
+        _fail(f"{prefix}{key}", "must not be empty")
+    return value.strip()
+
+
+def _integer(mapping, key, prefix, default=None, minimum=None, maximum=None):
+    value = mapping.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(f"{prefix}{key}", f"expected a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        _fail(f"{prefix}{key}", f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        _fail(f"{prefix}{key}", f"must be at most {maximum}, got {value}")
+    return value
+
+
+def _number(mapping, key, prefix, default, minimum):
+    value = mapping.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(f"{prefix}{key}", f"expected a number, got {value!r}")
+    if value < minimum:
+        _fail(f"{prefix}{key}", f"must be at least {minimum}, got {value}")
+    return float(value)
+
+
+def _code(mapping, prefix):
+    code = _text(mapping, "code", prefix)
+    if not CODE_PATTERN.match(code):
+        _fail(f"{prefix}code", f"expected letters, digits, '-' or '_' starting with a letter, got {code!r}")
+    return code
+
+
+def parse_periods(value, key):
+    """``["07:30-11:30", "13:30-17:00"]`` → ((450, 690), (810, 1020))."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        _fail(key, f"expected a list of \"HH:MM-HH:MM\" periods, got {value!r}")
+    periods = []
+    for index, period in enumerate(value):
+        match = PERIOD_PATTERN.match(period) if isinstance(period, str) else None
+        if not match:
+            _fail(f"{key}[{index}]", f"expected \"HH:MM-HH:MM\", got {period!r}")
+        start_hour, start_minute, end_hour, end_minute = map(int, match.groups())
+        start = start_hour * 60 + start_minute
+        end = end_hour * 60 + end_minute
+        if start_minute > 59 or end_minute > 59 or start > 24 * 60 or end > 24 * 60:
+            _fail(f"{key}[{index}]", f"not a time of day: {period!r}")
+        if end <= start:
+            _fail(f"{key}[{index}]", f"ends before it starts: {period!r}")
+        periods.append((start, end))
+    return tuple(sorted(periods))
+
+
+def _parse_hours(hours):
+    _check_keys(hours, "hours.", set(DAYS) | {"default"})
+    default = parse_periods(hours.get("default", ["07:30-11:30", "13:30-17:00"]), "hours.default")
+    return {day: parse_periods(hours[day], f"hours.{day}") if day in hours else default for day in DAYS}
+
+
+def _parse_service(mapping, prefix):
+    _check_keys(
+        mapping, prefix,
+        {"code", "name", "name_en", "description", "block", "prefix", "width", "daily_cap",
+         "wait_target_minutes", "service_minutes"},
+    )
+    code = _code(mapping, prefix)
+    name = _text(mapping, "name", prefix)
+    name_en = _text(mapping, "name_en", prefix, required=False, default=name)
+    description = _text(mapping, "description", prefix, required=False)
+    if "block" in mapping and "prefix" in mapping:
+        _fail(f"{prefix}block", "give either block = \"START-END\" or prefix + width, not both")
+    if "prefix" in mapping:
+        letter = _text(mapping, "prefix", prefix)
+        if not re.fullmatch(r"[A-Z]", letter):
+            _fail(f"{prefix}prefix", f"expected one capital letter A-Z, got {letter!r}")
+        width = _integer(mapping, "width", prefix, default=3, minimum=1, maximum=4)
+        block_start, block_end = 1, 10**width - 1
+    else:
+        letter = ""
+        if "width" in mapping:
+            _fail(f"{prefix}width", "only used with prefix")
+        block = mapping.get("block")
+        if block is None:
+            _fail(f"{prefix}block", "missing (e.g. block = \"1001-1999\" or prefix = \"A\")")
+        match = BLOCK_PATTERN.match(block) if isinstance(block, str) else None
+        if not match:
+            _fail(f"{prefix}block", f"expected \"START-END\" such as \"1001-1999\", got {block!r}")
+        block_start, block_end = map(int, match.groups())
+        if block_start < 1 or block_end <= block_start:
+            _fail(f"{prefix}block", f"expected 1 <= START < END, got {block!r}")
+    daily_cap = _integer(mapping, "daily_cap", prefix, minimum=1)
+    return Service(
+        code=code, name=name, name_en=name_en, description=description,
+        block_start=block_start, block_end=block_end, prefix=letter, daily_cap=daily_cap,
+        wait_target_minutes=_integer(mapping, "wait_target_minutes", prefix, default=30, minimum=1),
+        service_minutes=_number(mapping, "service_minutes", prefix, default=5, minimum=0.5),
+    )
+
+
+def _parse_list(mapping, key, parse_item):
+    items = mapping.get(key, [])
+    if not isinstance(items, list):
+        _fail(key, f"expected an array of tables ([[{key}]]), got {type(items).__name__}")
+    parsed = []
+    for index, item in enumerate(items):
+        prefix = f"{key}[{index}]."
+        if not isinstance(item, dict):
+            _fail(f"{key}[{index}]", f"expected a table, got {item!r}")
+        parsed.append(parse_item(item, prefix))
+    return tuple(parsed)
+
+
+def _unique(items, attribute, key):
+    seen = set()
+    for index, item in enumerate(items):
+        value = getattr(item, attribute)
+        if value in seen:
+            _fail(f"{key}[{index}].{attribute}", f"duplicate {value!r}")
+        seen.add(value)
+
+
+def parse_config(mapping):
+    """Validate a mapping (parsed TOML) into a HallConfig."""
+    _check_keys(mapping, "", {"hall", "hours", "policy", "announcement", "services", "counters", "priorities"})
+    hall = _table(mapping, "hall", required=True)
+    _check_keys(hall, "hall.", {"name", "name_en", "timezone", "hotline"})
+    timezone = _text(hall, "timezone", "hall.", required=False, default="Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail("hall.timezone", f"unknown time zone {timezone!r}")
+
+    services = _parse_list(mapping, "services", _parse_service)
+    if not services:
+        _fail("services", "at least one [[services]] is needed")
+    _unique(services, "code", "services")
+    blocks = sorted(
+        ((service.prefix, service.block_start, service.block_end, index) for index, service in enumerate(services))
+    )
+    for previous, current in zip(blocks, blocks[1:]):
+        if previous[0] == current[0] and current[1] <= previous[2]:
+            other = services[previous[3]].code
+            what = f"prefix {current[0]!r}" if current[0] else "number block"
+            _fail(f"services[{current[3]}].block", f"{what} overlaps service {other!r}")
+    service_codes = {service.code for service in services}
+
+    def parse_counter(item, prefix):
+        _check_keys(item, prefix, {"number", "name", "services"})
+        number = _integer(item, "number", prefix, minimum=1, maximum=999)
+        if number is None:
+            _fail(f"{prefix}number", "missing")
+        served = item.get("services")
+        if not isinstance(served, list) or not served or not all(isinstance(code, str) for code in served):
+            _fail(f"{prefix}services", "expected a non-empty list of service codes")
+        for code in served:
+            if code not in service_codes:
+                _fail(f"{prefix}services", f"unknown service {code!r}")
+        if len(set(served)) != len(served):
+            _fail(f"{prefix}services", "lists a service twice")
+        name = _text(item, "name", prefix, required=False, default=f"Quầy {number}")
+        return Counter(number=number, name=name, services=tuple(served))
+
+    counters = _parse_list(mapping, "counters", parse_counter)
+    if not counters:
+        _fail("counters", "at least one [[counters]] is needed")
+    _unique(counters, "number", "counters")
+
+    def parse_priority(item, prefix):
+        _check_keys(item, prefix, {"code", "name", "name_en"})
+        name = _text(item, "name", prefix)
+        return Priority(code=_code(item, prefix), name=name, name_en=_text(item, "name_en", prefix, False, name))
+
+    priorities = _parse_list(mapping, "priorities", parse_priority)
+    _unique(priorities, "code", "priorities")
+
+    policy_table = _table(mapping, "policy")
+    _check_keys(policy_table, "policy.", {"priority_streak", "max_recalls"})
+    policy = Policy(
+        priority_streak=_integer(policy_table, "priority_streak", "policy.", default=2, minimum=1, maximum=100),
+        max_recalls=_integer(policy_table, "max_recalls", "policy.", default=2, minimum=0, maximum=10),
+    )
+
+    announcement_table = _table(mapping, "announcement")
+    _check_keys(announcement_table, "announcement.", {"template", "dialect", "reading", "second_language"})
+    template = _text(announcement_table, "template", "announcement.", required=False, default=voice.DEFAULT_TEMPLATE)
+    problem = voice.template_error(template)
+    if problem:
+        _fail("announcement.template", problem)
+    dialect = _text(announcement_table, "dialect", "announcement.", required=False, default="north")
+    if dialect not in DIALECTS:
+        _fail("announcement.dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}")
+    reading = _text(announcement_table, "reading", "announcement.", required=False, default="whole")
+    if reading not in READINGS:
+        _fail("announcement.reading", f"expected one of {', '.join(READINGS)}, got {reading!r}")
+    second_language = _text(announcement_table, "second_language", "announcement.", required=False) or None
+    if second_language not in (None, "en"):
+        _fail("announcement.second_language", f"expected \"en\" or empty, got {second_language!r}")
+
+    return HallConfig(
+        name=_text(hall, "name", "hall."),
+        name_en=_text(hall, "name_en", "hall.", required=False),
+        timezone=timezone,
+        hotline=_text(hall, "hotline", "hall.", required=False),
+        hours=_parse_hours(_table(mapping, "hours")),
+        services=services,
+        counters=counters,
+        priorities=priorities,
+        policy=policy,
+        announcement=AnnouncementSettings(template, dialect, reading, second_language),
+    )

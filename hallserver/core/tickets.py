@@ -1,0 +1,369 @@
+"""Tickets and counters: issuing, the call-next policy and every counter action.
+
+Ticket life: waiting → called → serving → done; called → no_show (reinstatable the
+same day); waiting/called → waiting in another service (transferred, number kept);
+waiting/called → cancelled; anything unfinished → expired after its day.
+"""
+
+import secrets
+from datetime import datetime
+
+from .. import voice
+from ..errors import Conflict, Invalid, NotFound
+from .events import Outcome, record
+
+CHANNELS = ("kiosk", "online", "staff", "appointment")
+ACTIVE_STATUSES = ("waiting", "called", "serving")
+
+
+def local_time(config, now):
+    return datetime.fromtimestamp(now, config.tz)
+
+
+def local_day(config, now):
+    """The hall's calendar day for ``now``, as ``YYYY-MM-DD``."""
+    return local_time(config, now).date().isoformat()
+
+
+def is_open(config, now):
+    """True when ``now`` falls inside the hall's working hours."""
+    moment = local_time(config, now)
+    day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[moment.weekday()]
+    minute = moment.hour * 60 + moment.minute
+    return any(start <= minute < end for start, end in config.hours.get(day, ()))
+
+
+def find_service(config, code):
+    for service in config.services:
+        if service.code == code:
+            return service
+    raise Invalid(f"Không có dịch vụ {code!r}", f"Unknown service {code!r}", code="unknown_service")
+
+
+def find_counter(config, number):
+    for counter in config.counters:
+        if counter.number == number:
+            return counter
+    raise NotFound(f"Không có quầy số {number}", f"Unknown counter {number}", code="unknown_counter")
+
+
+def _ticket(db, ticket_id):
+    return next(db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
+
+
+def _set_ticket(db, ticket_id, **values):
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", [*values.values(), ticket_id])
+    return _ticket(db, ticket_id)
+
+
+def _counter_row(db, config, number):
+    find_counter(config, number)
+    return next(db.query("SELECT * FROM counters WHERE number = ?", [number]))
+
+
+def _set_counter(db, number, **values):
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    db.execute(f"UPDATE counters SET {assignments} WHERE number = ?", [*values.values(), number])
+
+
+def _expire_if_stale(db, config, now):
+    """Lazily end yesterday's queue on the first action of a new day."""
+    today = local_day(config, now)
+    stale = db.execute(
+        "SELECT 1 FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day < ? LIMIT 1", [today]
+    ).fetchone()
+    return expire_before(db, config, now=now).events if stale else []
+
+
+# -- issuing ------------------------------------------------------------------
+
+def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now):
+    """Allocate the next number of ``service`` for today and put it in the queue."""
+    service_config = find_service(config, service)
+    if priority is not None and priority not in {category.code for category in config.priorities}:
+        raise Invalid(f"Không có diện ưu tiên {priority!r}", f"Unknown priority category {priority!r}",
+                      code="unknown_priority")
+    if channel not in CHANNELS:
+        raise Invalid(f"Kênh không hợp lệ {channel!r}", f"Unknown channel {channel!r}", code="unknown_channel")
+    if not is_open(config, now):
+        raise Conflict("Ngoài giờ làm việc: không cấp số", "Outside working hours: no tickets now",
+                       code="outside_hours")
+    events = _expire_if_stale(db, config, now)
+    today = local_day(config, now)
+    row = db.execute(
+        "SELECT last_value, issued FROM daily_numbers WHERE service = ? AND day = ?", [service, today]
+    ).fetchone()
+    last_value, issued = row if row else (service_config.block_start - 1, 0)
+    if service_config.daily_cap is not None and issued >= service_config.daily_cap:
+        raise Conflict(
+            f"Dịch vụ {service_config.name} đã hết số hôm nay ({service_config.daily_cap} số)",
+            f"{service_config.name_en}: today's cap of {service_config.daily_cap} tickets is reached",
+            code="cap_reached",
+        )
+    value = last_value + 1
+    if value > service_config.block_end:
+        raise Conflict(
+            f"Dịch vụ {service_config.name} đã dùng hết dãy số hôm nay",
+            f"{service_config.name_en}: today's number block is used up",
+            code="block_exhausted",
+        )
+    db.execute(
+        "INSERT INTO daily_numbers (service, day, last_value, issued) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (service, day) DO UPDATE SET last_value = excluded.last_value, issued = issued + 1",
+        [service, today, value],
+    )
+    number = service_config.format_number(value)
+    cursor = db.execute(
+        "INSERT INTO tickets (day, number, value, service, origin_service, priority, channel, status, "
+        "track_token, issued_at, recalls) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, 0)",
+        [today, number, value, service, service, priority, channel, secrets.token_urlsafe(18), now],
+    )
+    ticket = _ticket(db, cursor.lastrowid)
+    events.append(record(db, "issued", now, ticket=ticket, service=service,
+                         data={"number": number, "priority": priority, "channel": channel}))
+    return Outcome(ticket, events)
+
+
+# -- the call-next policy -------------------------------------------------------
+
+def _oldest(db, where, params, services, order):
+    preference = " ".join(f"WHEN ? THEN {index}" for index in range(len(services)))
+    placeholders = ", ".join("?" for _ in services)
+    rows = list(db.query(
+        f"SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service IN ({placeholders}) AND {where} "
+        f"ORDER BY {order}, CASE service {preference} END, id LIMIT 1",
+        [*params[:1], *services, *params[1:], *services],
+    ))
+    return rows[0] if rows else None
+
+
+def choose_next(db, config, counter_number, now):
+    """The ticket ``call_next`` would take for this counter, and whether it is a priority pick.
+
+    Reinstated and transferred tickets come first, then priority tickets — unless the
+    counter has already called ``policy.priority_streak`` of them in a row and a normal
+    ticket has waited longer — then the oldest ticket across the counter's services.
+    Tickets issued in the same second count as the same age; the counter's order of
+    preference breaks the tie.
+    """
+    counter = find_counter(config, counter_number)
+    services = list(counter.services)
+    today = local_day(config, now)
+    requeued = _oldest(db, "requeued_at IS NOT NULL", [today], services, "requeued_at")
+    if requeued:
+        return requeued, None
+    age = "CAST(issued_at AS INTEGER)"
+    priority = _oldest(db, "requeued_at IS NULL AND priority IS NOT NULL", [today], services, age)
+    normal = _oldest(db, "requeued_at IS NULL AND priority IS NULL", [today], services, age)
+    if priority is None:
+        return normal, False
+    streak = db.execute("SELECT priority_streak FROM counters WHERE number = ?", [counter_number]).fetchone()[0]
+    if streak >= config.policy.priority_streak and normal is not None and int(normal["issued_at"]) < int(
+        priority["issued_at"]
+    ):
+        return normal, False
+    return priority, True
+
+
+def _announce(db, config, ticket, counter, now, *, recall):
+    counter_config = find_counter(config, counter)
+    settings = config.announcement
+    announcement = voice.compose_announcement(
+        ticket["number"], counter, template=settings.template, dialect=settings.dialect,
+        reading=settings.reading, second_language=settings.second_language,
+    )
+    return record(
+        db, "recalled" if recall else "called", now, ticket=ticket, counter=counter, service=ticket["service"],
+        data={
+            "number": ticket["number"], "counter_name": counter_config.name, "recall": recall,
+            "priority": ticket["priority"], "channel": ticket["channel"],
+            "text": announcement.text, "text_en": announcement.text_en, "clips": list(announcement.clips),
+        },
+    )
+
+
+def _finish_current(db, config, counter_row, now):
+    """One key serves the hall: calling the next citizen completes the current one."""
+    if counter_row["current_ticket"] is None:
+        return []
+    ticket = _ticket(db, counter_row["current_ticket"])
+    _set_counter(db, counter_row["number"], current_ticket=None)
+    if ticket["status"] not in ("called", "serving"):
+        return []
+    ticket = _set_ticket(db, ticket["id"], status="done", finished_at=now)
+    return [record(db, "done", now, ticket=ticket, counter=counter_row["number"], service=ticket["service"])]
+
+
+def _open_counter(db, config, counter):
+    row = _counter_row(db, config, counter)
+    if row["status"] != "open":
+        raise Conflict(f"Quầy số {counter} đang tạm dừng", f"Counter {counter} is paused", code="counter_paused")
+    return row
+
+
+def _call(db, config, counter_row, ticket, now, events):
+    counter = counter_row["number"]
+    ticket = _set_ticket(db, ticket["id"], status="called", counter=counter, called_at=now,
+                         started_at=None, requeued_at=None, recalls=0)
+    _set_counter(db, counter, current_ticket=ticket["id"])
+    events.append(_announce(db, config, ticket, counter, now, recall=False))
+    return Outcome(ticket, events)
+
+
+def call_next(db, config, *, counter, now):
+    """Call the next ticket for ``counter``; the result is None when nobody waits."""
+    events = _expire_if_stale(db, config, now)
+    counter_row = _open_counter(db, config, counter)
+    events += _finish_current(db, config, counter_row, now)
+    ticket, priority_pick = choose_next(db, config, counter, now)
+    if ticket is None:
+        return Outcome(None, events)
+    if priority_pick is not None:
+        streak = counter_row["priority_streak"] + 1 if priority_pick else 0
+        _set_counter(db, counter, priority_streak=streak)
+    return _call(db, config, counter_row, ticket, now, events)
+
+
+def _ticket_by_number(db, config, number, now):
+    rows = list(db.query("SELECT * FROM tickets WHERE day = ? AND number = ?", [local_day(config, now), number]))
+    if not rows:
+        raise NotFound(f"Hôm nay không có số {number}", f"No ticket {number} today", code="unknown_ticket")
+    return rows[0]
+
+
+def call_number(db, config, *, counter, number, now):
+    """Call a specific number today (a waiting ticket, or a no-show, reinstated on the way)."""
+    events = _expire_if_stale(db, config, now)
+    counter_row = _open_counter(db, config, counter)
+    ticket = _ticket_by_number(db, config, number, now)
+    if ticket["status"] not in ("waiting", "no_show"):
+        raise Conflict(f"Số {number} không đang chờ ({ticket['status']})",
+                       f"Ticket {number} is not waiting ({ticket['status']})", code="not_waiting")
+    if ticket["status"] == "no_show":
+        events.append(record(db, "reinstated", now, ticket=ticket, service=ticket["service"], counter=counter))
+    events += _finish_current(db, config, counter_row, now)
+    return _call(db, config, counter_row, ticket, now, events)
+
+
+def _current(db, config, counter, statuses=("called", "serving")):
+    row = _counter_row(db, config, counter)
+    if row["current_ticket"] is None:
+        raise Conflict(f"Quầy số {counter} chưa gọi số nào", f"Counter {counter} has no current ticket",
+                       code="no_current_ticket")
+    ticket = _ticket(db, row["current_ticket"])
+    if ticket["status"] not in statuses:
+        raise Conflict(f"Số {ticket['number']} đang ở trạng thái {ticket['status']}",
+                       f"Ticket {ticket['number']} is {ticket['status']}", code="wrong_status")
+    return ticket
+
+
+def recall(db, config, *, counter, now):
+    """Announce the counter's current ticket again, up to ``policy.max_recalls`` times."""
+    ticket = _current(db, config, counter, statuses=("called",))
+    if ticket["recalls"] >= config.policy.max_recalls:
+        raise Conflict(
+            f"Đã gọi lại số {ticket['number']} {ticket['recalls']} lần: hãy đánh dấu vắng mặt",
+            f"Ticket {ticket['number']} was recalled {ticket['recalls']} times: mark it absent",
+            code="recall_limit",
+        )
+    ticket = _set_ticket(db, ticket["id"], recalls=ticket["recalls"] + 1)
+    return Outcome(ticket, [_announce(db, config, ticket, counter, now, recall=True)])
+
+
+def start(db, config, *, counter, now):
+    """The citizen has arrived at the counter: serving starts."""
+    ticket = _current(db, config, counter, statuses=("called",))
+    ticket = _set_ticket(db, ticket["id"], status="serving", started_at=now)
+    return Outcome(ticket, [record(db, "started", now, ticket=ticket, counter=counter, service=ticket["service"])])
+
+
+def done(db, config, *, counter, now):
+    """The counter has finished with its current ticket."""
+    ticket = _current(db, config, counter)
+    ticket = _set_ticket(db, ticket["id"], status="done", finished_at=now)
+    _set_counter(db, counter, current_ticket=None)
+    return Outcome(ticket, [record(db, "done", now, ticket=ticket, counter=counter, service=ticket["service"])])
+
+
+def no_show(db, config, *, counter, now):
+    """The called citizen did not come; the ticket can be reinstated today."""
+    ticket = _current(db, config, counter, statuses=("called",))
+    ticket = _set_ticket(db, ticket["id"], status="no_show", finished_at=now)
+    _set_counter(db, counter, current_ticket=None)
+    return Outcome(ticket, [record(db, "no_show", now, ticket=ticket, counter=counter, service=ticket["service"])])
+
+
+def reinstate(db, config, *, number, now, counter=None):
+    """Put today's no-show back at the front of its service's queue."""
+    ticket = _ticket_by_number(db, config, number, now)
+    if ticket["status"] != "no_show":
+        raise Conflict(f"Số {number} không phải vắng mặt", f"Ticket {number} is not a no-show", code="not_no_show")
+    ticket = _set_ticket(db, ticket["id"], status="waiting", counter=None, finished_at=None, requeued_at=now)
+    return Outcome(ticket, [record(db, "reinstated", now, ticket=ticket, counter=counter, service=ticket["service"])])
+
+
+def transfer(db, config, *, counter, service, now):
+    """Send the counter's current ticket to another service's queue, keeping its number."""
+    target = find_service(config, service)
+    ticket = _current(db, config, counter)
+    if ticket["service"] == target.code:
+        raise Conflict(f"Số {ticket['number']} đã thuộc dịch vụ {target.name}",
+                       f"Ticket {ticket['number']} is already in {target.name_en}", code="same_service")
+    from_service = ticket["service"]
+    ticket = _set_ticket(db, ticket["id"], status="waiting", service=target.code, counter=None,
+                         transferred_from=from_service, requeued_at=now, started_at=None)
+    _set_counter(db, counter, current_ticket=None)
+    return Outcome(ticket, [record(db, "transferred", now, ticket=ticket, counter=counter, service=target.code,
+                                   data={"from": from_service, "to": target.code})])
+
+
+def cancel(db, config, *, track_token, now):
+    """The citizen gives up their place (from the tracking page)."""
+    rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [track_token]))
+    if not rows:
+        raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
+    ticket = rows[0]
+    if ticket["status"] not in ("waiting", "called"):
+        raise Conflict(f"Số {ticket['number']} không thể hủy ({ticket['status']})",
+                       f"Ticket {ticket['number']} cannot be cancelled ({ticket['status']})", code="not_cancellable")
+    if ticket["counter"] is not None:
+        db.execute("UPDATE counters SET current_ticket = NULL WHERE current_ticket = ?", [ticket["id"]])
+    ticket = _set_ticket(db, ticket["id"], status="cancelled", finished_at=now)
+    return Outcome(ticket, [record(db, "cancelled", now, ticket=ticket, counter=ticket["counter"],
+                                   service=ticket["service"])])
+
+
+def pause(db, config, *, counter, now):
+    """The counter stops taking new calls (break, meeting); its current ticket stays."""
+    row = _counter_row(db, config, counter)
+    if row["status"] == "paused":
+        raise Conflict(f"Quầy số {counter} đã tạm dừng", f"Counter {counter} is already paused", code="already_paused")
+    _set_counter(db, counter, status="paused")
+    return Outcome(None, [record(db, "counter_paused", now, counter=counter)])
+
+
+def resume(db, config, *, counter, now):
+    """The counter takes calls again."""
+    row = _counter_row(db, config, counter)
+    if row["status"] == "open":
+        raise Conflict(f"Quầy số {counter} đang mở", f"Counter {counter} is already open", code="already_open")
+    _set_counter(db, counter, status="open")
+    return Outcome(None, [record(db, "counter_resumed", now, counter=counter)])
+
+
+def expire_before(db, config, *, now):
+    """End every unfinished ticket of an earlier day; forget old request ids."""
+    today = local_day(config, now)
+    events = []
+    for ticket in list(db.query(
+        "SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day < ? ORDER BY id", [today]
+    )):
+        ticket = _set_ticket(db, ticket["id"], status="expired", finished_at=now)
+        events.append(record(db, "expired", now, ticket=ticket, service=ticket["service"]))
+    db.execute(
+        "UPDATE counters SET current_ticket = NULL, priority_streak = 0 WHERE current_ticket IN "
+        "(SELECT id FROM tickets WHERE status NOT IN ('called', 'serving'))"
+    )
+    db.execute("DELETE FROM requests WHERE at < ?", [now - 2 * 86400])
+    return Outcome(len(events), events)

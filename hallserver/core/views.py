@@ -1,0 +1,158 @@
+"""What each audience may see: the public board, a tracked ticket, a counter's desk.
+
+Public views never carry personal data (the hub stores none in tickets today; when
+bookings add names and phones they stay out of these functions).
+"""
+
+import json
+from datetime import datetime
+
+from .estimates import Estimator
+from .events import current_seq
+from .tickets import local_day
+
+
+def iso(config, timestamp):
+    """An epoch timestamp as ISO 8601 in the hall's time zone, or None."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, config.tz).isoformat(timespec="seconds")
+
+
+def service_name(config, code):
+    return next((service.name for service in config.services if service.code == code), code)
+
+
+def public_ticket(config, ticket, estimator=None, *, with_token=False):
+    """A ticket as the citizen and the public API see it."""
+    position = estimator.position_of(ticket) if estimator else None
+    view = {
+        "number": ticket["number"],
+        "service": ticket["service"],
+        "service_name": service_name(config, ticket["service"]),
+        "status": ticket["status"],
+        "priority": ticket["priority"],
+        "channel": ticket["channel"],
+        "position": position,
+        "ahead": None if position is None else position - 1,
+        "eta_minutes": estimator.eta_minutes(ticket["service"], position) if position else None,
+        "counter": ticket["counter"] if ticket["status"] in ("called", "serving") else None,
+        "issued_at": iso(config, ticket["issued_at"]),
+        "called_at": iso(config, ticket["called_at"]),
+    }
+    if with_token:
+        view["track_token"] = ticket["track_token"]
+    return view
+
+
+def staff_ticket(config, ticket, now, estimator=None):
+    """A ticket as a counter sees it: the public view plus timings and history."""
+    view = public_ticket(config, ticket, estimator)
+    view.update({
+        "id": ticket["id"],
+        "recalls": ticket["recalls"],
+        "transferred_from": ticket["transferred_from"],
+        "started_at": iso(config, ticket["started_at"]),
+        "waited_seconds": round((ticket["called_at"] or now) - ticket["issued_at"]),
+        "at_counter_seconds": round(now - ticket["called_at"]) if ticket["status"] in ("called", "serving") else None,
+    })
+    return view
+
+
+def services_summary(db, config, now, estimator=None):
+    estimator = estimator or Estimator(db, config, now)
+    return [
+        {
+            "code": service.code,
+            "name": service.name,
+            "name_en": service.name_en,
+            "waiting": estimator.waiting.get(service.code, 0),
+            "eta_minutes": estimator.new_ticket_eta(service.code),
+        }
+        for service in config.services
+    ]
+
+
+def _current_public(db, row):
+    if row["current_ticket"] is None:
+        return None
+    number, service = db.execute(
+        "SELECT number, service FROM tickets WHERE id = ?", [row["current_ticket"]]
+    ).fetchone()
+    return {"number": number, "service": service}
+
+
+def public_counter(db, config, number):
+    counter = next(c for c in config.counters if c.number == number)
+    row = next(db.query("SELECT * FROM counters WHERE number = ?", [number]))
+    return {
+        "number": number,
+        "name": counter.name,
+        "status": row["status"],
+        "services": list(counter.services),
+        "current": _current_public(db, row),
+    }
+
+
+def recent_calls(db, config, now, limit=10):
+    rows = db.execute(
+        "SELECT seq, at, counter, data FROM events WHERE type IN ('called', 'recalled') AND at >= ? "
+        "ORDER BY seq DESC LIMIT ?",
+        [_day_start(config, now), limit],
+    ).fetchall()
+    calls = []
+    for seq, at, counter, data in rows:
+        data = json.loads(data)
+        calls.append({
+            "call_id": str(seq), "number": data["number"], "counter": counter,
+            "called_at": iso(config, at), "recall": data["recall"],
+        })
+    return calls
+
+
+def _day_start(config, now):
+    moment = datetime.fromtimestamp(now, config.tz)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def public_state(db, config, now, recent=10):
+    """The board: what ``GET /api/v1/state`` returns and every ``state`` push carries."""
+    estimator = Estimator(db, config, now)
+    return {
+        "seq": current_seq(db),
+        "day": local_day(config, now),
+        "hall": {"name": config.name, "name_en": config.name_en, "hotline": config.hotline},
+        "services": services_summary(db, config, now, estimator),
+        "counters": [public_counter(db, config, counter.number) for counter in config.counters],
+        "recent_calls": recent_calls(db, config, now, recent),
+    }
+
+
+def counter_state(db, config, number, now, estimator=None, waiting_limit=50):
+    """A counter's desk: its status, current ticket and what waits for it."""
+    estimator = estimator or Estimator(db, config, now)
+    counter = next(c for c in config.counters if c.number == number)
+    row = next(db.query("SELECT * FROM counters WHERE number = ?", [number]))
+    current = None
+    if row["current_ticket"] is not None:
+        ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [row["current_ticket"]]))
+        current = staff_ticket(config, ticket, now)
+    placeholders = ", ".join("?" for _ in counter.services)
+    waiting_list = [
+        {"number": t["number"], "service": t["service"], "priority": t["priority"], "channel": t["channel"],
+         "issued_at": iso(config, t["issued_at"]), "requeued": t["requeued_at"] is not None}
+        for t in db.query(
+            f"SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service IN ({placeholders}) "
+            "ORDER BY requeued_at IS NULL, requeued_at, CAST(issued_at AS INTEGER), id LIMIT ?",
+            [local_day(config, now), *counter.services, waiting_limit],
+        )
+    ]
+    return {
+        "number": number,
+        "name": counter.name,
+        "status": row["status"],
+        "services": list(counter.services),
+        "current": current,
+        "waiting": [{"service": code, "count": estimator.waiting.get(code, 0)} for code in counter.services],
+        "waiting_list": waiting_list,
+    }

@@ -1,0 +1,136 @@
+"""Socket.IO: rooms, joins, and publishing the core's events after each commit.
+
+Rooms: ``display`` and ``ticket:<track_token>`` are public (the track token is the
+secret); ``dashboard`` needs a supervisor or admin token; ``counter:N`` needs a token
+that may act for counter N. A join is answered with a ``state`` snapshot (plus the
+room's own view) carrying the same ``seq`` as the pushes that follow.
+"""
+
+from flask import request
+from flask_socketio import join_room
+
+from . import auth
+from .app import socketio
+from .core import views
+from .core.estimates import Estimator, waiting_order
+from .errors import HallError, Invalid, NotFound
+
+PUBLIC_ROOMS = ("display",)
+_hall = None
+
+
+def init_app(app, hall):
+    global _hall
+    _hall = hall
+    hall.subscribe(publish)
+
+
+def _room_members(room):
+    rooms = socketio.server.manager.rooms.get("/", {})
+    return bool(rooms.get(room))
+
+
+def called_payload(event):
+    data = event.data
+    return {
+        "seq": event.seq,
+        "call_id": str(event.seq),
+        "ticket": {"number": data["number"], "service": event.service},
+        "counter": {"number": event.counter, "name": data["counter_name"]},
+        "text": data["text"],
+        "text_en": data.get("text_en"),
+        "clips": data["clips"],
+        "recall": data["recall"],
+    }
+
+
+def publish(events, db, config, now):
+    """Push what changed to the rooms that care; runs after the transaction committed."""
+    seq = events[-1].seq
+    estimator = Estimator(db, config, now)
+    services, counters, tickets = set(), set(), {}
+    for event in events:
+        if event.service:
+            services.add(event.service)
+        if event.type == "transferred":
+            services.add(event.data["from"])
+        if event.counter is not None:
+            counters.add(event.counter)
+        if event.ticket:
+            tickets[event.ticket["id"]] = event.ticket["track_token"]
+        if event.type in ("called", "recalled"):
+            payload = called_payload(event)
+            rooms = ["display", "dashboard", f"counter:{event.counter}", f"ticket:{event.ticket['track_token']}"]
+            socketio.emit("called", payload, to=rooms)
+    for counter in config.counters:
+        if services & set(counter.services):
+            counters.add(counter.number)
+    known_counters = {counter.number for counter in config.counters}
+
+    socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
+                  to=["display", "dashboard"])
+    for number in sorted(counters & known_counters):
+        socketio.emit("counter", {"seq": seq, "counter": views.public_counter(db, config, number)},
+                      to=["display", "dashboard"])
+        if _room_members(f"counter:{number}"):
+            socketio.emit("counter_state", {"seq": seq, "counter": views.counter_state(db, config, number, now,
+                                                                                       estimator)},
+                          to=f"counter:{number}")
+    # Positions move for everyone behind a change, so each waiting ticket's page hears it.
+    for service in services:
+        for ticket in waiting_order(db, config, service, now):
+            tickets[ticket["id"]] = ticket["track_token"]
+    for ticket_id, token in tickets.items():
+        room = f"ticket:{token}"
+        if _room_members(room):
+            ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
+            socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)}, to=room)
+
+
+def _error_ack(error):
+    return {"ok": False, "error": {"code": error.code, "message": error.message, "message_en": error.message_en}}
+
+
+@socketio.on("join")
+def on_join(data):
+    """``join {"room", "token"}`` → ack ``{"ok": true, "room", "seq"}`` or ``{"ok": false, "error"}``."""
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("room"), str):
+            raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
+        room = data["room"]
+        token = data.get("token")
+        store = _hall.store
+        with store.lock:
+            principal = auth.principal_for(store.db, token) if token else None
+            extra = _authorise(room, principal)
+            join_room(room)
+            state = _hall.state()
+            socketio.emit("state", state, to=request.sid)
+            if extra:
+                socketio.emit(*extra(), to=request.sid)
+        return {"ok": True, "room": room, "seq": state["seq"]}
+    except HallError as error:
+        return _error_ack(error)
+
+
+def _authorise(room, principal):
+    """Check the join; return a callable giving the room's own first event, if any."""
+    if room in PUBLIC_ROOMS:
+        return None
+    if room == "dashboard":
+        auth.require(principal, "supervisor", "admin")
+        return None
+    kind, _, key = room.partition(":")
+    if kind == "counter" and key.isdigit():
+        number = int(key)
+        auth.require(principal, counter=number)
+        state = _hall.counter_state(number)
+        return lambda: ("counter_state", {"seq": _hall.read(lambda db, config, now: views.current_seq(db)),
+                                          "counter": state})
+    if kind == "ticket" and key:
+        ticket = _hall.ticket_by_token(key)
+        if ticket is None:
+            raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
+        return lambda: ("ticket", {"seq": _hall.read(lambda db, config, now: views.current_seq(db)),
+                                   "ticket": ticket})
+    raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")

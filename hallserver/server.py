@@ -1,0 +1,42 @@
+"""Running the hub: gevent's WSGI server with TCP_NODELAY, or Flask-SocketIO's runner.
+
+Under gevent the default handler leaves Nagle's algorithm on; with a keep-alive
+client's delayed ACK each small response then stalls about 40 ms. Setting
+TCP_NODELAY on every accepted socket removes the stall (see bench/README.md).
+"""
+
+import socket
+
+
+def _gevent_handler_class():
+    from gevent import pywsgi
+
+    try:
+        # When gevent-websocket is installed engineio expects its handler.
+        from geventwebsocket.handler import WebSocketHandler as BaseHandler
+    except ImportError:
+        BaseHandler = pywsgi.WSGIHandler
+
+    class NoDelayHandler(BaseHandler):
+        def __init__(self, sock, address, server, rfile=None):
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().__init__(sock, address, server, rfile)
+
+    return NoDelayHandler
+
+
+def run(app, socketio, host, port, access_log=False):
+    """Serve ``app`` until interrupted, with the async mode it was built for."""
+    mode = socketio.server.eio.async_mode
+    if mode == "gevent":
+        from gevent import pywsgi
+
+        server = pywsgi.WSGIServer(
+            (host, port), app, handler_class=_gevent_handler_class(), log="default" if access_log else None
+        )
+        server.serve_forever()
+    elif mode == "threading":
+        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=access_log)
+    else:
+        socketio.run(app, host=host, port=port, log_output=access_log)

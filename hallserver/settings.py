@@ -1,0 +1,61 @@
+"""Hub settings, declared once as a table.
+
+Each setting has a default and a help text; ``HALL_<NAME>`` environment variables
+override the default, and a mapping passed to ``create_app(config)`` overrides both
+(tests use that). ``hallserver settings`` prints the table.
+"""
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS = (
+    Setting("db", "var/hall.db", "Path of the SQLite database file"),
+    Setting("async_mode", "gevent", "Socket.IO async mode: gevent, eventlet or threading"),
+    Setting("max_body_bytes", 16 * 1024, "Largest accepted request body in bytes (413 above)"),
+    Setting("recent_calls", 10, "How many recent calls the public state lists"),
+    Setting("expire_check_seconds", 30, "How often the hub checks for the end of the day"),
+    Setting("secret_key", "", "Flask secret key; generated and kept in the database when empty"),
+    Setting("trust_proxy", False, "Trust X-Forwarded-* headers from one reverse proxy"),
+)
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def _coerce(setting, raw):
+    if isinstance(setting.default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"HALL_{setting.name.upper()}: expected true or false, got {raw!r}")
+    if isinstance(setting.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(
+                f"HALL_{setting.name.upper()}: expected a whole number, got {raw!r}"
+            ) from None
+    return raw
+
+
+def load_settings(overrides=None, environ=None):
+    """Return a dict of every setting: defaults < HALL_* environment < overrides."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for setting in SETTINGS:
+        raw = environ.get(f"HALL_{setting.name.upper()}")
+        values[setting.name] = setting.default if raw is None else _coerce(setting, raw)
+    for name, value in (overrides or {}).items():
+        key = name.lower()
+        if key not in SETTINGS_BY_NAME:
+            raise ValueError(f"unknown setting {name!r}")
+        values[key] = value
+    return values

@@ -1,0 +1,268 @@
+"""The SQLite store: one file, WAL, explicit transactions, schema migrations.
+
+Everything that allocates a number or changes a ticket runs inside
+``store.transaction()``, a ``BEGIN IMMEDIATE`` transaction: a second writer (another
+thread, another process) waits its turn instead of failing with "database is locked".
+One ``Store`` holds one connection shared by the threads or greenlets of a process,
+guarded by a lock; other processes open their own ``Store`` on the same file.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+
+import sqlite_utils
+
+from .config import AnnouncementSettings, Counter, HallConfig, Policy, Priority, Service
+from .errors import HallError
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def _migration_1(db):
+    db.execute("CREATE TABLE hall_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db["services"].create(
+        {
+            "code": str, "name": str, "name_en": str, "description": str,
+            "block_start": int, "block_end": int, "prefix": str, "daily_cap": int,
+            "wait_target_minutes": int, "service_minutes": float, "position": int, "active": int,
+        },
+        pk="code",
+    )
+    db["counters"].create(
+        {
+            "number": int, "name": str, "services": str, "position": int, "active": int,
+            "status": str, "current_ticket": int, "priority_streak": int,
+        },
+        pk="number",
+        defaults={"status": "open", "priority_streak": 0, "active": 1},
+    )
+    db["priorities"].create(
+        {"code": str, "name": str, "name_en": str, "position": int, "active": int}, pk="code"
+    )
+    db["tickets"].create(
+        {
+            "id": int, "day": str, "number": str, "value": int, "service": str,
+            "origin_service": str, "priority": str, "channel": str, "status": str,
+            "counter": int, "track_token": str, "issued_at": float, "called_at": float,
+            "started_at": float, "finished_at": float, "requeued_at": float,
+            "recalls": int, "transferred_from": str,
+        },
+        pk="id",
+        not_null={"day", "number", "service", "status", "track_token", "issued_at"},
+        defaults={"recalls": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX tickets_day_number ON tickets (day, number)")
+    db.execute("CREATE UNIQUE INDEX tickets_track_token ON tickets (track_token)")
+    db.execute("CREATE INDEX tickets_status_service ON tickets (status, service)")
+    db["daily_numbers"].create(
+        {"service": str, "day": str, "last_value": int, "issued": int}, pk=("service", "day")
+    )
+    db.execute(
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            type TEXT NOT NULL,
+            ticket INTEGER,
+            counter INTEGER,
+            service TEXT,
+            data TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute("CREATE INDEX events_ticket ON events (ticket)")
+    db.execute("CREATE INDEX events_type_at ON events (type, at)")
+    # The event log is append-only: history is never rewritten.
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END"
+    )
+    db["tokens"].create(
+        {
+            "id": int, "token_hash": str, "role": str, "counter": int, "label": str,
+            "created_at": float, "revoked_at": float,
+        },
+        pk="id",
+        not_null={"token_hash", "role", "created_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX tokens_hash ON tokens (token_hash)")
+    db["requests"].create(
+        {"counter": int, "request_id": str, "action": str, "response": str, "at": float},
+        pk=("counter", "request_id"),
+    )
+
+
+# Append new migrations; never edit one that has shipped.
+MIGRATIONS = (_migration_1,)
+
+
+class Store:
+    """One connection to the hall database, with the lock that shares it."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        self.db = sqlite_utils.Database(connection)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed ticket survives a power cut, not only a process crash.
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.lock = threading.RLock()
+        self._config = None
+        self._config_version = None
+
+    def close(self):
+        with self.lock:
+            self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
+
+    @contextlib.contextmanager
+    def reading(self):
+        """A consistent read: a deferred transaction, no write lock taken."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield self.db
+            finally:
+                self.db.rollback()
+
+    # -- schema -------------------------------------------------------------
+
+    def schema_version(self):
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self):
+        """Apply the migrations this file has not seen yet. Idempotent."""
+        with self.transaction() as db:
+            version = self.schema_version()
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(db)
+                db.execute(f"PRAGMA user_version = {number}")
+        return self.schema_version()
+
+    def integrity_problems(self):
+        """``PRAGMA integrity_check``: an empty list when the file is sound."""
+        with self.lock:
+            rows = self.db.execute("PRAGMA integrity_check").fetchall()
+        return [row[0] for row in rows if row[0] != "ok"]
+
+    def backup(self, target_path):
+        """Copy the live database to ``target_path`` with SQLite's online backup."""
+        target_path = str(target_path)
+        os.makedirs(os.path.dirname(os.path.abspath(target_path)), exist_ok=True)
+        target = sqlite3.connect(target_path)
+        try:
+            with self.lock:
+                self.db.conn.backup(target)
+        finally:
+            target.close()
+
+    # -- hall settings ------------------------------------------------------
+
+    def is_configured(self):
+        with self.lock:
+            if "hall_settings" not in self.db.table_names():
+                return False
+            return self.db.execute("SELECT 1 FROM hall_settings WHERE key = 'hall'").fetchone() is not None
+
+    def get_setting(self, key, default=None):
+        with self.lock:
+            row = self.db.execute("SELECT value FROM hall_settings WHERE key = ?", [key]).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, db, key, value):
+        """Write one hall setting inside the caller's transaction."""
+        db.execute(
+            "INSERT INTO hall_settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, json.dumps(value, ensure_ascii=False)],
+        )
+
+    def apply_config(self, config):
+        """Store a validated HallConfig; keeps tickets, counter states and history."""
+        with self.transaction() as db:
+            self.set_setting(db, "hall", {
+                "name": config.name, "name_en": config.name_en,
+                "timezone": config.timezone, "hotline": config.hotline,
+            })
+            self.set_setting(db, "hours", {day: [list(p) for p in periods] for day, periods in config.hours.items()})
+            self.set_setting(db, "policy", vars(config.policy))
+            self.set_setting(db, "announcement", vars(config.announcement))
+            db.execute("UPDATE services SET active = 0")
+            for position, service in enumerate(config.services):
+                db["services"].upsert(dict(vars(service), position=position, active=1), pk="code")
+            db.execute("UPDATE priorities SET active = 0")
+            for position, priority in enumerate(config.priorities):
+                db["priorities"].upsert(dict(vars(priority), position=position, active=1), pk="code")
+            db.execute("UPDATE counters SET active = 0")
+            for position, counter in enumerate(config.counters):
+                values = {"name": counter.name, "services": json.dumps(list(counter.services)), "position": position}
+                if db["counters"].count_where("number = ?", [counter.number]):
+                    db["counters"].update(counter.number, dict(values, active=1))
+                else:
+                    db["counters"].insert(dict(values, number=counter.number, status="open", active=1))
+            version = (self.get_setting("config_version", 0) or 0) + 1
+            self.set_setting(db, "config_version", version)
+
+    def config(self):
+        """The applied HallConfig, cached until the configuration changes."""
+        with self.lock:
+            version = self.get_setting("config_version")
+            if version is None:
+                raise HallError("Hệ thống chưa được khởi tạo: chạy `hallserver init`",
+                                "The hall is not initialised: run `hallserver init`", code="not_initialised")
+            if version == self._config_version:
+                return self._config
+            hall = self.get_setting("hall")
+            announcement = self.get_setting("announcement")
+            self._config = HallConfig(
+                name=hall["name"], name_en=hall["name_en"], timezone=hall["timezone"], hotline=hall["hotline"],
+                hours={day: tuple(tuple(p) for p in periods) for day, periods in self.get_setting("hours").items()},
+                services=tuple(
+                    Service(**{k: row[k] for k in Service.__dataclass_fields__})
+                    for row in self.db.query("SELECT * FROM services WHERE active = 1 ORDER BY position")
+                ),
+                counters=tuple(
+                    Counter(number=row["number"], name=row["name"], services=tuple(json.loads(row["services"])))
+                    for row in self.db.query("SELECT * FROM counters WHERE active = 1 ORDER BY position")
+                ),
+                priorities=tuple(
+                    Priority(code=row["code"], name=row["name"], name_en=row["name_en"])
+                    for row in self.db.query("SELECT * FROM priorities WHERE active = 1 ORDER BY position")
+                ),
+                policy=Policy(**self.get_setting("policy")),
+                announcement=AnnouncementSettings(**announcement),
+            )
+            self._config_version = version
+            return self._config
+
+
+def open_store(path, migrate=True):
+    """Open the hall database at ``path`` and bring its schema up to date."""
+    store = Store(path)
+    if migrate:
+        store.migrate()
+    return store
