@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Hall Queue: set up and run.
+#   ./run.sh            set up, initialise var/hall.db with the demo hall, start the hub on :5000
+#   ./run.sh test [...] set up and run the tests (extra arguments go to pytest)
+#   ./run.sh display    start the hall screen client against the local hub
+#   ./run.sh bench      run the benchmarks (bench/README.md)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV=".venv"
+export HALL_DB="${HALL_DB:-var/hall.db}"
+# Debian packages: the offline voice, fonts with Vietnamese glyphs, sound tools.
+DEBIAN_PACKAGES=(espeak-ng sox fonts-dejavu-core)
+
+debian_packages() {
+    local missing=()
+    command -v dpkg-query >/dev/null || return 0
+    for package in "${DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "Cài gói Debian / installing Debian packages: ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "Thiếu gói / missing Debian packages: sudo apt-get install ${missing[*]}" >&2
+        return 1
+    fi
+}
+
+python_env() {
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        echo "Cần Python 3.11 trở lên / Python 3.11 or newer is required ($PYTHON)" >&2
+        exit 1
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV" || {
+            echo "Không tạo được môi trường ảo / cannot create a venv: apt-get install python3-venv" >&2
+            exit 1
+        }
+    fi
+    # Reinstall only when the project's metadata changed since the last install.
+    if [ ! -f "$VENV/.installed" ] || [ setup.cfg -nt "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e ".[display,test]"
+        touch "$VENV/.installed"
+    fi
+}
+
+hall_db() {
+    if [ ! -f "$HALL_DB" ]; then
+        "$VENV/bin/hallserver" init
+    fi
+}
+
+command="${1:-serve}"
+[ $# -gt 0 ] && shift
+case "$command" in
+    serve)
+        debian_packages || true
+        python_env
+        hall_db
+        exec "$VENV/bin/hallserver" serve --host "${HALL_HOST:-0.0.0.0}" --port "${HALL_PORT:-5000}" "$@"
+        ;;
+    test)
+        debian_packages
+        python_env
+        hall_db
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    display)
+        debian_packages || true
+        python_env
+        exec "$VENV/bin/hall-display" --hub "${HALL_HUB:-http://127.0.0.1:${HALL_PORT:-5000}}" "$@"
+        ;;
+    bench)
+        python_env
+        exec bash bench/run_all.sh "$@"
+        ;;
+    *)
+        echo "usage: ./run.sh [serve|test|display|bench]" >&2
+        exit 2
+        ;;
+esac
