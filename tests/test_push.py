@@ -1,0 +1,161 @@
+"""Socket.IO push through Flask-SocketIO's test client: rooms, joins, events after commit."""
+
+import pytest
+
+from hallserver.app import socketio
+from tests.conftest import bearer
+
+
+@pytest.fixture
+def connect(app):
+    clients = []
+
+    def connect_client():
+        client = socketio.test_client(app, flask_test_client=app.test_client())
+        clients.append(client)
+        return client
+
+    yield connect_client
+    for client in clients:
+        if client.is_connected():
+            client.disconnect()
+
+
+def received(client, name=None):
+    events = client.get_received()
+    return [(event["name"], event["args"][0]) for event in events if name in (None, event["name"])]
+
+
+def issue(client, tokens, service="HT"):
+    return client.post("/api/v1/tickets", json={"service": service}, headers=bearer(tokens["kiosk"])).get_json()
+
+
+def act(client, tokens, counter=1, action="call-next", **body):
+    return client.post(f"/api/v1/counters/{counter}/{action}", json=body, headers=bearer(tokens[f"counter{counter}"]))
+
+
+def test_display_join_gets_state_then_calls(connect, client, tokens):
+    display = connect()
+    ack = display.emit("join", {"room": "display"}, callback=True)
+    assert ack == {"ok": True, "room": "display", "seq": 0}
+    [(name, state)] = received(display)
+    assert name == "state" and state["seq"] == 0 and state["hall"]["name"]
+
+    issue(client, tokens)
+    act(client, tokens)
+    events = received(display)
+    names = [name for name, _ in events]
+    assert names.count("called") == 1 and "queue" in names and "counter" in names
+    called = next(payload for name, payload in events if name == "called")
+    assert called["ticket"] == {"number": "1001", "service": "HT"}
+    assert called["counter"] == {"number": 1, "name": "Quầy 1"}
+    assert called["text"] == "Xin mời công dân có số thứ tự 1001 đến quầy số 1"
+    assert called["clips"][0] == "chime" and called["recall"] is False
+    assert called["call_id"] == str(called["seq"])
+    seqs = [payload["seq"] for _, payload in events]
+    assert seqs == sorted(seqs) and seqs[0] > 0
+
+
+def test_recall_is_pushed_as_a_new_call(connect, client, tokens):
+    display = connect()
+    display.emit("join", {"room": "display"}, callback=True)
+    issue(client, tokens)
+    act(client, tokens)
+    act(client, tokens, action="recall")
+    calls = [payload for name, payload in received(display, "called")]
+    assert [call["recall"] for call in calls] == [False, True]
+    assert calls[0]["call_id"] != calls[1]["call_id"]
+
+
+@pytest.mark.parametrize("room, token, code", [
+    ("dashboard", None, "unauthorized"),
+    ("dashboard", "kiosk", "forbidden"),
+    ("counter:1", None, "unauthorized"),
+    ("counter:1", "counter2", "forbidden"),
+    ("counter:1", "display", "forbidden"),
+    ("counter:x", "supervisor", "unknown_room"),
+    ("ticket:not-a-token", None, "unknown_ticket"),
+    ("kitchen", None, "unknown_room"),
+])
+def test_joins_are_refused_with_an_error_ack(connect, tokens, room, token, code):
+    client = connect()
+    ack = client.emit("join", {"room": room, "token": tokens.get(token)}, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == code
+    assert received(client) == []
+
+
+@pytest.mark.parametrize("payload", [None, "display", {"room": 5}, {}])
+def test_malformed_joins_are_refused(connect, payload):
+    client = connect()
+    ack = client.emit("join", payload, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_join"
+
+
+def test_refused_clients_hear_nothing(connect, client, tokens):
+    outsider = connect()
+    outsider.emit("join", {"room": "counter:1", "token": tokens["counter2"]}, callback=True)
+    issue(client, tokens)
+    act(client, tokens)
+    assert received(outsider) == []
+
+
+def test_counter_room_gets_its_desk(connect, client, tokens):
+    desk = connect()
+    assert desk.emit("join", {"room": "counter:1", "token": tokens["counter1"]}, callback=True)["ok"]
+    names = [name for name, _ in received(desk)]
+    assert names == ["state", "counter_state"]
+    issue(client, tokens)
+    states = [payload for name, payload in received(desk, "counter_state")]
+    assert states[-1]["counter"]["waiting"] == [{"service": "HT", "count": 1}]
+    assert states[-1]["counter"]["waiting_list"][0]["number"] == "1001"
+    act(client, tokens)
+    desk_events = received(desk)
+    assert "called" in [name for name, _ in desk_events]
+    last = [payload for name, payload in desk_events if name == "counter_state"][-1]
+    assert last["counter"]["current"]["number"] == "1001"
+
+
+def test_supervisor_dashboard_hears_everything(connect, client, tokens):
+    dashboard = connect()
+    assert dashboard.emit("join", {"room": "dashboard", "token": tokens["supervisor"]}, callback=True)["ok"]
+    issue(client, tokens, "DD")
+    act(client, tokens, counter=2)
+    names = {name for name, _ in received(dashboard)}
+    assert {"state", "queue", "counter"} <= names
+
+
+def test_ticket_room_follows_position_and_call(connect, client, tokens):
+    first = issue(client, tokens)["ticket"]
+    second = issue(client, tokens)["ticket"]
+    phone = connect()
+    assert phone.emit("join", {"room": f"ticket:{second['track_token']}"}, callback=True)["ok"]
+    [(_, state), (name, own)] = received(phone)
+    assert name == "ticket" and own["ticket"]["position"] == 2 and own["ticket"]["number"] == "1002"
+    act(client, tokens)  # calls 1001: 1002 moves up
+    [update] = [payload for name, payload in received(phone, "ticket")]
+    assert update["ticket"]["position"] == 1
+    act(client, tokens)  # calls 1002
+    events = received(phone)
+    assert [payload["ticket"]["number"] for name, payload in events if name == "called"] == ["1002"]
+    assert [payload["ticket"]["status"] for name, payload in events if name == "ticket"] == ["called"]
+    assert first["track_token"] not in str(events)
+
+
+def test_nothing_is_pushed_when_an_action_fails(connect, client, tokens):
+    display = connect()
+    display.emit("join", {"room": "display"}, callback=True)
+    received(display)
+    assert act(client, tokens, action="recall").status_code == 409
+    assert client.post("/api/v1/tickets", json={"service": "ZZ"}, headers=bearer(tokens["kiosk"])).status_code == 422
+    assert received(display) == []
+
+
+def test_public_pushes_carry_no_tokens_or_personal_data(connect, client, tokens):
+    display = connect()
+    display.emit("join", {"room": "display"}, callback=True)
+    ticket = issue(client, tokens)["ticket"]
+    act(client, tokens)
+    events = received(display)
+    assert {name for name, _ in events} == {"queue", "counter", "called"}
+    assert ticket["track_token"] not in str(events)
+    assert "waiting_list" not in str(events)  # the counters' desk view stays in counter rooms
