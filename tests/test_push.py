@@ -156,6 +156,6 @@ def test_public_pushes_carry_no_tokens_or_personal_data(connect, client, tokens)
     ticket = issue(client, tokens)["ticket"]
     act(client, tokens)
     events = received(display)
-    assert {name for name, _ in events} == {"queue", "counter", "called"}
+    assert {name for name, _ in events} == {"state", "queue", "counter", "called"}
     assert ticket["track_token"] not in str(events)
     assert "waiting_list" not in str(events)  # the counters' desk view stays in counter rooms
