@@ -54,9 +54,13 @@ def _settings():
 
 
 def _store():
+    from .errors import HallError
     from .store import open_store
 
-    return open_store(_settings()["db"])
+    try:
+        return open_store(_settings()["db"])
+    except HallError as error:
+        _fail(error)
 
 
 @click.group(help="Hall Queue hub (máy chủ xếp hàng). The database is HALL_DB (default var/hall.db).")
@@ -71,8 +75,8 @@ def init(config_path):
     from .config import demo_config, load_config
     from .errors import HallError
 
+    store = _store()
     try:
-        store = _store()
         if config_path:
             config = load_config(config_path)
         elif store.is_configured():

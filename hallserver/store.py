@@ -262,7 +262,14 @@ class Store:
 
 def open_store(path, migrate=True):
     """Open the hall database at ``path`` and bring its schema up to date."""
-    store = Store(path)
-    if migrate:
-        store.migrate()
+    try:
+        store = Store(path)
+        if migrate:
+            store.migrate()
+    except sqlite3.DatabaseError as error:
+        raise HallError(
+            f"Không mở được cơ sở dữ liệu {path}: {error}. Khôi phục từ bản sao lưu (hallserver backup).",
+            f"Cannot open the database {path}: {error}. Restore it from a backup (hallserver backup).",
+            code="corrupt_database",
+        ) from None
     return store

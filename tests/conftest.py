@@ -178,7 +178,8 @@ class HubProcess:
         raise RuntimeError(f"hub did not start: {self.read_log()}")
 
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.db.with_suffix(f".{self.port}.log").read_text(errors="replace")[-3000:]
 
     def kill(self):

@@ -1,0 +1,223 @@
+"""A real hub process on loopback: the real python-socketio client, restarts, kill -9,
+several processes writing one database file."""
+
+import multiprocessing
+import sqlite3
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import HubProcess, cli_token, run_cli
+
+
+def post(hub, path, token, body=None):
+    return requests.post(f"{hub.url}{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+class DisplayClient:
+    """A python-socketio client joined to the display room, recording what it hears."""
+
+    def __init__(self, url):
+        self.events = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("state", "called", "queue", "counter"):
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.ack = self.client.call("join", {"room": "display"}, timeout=10)
+
+    def _recorder(self, name):
+        def record(payload):
+            with self.arrived:
+                self.events.append((name, payload))
+                self.arrived.notify_all()
+        return record
+
+    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                for event_name, payload in self.events:
+                    if event_name == name and predicate(payload):
+                        return payload
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no {name} event within {timeout}s: {self.events}")
+                self.arrived.wait(remaining)
+
+    def close(self):
+        self.client.disconnect()
+
+
+@pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
+def test_real_client_hears_a_call_over_websocket(hub_db, async_mode):
+    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 2)
+    hub = HubProcess(hub_db, async_mode=async_mode).start()
+    try:
+        display = DisplayClient(hub.url)
+        assert display.ack["ok"] is True
+        display.wait_for("state")
+        assert post(hub, "/api/v1/tickets", kiosk, {"service": "CT"}).status_code == 201
+        assert post(hub, "/api/v1/counters/2/call-next", counter).json()["ticket"]["number"] == "3001"
+        called = display.wait_for("called")
+        assert called["ticket"]["number"] == "3001" and called["counter"]["number"] == 2
+        assert called["text"].endswith("3001 đến quầy số 2")
+        display.close()
+    finally:
+        hub.stop()
+    assert "Traceback" not in hub.read_log()
+
+
+def test_state_survives_a_restart(hub_db):
+    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
+    hub = HubProcess(hub_db).start()
+    tokens = [post(hub, "/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
+              for _ in range(3)]
+    post(hub, "/api/v1/counters/1/call-next", counter)
+    before = requests.get(f"{hub.url}/api/v1/state", timeout=5).json()
+    hub.stop()
+
+    hub = HubProcess(hub_db, port=hub.port).start()
+    try:
+        after = requests.get(f"{hub.url}/api/v1/state", timeout=5).json()
+        assert after["seq"] == before["seq"]
+        assert after["counters"] == before["counters"] and after["services"] == before["services"]
+        assert requests.get(f"{hub.url}/api/v1/tickets/{tokens[0]}", timeout=5).json()["ticket"]["status"] == "called"
+        assert post(hub, "/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"] == "1004"
+    finally:
+        hub.stop()
+
+
+def test_kill_9_loses_no_acknowledged_ticket(hub_db):
+    kiosk = cli_token(hub_db, "kiosk")
+    hub = HubProcess(hub_db).start()
+    acknowledged, stop = [], threading.Event()
+
+    def kiosk_loop(service):
+        session = requests.Session()
+        while not stop.is_set():
+            try:
+                answer = session.post(f"{hub.url}/api/v1/tickets", json={"service": service},
+                                      headers={"Authorization": f"Bearer {kiosk}"}, timeout=5)
+            except requests.RequestException:
+                return
+            if answer.status_code == 201:
+                acknowledged.append((answer.json()["ticket"]["number"], answer.json()["ticket"]["track_token"]))
+
+    kiosks = [threading.Thread(target=kiosk_loop, args=(service,)) for service in ("HT", "CT", "TP", "XH")]
+    for thread in kiosks:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(acknowledged) < 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    hub.kill()
+    stop.set()
+    for thread in kiosks:
+        thread.join(timeout=10)
+    assert len(acknowledged) >= 50
+
+    with sqlite3.connect(hub_db) as db:
+        stored = set(db.execute("SELECT number, track_token FROM tickets").fetchall())
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert set(acknowledged) <= stored
+    hub = HubProcess(hub_db, port=hub.port).start()
+    try:
+        number, token = acknowledged[-1]
+        assert requests.get(f"{hub.url}/api/v1/tickets/{token}", timeout=5).json()["ticket"]["number"] == number
+    finally:
+        hub.stop()
+
+
+# -- several processes on one file --------------------------------------------------
+
+def _issue_many(db_path, service, count, results):
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+
+    hall = Hall(open_store(db_path))
+    for _ in range(count):
+        results.append(hall.issue_ticket(service)["number"])
+
+
+def _call_many(db_path, counter, results):
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+
+    hall = Hall(open_store(db_path))
+    while True:
+        answer = hall.counter_action(counter, "call-next")
+        if answer["ticket"] is None:
+            return
+        results.append(answer["ticket"]["number"])
+
+
+def test_processes_issuing_together_get_no_duplicate_or_lost_numbers(hub_db):
+    with multiprocessing.Manager() as manager:
+        results = manager.list()
+        workers = [multiprocessing.Process(target=_issue_many, args=(str(hub_db), service, 60, results))
+                   for service in ("HT", "HT", "HT", "CT")]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+            assert worker.exitcode == 0
+        numbers = list(results)
+    assert len(numbers) == len(set(numbers)) == 240
+    assert sorted(n for n in numbers if n.startswith("1")) == [str(1001 + i) for i in range(180)]
+    assert sorted(n for n in numbers if n.startswith("3")) == [str(3001 + i) for i in range(60)]
+
+
+def test_counters_calling_at_once_never_call_a_ticket_twice(hub_db):
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+
+    hall = Hall(open_store(hub_db))
+    for _ in range(150):
+        hall.issue_ticket("HT")
+    with multiprocessing.Manager() as manager:
+        results = manager.list()
+        workers = [multiprocessing.Process(target=_call_many, args=(str(hub_db), counter, results))
+                   for counter in (1, 2, 3)]  # all three serve HT in the demo hall
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+            assert worker.exitcode == 0
+        called = list(results)
+    assert len(called) == len(set(called)) == 150
+
+
+def test_backup_of_a_live_hub(hub, hub_db, tmp_path):
+    kiosk = cli_token(hub_db, "kiosk")
+    for _ in range(5):
+        post(hub, "/api/v1/tickets", kiosk, {"service": "DD"})
+    copy = tmp_path / "backup" / "copy.db"
+    result = run_cli("backup", str(copy), db=hub_db)
+    assert "copy.db" in result.stdout
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 5
+
+
+def test_serve_refuses_an_uninitialised_or_corrupt_database(tmp_path):
+    result = run_cli("serve", "--port", "1", db=tmp_path / "empty.db", check=False)
+    assert result.returncode == 2 and "hallserver init" in result.stderr
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"SQLite format 3\x00" + b"\x13" * 5000)
+    result = run_cli("serve", "--port", "1", db=corrupt, check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+
+
+def test_token_create_prints_the_token_last_and_stores_only_its_hash(hub_db):
+    output = run_cli("token", "create", "--role", "counter", "--counter", "4", db=hub_db).stdout
+    token = output.strip().splitlines()[-1]
+    assert token.startswith("hq_") and len(token) > 40
+    with sqlite3.connect(hub_db) as db:
+        assert token not in str(db.execute("SELECT * FROM tokens").fetchall())
+    refused = run_cli("token", "create", "--role", "counter", db=hub_db, check=False)
+    assert refused.returncode == 2 and "--counter" in refused.stderr
+    refused = run_cli("token", "create", "--role", "counter", "--counter", "77", db=hub_db, check=False)
+    assert refused.returncode == 2 and "77" in refused.stderr
