@@ -46,6 +46,10 @@ def create_app(config=None, clock=None):
 
     from . import api, push, web
 
+    if settings["trust_proxy"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"])
