@@ -59,10 +59,11 @@ _THOUSAND_WORD = {"north": "nghìn", "south": "ngàn"}
 # (bê, xê, dê...) rather than the phonics sounds taught to children (bờ, cờ, dờ), because
 # a single consonant sound is hard to hear in a hall; L M N R S X use the two-syllable names
 # that keep them apart (e-lờ, em-mờ, en-nờ, e-rờ, ét-xì, ích-xì). F J W Z are not in the
-# Vietnamese alphabet; they get the names people use for them.
+# Vietnamese alphabet; they get the names people use for them (J "gi", written "di",
+# which sounds the same, because engines read a bare "gi" as a lone consonant).
 LETTER_NAMES_VI = {
     "A": "a", "B": "bê", "C": "xê", "D": "dê", "Đ": "đê", "E": "e", "F": "ép", "G": "giê",
-    "H": "hát", "I": "i-ngắn", "J": "gi", "K": "ca", "L": "e-lờ", "M": "em-mờ", "N": "en-nờ",
+    "H": "hát", "I": "i-ngắn", "J": "di", "K": "ca", "L": "e-lờ", "M": "em-mờ", "N": "en-nờ",
     "O": "o", "P": "pê", "Q": "quy", "R": "e-rờ", "S": "ét-xì", "T": "tê", "U": "u", "V": "vê",
     "W": "vê-kép", "X": "ích-xì", "Y": "i-dài", "Z": "dét",
 }
@@ -293,10 +294,15 @@ def _split_phrases(text: str, language: str) -> list[_Phrase]:
     return phrases
 
 
-@functools.lru_cache(maxsize=64)  # the hub composes with the same template all day
 def _parse_template(template: str, language: str = "vi") -> tuple[_Phrase | _Slot, ...]:
+    """The template as phrases and placeholder slots; ValueError saying what is wrong."""
     if not isinstance(template, str):
         raise ValueError("the template must be text")
+    return _parse_text_template(template, language)
+
+
+@functools.lru_cache(maxsize=64)  # the hub composes with the same template all day
+def _parse_text_template(template: str, language: str) -> tuple[_Phrase | _Slot, ...]:
     template = unicodedata.normalize("NFC", template)
     if len(template) > MAX_TEMPLATE_LENGTH:
         raise ValueError(f"the template is longer than {MAX_TEMPLATE_LENGTH} characters")

@@ -325,6 +325,11 @@ def test_template_error_explains_the_problem(template, message):
         compose_announcement("1", 1, template=template)
 
 
+@pytest.mark.parametrize("template", [None, 12, ["{number}", "{counter}"]])
+def test_template_error_for_non_text(template):
+    assert template_error(template) == "the template must be text"
+
+
 def test_template_phrases_split_at_pause_punctuation():
     catalogue = clip_catalogue(["Xin mời, công dân số {number}. Đến quầy {counter}!"], ["north"], [])
     phrases = {c.text for c in catalogue.values() if c.id.startswith("phrase.")}
