@@ -12,7 +12,7 @@ from flask_socketio import join_room
 from . import auth
 from .app import socketio
 from .core import views
-from .core.estimates import Estimator, waiting_order
+from .core.estimates import Estimator
 from .errors import HallError, Invalid, NotFound
 
 PUBLIC_ROOMS = ("display",)
@@ -48,7 +48,7 @@ def publish(events, db, config, now):
     """Push what changed to the rooms that care; runs after the transaction committed."""
     seq = events[-1].seq
     estimator = Estimator(db, config, now)
-    services, counters, tickets = set(), set(), {}
+    services, counters, tickets = set(), set(), set()
     for event in events:
         if event.service:
             services.add(event.service)
@@ -57,7 +57,7 @@ def publish(events, db, config, now):
         if event.counter is not None:
             counters.add(event.counter)
         if event.ticket:
-            tickets[event.ticket["id"]] = event.ticket["track_token"]
+            tickets.add(event.ticket["id"])
         if event.type in ("called", "recalled"):
             payload = called_payload(event)
             rooms = ["display", "dashboard", f"counter:{event.counter}", f"ticket:{event.ticket['track_token']}"]
@@ -76,15 +76,22 @@ def publish(events, db, config, now):
             socketio.emit("counter_state", {"seq": seq, "counter": views.counter_state(db, config, number, now,
                                                                                        estimator)},
                           to=f"counter:{number}")
-    # Positions move for everyone behind a change, so each waiting ticket's page hears it.
-    for service in services:
-        for ticket in waiting_order(db, config, service, now):
-            tickets[ticket["id"]] = ticket["track_token"]
-    for ticket_id, token in tickets.items():
-        room = f"ticket:{token}"
-        if _room_members(room):
-            ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
-            socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)}, to=room)
+    # Positions move for everyone behind a change, so each followed waiting ticket hears it.
+    for token in _followed_tickets():
+        rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
+        if not rows:
+            continue
+        ticket = rows[0]
+        if ticket["id"] in tickets or (ticket["status"] == "waiting" and ticket["service"] in services):
+            socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)},
+                          to=f"ticket:{token}")
+
+
+def _followed_tickets():
+    """Track tokens whose room has someone in it right now."""
+    rooms = socketio.server.manager.rooms.get("/", {})
+    return [room.removeprefix("ticket:") for room, members in list(rooms.items())
+            if isinstance(room, str) and room.startswith("ticket:") and members]
 
 
 def _error_ack(error):
