@@ -1,0 +1,117 @@
+"""The display application: the main loop that joins the network, the board, the speaker and the screen.
+
+The network thread (``HubLink``) only fills ``inbox``; everything else runs here, in the
+pygame thread: ``step`` drains the inbox into the board, queues new calls for the
+announcer and lets it start the next one; ``render`` draws a frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from datetime import datetime
+
+from .announcer import Announcer
+from .model import CONNECTING, Board
+
+log = logging.getLogger(__name__)
+
+
+class DisplayApp:
+    def __init__(self, board: Board, announcer: Announcer, renderer=None, screen=None, inbox=None,
+                 link=None, wall_clock=datetime.now):
+        self.board = board
+        self.announcer = announcer
+        self.announcer.on_start = board.start_calling
+        self.renderer = renderer
+        self.screen = screen
+        self.inbox = inbox if inbox is not None else queue.Queue()
+        self.link = link
+        self.wall_clock = wall_clock
+        self.running = False
+
+    # -- one step at a time (the tests drive these) ------------------------------------------
+
+    def handle(self, kind: str, payload) -> None:
+        """Apply one item from the network thread."""
+        try:
+            if kind == "state":
+                self.board.apply_state(payload)
+            elif kind == "lost":
+                self.board.connection_lost(payload)
+            else:
+                for call in self.board.apply_push(kind, payload):
+                    self.announcer.enqueue(call)
+        except (KeyError, TypeError, ValueError) as error:
+            # A malformed event must not take the hall screen down.
+            log.error("ignoring malformed %r event (%s): %r", kind, error, payload)
+
+    def pump(self) -> int:
+        """Apply everything the network thread has handed over; return how many items."""
+        count = 0
+        while True:
+            try:
+                kind, payload = self.inbox.get_nowait()
+            except queue.Empty:
+                return count
+            self.handle(kind, payload)
+            count += 1
+
+    def step(self) -> None:
+        self.pump()
+        self.announcer.tick()
+
+    def render(self) -> None:
+        self.renderer.draw(self.screen.surface, self.board, self.wall_clock())
+        self.screen.present()
+
+    # -- whole runs ----------------------------------------------------------------------
+
+    def run(self, fps: int = 25) -> None:
+        """The main loop, until the window closes, Esc / q is pressed, or ``stop()``."""
+        import pygame
+
+        self.running = True
+        ticker = pygame.time.Clock()
+        try:
+            while self.running:
+                if pygame.display.get_init():
+                    self._handle_window_events(pygame)
+                self.step()
+                self.render()
+                ticker.tick(fps)
+        finally:
+            self.close()
+
+    def _handle_window_events(self, pygame):
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)):
+                self.running = False
+            elif event.type == pygame.VIDEORESIZE:
+                self.screen.resize(event.size)
+
+    def stop(self, *ignored) -> None:
+        self.running = False
+
+    def screenshot(self, path, wait_seconds: float = 5.0, poll_seconds: float = 0.05) -> bool:
+        """Wait for the hub's snapshot (or a failure), draw one frame to PNG; True if online."""
+        deadline = time.monotonic() + wait_seconds
+        while self.board.status == CONNECTING and time.monotonic() < deadline:
+            self.pump()
+            time.sleep(poll_seconds)
+        self.pump()
+        if self.board.status == CONNECTING:
+            self.board.connection_lost(f"no answer within {wait_seconds:g} s")
+        self.renderer.draw(self.screen.surface, self.board, self.wall_clock())
+        self.screen.save(path)
+        self.close()
+        return self.board.online
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        self.announcer.speaker.close()
+        if self.screen is not None:
+            self.screen.close()

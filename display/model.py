@@ -1,0 +1,275 @@
+"""The board model: what the hall screen knows, built from the hub's snapshot and pushes.
+
+Pure Python (no pygame, no network), so every rule is testable with plain data and an
+injected clock:
+
+- a ``state`` snapshot replaces everything and is authoritative for the new connection;
+  pushes with ``seq`` at or below the snapshot's are already in it and are ignored;
+- a ``called`` push is new only once: its ``call_id`` is remembered, and the calls listed in
+  a snapshot's ``recent_calls`` are history (shown, never announced);
+- calls missed while the connection was down arrive in the next snapshot, so they are shown
+  but not announced (a late announcement would send citizens to a counter that moved on);
+- the "now calling" highlight starts when an announcement starts (``start_calling``) and
+  lasts ``highlight_seconds``; a snapshot clears it, so a reconnect never shows an old call
+  as new;
+- a counters filter (one screen per floor) hides other counters, their calls and the
+  services only they serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+CONNECTING, ONLINE, LOST = "connecting", "online", "lost"
+REMEMBERED_CALLS = 2000  # call ids kept for dedupe; a day of a busy hall fits many times
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a ticket to a counter, as the board shows it and the speaker plays it."""
+
+    call_id: str
+    number: str
+    counter: int
+    counter_name: str = ""
+    service: str | None = None
+    text: str = ""
+    text_en: str | None = None
+    clips: tuple[str, ...] = ()
+    recall: bool = False
+    seq: int = 0
+
+    @classmethod
+    def from_push(cls, payload: dict) -> "Call":
+        ticket, counter = payload["ticket"], payload["counter"]
+        return cls(
+            call_id=str(payload["call_id"]),
+            number=str(ticket["number"]),
+            counter=int(counter["number"]),
+            counter_name=counter.get("name") or "",
+            service=ticket.get("service"),
+            text=payload.get("text") or "",
+            text_en=payload.get("text_en"),
+            clips=tuple(payload.get("clips") or ()),
+            recall=bool(payload.get("recall")),
+            seq=int(payload.get("seq") or 0),
+        )
+
+
+@dataclass
+class Counter:
+    number: int
+    name: str
+    status: str = "open"
+    services: tuple[str, ...] = ()
+    current: str | None = None  # the ticket number at the desk, if any
+    seq: int = 0
+
+    @classmethod
+    def from_view(cls, view: dict, seq: int) -> "Counter":
+        current = view.get("current")
+        return cls(
+            number=int(view["number"]),
+            name=view.get("name") or f"Quầy {view['number']}",
+            status=view.get("status") or "open",
+            services=tuple(view.get("services") or ()),
+            current=str(current["number"]) if current else None,
+            seq=seq,
+        )
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str
+    name_en: str | None
+    waiting: int
+    eta_minutes: int | None
+
+    @classmethod
+    def from_view(cls, view: dict) -> "Service":
+        return cls(view["code"], view.get("name") or view["code"], view.get("name_en"),
+                   int(view.get("waiting") or 0), view.get("eta_minutes"))
+
+
+@dataclass
+class Board:
+    """The hall screen's state. ``counters`` limits it to those counter numbers (None: all)."""
+
+    counters_filter: frozenset[int] | None = None
+    clock: object = time.monotonic
+    highlight_seconds: float = 10.0
+    recent_limit: int = 8
+
+    status: str = CONNECTING
+    status_since: float = 0.0
+    hall: dict = field(default_factory=dict)
+    day: str | None = None
+    seq: int = 0  # highest seq applied
+    snapshot_seq: int | None = None
+    counters: dict[int, Counter] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+    recent_calls: list[Call] = field(default_factory=list)  # newest first
+    now_calling: Call | None = None
+    highlight_until: float = 0.0
+    _services_seq: int = 0
+    _seen_calls: OrderedDict = field(default_factory=OrderedDict)
+
+    def __post_init__(self):
+        if self.counters_filter is not None:
+            self.counters_filter = frozenset(self.counters_filter)
+        self.status_since = self.clock()
+
+    # -- connection ---------------------------------------------------------------
+
+    def connection_lost(self, reason: str = "") -> None:
+        """The hub is unreachable: show it, and stop highlighting (it may be stale)."""
+        if self.status != LOST:
+            log.warning("connection lost%s", f": {reason}" if reason else "")
+            self.status, self.status_since = LOST, self.clock()
+        self.highlight_until = 0.0
+
+    @property
+    def online(self) -> bool:
+        return self.status == ONLINE
+
+    # -- snapshot and pushes ------------------------------------------------------------
+
+    def apply_state(self, state: dict) -> None:
+        """Replace everything with a snapshot; its recent calls are history, not news."""
+        seq = int(state.get("seq") or 0)
+        if seq < self.seq:
+            # The hub's history restarted (a new database): old call ids may come back.
+            log.warning("hub seq went back from %s to %s; forgetting earlier calls", self.seq, seq)
+            self._seen_calls.clear()
+        self.seq = self.snapshot_seq = seq
+        self.day = state.get("day")
+        self.hall = dict(state.get("hall") or {})
+        self.counters = {}
+        for view in state.get("counters") or ():
+            counter = Counter.from_view(view, seq)
+            if self._shows_counter(counter.number):
+                self.counters[counter.number] = counter
+        self._services_seq = seq
+        self.services = [Service.from_view(view) for view in state.get("services") or ()]
+        self.recent_calls = []
+        for entry in state.get("recent_calls") or ():
+            self._remember(str(entry["call_id"]))
+            if self._shows_counter(int(entry["counter"])):
+                self.recent_calls.append(self._history_call(entry))
+        self.recent_calls = self.recent_calls[: self.recent_limit]
+        self.now_calling = self.recent_calls[0] if self.recent_calls else None
+        self.highlight_until = 0.0
+        if self.status != ONLINE:
+            self.status, self.status_since = ONLINE, self.clock()
+
+    def apply_push(self, event: str, payload: dict) -> list[Call]:
+        """Apply one push; return the calls that are new and should be announced."""
+        seq = int(payload.get("seq") or 0)
+        if self.snapshot_seq is not None and seq <= self.snapshot_seq:
+            return []  # already part of the snapshot
+        self.seq = max(self.seq, seq)
+        if event == "called":
+            return self._apply_called(Call.from_push(payload))
+        if event == "queue":
+            if seq >= self._services_seq:
+                self._services_seq = seq
+                self.services = [Service.from_view(view) for view in payload.get("services") or ()]
+        elif event == "counter":
+            counter = Counter.from_view(payload["counter"], seq)
+            known = self.counters.get(counter.number)
+            if self._shows_counter(counter.number) and (known is None or seq >= known.seq):
+                self.counters[counter.number] = counter
+                self.counters = dict(sorted(self.counters.items()))
+        else:
+            log.debug("ignoring push %r", event)
+        return []
+
+    def _apply_called(self, call: Call) -> list[Call]:
+        if call.call_id in self._seen_calls:
+            return []
+        self._remember(call.call_id)
+        if not self._shows_counter(call.counter):
+            return []
+        self.recent_calls = [call, *self.recent_calls][: self.recent_limit]
+        counter = self.counters.get(call.counter)
+        if counter is not None and call.seq >= counter.seq:
+            counter.current = call.number
+        return [call]
+
+    def start_calling(self, call: Call) -> None:
+        """The announcement of ``call`` starts: show it large and highlighted."""
+        self.now_calling = call
+        self.highlight_until = self.clock() + self.highlight_seconds
+
+    # -- what the screen shows ----------------------------------------------------------
+
+    @property
+    def highlighted(self) -> bool:
+        return self.status == ONLINE and self.now_calling is not None and self.clock() < self.highlight_until
+
+    def highlighted_counter(self) -> int | None:
+        return self.now_calling.counter if self.highlighted else None
+
+    def visible_services(self) -> list[Service]:
+        """All services, or with a counters filter those the shown counters serve."""
+        if self.counters_filter is None:
+            return list(self.services)
+        served = {code for counter in self.counters.values() for code in counter.services}
+        return [service for service in self.services if service.code in served]
+
+    def counter_label(self, number: int) -> str:
+        counter = self.counters.get(number)
+        return counter.name if counter else f"Quầy {number}"
+
+    def ticker_items(self) -> list[tuple[str, str | None]]:
+        """(Vietnamese, English) lines for the ticker: the hotline, then any notices."""
+        items = []
+        hotline = self.hall.get("hotline")
+        if hotline:
+            items.append((f"Đường dây nóng: {hotline}", f"Hotline: {hotline}"))
+        for notice in self.hall.get("notices") or ():
+            if isinstance(notice, dict):
+                items.append((notice.get("text") or "", notice.get("text_en")))
+            elif notice:
+                items.append((str(notice), None))
+        return items
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _shows_counter(self, number: int) -> bool:
+        return self.counters_filter is None or number in self.counters_filter
+
+    def _remember(self, call_id: str) -> None:
+        self._seen_calls[call_id] = None
+        self._seen_calls.move_to_end(call_id)
+        while len(self._seen_calls) > REMEMBERED_CALLS:
+            self._seen_calls.popitem(last=False)
+
+    def _history_call(self, entry: dict) -> Call:
+        number = int(entry["counter"])
+        return Call(call_id=str(entry["call_id"]), number=str(entry["number"]), counter=number,
+                    counter_name=self.counter_label(number), recall=bool(entry.get("recall")))
+
+
+def parse_counters(spec: str) -> frozenset[int]:
+    """``"1-5"``, ``"1,3,7-9"`` → the counter numbers; ValueError on anything else."""
+    numbers = set()
+    for part in spec.replace(" ", "").split(","):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"not a counter list: {spec!r} (expected e.g. 1-5 or 1,3,7-9)")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"empty counter range {part!r}")
+        numbers.update(range(first, last + 1))
+    if not numbers:
+        raise ValueError(f"no counters in {spec!r}")
+    return frozenset(numbers)
