@@ -11,7 +11,7 @@ PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 export HALL_DB="${HALL_DB:-var/hall.db}"
 # Debian packages: the offline voice, fonts with Vietnamese glyphs, sound tools.
-DEBIAN_PACKAGES=(espeak-ng sox fonts-dejavu-core)
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core)
 
 debian_packages() {
     local missing=()

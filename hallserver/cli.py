@@ -211,11 +211,10 @@ def show_settings():
         click.echo(f"HALL_{setting.name.upper():<22} {values[setting.name]!r:<16} {setting.help}")
 
 
-def _register_optional_groups():
+def _add_sound_commands():
     from .sounds import sounds
 
     cli.add_command(sounds)
 
 
-if os.path.exists(os.path.join(os.path.dirname(__file__), "sounds.py")):
-    _register_optional_groups()
+_add_sound_commands()
