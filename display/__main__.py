@@ -8,7 +8,10 @@ import os
 import queue
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before anything imports pygame
 
 from .audio import AUDIO_BACKENDS
 from .model import parse_counters
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE",
                         help="connect, draw one frame to this PNG and exit (the lost-connection board if no hub)")
     parser.add_argument("--wait", type=float, default=5.0, help="--screenshot: seconds to wait for the hub")
+    parser.add_argument("--timezone", type=time_zone, default=os.environ.get("HALL_TIMEZONE"),
+                        help="time zone of the clock, e.g. Asia/Ho_Chi_Minh (HALL_TIMEZONE; default: the system's)")
     parser.add_argument("--highlight-seconds", type=float, default=10.0, help="how long a call stays highlighted")
     parser.add_argument("--fps", type=int, default=25, help="frames per second")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -76,7 +81,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     if args.screenshot:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no window needed, also over SSH
         app = build_app(args, audio="fake", screen="offscreen", size=args.size or DEFAULT_SCREENSHOT)
@@ -122,7 +126,24 @@ def build_app(args, audio: str, screen: str, size):
     renderer = BoardRenderer(Typeface(*find_font_files(args.font)), counter=args.counter)
     inbox = queue.Queue()
     link = HubLink(args.hub, inbox, token=args.token).start()
-    return DisplayApp(board, announcer, renderer, surface, inbox=inbox, link=link)
+    return DisplayApp(board, announcer, renderer, surface, inbox=inbox, link=link,
+                      wall_clock=wall_clock(args.timezone))
+
+
+def time_zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r}") from None
+
+
+def wall_clock(zone):
+    """The clock the board shows: the system's local time, or that of ``zone``."""
+    if zone is None:
+        return datetime.now
+    return lambda: datetime.now(zone)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,23 @@ The speaker is hardware, so it sits behind a small interface (``play``, ``busy``
 with two implementations chosen by name, the way gpiozero picks a pin factory:
 ``--audio`` or ``HALL_DISPLAY_AUDIO`` = ``pygame`` (default) or ``fake``.
 
-A pack is a directory with ``manifest.json``: ``{"clips": {clip_id: {"file", "duration",
-...}}}``, files relative to the manifest. A clip that is not in the manifest, whose file is
-missing, or that fails to load is logged once and skipped; an announcement never crashes.
+A pack is the ``sounds/`` format of ``hallserver.sounds``: ``manifest.json`` with
+``{"sample_rate", "playback": {"gap_seconds", "after_chime_seconds"}, "clips": {clip_id:
+{"file", "duration", ...}}}``. A clip that is not in the manifest, whose file is missing, or
+that fails to load is logged once and skipped; an announcement never crashes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
-from collections import Counter as Tally
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from hallserver.sounds import PLAYBACK, PackError, load_manifest
+from hallserver.voice import CHIME
 
 log = logging.getLogger(__name__)
 
@@ -29,48 +31,64 @@ FALLBACK_CLIP_SECONDS = 0.5  # when the manifest gives no duration
 
 @dataclass(frozen=True)
 class Clip:
+    """A playable clip, and the silence the pack wants after it before the next one."""
+
     id: str
     path: Path
     duration: float
+    pause_after: float = 0.0
 
 
 class ClipLibrary:
-    """The clips of one pack, by id."""
+    """The clips of one pack (``hallserver.sounds`` format), by id."""
 
     def __init__(self, directory: str | os.PathLike | None):
         self.directory = Path(directory) if directory else None
-        self.entries: dict[str, dict] = {}
+        self.manifest: dict = {"clips": {}}
         self._reported: set[str] = set()
         if self.directory is None:
             log.warning("no clip pack given: announcements will be silent")
             return
-        manifest = self.directory / "manifest.json"
         try:
-            self.entries = dict(json.loads(manifest.read_text(encoding="utf-8"))["clips"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.error("cannot read clip manifest %s (%s): announcements will be silent", manifest, error)
+            self.manifest = load_manifest(self.directory)
+        except PackError as error:
+            log.error("%s: announcements will be silent", error)
+
+    @property
+    def entries(self) -> dict[str, dict]:
+        return self.manifest["clips"]
 
     def sample_rate(self) -> int:
-        """The pack's most common sample rate, so the mixer can open at it and not resample."""
-        rates = Tally(entry.get("sample_rate") for entry in self.entries.values() if entry.get("sample_rate"))
-        return int(rates.most_common(1)[0][0]) if rates else DEFAULT_SAMPLE_RATE
+        """The pack's sample rate, so the mixer can open at it and not resample."""
+        return int(self.manifest.get("sample_rate") or DEFAULT_SAMPLE_RATE)
 
     def resolve(self, clip_ids) -> list[Clip]:
-        """The playable clips among ``clip_ids``, in order; missing ones are logged and skipped."""
+        """The playable clips among ``clip_ids``, in order, with the pack's pauses between them.
+
+        A missing clip is logged (once per id) and skipped; the rest still play.
+        """
+        playback = {**PLAYBACK, **self.manifest.get("playback", {})}
         clips = []
         for clip_id in clip_ids:
             entry = self.entries.get(clip_id)
-            path = self.directory / entry["file"] if entry and self.directory and entry.get("file") else None
+            path = self.directory / entry["file"] if entry else None
             if path is None or not path.is_file():
                 self.report_missing(clip_id, "not in the manifest" if entry is None else f"no file {path}")
                 continue
-            clips.append(Clip(clip_id, path, float(entry.get("duration") or FALLBACK_CLIP_SECONDS)))
+            pause = playback["after_chime_seconds"] if clip_id == CHIME else playback["gap_seconds"]
+            clips.append(Clip(clip_id, path, float(entry.get("duration") or FALLBACK_CLIP_SECONDS), pause))
+        if clips:
+            clips[-1] = replace(clips[-1], pause_after=0.0)
         return clips
 
     def report_missing(self, clip_id: str, why: str) -> None:
         if clip_id not in self._reported:
             self._reported.add(clip_id)
             log.warning("skipping clip %r: %s", clip_id, why)
+
+
+def announcement_seconds(clips: list[Clip]) -> float:
+    return sum(clip.duration + clip.pause_after for clip in clips)
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ class FakeSpeaker:
         self._played: list[Playback] = []
 
     def play(self, call_id: str, clips: list[Clip]) -> float:
-        duration = sum(clip.duration for clip in clips)
+        duration = announcement_seconds(clips)
         start = self.clock()
         with self._lock:
             self._played.append(Playback(call_id, tuple(clip.id for clip in clips), start, start + duration))
@@ -143,11 +161,20 @@ class PygameSpeaker:
                 self._sounds[clip.id] = None
         return self._sounds[clip.id]
 
+    def _silence(self, seconds: float) -> bytes:
+        frequency, size, channels = self._pygame.mixer.get_init()
+        frame = abs(size) // 8 * channels
+        return bytes(frame * round(seconds * frequency))  # zero is silence in signed formats
+
     def play(self, call_id: str, clips: list[Clip]) -> float:
-        sounds = [sound for sound in map(self._sound, clips) if sound is not None]
-        if not sounds:
+        parts = []
+        for clip in clips:
+            sound = self._sound(clip)
+            if sound is not None:
+                parts += [sound.get_raw(), self._silence(clip.pause_after)]
+        if not parts:
             return 0.0
-        joined = self._pygame.mixer.Sound(buffer=b"".join(sound.get_raw() for sound in sounds))
+        joined = self._pygame.mixer.Sound(buffer=b"".join(parts))
         self._playing = joined
         self.channel.play(joined)
         return joined.get_length()

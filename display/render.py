@@ -128,12 +128,23 @@ class BoardRenderer:
         return self.type.draw(surface, text, box, self.theme[colour_name], **options)
 
     def _two_lines(self, surface, box, vietnamese, english, colour="text", english_colour="muted",
-                   bold=True, align="left", split=0.6):
-        """Vietnamese above, English below and smaller."""
+                   bold=True, align="left", split=0.6, sizes=(None, None)):
+        """Vietnamese above, English below and smaller; ``sizes`` fixes either line's size."""
         top, bottom = _rows(box, (split, 1 - split))
-        self._text(surface, vietnamese, top, colour, bold=bold, align=align)
+        bottom = _inset(bottom, 0, bottom.height * 0.05)
+        size = sizes[0] or self.type.fit_size(vietnamese, top.width, top.height, bold)
+        self._text(surface, vietnamese, top, colour, bold=bold, align=align, size=size)
         if english:
-            self._text(surface, english, _inset(bottom, 0, bottom.height * 0.05), english_colour, align=align)
+            english_size = sizes[1] or min(self.type.fit_size(english, bottom.width, bottom.height), size * 0.8)
+            self._text(surface, english, bottom, english_colour, align=align, size=int(english_size))
+
+    def _line_sizes(self, box, pairs, bold=True, split=0.6):
+        """Common sizes for a column of (Vietnamese, English) pairs drawn by ``_two_lines`` in ``box``."""
+        top, bottom = _rows(box, (split, 1 - split))
+        bottom = _inset(bottom, 0, bottom.height * 0.05)
+        size = self.type.common_size([vi for vi, _ in pairs], top.width, top.height, bold)
+        english = self.type.common_size([en for _, en in pairs], bottom.width, bottom.height)
+        return size, int(min(english, size * 0.8))
 
     def _draw_clock(self, surface, box, wall):
         time_box, date_box = _rows(box, (0.62, 0.38))
@@ -181,12 +192,15 @@ class BoardRenderer:
                         colour="muted", bold=True, split=0.58)
         slots = min(len(calls), 4 if box.width < 900 else 5)
         slot_w = (box.width - label_w) / slots
-        for index, call in enumerate(calls[:slots]):
+        lines = [(call.number, board.counter_label(call.counter)) for call in calls[:slots]]
+        sizes = None
+        for index, (number, counter) in enumerate(lines):
             cell = _inset(_rect(box.left + label_w + index * slot_w, box.top, slot_w, box.height),
                           box.height * 0.06, box.height * 0.12)
             surface.fill(self.theme["row"], cell)
-            self._two_lines(surface, _inset(cell, cell.height * 0.12, cell.height * 0.05), call.number,
-                            board.counter_label(call.counter), bold=True, align="center", split=0.6)
+            inner = _inset(cell, cell.height * 0.12, cell.height * 0.05)
+            sizes = sizes or self._line_sizes(inner, lines)
+            self._two_lines(surface, inner, number, counter, align="center", sizes=sizes)
 
     def _draw_counters(self, surface, box, board):
         counters = list(board.counters.values())
@@ -200,6 +214,7 @@ class BoardRenderer:
         row_h = min(body.height / per_column, body.height / 4)
         col_w = body.width / columns
         highlighted = board.highlighted_counter()
+        name_sizes = number_size = None
         for index, counter in enumerate(counters):
             column, row = divmod(index, per_column)
             cell = _rect(body.left + column * col_w, body.top + row * row_h, col_w, row_h)
@@ -207,19 +222,25 @@ class BoardRenderer:
             hot = counter.number == highlighted
             surface.fill(self.theme["highlight" if hot else ("row" if row % 2 else "row_alt")], cell)
             inner = _inset(cell, cell.height * 0.25, cell.height * 0.12)
-            name_box = _rect(inner.left, inner.top, inner.width * 0.45, inner.height)
-            value_box = _rect(inner.left + inner.width * 0.45, inner.top, inner.width * 0.55, inner.height)
+            name_box = _rect(inner.left, inner.top, inner.width * 0.5, inner.height)
+            value_box = _inset(_rect(name_box.right, inner.top, inner.width - name_box.width, inner.height),
+                               0, inner.height * 0.05)
+            if name_sizes is None:  # every row has the same boxes: size the whole column once
+                name_sizes = self._line_sizes(name_box, [(c.name, f"Counter {c.number}") for c in counters],
+                                              split=0.62)
+                number_size = self.type.common_size([c.current or "00000" for c in counters],
+                                                    value_box.width, value_box.height, bold=True)
             ink = "highlight_text" if hot else "text"
             self._two_lines(surface, name_box, counter.name, f"Counter {counter.number}", colour=ink,
-                            english_colour=ink if hot else "muted", split=0.62)
+                            english_colour=ink if hot else "muted", split=0.62, sizes=name_sizes)
             if counter.current:
-                self._text(surface, counter.current, _inset(value_box, 0, value_box.height * 0.05),
-                           "highlight_text" if hot else "accent", bold=True, align="right")
+                self._text(surface, counter.current, value_box, "highlight_text" if hot else "accent",
+                           bold=True, align="right", size=number_size)
             elif counter.status == "paused":
-                self._two_lines(surface, value_box, "Tạm nghỉ", "Paused", colour="paused",
+                self._two_lines(surface, value_box, "Tạm nghỉ", "Paused", colour="paused", bold=False,
                                 english_colour="paused", align="right", split=0.62)
             else:
-                self._text(surface, "—", value_box, "muted", align="right")
+                self._text(surface, "—", value_box, "muted", align="right", size=number_size)
 
     def _draw_services(self, surface, box, board):
         services = board.visible_services()
@@ -231,19 +252,30 @@ class BoardRenderer:
         per_row = min(len(services), 5 if box.width >= box.height * 4 else 3)
         rows = -(-len(services) // per_row)
         cell_w, cell_h = body.width / per_row, body.height / rows
+        name_size = count_size = None
         for index, service in enumerate(services):
             row, column = divmod(index, per_row)
             cell = _inset(_rect(body.left + column * cell_w, body.top + row * cell_h, cell_w, cell_h),
                           cell_h * 0.04, cell_h * 0.04)
             surface.fill(self.theme["panel"], cell)
             inner = _inset(cell, cell.height * 0.1, cell.height * 0.08)
-            names = _rect(inner.left, inner.top, inner.width * 0.68, inner.height)
-            count = _rect(names.right, inner.top, inner.width * 0.32, inner.height)
-            name_en = service.name_en or ""
+            names = _rect(inner.left, inner.top, inner.width * 0.74, inner.height)
+            name_box, english_box = _rows(names, (0.64, 0.36))
+            count_box, eta_box = _rows(_rect(names.right, inner.top, inner.width - names.width, inner.height),
+                                       (0.66, 0.34))
+            if name_size is None:  # one size per column of names and of counts, so the strip looks even
+                name_size = min(self.type.wrap(other.name, name_box.width, name_box.height, True)[0] for other in services)
+                english_size = min(self.type.common_size([other.name_en for other in services], english_box.width,
+                                                         english_box.height), name_size * 0.8)
+                count_size = self.type.common_size([f"{other.waiting:02d}" for other in services], count_box.width,
+                                                   count_box.height, bold=True)
+            self.type.draw_wrapped(surface, service.name, name_box, self.theme["text"], bold=True, size=name_size)
+            self._text(surface, service.name_en, english_box, "muted", size=int(english_size))
+            self._text(surface, str(service.waiting), count_box, "accent", bold=True, align="right",
+                       size=count_size)
             if service.eta_minutes:
-                name_en = f"{name_en}  ·  ~{service.eta_minutes} phút/min" if name_en else f"~{service.eta_minutes} phút"
-            self._two_lines(surface, names, service.name, name_en, bold=True, split=0.55)
-            self._text(surface, str(service.waiting), count, "accent", bold=True, align="right")
+                self._text(surface, f"~{service.eta_minutes} phút", eta_box, "muted", align="right",
+                           size=int(english_size))
 
     def _draw_ticker(self, surface, box, board, tick):
         surface.fill(self.theme["ticker"], box)

@@ -1,0 +1,415 @@
+"""The hall screen without a hub: board rules, announcement queue, speakers, fonts, drawing."""
+
+import json
+import logging
+import os
+import wave
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, before pygame starts
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from display.announcer import Announcer  # noqa: E402
+from display.app import DisplayApp  # noqa: E402
+from display.audio import ClipLibrary, FakeSpeaker, PygameSpeaker, make_speaker  # noqa: E402
+from display.fonts import VIETNAMESE_SAMPLE, Typeface, covers, find_font_files  # noqa: E402
+from display.model import LOST, ONLINE, Board, Call, parse_counters  # noqa: E402
+from display.network import Backoff  # noqa: E402
+from display.render import THEME, BoardRenderer, counter_layout, hall_layout  # noqa: E402
+from display.screen import OffscreenScreen  # noqa: E402
+from hallserver.voice import compose_announcement  # noqa: E402
+
+SOUNDS = os.path.join(os.path.dirname(__file__), os.pardir, "sounds")
+
+
+class FakeClock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def hall_state(seq=10, recent=(), counters=None, waiting=None):
+    """A ``state`` snapshot shaped like GET /api/v1/state, for the demo hall's first counters."""
+    counters = counters or {1: ("HT",), 2: ("HT", "CT"), 3: ("CT",), 4: ("DD",)}
+    waiting = waiting or {}
+    return {
+        "seq": seq,
+        "day": "2026-11-26",
+        "hall": {"name": "Trung tâm Phục vụ hành chính công xã Demo", "name_en": "Demo Center",
+                 "hotline": "1900 0000"},
+        "services": [
+            {"code": code, "name": name, "name_en": name_en, "waiting": waiting.get(code, 0), "eta_minutes": 5}
+            for code, name, name_en in (("HT", "Hộ tịch", "Civil status"), ("CT", "Chứng thực", "Certification"),
+                                        ("DD", "Đất đai - Xây dựng", "Land and construction"))
+        ],
+        "counters": [
+            {"number": number, "name": f"Quầy {number}", "status": "open", "services": list(services),
+             "current": None}
+            for number, services in counters.items()
+        ],
+        "recent_calls": [
+            {"call_id": str(call_id), "number": number, "counter": counter, "called_at": "2026-11-26T09:00:00+07:00",
+             "recall": False}
+            for call_id, number, counter in recent
+        ],
+    }
+
+
+def called(seq, number, counter, clips=("chime",), recall=False):
+    return {"seq": seq, "call_id": str(seq), "ticket": {"number": number, "service": "HT"},
+            "counter": {"number": counter, "name": f"Quầy {counter}"},
+            "text": f"Xin mời công dân có số thứ tự {number} đến quầy số {counter}", "text_en": None,
+            "clips": list(clips), "recall": recall}
+
+
+def counter_push(seq, number, current=None, status="open"):
+    return {"seq": seq, "counter": {"number": number, "name": f"Quầy {number}", "status": status,
+                                    "services": ["HT"], "current": {"number": current, "service": "HT"}
+                                    if current else None}}
+
+
+def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_files=()):
+    """A small pack in the ``hallserver.sounds`` format: one short tone per clip."""
+    directory.mkdir(parents=True, exist_ok=True)
+    frames = int(seconds * sample_rate)
+    tone = b"".join(int(8000 * (1 if (i // 20) % 2 else -1)).to_bytes(2, "little", signed=True)
+                    for i in range(frames))
+    clips = {}
+    for clip_id in clip_ids:
+        name = f"{clip_id}.wav"
+        if clip_id not in missing_files:
+            with wave.open(str(directory / name), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(sample_rate)
+                out.writeframes(tone)
+        clips[clip_id] = {"file": name, "text": clip_id, "sample_rate": sample_rate, "duration": seconds}
+    manifest = {"manifest_version": 1, "format": "wav", "sample_rate": sample_rate, "channels": 1,
+                "sample_width": 2, "playback": {"gap_seconds": 0.01, "after_chime_seconds": 0.02}, "clips": clips}
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def typeface():
+    pygame.freetype.init() if hasattr(pygame, "freetype") else None
+    return Typeface()
+
+
+# -- the board model -------------------------------------------------------------------
+
+
+def test_snapshot_calls_are_history_and_new_calls_are_announced_once():
+    board = Board()
+    board.apply_state(hall_state(seq=10, recent=[(9, "1002", 2), (7, "1001", 1)]))
+    assert board.status == ONLINE
+    assert [call.number for call in board.recent_calls] == ["1002", "1001"]
+    assert board.now_calling.number == "1002" and not board.highlighted
+    assert board.apply_push("called", called(9, "1002", 2)) == []  # in the snapshot: history
+    new = board.apply_push("called", called(12, "1003", 2, clips=("chime", "num.hai")))
+    assert [(call.call_id, call.number, call.counter, call.clips) for call in new] == [
+        ("12", "1003", 2, ("chime", "num.hai"))]
+    assert board.apply_push("called", called(12, "1003", 2)) == []  # the same call twice
+    assert board.counters[2].current == "1003"
+
+
+def test_pushes_already_in_the_snapshot_are_ignored():
+    board = Board()
+    board.apply_state(hall_state(seq=10))
+    board.apply_push("counter", counter_push(10, 1, current="1005"))
+    board.apply_push("queue", {"seq": 9, "services": []})
+    assert board.counters[1].current is None and len(board.services) == 3
+    board.apply_push("counter", counter_push(11, 1, current="1005"))
+    board.apply_push("counter", counter_push(10, 1, current="9999"))  # older than what we have
+    assert board.counters[1].current == "1005"
+    board.apply_push("queue", {"seq": 11, "services": [
+        {"code": "HT", "name": "Hộ tịch", "name_en": "Civil status", "waiting": 4, "eta_minutes": 12}]})
+    assert [(s.code, s.waiting) for s in board.services] == [("HT", 4)]
+
+
+def test_reconnect_resyncs_without_replaying_or_highlighting_old_calls():
+    clock = FakeClock()
+    board = Board(clock=clock)
+    board.apply_state(hall_state(seq=10, recent=[(9, "1002", 2)]))
+    [call] = board.apply_push("called", called(12, "1003", 2))
+    board.start_calling(call)
+    assert board.highlighted
+    board.connection_lost("hub restarted")
+    assert board.status == LOST and not board.highlighted
+    # Call 14 was made while we were away: shown, not announced, not highlighted.
+    board.apply_state(hall_state(seq=15, recent=[(14, "1004", 1), (12, "1003", 2), (9, "1002", 2)]))
+    assert board.status == ONLINE and not board.highlighted
+    assert board.now_calling.number == "1004"
+    assert board.apply_push("called", called(12, "1003", 2)) == []
+    assert board.apply_push("called", called(14, "1004", 1)) == []
+    assert [call.number for call in board.apply_push("called", called(16, "1005", 1))] == ["1005"]
+
+
+def test_a_recall_is_a_new_call():
+    board = Board()
+    board.apply_state(hall_state(seq=10))
+    first = board.apply_push("called", called(11, "1001", 1))
+    again = board.apply_push("called", called(13, "1001", 1, recall=True))
+    assert [call.call_id for call in first + again] == ["11", "13"] and again[0].recall
+
+
+def test_hub_history_restarting_forgets_old_call_ids():
+    board = Board()
+    board.apply_state(hall_state(seq=40, recent=[(3, "1001", 1)]))
+    board.apply_state(hall_state(seq=2))  # a fresh database: seq went back
+    assert [call.number for call in board.apply_push("called", called(3, "1001", 1))] == ["1001"]
+
+
+def test_counters_filter_hides_other_counters_their_calls_and_services():
+    board = Board(counters_filter=parse_counters("1-2"))
+    board.apply_state(hall_state(seq=10, recent=[(9, "3001", 3), (8, "1001", 1)]))
+    assert list(board.counters) == [1, 2]
+    assert [call.number for call in board.recent_calls] == ["1001"]
+    assert [service.code for service in board.visible_services()] == ["HT", "CT"]
+    assert board.apply_push("called", called(11, "3002", 3)) == []
+    board.apply_push("counter", counter_push(11, 3, current="3002"))
+    assert 3 not in board.counters and board.recent_calls[0].number == "1001"
+    assert len(board.apply_push("called", called(12, "1002", 2))) == 1
+
+
+def test_highlight_lasts_its_time_on_the_injected_clock():
+    clock = FakeClock()
+    board = Board(clock=clock, highlight_seconds=8)
+    board.apply_state(hall_state(seq=1))
+    [call] = board.apply_push("called", called(2, "1001", 1))
+    assert not board.highlighted  # highlighted when its announcement starts, not before
+    board.start_calling(call)
+    clock.advance(7.9)
+    assert board.highlighted and board.highlighted_counter() == 1
+    clock.advance(0.2)
+    assert not board.highlighted and board.highlighted_counter() is None
+
+
+def test_parse_counters():
+    assert parse_counters("1-5") == {1, 2, 3, 4, 5}
+    assert parse_counters("1, 3,7-9") == {1, 3, 7, 8, 9}
+    for bad in ("", "a", "5-1", "1-", "-3"):
+        with pytest.raises(ValueError):
+            parse_counters(bad)
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets():
+    backoff = Backoff(initial=0.5, maximum=4, jitter=0, random=lambda: 0.5)
+    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+# -- the announcement queue and the speakers ----------------------------------------------------
+
+
+def test_a_burst_plays_in_order_one_at_a_time(tmp_path):
+    clock = FakeClock()
+    clip_ids = ["chime", "phrase.xin", "num.mo6t5", "num.hai", "num.ba"]
+    library = ClipLibrary(write_pack(tmp_path / "pack", clip_ids, seconds=0.4))
+    speaker = FakeSpeaker(clock)
+    started = []
+    announcer = Announcer(speaker, library, clock=clock, on_start=started.append, gap_seconds=0.5,
+                          min_slot_seconds=0)
+    board = Board(clock=clock)
+    board.apply_state(hall_state(seq=1))
+    for seq, number in ((2, "1001"), (3, "1002"), (4, "1003")):
+        for call in board.apply_push("called", called(seq, number, 2, clips=clip_ids)):
+            announcer.enqueue(call)
+    for _ in range(400):
+        announcer.tick()
+        clock.advance(0.05)
+    played = speaker.played
+    assert [p.call_id for p in played] == ["2", "3", "4"] and [c.number for c in started] == ["1001", "1002", "1003"]
+    assert all(p.clip_ids == tuple(clip_ids) for p in played)
+    # 5 clips of 0.4 s, 0.02 s after the chime and 0.01 s between the others
+    assert played[0].ends_at - played[0].started_at == pytest.approx(2.05)
+    for earlier, later in zip(played, played[1:]):
+        assert later.started_at >= earlier.ends_at + 0.5  # never overlapping, never cut off
+    assert announcer.idle
+
+
+def test_missing_clips_are_logged_and_skipped(tmp_path, caplog):
+    clock = FakeClock()
+    pack = write_pack(tmp_path / "pack", ["chime", "num.hai", "num.ba"], missing_files=["num.ba"])
+    speaker = FakeSpeaker(clock)
+    started = []
+    announcer = Announcer(speaker, ClipLibrary(pack), clock=clock, on_start=started.append)
+    announcer.enqueue(Call("5", "1002", 2, clips=("chime", "num.nowhere", "num.hai", "num.ba")))
+    announcer.enqueue(Call("6", "1003", 2, clips=("num.nowhere",)))
+    with caplog.at_level(logging.WARNING):
+        announcer.tick()
+        clock.advance(10)
+        announcer.tick()
+    assert [p.clip_ids for p in speaker.played] == [("chime", "num.hai")]
+    assert [call.call_id for call in started] == ["5", "6"]  # shown even when nothing can be heard
+    assert "num.nowhere" in caplog.text and "num.ba" in caplog.text
+
+
+def test_a_missing_pack_leaves_the_board_silent_but_working(tmp_path, caplog):
+    library = ClipLibrary(tmp_path / "nothing-here")
+    assert library.resolve(["chime"]) == []
+    assert "silent" in caplog.text
+
+
+def test_shipped_pack_has_every_clip_of_an_announcement():
+    library = ClipLibrary(SOUNDS)
+    for number, counter in (("1015", 2), ("A012", 11), ("2105", 21)):
+        clip_ids = compose_announcement(number, counter).clips
+        assert [clip.id for clip in library.resolve(clip_ids)] == list(clip_ids)
+
+
+def test_pygame_speaker_joins_the_clips_on_one_channel(tmp_path):
+    library = ClipLibrary(write_pack(tmp_path / "pack", ["chime", "num.hai"], seconds=0.05))
+    pygame.mixer.pre_init(frequency=library.sample_rate(), size=-16, channels=2, buffer=512)
+    pygame.mixer.init()
+    try:
+        speaker = make_speaker("pygame")
+        assert isinstance(speaker, PygameSpeaker)
+        clips = library.resolve(["chime", "num.hai"])
+        assert speaker.play("1", clips) == pytest.approx(0.05 + 0.02 + 0.05, abs=0.005)
+        assert speaker.channel.get_sound() is not None
+        speaker.close()
+    finally:
+        pygame.mixer.quit()
+
+
+def test_app_turns_pushes_into_announcements_and_highlights():
+    clock = FakeClock()
+    speaker = FakeSpeaker(clock)
+    board = Board(clock=clock)
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(None), clock=clock, min_slot_seconds=1))
+    app.inbox.put(("state", hall_state(seq=5, recent=[(4, "1001", 1)])))
+    app.inbox.put(("called", called(6, "1002", 2)))
+    app.inbox.put(("called", {"seq": 7, "call_id": "7"}))  # malformed: logged, ignored
+    app.inbox.put(("called", called(8, "1003", 1)))
+    app.step()
+    assert board.now_calling.number == "1002" and board.highlighted
+    clock.advance(2)
+    app.step()
+    assert board.now_calling.number == "1003"
+    app.inbox.put(("lost", "hub gone"))
+    app.step()
+    assert board.status == LOST and not board.highlighted
+
+
+# -- fonts and drawing --------------------------------------------------------------------------
+
+
+def test_the_chosen_font_draws_vietnamese_and_the_default_would_not(typeface):
+    regular, bold = find_font_files()
+    assert regular and covers(regular) and covers(bold)
+    assert not covers(None)  # pygame's own font: boxes
+    pygame.font.init()
+    missing = "\u0378"  # an unassigned code point: every font draws its .notdef box
+    chosen = pygame.font.Font(regular, 40)
+    default = pygame.font.Font(None, 40)
+    assert default.metrics("ạ") == default.metrics(missing)
+    for letter in VIETNAMESE_SAMPLE:
+        assert chosen.metrics(letter) != chosen.metrics(missing), letter
+    surface, rect = typeface.face(True).render("Mất kết nối · ạặưừỹ", (255, 255, 255), size=40)
+    assert rect.width > 200 and pygame.mask.from_surface(surface).count() > 500
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (1080, 1920)])
+def test_layouts_fit_the_screen_without_overlap(size):
+    regions = hall_layout(*size)
+    screen = pygame.Rect((0, 0), size)
+    parts = [regions[name] for name in ("header", "now_calling", "recent", "counters", "services", "ticker")]
+    for part in parts:
+        assert screen.contains(part) and part.width > 0 and part.height > 0
+    for index, part in enumerate(parts):
+        assert part.collidelist(parts[index + 1:]) == -1
+    assert regions["now_calling"].height >= size[1] * 0.2  # the called number is large
+
+
+def busy_board(clock, **options):
+    board = Board(clock=clock, **options)
+    board.apply_state(hall_state(seq=10, recent=[(9, "1002", 2)], waiting={"HT": 12, "CT": 3}))
+    board.apply_push("counter", counter_push(11, 1, current="1003"))
+    board.apply_push("counter", counter_push(11, 4, status="paused"))
+    return board
+
+
+def count_colour(surface, rect, colour, tolerance=30):
+    """How many pixels of ``rect`` are within ``tolerance`` of ``colour``."""
+    region = surface.subsurface(rect)
+    return pygame.mask.from_threshold(region, colour, (tolerance + 1,) * 3 + (255,)).count()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1920)])
+def test_the_called_number_is_drawn_large_and_highlighted(typeface, tmp_path, size):
+    clock = FakeClock()
+    board = busy_board(clock)
+    renderer = BoardRenderer(typeface)
+    screen = OffscreenScreen(size)
+    [call] = board.apply_push("called", called(12, "1004", 3))
+    regions = renderer.draw(screen.surface, board)
+    panel = regions["now_calling"]
+    corner = (panel.left + 3, panel.top + 3)
+    assert screen.surface.get_at(corner)[:3] == THEME["panel"]  # queued, not yet announced
+    board.start_calling(call)
+    renderer.draw(screen.surface, board)
+    screen.save(tmp_path / "called.png")
+    assert screen.surface.get_at(corner)[:3] == THEME["highlight"]
+    number_row = pygame.Rect(panel.left, panel.top + panel.height * 0.25, panel.width, panel.height * 0.45)
+    assert count_colour(screen.surface, number_row, THEME["highlight_text"]) > panel.width * panel.height * 0.02
+    # The counter's row lights up too.
+    counters = regions["counters"]
+    row_pixels = count_colour(screen.surface, counters, THEME["highlight"], tolerance=2)
+    assert row_pixels > counters.width * counters.height * 0.05
+    clock.advance(board.highlight_seconds)
+    renderer.draw(screen.surface, board)
+    assert screen.surface.get_at(corner)[:3] == THEME["panel"]
+    assert pygame.image.load(str(tmp_path / "called.png")).get_size() == size
+
+
+def test_the_lost_connection_banner(typeface):
+    clock = FakeClock()
+    board = busy_board(clock)
+    [call] = board.apply_push("called", called(12, "1004", 3))
+    board.start_calling(call)
+    board.connection_lost("test")
+    renderer = BoardRenderer(typeface)
+    surface = pygame.Surface((1920, 1080))
+    regions = renderer.draw(surface, board)
+    banner = regions["banner"]
+    assert surface.get_at((banner.left + 2, banner.top + 2))[:3] == THEME["lost"]
+    assert count_colour(surface, banner, THEME["banner_text"], tolerance=10) > 2000  # the words are there
+    panel = regions["now_calling"]
+    assert surface.get_at((panel.left + 3, panel.bottom - 3))[:3] != THEME["highlight"]
+
+
+def test_every_text_fits_its_box(typeface):
+    for text in ("Trung tâm Phục vụ hành chính công xã Demo", "1004", "Lao động - Bảo trợ xã hội"):
+        for width, height in ((300, 40), (900, 120), (120, 200)):
+            size = typeface.fit_size(text, width, height, True)
+            assert typeface.width(text, size, True) <= width
+    size, lines = typeface.wrap("Đất đai - Xây dựng", 160, 60, True)
+    assert lines == ("Đất đai -", "Xây dựng")
+
+
+def test_counter_top_screen_shows_its_own_number(typeface):
+    clock = FakeClock()
+    board = busy_board(clock, counters_filter={2})
+    renderer = BoardRenderer(typeface, counter=2)
+    surface = pygame.Surface((800, 480))
+    [call] = board.apply_push("called", called(12, "1004", 2))
+    board.start_calling(call)
+    regions = renderer.draw(surface, board)
+    current = regions["current"]
+    assert regions == counter_layout(800, 480)
+    assert surface.get_at((current.left + 2, current.top + 2))[:3] == THEME["highlight"]
+    assert count_colour(surface, current, THEME["highlight_text"]) > current.width * current.height * 0.03
+    clock.advance(60)
+    renderer.draw(surface, board)
+    assert surface.get_at((current.left + 2, current.top + 2))[:3] == THEME["background"]
+    assert count_colour(surface, current, THEME["accent"]) > current.width * current.height * 0.03
