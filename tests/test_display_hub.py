@@ -1,0 +1,239 @@
+"""The hall screen against a real hub process on loopback: calls, a hub restart, screenshots."""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from display.announcer import Announcer  # noqa: E402
+from display.app import DisplayApp  # noqa: E402
+from display.audio import ClipLibrary, FakeSpeaker  # noqa: E402
+from display.model import LOST, Board  # noqa: E402
+from display.network import Backoff, HubLink  # noqa: E402
+from display.render import THEME, BoardRenderer, hall_layout  # noqa: E402
+from display.screen import OffscreenScreen  # noqa: E402
+from hallserver.voice import clip_ids  # noqa: E402
+
+from test_display import write_pack  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hallserver_command():
+    script = Path(sys.executable).with_name("hallserver")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from hallserver.cli import main; main()"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout, step=None, interval=0.02):
+    """Poll ``condition`` (running ``step`` first) until true; return the seconds it took."""
+    start = time.monotonic()
+    while True:
+        if step:
+            step()
+        if condition():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class Hub:
+    """A ``hallserver serve`` subprocess with its own database, restartable on the same port."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, HALL_DB=str(directory / "hall.db"))
+        self.process = None
+        self._cli("init")
+        self.kiosk = self._cli("token", "create", "--role", "kiosk").splitlines()[-1]
+        self.counter = self._cli("token", "create", "--role", "counter", "--counter", "2").splitlines()[-1]
+
+    def _cli(self, *arguments):
+        done = subprocess.run(hallserver_command() + list(arguments), env=self.env, capture_output=True,
+                              text=True, timeout=30, check=True)
+        return done.stdout.strip()
+
+    def start(self):
+        log = open(self.directory / "hub.log", "ab")
+        self.process = subprocess.Popen(
+            hallserver_command() + ["serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for(self._answers, timeout=20)
+
+    def _answers(self):
+        assert self.process.poll() is None, (self.directory / "hub.log").read_text()
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/state", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def post(self, path, token, body=None):
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body or {}).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def call_next(self, service="HT"):
+        """Issue a ticket at the kiosk and call it to counter 2; return its number."""
+        number = self.post("/api/v1/tickets", self.kiosk, {"service": service})["ticket"]["number"]
+        self.post("/api/v1/counters/2/call-next", self.counter)
+        return number
+
+
+def running_hub(directory):
+    hub = Hub(directory)
+    hub.start()
+    try:
+        yield hub
+    finally:
+        if hub.process.poll() is None:
+            hub.process.terminate()
+            hub.process.wait(10)
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A hub of the test's own, which it may kill and restart."""
+    yield from running_hub(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_hub(tmp_path_factory):
+    """A hub for tests that only make calls."""
+    yield from running_hub(tmp_path_factory.mktemp("hub"))
+
+
+def test_display_follows_the_hub_through_a_restart(hub, tmp_path):
+    old = hub.call_next()  # made before the screen starts: history, shown but never announced
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.02)
+    speaker = FakeSpeaker()
+    board = Board(highlight_seconds=30)
+    inbox = queue.Queue()
+    link = HubLink(hub.url, inbox, backoff=Backoff(initial=0.1, maximum=0.5)).start()
+    screen = OffscreenScreen((1280, 720))
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0.05, gap_seconds=0.05),
+                     BoardRenderer(), screen, inbox=inbox, link=link)
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        assert board.now_calling.number == old and not board.highlighted
+
+        first = hub.call_next()
+        wait_for(lambda: len(speaker.played) == 1, timeout=5, step=app.step)
+        wait_for(lambda: board.counters[2].current == first, timeout=5, step=app.step)
+        assert board.highlighted and board.now_calling.number == first
+        assert speaker.played[0].clip_ids[0] == "chime" and len(speaker.played[0].clip_ids) > 5
+        seq_before = board.seq
+
+        hub.kill()
+        took = wait_for(lambda: board.status == LOST, timeout=5, step=app.step)
+        assert took < 5
+        app.render()
+        banner = hall_layout(1280, 720)["banner"]
+        assert screen.surface.get_at((banner.left + 2, banner.top + 2))[:3] == THEME["lost"]
+        assert not board.highlighted
+
+        hub.start()
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        assert board.snapshot_seq >= seq_before
+        assert board.counters[2].current == first and not board.highlighted
+        app.render()
+        panel = hall_layout(1280, 720)["now_calling"]
+        assert screen.surface.get_at((panel.left + 3, panel.top + 3))[:3] == THEME["panel"]
+
+        second = hub.call_next()
+        wait_for(lambda: len(speaker.played) >= 2, timeout=5, step=app.step)
+        time.sleep(0.2)
+        app.step()
+        assert [p.call_id for p in speaker.played] == [speaker.played[0].call_id, speaker.played[1].call_id]
+        assert len(speaker.played) == 2  # the first call was not replayed after the restart
+        assert board.now_calling.number == second and board.highlighted
+    finally:
+        app.close()
+
+
+def test_a_burst_of_calls_is_announced_in_order(shared_hub, tmp_path):
+    hub = shared_hub
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker = FakeSpeaker()
+    board = Board()
+    inbox = queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(hub.url, inbox).start())
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        numbers = [hub.call_next() for _ in range(5)]
+        wait_for(lambda: len(speaker.played) == 5, timeout=10, step=app.step)
+        seqs = [int(p.call_id) for p in speaker.played]
+        assert seqs == sorted(seqs)
+        assert [call.number for call in board.recent_calls[:5]] == numbers[::-1]
+        for earlier, later in zip(speaker.played, speaker.played[1:]):
+            assert later.started_at >= earlier.ends_at
+    finally:
+        app.close()
+
+
+def run_display(*arguments, timeout=30):
+    return subprocess.run([sys.executable, "-m", "display", *arguments], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, HALL_DISPLAY_AUDIO="fake"))
+
+
+def test_screenshot_of_the_current_state(shared_hub, tmp_path):
+    hub = shared_hub
+    called = hub.call_next()
+    shot = tmp_path / "board.png"
+    done = run_display("--hub", hub.url, "--screenshot", str(shot), "--size", "1080x1920", "--counters", "1-3")
+    assert done.returncode == 0, done.stderr
+    image = pygame.image.load(str(shot))
+    assert image.get_size() == (1080, 1920)
+    panel = hall_layout(1080, 1920)["now_calling"]
+    assert image.get_at((panel.left + 3, panel.top + 3))[:3] == THEME["panel"]
+    assert "current state" in done.stdout and called
+
+
+def test_screenshot_without_a_hub_shows_the_lost_board(tmp_path):
+    shot = tmp_path / "lost.png"
+    done = run_display("--hub", f"http://127.0.0.1:{free_port()}", "--screenshot", str(shot), "--wait", "3")
+    assert done.returncode == 0, done.stderr
+    image = pygame.image.load(str(shot))
+    banner = hall_layout(1920, 1080)["banner"]
+    assert image.get_at((banner.left + 2, banner.top + 2))[:3] == THEME["lost"]
+    assert "connection lost" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_unit_parses():
+    unit = ROOT / "deploy" / "hall-display.service"
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=30)
+    # The ExecStart path exists only on a Pi; anything else systemd complains about is our mistake.
+    problems = [line for line in done.stderr.splitlines()
+                if line.strip() and "is not executable" not in line and "hall-display" in line]
+    assert unit.is_file() and problems == [], done.stderr
