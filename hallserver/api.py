@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import auth
 from .errors import BadRequest, HallError, Invalid, NotFound
+from .hall import COUNTER_ACTIONS
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,20 +124,24 @@ def counter_state(number):
     return jsonify({"counter": get_hall().counter_state(number)})
 
 
-@bp.post("/counters/<int:number>/<action>")
-def counter_action(number, action):
-    from .hall import COUNTER_ACTIONS
-
+def counter_action_arguments(action, data):
+    """Validate a counter action's body: (keyword arguments, request_id). Shared by every edge."""
     if action not in COUNTER_ACTIONS:
         raise NotFound(f"Không có thao tác {action!r}", f"Unknown action {action!r}", code="unknown_action")
-    auth.require(current_principal(), counter=number)
-    data = json_body()
     arguments = {}
     if action == "transfer":
         arguments["service"] = field(data, "service", str)
     if action in ("call", "reinstate"):
         arguments["number"] = field(data, "number", str, max_length=10)
-    request_id = field(data, "request_id", str, required=False, max_length=REQUEST_ID_MAX)
+    return arguments, field(data, "request_id", str, required=False, max_length=REQUEST_ID_MAX)
+
+
+@bp.post("/counters/<int:number>/<action>")
+def counter_action(number, action):
+    if action not in COUNTER_ACTIONS:
+        raise NotFound(f"Không có thao tác {action!r}", f"Unknown action {action!r}", code="unknown_action")
+    auth.require(current_principal(), counter=number)
+    arguments, request_id = counter_action_arguments(action, json_body())
     return jsonify(get_hall().counter_action(number, action, request_id=request_id, **arguments))
 
 

@@ -1,9 +1,11 @@
 """The hub's Flask application factory and its Socket.IO server."""
 
 import secrets
+from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, jsonify, render_template, request
 from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .errors import HallError
 from .hall import Hall
@@ -11,6 +13,7 @@ from .settings import load_settings
 from .store import open_store
 
 socketio = SocketIO()
+csrf = CSRFProtect()
 
 
 def create_app(config=None, clock=None):
@@ -41,10 +44,18 @@ def create_app(config=None, clock=None):
             code="not_initialised",
         )
     app.secret_key = settings["secret_key"] or _stored_secret(store)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["secure_cookies"],
+        SESSION_COOKIE_NAME="hall_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["session_hours"]),
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the whole sign-in, not one hour
+    )
     hall = Hall(store, clock=clock) if clock else Hall(store)
     app.extensions["hall"] = hall
 
-    from . import api, push, web
+    from . import api, push, staff, web
 
     if settings["trust_proxy"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -52,9 +63,22 @@ def create_app(config=None, clock=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(staff.bp)
+    # The API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
+    csrf.exempt(api.bp)
+    csrf.init_app(app)
+    app.register_error_handler(CSRFError, _csrf_refused)
     socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"])
     push.init_app(app, hall)
     return app
+
+
+def _csrf_refused(error):
+    message = "Phiên làm việc đã hết hạn hoặc yêu cầu không hợp lệ (thiếu mã CSRF). Hãy tải lại trang."
+    message_en = "Missing or invalid CSRF token: reload the page."
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        return jsonify({"error": {"code": "csrf", "message": message, "message_en": message_en}}), 400
+    return render_template("error.html", error={"message": message, "message_en": message_en}), 400
 
 
 def _stored_secret(store):

@@ -17,15 +17,23 @@ TOKEN_PREFIX = "hq_"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a role, and for counter tokens the one counter they act for."""
+    """Who is calling: a device token's role (and its one counter), or a signed-in person.
+
+    Staff accounts may act for the counters listed in ``counters`` (all when empty).
+    """
 
     role: str
     counter: int | None = None
     token_id: int | None = None
+    user_id: int | None = None
+    username: str | None = None
+    counters: tuple = ()
 
     def may_act_for_counter(self, number):
         if self.role in ("supervisor", "admin"):
             return True
+        if self.role == "staff":
+            return not self.counters or number in self.counters
         return self.role == "counter" and self.counter == number
 
 

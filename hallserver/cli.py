@@ -183,6 +183,87 @@ def token_revoke(token_id):
     click.echo(f"Đã thu hồi / revoked token {token_id}")
 
 
+@cli.group()
+def user():
+    """Staff accounts (admin, supervisor, staff)."""
+
+
+def _read_password():
+    if sys.stdin.isatty():
+        return click.prompt("Mật khẩu / password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "staff"]))
+@click.option("--name", "display_name", default="", help="Full name shown on the counter page")
+@click.option("--counters", default="", help="Counters a staff member may work, e.g. 1,2 (default: all)")
+def user_add(username, role, display_name, counters):
+    """Create an account; the password comes from a prompt, or the first line of stdin."""
+    import time
+
+    from . import users
+    from .core import find_counter
+    from .errors import HallError, Invalid
+
+    store = _store()
+    try:
+        numbers = [int(part) for part in counters.replace(" ", "").split(",") if part]
+    except ValueError:
+        _fail(Invalid(f"--counters: cần danh sách số, ví dụ 1,2 (nhận {counters!r})",
+                      f"--counters: expected numbers such as 1,2, got {counters!r}"))
+    try:
+        for number in numbers:
+            find_counter(store.config(), number)
+        password = _read_password()
+        with store.transaction() as db:
+            users.add_user(db, username=username, password=password, role=role, now=time.time(),
+                           display_name=display_name, counters=numbers)
+    except HallError as error:
+        _fail(error)
+    click.echo(f"Đã tạo tài khoản / created {username.lower()} ({role})")
+
+
+def _set_user_disabled(username, disabled):
+    import time
+
+    from . import users
+    from .errors import HallError
+
+    store = _store()
+    try:
+        with store.transaction() as db:
+            users.set_disabled(db, username, disabled, now=time.time())
+    except HallError as error:
+        _fail(error)
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username):
+    """Stop an account from signing in (its open counter work ends)."""
+    _set_user_disabled(username, True)
+    click.echo(f"Đã khóa / disabled {username}")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username):
+    """Allow a disabled account to sign in again."""
+    _set_user_disabled(username, False)
+    click.echo(f"Đã mở khóa / enabled {username}")
+
+
+@user.command("list")
+def user_list():
+    """List accounts, roles, counters and state."""
+    store = _store()
+    for row in store.db.query("SELECT * FROM users ORDER BY username"):
+        state = "disabled" if row["disabled"] else "active"
+        click.echo(f"{row['username']:<20} {row['role']:<11} {state:<9} counters {row['counters']}")
+
+
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(path):

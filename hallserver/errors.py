@@ -53,6 +53,11 @@ class PayloadTooLarge(HallError):
     code = "payload_too_large"
 
 
+class TooManyRequests(HallError):
+    status = 429
+    code = "too_many_requests"
+
+
 class Invalid(HallError):
     status = 422
     code = "invalid"

@@ -6,10 +6,10 @@ that may act for counter N. A join is answered with a ``state`` snapshot (plus t
 room's own view) carrying the same ``seq`` as the pushes that follow.
 """
 
-from flask import request
+from flask import request, session
 from flask_socketio import join_room
 
-from . import auth
+from . import auth, users
 from .app import socketio
 from .core import views
 from .core.estimates import Estimator
@@ -105,10 +105,9 @@ def on_join(data):
         if not isinstance(data, dict) or not isinstance(data.get("room"), str):
             raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
         room = data["room"]
-        token = data.get("token")
         store = _hall.store
         with store.lock:
-            principal = auth.principal_for(store.db, token) if token else None
+            principal = _principal(data.get("token"))
             extra = _authorise(room, principal)
             join_room(room)
             state = _hall.state()
@@ -116,6 +115,38 @@ def on_join(data):
             if extra:
                 socketio.emit(*extra(), to=request.sid)
         return {"ok": True, "room": room, "seq": state["seq"]}
+    except HallError as error:
+        return _error_ack(error)
+
+
+def _principal(token):
+    """A device token from the payload, else the signed-in account of the connection."""
+    store = _hall.store
+    with store.lock:
+        if token:
+            return auth.principal_for(store.db, token) if isinstance(token, str) else None
+        user = users.active_user(store.db, session.get("user_id"))
+        return users.principal_for_user(user) if user else None
+
+
+@socketio.on("counter_action")
+def on_counter_action(data):
+    """``counter_action {"counter", "action", "request_id", "number"|"service", "token"?}``.
+
+    The same rules and answer as ``POST /api/v1/counters/<n>/<action>``, as an ack:
+    ``{"ok": true, "ticket", "counter"}`` or ``{"ok": false, "error"}``.
+    """
+    from .api import counter_action_arguments
+
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str) or isinstance(
+                data.get("counter"), bool) or not isinstance(data.get("counter"), int):
+            raise Invalid("Cần {\"counter\": N, \"action\": ...}", "Expected {\"counter\": N, \"action\": ...}",
+                          code="invalid_action")
+        counter, action = data["counter"], data["action"]
+        auth.require(_principal(data.get("token")), counter=counter)
+        arguments, request_id = counter_action_arguments(action, data)
+        return {"ok": True, **_hall.counter_action(counter, action, request_id=request_id, **arguments)}
     except HallError as error:
         return _error_ack(error)
 

@@ -24,6 +24,8 @@ SETTINGS = (
     Setting("expire_check_seconds", 30, "How often the hub checks for the end of the day"),
     Setting("secret_key", "", "Flask secret key; generated and kept in the database when empty"),
     Setting("trust_proxy", False, "Trust X-Forwarded-* headers from one reverse proxy"),
+    Setting("secure_cookies", False, "Send the sign-in cookie only over HTTPS (turn on behind TLS)"),
+    Setting("session_hours", 12, "How long a staff sign-in lasts"),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}

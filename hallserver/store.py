@@ -97,8 +97,30 @@ def _migration_1(db):
     )
 
 
+def _migration_2(db):
+    """Staff accounts, who worked which counter when, failed sign-ins."""
+    db["users"].create(
+        {
+            "id": int, "username": str, "display_name": str, "password_hash": str, "role": str,
+            "counters": str, "disabled": int, "created_at": float,
+        },
+        pk="id",
+        not_null={"username", "password_hash", "role", "created_at"},
+        defaults={"counters": "[]", "disabled": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX users_username ON users (username)")
+    db["counter_sessions"].create(
+        {"id": int, "user_id": int, "counter": int, "started_at": float, "ended_at": float},
+        pk="id",
+        not_null={"user_id", "counter", "started_at"},
+    )
+    db.execute("CREATE INDEX counter_sessions_counter ON counter_sessions (counter, started_at)")
+    db["sign_in_failures"].create({"key": str, "at": float}, not_null={"key", "at"})
+    db.execute("CREATE INDEX sign_in_failures_key ON sign_in_failures (key, at)")
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS = (_migration_1,)
+MIGRATIONS = (_migration_1, _migration_2)
 
 
 class Store:

@@ -1,0 +1,150 @@
+"""Staff pages: sign in, sign out, pick a counter, the counter page and its actions.
+
+The counter page acts through ``POST /counter/<n>/action/<action>`` (same body and answer
+as the API's counter actions), authenticated by the sign-in cookie and protected by a
+CSRF token in the ``X-CSRFToken`` header; live updates arrive over Socket.IO.
+"""
+
+import functools
+import time
+from urllib.parse import urlparse
+
+from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from . import users
+from .api import counter_action_arguments, json_body
+from .errors import Forbidden, HallError, NotFound, Unauthorized
+
+bp = Blueprint("staff", __name__)
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Tên đăng nhập", validators=[DataRequired("Nhập tên đăng nhập"), Length(max=32)])
+    password = PasswordField("Mật khẩu", validators=[DataRequired("Nhập mật khẩu"), Length(max=200)])
+
+
+def get_hall():
+    return current_app.extensions["hall"]
+
+
+def current_user():
+    """The signed-in, enabled account of this request, or None."""
+    if "user" not in g:
+        hall = get_hall()
+        with hall.store.lock:
+            g.user = users.active_user(hall.store.db, session.get("user_id"))
+    return g.user
+
+
+def current_staff_principal():
+    user = current_user()
+    return users.principal_for_user(user) if user else None
+
+
+def sign_in_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            if request.method == "POST" or request.accept_mimetypes.best == "application/json":
+                return jsonify({"error": {"code": "unauthorized", "message": "Cần đăng nhập",
+                                          "message_en": "Please sign in"}}), 401
+            return redirect(url_for("staff.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _safe_next(target):
+    """Only local paths: never redirect a signed-in person to another site."""
+    parsed = urlparse(target or "")
+    if parsed.scheme or parsed.netloc or not (target or "").startswith("/") or target.startswith("//"):
+        return url_for("staff.counter_pick")
+    return target
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    error = None
+    if form.validate_on_submit():
+        hall = get_hall()
+        try:
+            with hall.store.transaction() as db:
+                user = users.sign_in(db, username=form.username.data, password=form.password.data,
+                                     address=request.remote_addr or "-", now=time.time())
+            if user is None:
+                raise Unauthorized(*users.BAD_CREDENTIALS, code="bad_credentials")
+        except HallError as refusal:
+            error = refusal
+        else:
+            session.clear()
+            session.permanent = True
+            session["user_id"] = user["id"]
+            return redirect(_safe_next(request.args.get("next")))
+    status = error.status if error else (400 if form.errors else 200)
+    return render_template("sign_in.html", form=form, error=error), status
+
+
+@bp.post("/dang-xuat")
+@sign_in_required
+def sign_out():
+    hall = get_hall()
+    with hall.store.transaction() as db:
+        users.end_counter_sessions(db, user_id=current_user()["id"], now=time.time())
+    session.clear()
+    return redirect(url_for("staff.sign_in"))
+
+
+@bp.get("/counter")
+@sign_in_required
+def counter_pick():
+    principal = current_staff_principal()
+    counters = [c for c in get_hall().config.counters if principal.may_act_for_counter(c.number)]
+    if len(counters) == 1:
+        return redirect(url_for("staff.counter_page", number=counters[0].number))
+    return render_template("counter_pick.html", counters=counters, user=current_user())
+
+
+def _counter_or_404(number):
+    for counter in get_hall().config.counters:
+        if counter.number == number:
+            return counter
+    raise NotFound(f"Không có quầy số {number}", f"Unknown counter {number}", code="unknown_counter")
+
+
+@bp.get("/counter/<int:number>")
+@sign_in_required
+def counter_page(number):
+    counter = _counter_or_404(number)
+    hall = get_hall()
+    with hall.store.transaction() as db:
+        users.start_counter_session(db, user=current_user(), counter=number, now=time.time())
+    config = hall.config
+    page_data = {
+        "counter": number,
+        "services": {service.code: service.name for service in config.services},
+        "priorities": {priority.code: priority.name for priority in config.priorities},
+    }
+    return render_template("counter.html", counter=counter, user=current_user(), hall=config,
+                           services=config.services, page_data=page_data)
+
+
+@bp.post("/counter/<int:number>/action/<action>")
+@sign_in_required
+def counter_action(number, action):
+    principal = current_staff_principal()
+    if not principal.may_act_for_counter(number):
+        raise Forbidden(f"Tài khoản này không được thao tác cho quầy số {number}",
+                        f"This account may not act for counter {number}")
+    arguments, request_id = counter_action_arguments(action, json_body())
+    return jsonify(get_hall().counter_action(number, action, request_id=request_id, **arguments))
+
+
+@bp.errorhandler(HallError)
+def handle_hall_error(error):
+    if request.method == "POST":
+        return jsonify({"error": error.as_dict()}), error.status
+    return render_template("error.html", error=error), error.status

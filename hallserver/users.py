@@ -1,0 +1,131 @@
+"""Staff accounts: passwords, sign-in throttling, who works which counter when.
+
+Plain Python on the store (werkzeug only for password hashing). Roles: ``admin``,
+``supervisor``, ``staff``; staff may be limited to certain counters.
+"""
+
+import json
+import re
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .auth import Principal
+from .errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+
+USER_ROLES = ("admin", "supervisor", "staff")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD_LENGTH = 8
+# Failed sign-ins within the window, per account and per address, before a pause.
+FAILURE_WINDOW_SECONDS = 15 * 60
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+def _user_row(db, username):
+    rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
+    return rows[0] if rows else None
+
+
+def add_user(db, *, username, password, role, now, display_name="", counters=()):
+    """Create a staff account; the password is stored hashed."""
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise Invalid("Tên đăng nhập: 2-32 ký tự a-z, 0-9, '.', '_' hoặc '-'",
+                      "Username: 2-32 characters a-z, 0-9, '.', '_' or '-'", code="invalid_username")
+    if role not in USER_ROLES:
+        raise Invalid(f"Vai trò không hợp lệ {role!r}", f"Unknown role {role!r} (one of {', '.join(USER_ROLES)})",
+                      code="unknown_role")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự",
+                      f"The password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password")
+    if _user_row(db, username):
+        raise Conflict(f"Tài khoản {username} đã có", f"User {username} already exists", code="user_exists")
+    db["users"].insert({
+        "username": username, "display_name": display_name or username,
+        "password_hash": generate_password_hash(password), "role": role,
+        "counters": json.dumps(sorted(set(counters))), "disabled": 0, "created_at": now,
+    })
+    return _user_row(db, username)
+
+
+def set_disabled(db, username, disabled, *, now):
+    """Disable (or enable) an account; a disabled account's counter work ends now."""
+    user = _user_row(db, username.strip().lower())
+    if user is None:
+        raise NotFound(f"Không có tài khoản {username}", f"No user {username}", code="unknown_user")
+    db.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, user["id"]])
+    if disabled:
+        db.execute("UPDATE counter_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now, user["id"]])
+    return _user_row(db, user["username"])
+
+
+def principal_for_user(user):
+    """The Principal acting for a signed-in account."""
+    return Principal(role=user["role"], user_id=user["id"], username=user["username"],
+                     counters=tuple(json.loads(user["counters"] or "[]")))
+
+
+def active_user(db, user_id):
+    """The account behind a session, or None once it is disabled or gone."""
+    if user_id is None:
+        return None
+    rows = list(db.query("SELECT * FROM users WHERE id = ? AND disabled = 0", [user_id]))
+    return rows[0] if rows else None
+
+
+def _failures(db, key, now):
+    return db.execute("SELECT COUNT(*), MAX(at) FROM sign_in_failures WHERE key = ? AND at > ?",
+                      [key, now - FAILURE_WINDOW_SECONDS]).fetchone()
+
+
+BAD_CREDENTIALS = ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password")
+
+
+def sign_in(db, *, username, password, address, now):
+    """Check a password, with throttling: the user row, or None after recording the failure.
+
+    Returns rather than raises on a wrong password so that the caller's transaction
+    commits the failure (a rolled-back failure would never count towards the limit).
+    """
+    username = (username or "").strip().lower()
+    for key, limit in ((f"user:{username}", MAX_FAILURES_PER_USER), (f"address:{address}", MAX_FAILURES_PER_ADDRESS)):
+        count, last = _failures(db, key, now)
+        if count >= limit:
+            minutes = max(1, round((last + FAILURE_WINDOW_SECONDS - now) / 60))
+            raise TooManyRequests(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+                           f"Too many failed sign-ins. Try again in {minutes} minutes.", code="throttled")
+    user = _user_row(db, username)
+    if user is None or user["disabled"] or not check_password_hash(user["password_hash"], password or ""):
+        db["sign_in_failures"].insert_all([{"key": f"user:{username}", "at": now},
+                                           {"key": f"address:{address}", "at": now}])
+        return None
+    db.execute("DELETE FROM sign_in_failures WHERE key = ? OR at < ?",
+               [f"user:{username}", now - FAILURE_WINDOW_SECONDS])
+    return user
+
+
+def start_counter_session(db, *, user, counter, now):
+    """Record that ``user`` works ``counter`` from now; whoever held it before stops."""
+    principal = principal_for_user(user)
+    if not principal.may_act_for_counter(counter):
+        raise Forbidden(f"Tài khoản {user['username']} không được làm việc tại quầy số {counter}",
+                        f"{user['username']} may not work counter {counter}")
+    current = db.execute("SELECT id, user_id FROM counter_sessions WHERE counter = ? AND ended_at IS NULL",
+                         [counter]).fetchall()
+    if any(user_id == user["id"] for _, user_id in current):
+        return
+    db.execute("UPDATE counter_sessions SET ended_at = ? WHERE ended_at IS NULL AND (counter = ? OR user_id = ?)",
+               [now, counter, user["id"]])
+    db["counter_sessions"].insert({"user_id": user["id"], "counter": counter, "started_at": now})
+
+
+def end_counter_sessions(db, *, user_id, now):
+    db.execute("UPDATE counter_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now, user_id])
+
+
+def counter_workers(db):
+    """{counter number: username} for counters someone is signed in to now."""
+    return dict(db.execute(
+        "SELECT counter_sessions.counter, users.username FROM counter_sessions JOIN users ON users.id = user_id "
+        "WHERE ended_at IS NULL"
+    ).fetchall())
