@@ -10,8 +10,9 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 export HALL_DB="${HALL_DB:-var/hall.db}"
-# Debian packages: the offline voice, fonts with Vietnamese glyphs, sound tools.
-DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core)
+# Debian packages: the offline voice and sound tools, fonts with Vietnamese glyphs,
+# and the browser the page tests drive (Playwright uses Debian's chromium).
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium)
 
 debian_packages() {
     local missing=()

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+import socketio
 
 from hallserver import auth
 from hallserver.config import demo_config, parse_config
@@ -215,3 +217,72 @@ def hub(hub_db):
 def cli_token(db, role, counter=None):
     arguments = ["token", "create", "--role", role] + (["--counter", str(counter)] if counter else [])
     return run_cli(*arguments, db=db).stdout.strip().splitlines()[-1]
+
+
+class DisplayClient:
+    """A python-socketio client joined to the display room, recording what it hears."""
+
+    def __init__(self, url):
+        self.events = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("state", "called", "queue", "counter"):
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.ack = self.client.call("join", {"room": "display"}, timeout=10)
+
+    def _recorder(self, name):
+        def record(payload):
+            with self.arrived:
+                self.events.append((name, payload))
+                self.arrived.notify_all()
+        return record
+
+    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                for event_name, payload in self.events:
+                    if event_name == name and predicate(payload):
+                        return payload
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no {name} event within {timeout}s: {self.events}")
+                self.arrived.wait(remaining)
+
+    def close(self):
+        self.client.disconnect()
+
+
+# -- a real browser ---------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+# As the machine's probe found: without these, Chromium keeps trying to reach Google.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    """Keep a screenshot as a test artifact (test-artifacts/NAME.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -8,48 +8,11 @@ import time
 
 import pytest
 import requests
-import socketio
-
-from tests.conftest import HubProcess, cli_token, run_cli
+from tests.conftest import DisplayClient, HubProcess, cli_token, run_cli
 
 
 def post(hub, path, token, body=None):
     return requests.post(f"{hub.url}{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-
-class DisplayClient:
-    """A python-socketio client joined to the display room, recording what it hears."""
-
-    def __init__(self, url):
-        self.events = []
-        self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        for name in ("state", "called", "queue", "counter"):
-            self.client.on(name, self._recorder(name))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
-        self.ack = self.client.call("join", {"room": "display"}, timeout=10)
-
-    def _recorder(self, name):
-        def record(payload):
-            with self.arrived:
-                self.events.append((name, payload))
-                self.arrived.notify_all()
-        return record
-
-    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while True:
-                for event_name, payload in self.events:
-                    if event_name == name and predicate(payload):
-                        return payload
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no {name} event within {timeout}s: {self.events}")
-                self.arrived.wait(remaining)
-
-    def close(self):
-        self.client.disconnect()
 
 
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
