@@ -48,6 +48,8 @@ class Announcer:
             log.warning("call %s (%s → quầy %s) has no playable clip", call.call_id, call.number, call.counter)
         start = self.clock()
         duration = self.speaker.play(call.call_id, clips) if clips else 0.0
+        log.info("announcing call %s: %s → quầy %s%s (%.1f s)", call.call_id, call.number, call.counter,
+                 " (recall)" if call.recall else "", duration)
         self._free_at = start + max(duration, self.min_slot_seconds) + self.gap_seconds
         self.on_start(call)
         return call

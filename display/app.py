@@ -30,6 +30,7 @@ class DisplayApp:
         self.link = link
         self.wall_clock = wall_clock
         self.running = False
+        self._drawn = None  # what the last full frame showed; None forces a redraw
 
     # -- one step at a time (the tests drive these) ------------------------------------------
 
@@ -62,9 +63,20 @@ class DisplayApp:
         self.pump()
         self.announcer.tick()
 
-    def render(self) -> None:
-        self.renderer.draw(self.screen.surface, self.board, self.wall_clock())
-        self.screen.present()
+    def render(self, force: bool = False) -> bool:
+        """Draw a frame if anything shown has changed (or only the scrolling ticker); True if drawn."""
+        wall = self.wall_clock()
+        board = self.board
+        shown = (board.version, board.highlighted, wall.strftime("%Y-%m-%d %H:%M"), self.screen.size)
+        if force or shown != self._drawn:
+            self.renderer.draw(self.screen.surface, board, wall)
+            self.screen.present()
+            self._drawn = shown
+            return True
+        if self.renderer.ticker_scrolls:
+            self.screen.present([self.renderer.draw_ticker(self.screen.surface, board)])
+            return True
+        return False
 
     # -- whole runs ----------------------------------------------------------------------
 
@@ -90,6 +102,9 @@ class DisplayApp:
                 self.running = False
             elif event.type == pygame.VIDEORESIZE:
                 self.screen.resize(event.size)
+                self._drawn = None
+            elif event.type == pygame.VIDEOEXPOSE:
+                self._drawn = None
 
     def stop(self, *ignored) -> None:
         self.running = False

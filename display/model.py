@@ -111,6 +111,7 @@ class Board:
     hall: dict = field(default_factory=dict)
     day: str | None = None
     seq: int = 0  # highest seq applied
+    version: int = 0  # bumped on every change, so the screen redraws only when needed
     snapshot_seq: int | None = None
     counters: dict[int, Counter] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
@@ -129,6 +130,7 @@ class Board:
 
     def connection_lost(self, reason: str = "") -> None:
         """The hub is unreachable: show it, and stop highlighting (it may be stale)."""
+        self.version += 1
         if self.status != LOST:
             log.warning("connection lost%s", f": {reason}" if reason else "")
             self.status, self.status_since = LOST, self.clock()
@@ -142,6 +144,7 @@ class Board:
 
     def apply_state(self, state: dict) -> None:
         """Replace everything with a snapshot; its recent calls are history, not news."""
+        self.version += 1
         seq = int(state.get("seq") or 0)
         if seq < self.seq:
             # The hub's history restarted (a new database): old call ids may come back.
@@ -173,6 +176,7 @@ class Board:
         seq = int(payload.get("seq") or 0)
         if self.snapshot_seq is not None and seq <= self.snapshot_seq:
             return []  # already part of the snapshot
+        self.version += 1
         self.seq = max(self.seq, seq)
         if event == "called":
             return self._apply_called(Call.from_push(payload))
@@ -204,6 +208,7 @@ class Board:
 
     def start_calling(self, call: Call) -> None:
         """The announcement of ``call`` starts: show it large and highlighted."""
+        self.version += 1
         self.now_calling = call
         self.highlight_until = self.clock() + self.highlight_seconds
 

@@ -12,7 +12,7 @@ blocks websockets. Two details matter for the hall:
   overtake each other; our client dispatches them in the read loop, in arrival order,
   so a burst of calls is announced in the order they were made;
 - TCP keepalive is tightened on the websocket, so a pulled cable or a dead switch is
-  noticed in about 4 s (the hub's Socket.IO pings come every 25 s, too late for the
+  noticed in about 3 s (the hub's Socket.IO pings come every 25 s, too late for the
   "Mất kết nối" state to appear within 5 s). A hub process that dies closes the socket
   and is noticed at once.
 """
@@ -36,7 +36,7 @@ PUSH_EVENTS = ("state", "called", "queue", "counter")
 TRANSPORT_CHOICES = (["websocket"], ["polling", "websocket"])
 
 
-def keepalive_socket_options(idle=2, interval=1, count=2, user_timeout_ms=4000) -> list[tuple]:
+def keepalive_socket_options(idle=1, interval=1, count=2, user_timeout_ms=3000) -> list[tuple]:
     """websocket-client ``sockopt``: declare the peer dead after about idle + interval × count s."""
     options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
     for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval), ("TCP_KEEPCNT", count),

@@ -96,6 +96,7 @@ class BoardRenderer:
         self.counter = counter
         self.theme = dict(THEME, **(theme or {}))
         self._layouts = {}
+        self.ticker_scrolls = False  # whether the last frame's ticker moves (then it needs redrawing)
 
     def layout(self, size) -> dict[str, pygame.Rect]:
         if size not in self._layouts:
@@ -109,6 +110,7 @@ class BoardRenderer:
         tick = time.monotonic() if tick is None else tick
         regions = self.layout(surface.get_size())
         surface.fill(self.theme["background"])
+        self.ticker_scrolls = False
         if self.counter is not None:
             self._draw_counter_screen(surface, regions, board, wall)
         else:
@@ -277,9 +279,16 @@ class BoardRenderer:
                 self._text(surface, f"~{service.eta_minutes} phút", eta_box, "muted", align="right",
                            size=int(english_size))
 
+    def draw_ticker(self, surface, board, tick: float | None = None) -> pygame.Rect:
+        """Redraw only the ticker (it scrolls while the rest stands still); return its rectangle."""
+        box = self.layout(surface.get_size())["ticker"]
+        self._draw_ticker(surface, box, board, time.monotonic() if tick is None else tick)
+        return box
+
     def _draw_ticker(self, surface, box, board, tick):
         surface.fill(self.theme["ticker"], box)
         items = board.ticker_items()
+        self.ticker_scrolls = False
         if not items or box.height <= 0:
             return
         text = TICKER_SEPARATOR.join(f"{vi}  ·  {en}" if en else vi for vi, en in items) + TICKER_SEPARATOR
@@ -291,6 +300,7 @@ class BoardRenderer:
         if width <= box.width * 0.9:
             self._text(surface, text.strip(" •"), inner, "text", align="center", size=size)
         else:
+            self.ticker_scrolls = True
             offset = (tick * TICKER_SPEED * box.width) % width
             for start in (box.left - offset, box.left - offset + width):
                 self._text(surface, text, _rect(start, inner.top, width + 10, inner.height), "text", size=size)
@@ -317,9 +327,14 @@ class BoardRenderer:
                        align="center")
         else:
             self._text(surface, "—", value, "muted", bold=True, align="center")
+        footer_text = _inset(footer, footer.height * 0.3, footer.height * 0.1)
         if counter and counter.status == "paused":
-            self._two_lines(surface, _inset(footer, footer.height * 0.3, footer.height * 0.1), "Tạm nghỉ", "Paused",
-                            colour="paused", english_colour="paused", align="center")
+            self._two_lines(surface, footer_text, "Tạm nghỉ", "Paused", colour="paused", english_colour="paused",
+                            align="center")
+        elif counter:
+            waiting = sum(service.waiting for service in board.services if service.code in counter.services)
+            self._text(surface, f"Đang chờ: {waiting}  ·  Waiting: {waiting}", footer_text, "muted",
+                       align="center")
 
     def _draw_connection_banner(self, surface, regions, board):
         lost = board.status == LOST

@@ -23,7 +23,7 @@ class OffscreenScreen:
     def size(self):
         return self.surface.get_size()
 
-    def present(self) -> None:
+    def present(self, areas=None) -> None:
         pass
 
     def resize(self, size) -> None:
@@ -53,8 +53,12 @@ class WindowScreen(OffscreenScreen):
         log.info("screen %s×%s (%s, %s)", *self.surface.get_size(),
                  "fullscreen" if fullscreen else "window", pygame.display.get_driver())
 
-    def present(self) -> None:
-        pygame.display.flip()
+    def present(self, areas=None) -> None:
+        """Show the frame: all of it, or only ``areas`` (a list of rectangles)."""
+        if areas is None:
+            pygame.display.flip()
+        else:
+            pygame.display.update(areas)
 
     def resize(self, size) -> None:
         if not self.fullscreen:
