@@ -1,0 +1,383 @@
+"""The counter client's loop: keys in, actions out, the hub's word on screen.
+
+Everything arrives in one inbox (keys from the reader thread, pushes from the live link,
+answers from action jobs) and is handled in one thread, so the state needs no locks.
+Actions run in a background job, so the status line stays live while one is sent.
+
+One action at a time: a key pressed while one is in flight is ignored with a note
+("Đang gửi…"), never queued. Queueing would turn an impatient double press of Enter into
+two citizens called; the clerk presses again once the line shows the answer.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from .commands import ACTION_LABELS
+from .keys import CTRL_C, END_OF_INPUT, key_label
+from .screen import LOST_LINK, CounterView, status_line
+
+#: Hub refusals that mean the settings are wrong, not the moment: exit 2.
+SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
+#: After these refusals our idea of the counter was stale: ask the hub again.
+STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status")
+PROMPT_TIMEOUT = 20.0
+PROMPT_MAX = 10
+TICK = 0.5
+
+
+def start_daemon_thread(job):
+    threading.Thread(target=job, name="action", daemon=True).start()
+
+
+class Interrupted(Exception):
+    """Raised by the signal handlers (SIGTERM, SIGHUP) so the loop unwinds and cleans up."""
+
+
+@dataclass
+class Prompt:
+    """A short input line: a ticket number to call, or the service to transfer to."""
+
+    kind: str  # "number" | "transfer"
+    text: str = ""
+    opened_at: float = 0.0
+
+
+class CounterApp:
+    def __init__(self, settings, client, screen, run_job=start_daemon_thread, clock=time.monotonic):
+        self.settings = settings
+        self.client = client
+        self.screen = screen
+        self.keymap = settings.keys
+        self.run_job = run_job
+        self.clock = clock
+        self.inbox = queue.Queue()
+        self.view = CounterView(settings.counter)
+        self.prompt = None
+        self.in_flight = None  # the Command-like label of the action being sent
+        self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
+        self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
+        self.quitting = False
+        self.exit_code = None
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self, reader, link=None) -> int:
+        """Read keys and pushes until quit; returns the exit code (2: the hub refused us)."""
+        try:
+            reader.start(lambda key: self.inbox.put(("key", key)), lambda text: self.inbox.put(("notice", text)))
+            if link is not None:
+                link.start()
+            self.refresh()
+            self.redraw()
+            while self.exit_code is None:
+                try:
+                    event = self.inbox.get(timeout=TICK)
+                except queue.Empty:
+                    event = ("tick",)
+                self.handle(event)
+                self.redraw()
+        except (Interrupted, KeyboardInterrupt):
+            self.finish_after_interrupt()
+        finally:
+            reader.stop()
+            if link is not None:
+                link.stop()
+            self.screen.close()
+        return self.exit_code or 0
+
+    def pump(self):
+        """Handle everything queued, without waiting (for tests)."""
+        while self.exit_code is None:
+            try:
+                event = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            self.handle(event)
+        self.redraw()
+
+    def finish_after_interrupt(self):
+        """Stopped by a signal: wait (boundedly) for an action in flight, so it is not lost silently."""
+        if self.in_flight:
+            self.screen.log(f"Đang gửi {self.in_flight.label_vi}, chờ kết quả / waiting for the answer…")
+            deadline = self.clock() + self.settings.timeout * 4 + 3
+            while self.in_flight and self.clock() < deadline:
+                try:
+                    self.handle(self.inbox.get(timeout=TICK))
+                except queue.Empty:
+                    pass
+            if self.in_flight:
+                self.screen.log(f"✗ {self.in_flight.label}: không rõ kết quả / outcome unknown")
+        self.exit_code = 0 if self.exit_code is None else self.exit_code
+
+    def handle(self, event):
+        kind, *arguments = event
+        handler = getattr(self, f"on_{kind}", None)
+        if handler is not None:
+            handler(*arguments)
+
+    def redraw(self):
+        if self.exit_code is not None:
+            return
+        width = self.screen.width if self.screen.interactive else 1000
+        self.screen.status(status_line(self.view, self.current_activity(), width, self.screen.ascii_only))
+
+    def current_activity(self):
+        if self.in_flight:
+            return (f"Đang gửi {self.in_flight.label_vi}…", "sending")
+        if self.prompt:
+            return self.prompt_text()
+        return self.activity
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def on_key(self, key):
+        if key in (CTRL_C, END_OF_INPUT):
+            self.quit(force=key == END_OF_INPUT)
+            return
+        if self.prompt:
+            self.prompt_key(key)
+            return
+        command = self.keymap.command_for(key)
+        if command is None:
+            self.note(f"Phím {key_label(key)} chưa gán", f"key {key_label(key)} is not bound"
+                      + (": Num Lock off?" if key in ("insert", "delete", "home", "end", "up", "down", "left",
+                                                        "right", "pageup", "pagedown", "begin") else ""))
+            return
+        self.run_command(command.name, key)
+
+    def run_command(self, name, key=None):
+        if name == "quit":
+            self.quit()
+        elif name == "help":
+            self.screen.log("Phím / keys:")
+            for line in self.keymap.help_lines():
+                self.screen.log(line)
+        elif name == "call-number":
+            self.open_prompt("number", key if key and key.isdigit() else "")
+        elif name == "transfer":
+            self.open_prompt("transfer")
+        elif name == "pause-toggle":
+            self.submit("resume" if self.view.status == "paused" else "pause")
+        else:
+            self.submit(name)
+
+    def quit(self, force=False):
+        if self.in_flight and not force and not self.quitting:
+            self.quitting = True
+            self.note("Đang gửi: thoát khi có kết quả", "sending: quitting after the answer")
+            return
+        if self.in_flight:
+            self.screen.log(f"✗ {self.in_flight.label}: không rõ kết quả / outcome unknown")
+        self.exit_code = 0
+
+    def note(self, vi, en):
+        self.activity = (vi, en)
+
+    # -- prompts ----------------------------------------------------------------------
+
+    def open_prompt(self, kind, text=""):
+        self.prompt = Prompt(kind, text, self.clock())
+        if kind == "transfer":
+            if self.view.services:
+                choices = ", ".join(f"{index}={code} {name}" for index, (code, name) in
+                                    enumerate(self.view.services, start=1))
+                self.screen.log(f"Chuyển sang / transfer to: {choices}")
+            else:
+                self.screen.log("Chưa có danh sách dịch vụ: gõ mã / no service list yet: type the code (HT, CT…)")
+
+    def prompt_text(self):
+        prompt = self.prompt
+        if prompt.kind == "number":
+            return (f"Gọi số: {prompt.text}_ (Enter gọi, + khôi phục, . xoá)",
+                    "call a number: Enter calls, + reinstates, . erases")
+        return (f"Chuyển sang: {prompt.text}_ (số dịch vụ, Enter; - huỷ)",
+                "transfer to: service number, Enter; - cancels")
+
+    def prompt_key(self, key):
+        prompt = self.prompt
+        prompt.opened_at = self.clock()
+        if len(key) == 1 and key.isalnum():
+            prompt.text = (prompt.text + key.upper())[:PROMPT_MAX]
+        elif key in (".", "backspace"):
+            if prompt.text:
+                prompt.text = prompt.text[:-1]
+            else:
+                self.close_prompt()
+        elif key == "escape" or (key == "-" and prompt.kind == "transfer"):
+            self.close_prompt()
+        elif key == "enter" and not prompt.text:
+            self.close_prompt()
+        elif key == "enter" and prompt.kind == "transfer":
+            service = self.resolve_service(prompt.text)
+            if service:
+                self.prompt = None
+                self.submit("transfer", service=service)
+            else:
+                self.note(f"Không có dịch vụ số {prompt.text}", f"no service number {prompt.text}")
+                prompt.text = ""
+        elif key in ("enter", "+") and prompt.kind == "number":
+            self.prompt = None
+            self.submit("call" if key == "enter" else "reinstate", number=self.resolve_number(prompt.text))
+        else:
+            self.note("Phím không dùng ở đây", "key not used here")
+
+    def close_prompt(self):
+        self.prompt = None
+        self.note("Đã huỷ", "cancelled")
+
+    def on_tick(self):
+        if self.prompt and self.clock() - self.prompt.opened_at > PROMPT_TIMEOUT:
+            self.prompt = None
+            self.note("Hết giờ nhập, đã huỷ", "input timed out")
+
+    def resolve_service(self, text):
+        """A service code from its 1-based place in the hall's list, or the code typed."""
+        if text.isdigit():
+            index = int(text)
+            return self.view.services[index - 1][0] if 1 <= index <= len(self.view.services) else None
+        return text
+
+    def resolve_number(self, text):
+        """The ticket number meant by ``text``: itself, or the one known number whose digits
+        it names (a keypad cannot type the "B" of "B003")."""
+        known = set(self.view.waiting_numbers) | self.seen_numbers
+        if text in known or not text.isdigit():
+            return text
+        matches = [number for number in known if _digits_value(number) == int(text)]
+        return matches[0] if len(matches) == 1 else text
+
+    # -- actions -------------------------------------------------------------------------
+
+    def submit(self, action, **body):
+        """Send one action in the background, unless one is already in flight."""
+        if self.in_flight:
+            self.note(f"Đang gửi {self.in_flight.label_vi}…: bỏ qua phím", "still sending: key ignored")
+            return
+        self.in_flight = ACTION_LABELS[action]
+        client, inbox = self.client, self.inbox
+        self.run_job(lambda: inbox.put(("result", client.perform(action, **body))))
+
+    def refresh(self):
+        """Ask the hub for the counter's state (at start, and when ours proved stale)."""
+        client, inbox = self.client, self.inbox
+        self.run_job(lambda: inbox.put(("fetched", client.counter_state())))
+
+    def on_result(self, result):
+        self.in_flight = None
+        label = ACTION_LABELS[result.action]
+        if result.ok:
+            self.apply_counter((result.answer or {}).get("counter"), (result.answer or {}).get("seq"))
+            text = f"✓ {label.label}: {describe_success(result)}"
+            if result.attempts > 1:
+                text += f" (sau {result.attempts} lần thử / after {result.attempts} attempts)"
+            activity = text
+        elif result.unreachable:
+            text = (f"✗ {label.label}: {result.message} / {result.message_en}. "
+                    "Nhấn lại để gửi lại / press again to resend")
+            activity = (f"✗ {label.label_vi}: chưa có xác nhận", "not acknowledged, press again")
+        else:
+            text = f"✗ {label.label}: {result.message} ({result.message_en})"
+            activity = (f"✗ {label.label_vi}: {result.message}", result.message_en)
+            if result.code in STALE_REFUSALS:
+                self.refresh()
+        self.screen.log(text)
+        self.activity = activity
+        if self.quitting:
+            self.exit_code = 0
+
+    def on_fetched(self, result):
+        if result.ok:
+            self.apply_counter(result.answer.get("counter"), result.answer.get("seq"))
+        elif result.code in SETTINGS_REFUSALS:
+            self.refused({"code": result.code, "message": result.message, "message_en": result.message_en})
+
+    # -- the live link ----------------------------------------------------------------
+
+    def on_link(self, state, detail=""):
+        if state == self.view.link:
+            return
+        if state == "lost":
+            self.view.seq = -1  # the next snapshot is the truth, whatever its seq
+            self.screen.log(f"{LOST_LINK} ({detail})")
+        elif state == "online":
+            self.screen.log(f"✓ Đã kết nối / connected to {self.settings.hub} ({detail})")
+        self.view.link = state
+
+    def on_refused(self, error):
+        self.refused(error)
+
+    def refused(self, error):
+        self.screen.log(f"✗ Hub từ chối quầy {self.settings.counter} / the hub refused counter "
+                        f"{self.settings.counter}: {error.get('message', '')} ({error.get('message_en', '')}) "
+                        "— kiểm tra token và số quầy / check the token and the counter number")
+        self.exit_code = 2
+
+    def on_state(self, snapshot):
+        services = snapshot.get("services")
+        if isinstance(services, list):
+            self.view.services = [(service.get("code"), service.get("name", "")) for service in services
+                                  if isinstance(service, dict)]
+
+    def on_counter_state(self, push):
+        self.apply_counter(push.get("counter"), push.get("seq"))
+
+    def on_called(self, push):
+        if (push.get("counter") or {}).get("number") == self.view.number:
+            recall = " (gọi lại / recall)" if push.get("recall") else ""
+            self.screen.log(f"» {push.get('text', '')}{recall}")
+
+    def on_notice(self, text):
+        self.screen.log(text)
+
+    def apply_counter(self, counter, seq=None):
+        """Take the hub's COUNTER_STATE unless a newer one (by seq) is already shown.
+
+        Action answers carry no seq (yet): they are the state right after our own action,
+        so they are taken; the next push corrects anything that moved meanwhile.
+        """
+        if not isinstance(counter, dict):
+            return
+        if seq is not None:
+            if seq < self.view.seq:
+                return
+            self.view.seq = seq
+        view = self.view
+        view.name = counter.get("name", view.name)
+        view.status = counter.get("status", view.status)
+        view.current = counter.get("current")
+        waiting = counter.get("waiting")
+        if isinstance(waiting, list):
+            view.waiting = sum(entry.get("count", 0) for entry in waiting if isinstance(entry, dict))
+        view.waiting_numbers = [entry.get("number") for entry in counter.get("waiting_list") or []
+                                if isinstance(entry, dict)]
+        if view.current and view.current.get("number"):
+            self.seen_numbers.add(view.current["number"])
+
+
+def describe_success(result) -> str:
+    """What the hub did, in a few words."""
+    ticket = (result.answer or {}).get("ticket")
+    if result.action == "call-next" and ticket is None:
+        return "không còn ai chờ / nobody waiting"
+    if result.action in ("pause", "resume"):
+        return "quầy tạm dừng / counter paused" if result.action == "pause" else "quầy mở lại / counter open"
+    if ticket is None:
+        return "xong / done"
+    number, service = ticket.get("number"), ticket.get("service")
+    if result.action == "transfer":
+        return f"{number} → {service}"
+    if result.action == "recall":
+        return f"{number} (lần {ticket.get('recalls')} / recall {ticket.get('recalls')})"
+    if result.action in ("call-next", "call"):
+        return f"{number} ({service})"
+    return str(number)
+
+
+def _digits_value(number: str) -> int | None:
+    digits = re.sub(r"\D", "", number or "")
+    return int(digits) if digits else None
