@@ -13,11 +13,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 VIETNAMESE_SAMPLE = "ạặưừỹđĐẮẶỮ"
+CACHED_TEXTS = 256  # rendered texts kept for reuse
+CACHED_MAX_SIZE = 96  # only texts up to this size are kept
 
 # (regular, bold) candidates, best first.
 FONT_CANDIDATES = (
@@ -98,6 +101,7 @@ class Typeface:
             regular, bold = find_font_files()
         self.paths = {False: regular, True: bold or regular}
         self._faces = {}
+        self._cache: OrderedDict = OrderedDict()
         for is_bold, path in self.paths.items():
             face = freetype.Font(path, 24)
             face.origin = True  # positions are baselines, so mixed sizes line up
@@ -160,10 +164,23 @@ class Typeface:
         sizes = [self.fit_size(text, width, height, bold, max_size) for text in texts if text]
         return min(sizes) if sizes else int(height / self._line[bold])
 
-    @functools.lru_cache(maxsize=1024)
     def _render(self, text: str, size: int, colour: tuple, bold: bool):
-        surface, rect = self._faces[bold].render(text, colour, size=size)
-        return surface, rect
+        """Render, keeping small texts (labels, the scrolling ticker) in a bounded cache.
+
+        Large texts (the called number) change with every call and weigh hundreds of KB each,
+        so they are not kept; frames are only drawn when something changed anyway.
+        """
+        key = (text, size, colour, bold)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        rendered = self._faces[bold].render(text, colour, size=size)
+        if size <= CACHED_MAX_SIZE:
+            self._cache[key] = rendered
+            if len(self._cache) > CACHED_TEXTS:
+                self._cache.popitem(last=False)
+        return rendered
 
     def draw(self, surface, text: str, box, colour, bold: bool = False, align: str = "left",
              max_size: float | None = None, size: int | None = None):

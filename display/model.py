@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -97,34 +98,28 @@ class Service:
                    int(view.get("waiting") or 0), view.get("eta_minutes"))
 
 
-@dataclass
 class Board:
-    """The hall screen's state. ``counters`` limits it to those counter numbers (None: all)."""
+    """The hall screen's state. ``counters_filter`` limits it to those counter numbers (None: all)."""
 
-    counters_filter: frozenset[int] | None = None
-    clock: object = time.monotonic
-    highlight_seconds: float = 10.0
-    recent_limit: int = 8
-
-    status: str = CONNECTING
-    status_since: float = 0.0
-    hall: dict = field(default_factory=dict)
-    day: str | None = None
-    seq: int = 0  # highest seq applied
-    version: int = 0  # bumped on every change, so the screen redraws only when needed
-    snapshot_seq: int | None = None
-    counters: dict[int, Counter] = field(default_factory=dict)
-    services: list[Service] = field(default_factory=list)
-    recent_calls: list[Call] = field(default_factory=list)  # newest first
-    now_calling: Call | None = None
-    highlight_until: float = 0.0
-    _services_seq: int = 0
-    _seen_calls: OrderedDict = field(default_factory=OrderedDict)
-
-    def __post_init__(self):
-        if self.counters_filter is not None:
-            self.counters_filter = frozenset(self.counters_filter)
-        self.status_since = self.clock()
+    def __init__(self, counters_filter=None, clock: Callable[[], float] = time.monotonic,
+                 highlight_seconds: float = 10.0, recent_limit: int = 8):
+        self.counters_filter = frozenset(counters_filter) if counters_filter is not None else None
+        self.clock = clock
+        self.highlight_seconds = highlight_seconds
+        self.recent_limit = recent_limit
+        self.status, self.status_since = CONNECTING, clock()
+        self.hall: dict = {}
+        self.day: str | None = None
+        self.seq = 0  # highest seq applied
+        self.snapshot_seq: int | None = None
+        self.version = 0  # bumped on every change, so the screen redraws only when needed
+        self.counters: dict[int, Counter] = {}
+        self.services: list[Service] = []
+        self.recent_calls: list[Call] = []  # newest first
+        self.now_calling: Call | None = None
+        self.highlight_until = 0.0
+        self._services_seq = 0
+        self._seen_calls: OrderedDict[str, None] = OrderedDict()
 
     # -- connection ---------------------------------------------------------------
 

@@ -413,3 +413,30 @@ def test_counter_top_screen_shows_its_own_number(typeface):
     renderer.draw(surface, board)
     assert surface.get_at((current.left + 2, current.top + 2))[:3] == THEME["background"]
     assert count_colour(surface, current, THEME["accent"]) > current.width * current.height * 0.03
+
+
+def test_frames_are_drawn_only_when_something_changed(typeface):
+    from datetime import datetime
+
+    clock = FakeClock()
+    board = busy_board(clock)
+    wall = [datetime(2026, 11, 26, 9, 0, 5)]
+    app = DisplayApp(board, Announcer(FakeSpeaker(clock), ClipLibrary(None), clock=clock),
+                     BoardRenderer(typeface), OffscreenScreen((1280, 720)), wall_clock=lambda: wall[0])
+    assert app.render() and not app.render()
+    wall[0] = wall[0].replace(second=50)
+    assert not app.render()  # the clock shows minutes
+    wall[0] = wall[0].replace(minute=1)
+    assert app.render() and not app.render()
+    app.inbox.put(("called", called(12, "1004", 3)))
+    app.step()  # queued and started at once: the board changed
+    assert app.render() and not app.render()
+    clock.advance(board.highlight_seconds)
+    assert app.render()  # the highlight ended
+    board.hall["notices"] = ["Thông báo rất dài " * 20]  # too long for the screen: it scrolls
+    assert app.render(force=True) and app.renderer.ticker_scrolls
+    before = app.screen.surface.copy()
+    assert app.render()  # only the ticker
+    ticker = app.renderer.layout((1280, 720))["ticker"]
+    top = pygame.Rect(0, 0, 1280, ticker.top)
+    assert before.subsurface(top).get_view("2").raw == app.screen.surface.subsurface(top).get_view("2").raw
