@@ -153,6 +153,8 @@ class Typeface:
         import pygame
 
         fitted, lines = self.wrap(text, box.width, box.height, bold, max_lines)
+        if size and size <= self.fit_size(text, box.width, box.height, bold):
+            lines = (text,)  # at the column's (smaller) size it fits on one line
         size = min(size, fitted) if size else fitted
         line_h = box.height / len(lines)
         for index, line in enumerate(lines):

@@ -240,7 +240,7 @@ class BoardRenderer:
                            bold=True, align="right", size=number_size)
             elif counter.status == "paused":
                 self._two_lines(surface, value_box, "Tạm nghỉ", "Paused", colour="paused", bold=False,
-                                english_colour="paused", align="right", split=0.62)
+                                english_colour="paused", align="right", split=0.62, sizes=name_sizes)
             else:
                 self._text(surface, "—", value_box, "muted", align="right", size=number_size)
 
@@ -261,10 +261,10 @@ class BoardRenderer:
                           cell_h * 0.04, cell_h * 0.04)
             surface.fill(self.theme["panel"], cell)
             inner = _inset(cell, cell.height * 0.1, cell.height * 0.08)
-            names = _rect(inner.left, inner.top, inner.width * 0.74, inner.height)
+            names = _rect(inner.left, inner.top, inner.width * 0.72, inner.height)
             name_box, english_box = _rows(names, (0.64, 0.36))
-            count_box, eta_box = _rows(_rect(names.right, inner.top, inner.width - names.width, inner.height),
-                                       (0.66, 0.34))
+            numbers = _rect(inner.left + inner.width * 0.75, inner.top, inner.width * 0.25, inner.height)
+            count_box, eta_box = _rows(numbers, (0.66, 0.34))
             if name_size is None:  # one size per column of names and of counts, so the strip looks even
                 name_size = min(self.type.wrap(other.name, name_box.width, name_box.height, True)[0] for other in services)
                 english_size = min(self.type.common_size([other.name_en for other in services], english_box.width,
