@@ -3,7 +3,8 @@
 import secrets
 from datetime import timedelta
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, session
+from flask_babel import Babel, get_locale
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -14,6 +15,16 @@ from .store import open_store
 
 socketio = SocketIO()
 csrf = CSRFProtect()
+babel = Babel()
+LANGUAGES = ("vi", "en")
+
+
+def select_locale():
+    """Vietnamese unless the visitor chose English (``?lang=en``, remembered in the session)."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return session.get("lang", "vi")
 
 
 def create_app(config=None, clock=None):
@@ -55,7 +66,7 @@ def create_app(config=None, clock=None):
     hall = Hall(store, clock=clock) if clock else Hall(store)
     app.extensions["hall"] = hall
 
-    from . import api, push, staff, web
+    from . import api, citizen, push, staff, web
 
     if settings["trust_proxy"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -64,13 +75,32 @@ def create_app(config=None, clock=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(citizen.bp)
+    citizen.limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_locale="vi", default_timezone=settings_timezone(store))
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.register_error_handler(429, _too_many_requests)
     # The API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
     csrf.exempt(api.bp)
     csrf.init_app(app)
     app.register_error_handler(CSRFError, _csrf_refused)
-    socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"])
+    # Pings every 2 s, 3 s to answer: clients notice a lost hub within 5 s.
+    socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"],
+                      ping_interval=2, ping_timeout=3)
     push.init_app(app, hall)
     return app
+
+
+def settings_timezone(store):
+    return store.config().timezone
+
+
+def _too_many_requests(error):
+    message = "Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."
+    message_en = "Too many requests. Please try again in a few minutes."
+    if request.path.startswith("/api/") or request.is_json:
+        return jsonify({"error": {"code": "too_many_requests", "message": message, "message_en": message_en}}), 429
+    return render_template("error.html", error={"message": message, "message_en": message_en}), 429
 
 
 def _csrf_refused(error):

@@ -21,6 +21,7 @@ BLOCK_PATTERN = re.compile(r"^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$")
 PERIOD_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 DIALECTS = ("north", "south")
 READINGS = ("whole", "digits")
+REMOTE_ORDERS = ("equal", "walk_ins_first")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Priority:
 class Policy:
     priority_streak: int = 2
     max_recalls: int = 2
+    # Numbers taken from home: caps per phone and per address per day, and their turn.
+    remote_per_phone: int = 2
+    remote_per_address: int = 5
+    remote_order: str = "equal"  # "equal": by time taken, like everyone; "walk_ins_first"
+    # The tracking page says "Sắp đến lượt" when this many or fewer are ahead.
+    soon_ahead: int = 3
 
 
 @dataclass(frozen=True)
@@ -316,10 +323,19 @@ def parse_config(mapping):
     _unique(priorities, "code", "priorities")
 
     policy_table = _table(mapping, "policy")
-    _check_keys(policy_table, "policy.", {"priority_streak", "max_recalls"})
+    _check_keys(policy_table, "policy.", {"priority_streak", "max_recalls", "remote_per_phone",
+                                          "remote_per_address", "remote_order", "soon_ahead"})
+    remote_order = _text(policy_table, "remote_order", "policy.", required=False, default="equal")
+    if remote_order not in REMOTE_ORDERS:
+        _fail("policy.remote_order", f"expected one of {', '.join(REMOTE_ORDERS)}, got {remote_order!r}")
     policy = Policy(
         priority_streak=_integer(policy_table, "priority_streak", "policy.", default=2, minimum=1, maximum=100),
         max_recalls=_integer(policy_table, "max_recalls", "policy.", default=2, minimum=0, maximum=10),
+        remote_per_phone=_integer(policy_table, "remote_per_phone", "policy.", default=2, minimum=0, maximum=100),
+        remote_per_address=_integer(policy_table, "remote_per_address", "policy.", default=5, minimum=0,
+                                    maximum=1000),
+        remote_order=remote_order,
+        soon_ahead=_integer(policy_table, "soon_ahead", "policy.", default=3, minimum=0, maximum=100),
     )
 
     announcement_table = _table(mapping, "announcement")

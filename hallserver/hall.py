@@ -28,6 +28,10 @@ COUNTER_ACTIONS = {
 }
 
 
+def _new_ticket_view(db, config, now, outcome):
+    return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True)
+
+
 class Hall:
     def __init__(self, store, clock=time.time):
         self.store = store
@@ -92,9 +96,20 @@ class Hall:
 
     def issue_ticket(self, service, priority=None, channel="kiosk"):
         """A new ticket as the kiosk shows it: number, position, estimate, track token."""
-        def respond(db, config, now, outcome):
-            return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True)
-        return self.perform(core.issue_ticket, respond, service=service, priority=priority, channel=channel)
+        return self.perform(core.issue_ticket, _new_ticket_view, service=service, priority=priority,
+                            channel=channel)
+
+    def issue_remote_ticket(self, service, *, phone, address_hash):
+        """A number taken from home (channel ``online``), with the per-phone and per-address caps."""
+        return self.perform(core.issue_remote_ticket, _new_ticket_view, service=service, phone=phone,
+                            address_hash=address_hash)
+
+    def record_fault(self, device, message):
+        """A device fault (a printer out of paper...) goes to the event log and the dashboard."""
+        def fault(db, config, now):
+            return core.Outcome(None, [core.events.record(db, "device_fault", now,
+                                                          data={"device": device, "message": message})])
+        self.perform(fault)
 
     def counter_action(self, counter, action, request_id=None, **arguments):
         """Run a counter action; a repeated ``request_id`` returns the first answer, doing nothing."""

@@ -58,6 +58,8 @@ def publish(events, db, config, now):
             counters.add(event.counter)
         if event.ticket:
             tickets.add(event.ticket["id"])
+        if event.type == "device_fault":
+            socketio.emit("alert", {"seq": event.seq, "kind": "device_fault", **event.data}, to="dashboard")
         if event.type in ("called", "recalled"):
             payload = called_payload(event)
             rooms = ["display", "dashboard", f"counter:{event.counter}", f"ticket:{event.ticket['track_token']}"]

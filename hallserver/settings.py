@@ -26,6 +26,10 @@ SETTINGS = (
     Setting("trust_proxy", False, "Trust X-Forwarded-* headers from one reverse proxy"),
     Setting("secure_cookies", False, "Send the sign-in cookie only over HTTPS (turn on behind TLS)"),
     Setting("session_hours", 12, "How long a staff sign-in lasts"),
+    Setting("public_url", "", "The hub's address as citizens' phones reach it, for QR codes (e.g. http://192.168.1.10:5000)"),
+    Setting("printer", "none", "Ticket printer: none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"),
+    Setting("sounds_dir", "", "Folder of the voice clip pack (default: the shipped sounds/)"),
+    Setting("remote_rate_limit", "10 per minute;40 per hour", "Rate limit of numbers taken from home, per address"),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}

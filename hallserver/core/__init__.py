@@ -6,9 +6,13 @@ an ``Outcome``: what the caller asked for, plus the events to publish once the
 transaction has committed.
 """
 
+from . import events  # noqa: F401
 from .events import Event, Outcome, current_seq  # noqa: F401
 from .tickets import (  # noqa: F401
     CHANNELS,
+    availability,
+    issue_remote_ticket,
+    normalise_phone,
     call_next,
     call_number,
     cancel,

@@ -5,6 +5,7 @@ same day); waiting/called → waiting in another service (transferred, number ke
 waiting/called → cancelled; anything unfinished → expired after its day.
 """
 
+import re
 import secrets
 from datetime import datetime
 
@@ -125,6 +126,66 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now):
     return Outcome(ticket, events)
 
 
+PHONE_PATTERN = re.compile(r"^0\d{9}$")
+
+
+def normalise_phone(phone):
+    """A Vietnamese mobile or landline number as 10 digits starting with 0, or None."""
+    if phone is None or not str(phone).strip():
+        return None
+    digits = re.sub(r"[\s.()-]", "", str(phone))
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if not PHONE_PATTERN.match(digits):
+        raise Invalid(f"Số điện thoại không hợp lệ: {phone}", f"Not a phone number: {phone}", code="invalid_phone")
+    return digits
+
+
+def issue_remote_ticket(db, config, *, service, now, phone=None, address_hash):
+    """A number taken from home: the same queue rules, plus caps per phone and per address."""
+    phone = normalise_phone(phone)
+    today = local_day(config, now)
+    policy = config.policy
+    if phone is not None:
+        taken = db.execute("SELECT COUNT(*) FROM ticket_contacts WHERE day = ? AND phone = ?",
+                           [today, phone]).fetchone()[0]
+        if taken >= policy.remote_per_phone:
+            raise Conflict(f"Số điện thoại này đã lấy {taken} số hôm nay (tối đa {policy.remote_per_phone})",
+                           f"This phone already took {taken} numbers today (at most {policy.remote_per_phone})",
+                           code="phone_cap_reached")
+    taken = db.execute("SELECT COUNT(*) FROM ticket_contacts WHERE day = ? AND address_hash = ?",
+                       [today, address_hash]).fetchone()[0]
+    if taken >= policy.remote_per_address:
+        raise Conflict(f"Thiết bị này đã lấy {taken} số hôm nay (tối đa {policy.remote_per_address})",
+                       f"This device already took {taken} numbers today (at most {policy.remote_per_address})",
+                       code="address_cap_reached")
+    outcome = issue_ticket(db, config, service=service, channel="online", now=now)
+    db["ticket_contacts"].insert({"ticket_id": outcome.result["id"], "day": today, "phone": phone,
+                                  "address_hash": address_hash})
+    return outcome
+
+
+def availability(db, config, now):
+    """{service code: None if a ticket can be issued now, else why not}."""
+    if not is_open(config, now):
+        return {service.code: "outside_hours" for service in config.services}
+    used = dict((service, (last_value, issued)) for service, last_value, issued in db.execute(
+        "SELECT service, last_value, issued FROM daily_numbers WHERE day = ?", [local_day(config, now)]
+    ).fetchall())
+    reasons = {}
+    for service in config.services:
+        last_value, issued = used.get(service.code, (service.block_start - 1, 0))
+        if service.daily_cap is not None and issued >= service.daily_cap:
+            reasons[service.code] = "cap_reached"
+        elif last_value >= service.block_end:
+            reasons[service.code] = "block_exhausted"
+        else:
+            reasons[service.code] = None
+    return reasons
+
+
 # -- the call-next policy -------------------------------------------------------
 
 def _oldest(db, where, params, services, order):
@@ -136,6 +197,15 @@ def _oldest(db, where, params, services, order):
         [*params[:1], *services, *params[1:], *services],
     ))
     return rows[0] if rows else None
+
+
+def calling_age(config):
+    """The SQL that orders tickets by age; with ``walk_ins_first`` remote tickets wait
+    until no walk-in ticket of the same kind is left."""
+    age = "CAST(issued_at AS INTEGER)"
+    if config.policy.remote_order == "walk_ins_first":
+        return f"channel = 'online', {age}"
+    return age
 
 
 def choose_next(db, config, counter_number, now):
@@ -153,7 +223,7 @@ def choose_next(db, config, counter_number, now):
     requeued = _oldest(db, "requeued_at IS NOT NULL", [today], services, "requeued_at")
     if requeued:
         return requeued, None
-    age = "CAST(issued_at AS INTEGER)"
+    age = calling_age(config)
     priority = _oldest(db, "requeued_at IS NULL AND priority IS NOT NULL", [today], services, age)
     normal = _oldest(db, "requeued_at IS NULL AND priority IS NULL", [today], services, age)
     if priority is None:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from .estimates import Estimator
 from .events import current_seq
-from .tickets import local_day
+from .tickets import availability, local_day
 
 
 def iso(config, timestamp):
@@ -60,14 +60,19 @@ def staff_ticket(config, ticket, now, estimator=None):
 
 
 def services_summary(db, config, now, estimator=None):
+    """Per service: how many wait, the wait for a ticket taken now, and whether one can be."""
     estimator = estimator or Estimator(db, config, now)
+    unavailable = availability(db, config, now)
     return [
         {
             "code": service.code,
             "name": service.name,
             "name_en": service.name_en,
+            "description": service.description,
             "waiting": estimator.waiting.get(service.code, 0),
             "eta_minutes": estimator.new_ticket_eta(service.code),
+            "available": unavailable[service.code] is None,
+            "unavailable": unavailable[service.code],
         }
         for service in config.services
     ]

@@ -1,0 +1,184 @@
+"""Citizens' pages: the kiosk, numbers from home, live tracking and the browser hall screen.
+
+The kiosk is a device, not a person: it is paired once with a kiosk token (kept in its
+signed cookie) and then issues tickets through ``POST /kiosk/tickets``. Numbers from home
+are capped per phone and per address and rate-limited. Tracking pages and the browser
+screen are public and carry no personal data.
+"""
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import segno
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_from_directory,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from . import auth
+from .api import field, json_body
+from .errors import HallError, Unauthorized
+
+bp = Blueprint("citizen", __name__)
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+log = logging.getLogger(__name__)
+
+SHIPPED_SOUNDS = Path(__file__).resolve().parent.parent / "sounds"
+
+
+def get_hall():
+    return current_app.extensions["hall"]
+
+
+def setting(name):
+    return current_app.config["HALL_SETTINGS"][name]
+
+
+def track_url(track_token):
+    """The tracking link as a citizen's phone reaches it (HALL_PUBLIC_URL when set)."""
+    public = setting("public_url").rstrip("/")
+    path = url_for("citizen.track", track_token=track_token)
+    return f"{public}{path}" if public else url_for("citizen.track", track_token=track_token, _external=True)
+
+
+def qr_svg(url):
+    return segno.make(url, error="m").svg_inline(scale=5, border=2, dark="#17212b")
+
+
+def address_hash():
+    """Who asked, for per-address caps, without storing the address itself."""
+    secret = current_app.secret_key or ""
+    return hashlib.sha256(f"{secret}|{get_remote_address()}".encode()).hexdigest()[:32]
+
+
+def page_context():
+    hall = get_hall()
+    return {"hall": hall.config}
+
+
+# -- the kiosk ----------------------------------------------------------------------
+
+def kiosk_principal():
+    token_id = session.get("kiosk_token_id")
+    if token_id is None:
+        return None
+    hall = get_hall()
+    with hall.store.lock:
+        row = hall.store.db.execute(
+            "SELECT role FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]).fetchone()
+    return auth.Principal(role="kiosk", token_id=token_id) if row and row[0] == "kiosk" else None
+
+
+@bp.route("/kiosk/ghep-noi", methods=["GET", "POST"])
+def kiosk_pair():
+    """Pair this browser with a kiosk token, once, by whoever installs the kiosk."""
+    error = None
+    if request.method == "POST":
+        hall = get_hall()
+        with hall.store.lock:
+            principal = auth.principal_for(hall.store.db, request.form.get("token", "").strip())
+        if principal is None or principal.role != "kiosk":
+            error = _("Token không hợp lệ hoặc không phải token kiosk.")
+        else:
+            session.permanent = True
+            session["kiosk_token_id"] = principal.token_id
+            return redirect(url_for("citizen.kiosk"))
+    return render_template("kiosk_pair.html", error=error, **page_context()), 400 if error else 200
+
+
+@bp.get("/kiosk")
+def kiosk():
+    if kiosk_principal() is None:
+        return redirect(url_for("citizen.kiosk_pair"))
+    return render_template("kiosk.html", state=get_hall().state(), **page_context())
+
+
+@bp.post("/kiosk/tickets")
+def kiosk_issue():
+    """Issue, commit, then print: a printer fault never costs the citizen the number."""
+    if kiosk_principal() is None:
+        raise Unauthorized(_("Kiosk chưa được ghép nối"), "This kiosk is not paired", code="unauthorized")
+    data = json_body()
+    ticket = get_hall().issue_ticket(field(data, "service", str), priority=field(data, "priority", str, required=False),
+                                     channel="kiosk")
+    url = track_url(ticket["track_token"])
+    printed, print_error = print_ticket(ticket, url)
+    ticket.pop("track_token")
+    return jsonify({"ticket": ticket, "track_url": url, "qr_svg": qr_svg(url), "printed": printed,
+                    "print_error": print_error}), 201
+
+
+def print_ticket(ticket, url):
+    """Print on the configured printer; faults are logged and sent to supervisors."""
+    spec = setting("printer")
+    if spec == "none":
+        return False, None
+    from . import printing
+
+    hall = get_hall()
+    config = hall.config
+    priority_name = next((p.name for p in config.priorities if p.code == ticket["priority"]), None)
+    printed, error = printing.print_ticket_safely(
+        spec, dict(ticket, priority_name=priority_name), {"name": config.name, "hotline": config.hotline,
+                                                          "timezone": config.timezone}, track_url=url)
+    if not printed:
+        hall.record_fault("printer", error)
+    return printed, error
+
+
+# -- numbers from home ------------------------------------------------------------
+
+@bp.get("/lay-so")
+def take_number():
+    return render_template("take_number.html", state=get_hall().state(), error=None, form={}, **page_context())
+
+
+@bp.post("/lay-so")
+@limiter.limit(lambda: setting("remote_rate_limit"), methods=["POST"])
+def take_number_post():
+    form = {"service": request.form.get("service", ""), "phone": request.form.get("phone", "")}
+    try:
+        if not form["service"]:
+            raise HallError(_("Hãy chọn một dịch vụ."), "Choose a service.", code="missing_field")
+        ticket = get_hall().issue_remote_ticket(form["service"], phone=form["phone"] or None,
+                                                address_hash=address_hash())
+    except HallError as error:
+        return render_template("take_number.html", state=get_hall().state(), error=error, form=form,
+                               **page_context()), error.status
+    return redirect(url_for("citizen.track", track_token=ticket["track_token"], moi=1))
+
+
+# -- live tracking ------------------------------------------------------------------
+
+@bp.get("/t/<track_token>")
+def track(track_token):
+    ticket = get_hall().ticket_by_token(track_token)
+    if ticket is None:
+        return render_template("not_found.html", **page_context()), 404
+    url = track_url(track_token)
+    return render_template("track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
+                           is_new=request.args.get("moi") == "1", **page_context())
+
+
+# -- the browser hall screen -------------------------------------------------------------
+
+def sounds_dir():
+    configured = setting("sounds_dir")
+    return Path(configured) if configured else SHIPPED_SOUNDS
+
+
+@bp.get("/display")
+def display():
+    return render_template("display.html", state=get_hall().state(), **page_context())
+
+
+@bp.get("/sounds/<path:name>")
+def sound_file(name):
+    """The voice clip pack (manifest.json and clips) for browser screens and phones."""
+    directory = sounds_dir()
+    if not directory.is_dir() or os.path.sep + ".." in os.path.normpath(os.path.sep + name):
+        abort(404)
+    return send_from_directory(directory, name, max_age=3600)

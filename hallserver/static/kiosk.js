@@ -1,0 +1,120 @@
+// The kiosk: tap a service, get a number (shown, printed, with a QR to follow it).
+(function () {
+  "use strict";
+  const text = JSON.parse(document.getElementById("kiosk-data").textContent);
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const RESET_AFTER_MS = 30000;
+  let busy = false;
+  let connected = true;
+  let resetTimer = null;
+
+  // Visitors cannot wander off: no context menu, no text selection, no links on the page.
+  document.addEventListener("contextmenu", (event) => event.preventDefault());
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (_, key) => values[key]);
+  }
+
+  function showError(message) {
+    $("kiosk-error").textContent = message || "";
+    $("kiosk-error").hidden = !message;
+  }
+
+  function applyServices(services) {
+    services.forEach((service) => {
+      const button = document.querySelector(`button.service[data-service="${service.code}"]`);
+      if (!button) return;
+      button.disabled = !service.available || !connected;
+      const status = button.querySelector(".service-status");
+      status.textContent = service.available ? fill(text.waiting, { count: service.waiting })
+                                             : text.unavailable[service.unavailable];
+      button.classList.toggle("unavailable", !service.available);
+    });
+  }
+
+  async function refreshState() {
+    try {
+      const response = await fetch("/api/v1/state", { cache: "no-store" });
+      if (response.ok) applyServices((await response.json()).services);
+    } catch (ignored) { /* the socket's state tells us when the hub is back */ }
+  }
+
+  function priorityChoice() {
+    if (!$("priority-toggle").checked) return null;
+    const chosen = document.querySelector('input[name="priority"]:checked');
+    return chosen ? chosen.value : null;
+  }
+
+  function showResult(answer) {
+    const ticket = answer.ticket;
+    $("result-number").textContent = ticket.number;
+    $("result-service").textContent = ticket.service_name;
+    $("result-ahead").textContent = fill(text.ahead, { count: ticket.ahead });
+    $("result-eta").textContent = ticket.eta_minutes ? fill(text.eta, { minutes: ticket.eta_minutes }) : text.eta_now;
+    $("result-qr").innerHTML = answer.qr_svg;
+    $("result-print").textContent = answer.printed ? text.printed : (answer.print_error ? text.not_printed : text.no_printer);
+    $("choose").hidden = true;
+    $("result").hidden = false;
+    clearTimeout(resetTimer);
+    resetTimer = setTimeout(reset, RESET_AFTER_MS);
+  }
+
+  function reset() {
+    clearTimeout(resetTimer);
+    $("result").hidden = true;
+    $("choose").hidden = false;
+    $("priority-toggle").checked = false;
+    $("priority-choices").hidden = true;
+    document.querySelectorAll('input[name="priority"]').forEach((input) => { input.checked = false; });
+    $("appointment-info").hidden = true;
+    showError("");
+  }
+
+  async function issue(service) {
+    if (busy) return;
+    busy = true;
+    showError("");
+    try {
+      const response = await fetch("/kiosk/tickets", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ service, priority: priorityChoice() }),
+      });
+      const answer = await response.json();
+      if (response.status === 201) showResult(answer);
+      else showError(answer.error ? answer.error.message : text.failed);
+      if (response.status !== 201) refreshState();
+    } catch (networkError) {
+      showError(text.failed);
+    } finally {
+      busy = false;
+    }
+  }
+
+  document.querySelectorAll("button.service").forEach((button) => {
+    button.addEventListener("click", () => issue(button.dataset.service));
+  });
+  $("priority-toggle").addEventListener("change", () => { $("priority-choices").hidden = !$("priority-toggle").checked; });
+  $("appointment").addEventListener("click", () => { $("appointment-info").hidden = !$("appointment-info").hidden; });
+  $("done").addEventListener("click", reset);
+
+  function tick() {
+    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+  }
+  tick();
+  setInterval(tick, 10000);
+  // Working hours change with the clock, not with events.
+  setInterval(refreshState, 60000);
+
+  const socket = io({ transports: ["websocket", "polling"] });
+  socket.on("connect", () => socket.emit("join", { room: "display" }));
+  socket.on("state", (state) => { connected = true; showError(""); applyServices(state.services); });
+  socket.on("queue", (payload) => applyServices(payload.services));
+  socket.on("disconnect", () => {
+    connected = false;
+    showError(text.offline);
+    document.querySelectorAll("button.service").forEach((button) => { button.disabled = true; });
+  });
+})();
