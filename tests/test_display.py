@@ -100,7 +100,6 @@ def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_fil
 
 @pytest.fixture(scope="module")
 def typeface():
-    pygame.freetype.init() if hasattr(pygame, "freetype") else None
     return Typeface()
 
 
