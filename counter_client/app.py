@@ -58,7 +58,8 @@ class CounterApp:
         self.inbox = queue.Queue()
         self.view = CounterView(settings.counter)
         self.prompt = None
-        self.in_flight = None  # the Command-like label of the action being sent
+        self.in_flight = None  # the Command of the action being sent
+        self.ignored_while_sending = False
         self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
         self.quitting = False
@@ -69,7 +70,7 @@ class CounterApp:
     def run(self, reader, link=None) -> int:
         """Read keys and pushes until quit; returns the exit code (2: the hub refused us)."""
         try:
-            reader.start(lambda key: self.inbox.put(("key", key)), lambda text: self.inbox.put(("notice", text)))
+            self.attach(reader)
             if link is not None:
                 link.start()
             self.refresh()
@@ -89,6 +90,10 @@ class CounterApp:
                 link.stop()
             self.screen.close()
         return self.exit_code or 0
+
+    def attach(self, reader):
+        """Start ``reader``, delivering its keys and notes to the inbox."""
+        reader.start(lambda key: self.inbox.put(("key", key)), lambda text: self.inbox.put(("notice", text)))
 
     def pump(self):
         """Handle everything queued, without waiting (for tests)."""
@@ -128,6 +133,8 @@ class CounterApp:
 
     def current_activity(self):
         if self.in_flight:
+            if self.ignored_while_sending:
+                return (f"Đang gửi {self.in_flight.label_vi}…: bỏ qua phím", "still sending: key ignored")
             return (f"Đang gửi {self.in_flight.label_vi}…", "sending")
         if self.prompt:
             return self.prompt_text()
@@ -256,9 +263,10 @@ class CounterApp:
     def submit(self, action, **body):
         """Send one action in the background, unless one is already in flight."""
         if self.in_flight:
-            self.note(f"Đang gửi {self.in_flight.label_vi}…: bỏ qua phím", "still sending: key ignored")
+            self.ignored_while_sending = True
             return
         self.in_flight = ACTION_LABELS[action]
+        self.ignored_while_sending = False
         client, inbox = self.client, self.inbox
         self.run_job(lambda: inbox.put(("result", client.perform(action, **body))))
 

@@ -77,10 +77,6 @@ def load_settings(arguments: argparse.Namespace, environ=os.environ) -> Settings
             values[name] = _validate(name, environ[ENVIRONMENT[name]], ENVIRONMENT[name])
         elif name in file_values:
             values[name] = _validate(name, file_values[name], f"{path}: {name}")
-    for name in ("hub", "counter", "token"):
-        if name not in values:
-            raise ConfigError(f"thiếu / missing {name}: give --{name}, {ENVIRONMENT[name]} "
-                              f"or `{name} = ...` in {path or default_config_path(environ)}")
     keys = KeyMap()
     if "keys" in file_values:
         if not isinstance(file_values["keys"], dict):
@@ -89,6 +85,10 @@ def load_settings(arguments: argparse.Namespace, environ=os.environ) -> Settings
             keys = keys.with_overrides(file_values["keys"], where=f"{path}: [keys]")
         except KeyMapError as error:
             raise ConfigError(str(error)) from None
+    for name in ("hub", "counter", "token"):
+        if name not in values:
+            raise ConfigError(f"thiếu / missing {name}: give --{name}, {ENVIRONMENT[name]} "
+                              f"or `{name} = ...` in {path or default_config_path(environ)}")
     if path and "token" in file_values and _readable_by_others(path):
         warnings.append(f"{path} chứa token nhưng người khác đọc được / holds a token but is readable by "
                         f"others: chmod 600 {path}")
