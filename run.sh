@@ -11,8 +11,9 @@ PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 export HALL_DB="${HALL_DB:-var/hall.db}"
 # Debian packages: the offline voice and sound tools, fonts with Vietnamese glyphs,
-# and the browser the page tests drive (Playwright uses Debian's chromium).
-DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium)
+# the browser the page tests drive (Playwright uses Debian's chromium), and
+# systemd-analyze to check the unit files under deploy/.
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium systemd)
 
 debian_packages() {
     local missing=()

@@ -80,6 +80,7 @@ def create_app(config=None, clock=None):
     babel.init_app(app, locale_selector=select_locale, default_locale="vi", default_timezone=settings_timezone(store))
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
     app.register_error_handler(429, _too_many_requests)
+    app.register_error_handler(HallError, _refused)
     # The API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
     csrf.exempt(api.bp)
     csrf.init_app(app)
@@ -93,6 +94,13 @@ def create_app(config=None, clock=None):
 
 def settings_timezone(store):
     return store.config().timezone
+
+
+def _refused(error):
+    """A HallError outside the API: JSON for page scripts, a Vietnamese page for people."""
+    if request.method == "POST" and (request.is_json or request.accept_mimetypes.best == "application/json"):
+        return jsonify({"error": error.as_dict()}), error.status
+    return render_template("error.html", error=error), error.status
 
 
 def _too_many_requests(error):

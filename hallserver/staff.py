@@ -141,10 +141,3 @@ def counter_action(number, action):
                         f"This account may not act for counter {number}")
     arguments, request_id = counter_action_arguments(action, json_body())
     return jsonify(get_hall().counter_action(number, action, request_id=request_id, **arguments))
-
-
-@bp.errorhandler(HallError)
-def handle_hall_error(error):
-    if request.method == "POST":
-        return jsonify({"error": error.as_dict()}), error.status
-    return render_template("error.html", error=error), error.status

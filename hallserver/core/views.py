@@ -126,7 +126,8 @@ def public_state(db, config, now, recent=10):
     return {
         "seq": current_seq(db),
         "day": local_day(config, now),
-        "hall": {"name": config.name, "name_en": config.name_en, "hotline": config.hotline},
+        "hall": {"name": config.name, "name_en": config.name_en, "hotline": config.hotline,
+                 "timezone": config.timezone},
         "services": services_summary(db, config, now, estimator),
         "counters": [public_counter(db, config, counter.number) for counter in config.counters],
         "recent_calls": recent_calls(db, config, now, recent),
