@@ -96,7 +96,7 @@
   });
 
   function tick() {
-    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: document.body.dataset.timezone });
   }
   tick();
   setInterval(tick, 5000);

@@ -101,7 +101,7 @@
   $("done").addEventListener("click", reset);
 
   function tick() {
-    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: document.body.dataset.timezone });
   }
   tick();
   setInterval(tick, 10000);

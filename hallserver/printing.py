@@ -1,0 +1,656 @@
+"""The printed ticket: a 1-bit image of the ticket, sent to an ESC/POS receipt printer.
+
+Vietnamese does not survive ESC/POS code pages, so the whole ticket (text, number, QR
+code) is drawn into one image with a TrueType font that has the Vietnamese letters,
+and the printer only receives a raster image (``GS v 0``) and a cut.
+
+Printers sit behind one small interface chosen by a configuration string, the value
+of the ``HALL_PRINTER`` setting (see :func:`parse_printer_spec`)::
+
+    none                  no printer (the kiosk shows the number only)
+    usb:04b8:0202         USB vendor:product ids in hex, as ``lsusb`` prints them
+    network:HOST[:PORT]   raw TCP ("JetDirect"), port 9100 by default
+    file:/dev/usb/lp0     a device file (or any writable path)
+    dummy                 keeps the bytes in memory (python-escpos's Dummy), for tests
+
+Printing never loses a ticket: the number is already issued when we print, so faults
+come back as :class:`PrinterError` (or ``(False, message)`` from
+:func:`print_ticket_safely`) and the kiosk keeps the number and QR code on screen.
+"""
+
+import logging
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, fields
+from datetime import datetime, tzinfo
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import segno
+from PIL import Image, ImageDraw, ImageFont
+
+from .errors import HallError
+
+log = logging.getLogger(__name__)
+
+SETTING_NAME = "HALL_PRINTER"
+SPEC_FORMS = "none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"
+NETWORK_DEFAULT_PORT = 9100
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+# Printable width of common roll widths: 80 mm paper prints 72 mm, 58 mm paper 48 mm.
+PRINTABLE_MM = {80: 72, 58: 48}
+DEFAULT_DPI = 203
+
+QR_ERROR_LEVEL = "m"  # survives a crumpled ticket better than "l", still a small symbol
+QR_BORDER_MODULES = 4  # the quiet zone the QR standard asks for
+
+# First font with every Vietnamese letter wins: DejaVu (fonts-dejavu-core, which run.sh
+# installs), then Noto (fonts-noto-core), then Liberation (fonts-liberation).
+FONT_CANDIDATES = {
+    False: (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+    ),
+    True: (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+        "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf",
+    ),
+}
+FONT_PACKAGE_HINT = "apt-get install fonts-dejavu-core"
+
+_TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
+_VOWELS = "aăâeêioôơuưy"
+VIETNAMESE_LETTERS = "".join(
+    unicodedata.normalize("NFC", letter)
+    for base in _VOWELS + _VOWELS.upper()
+    for letter in (base, *(base + mark for mark in _TONE_MARKS))
+) + "đĐ"
+
+# A code point no text font maps: whatever it draws is the font's "missing glyph" box.
+_MISSING_CODE_POINT = "\U000f0000"
+
+
+class PrinterError(HallError):
+    """The printer could not print the ticket; the ticket itself stands."""
+
+    status = 503
+    code = "printer_error"
+
+    def __init__(self, reason, reason_en=None):
+        super().__init__(f"Máy in gặp sự cố: {reason}", f"Printer fault: {reason_en or reason}")
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    """What a ticket shows: the hub's public ticket view, plus the priority's display name."""
+
+    number: str
+    service_name: str
+    issued_at: str  # ISO 8601, as in the public view
+    service: str | None = None
+    priority: str | None = None
+    priority_name: str | None = None
+    position: int | None = None
+    ahead: int | None = None
+    eta_minutes: int | None = None
+    track_token: str | None = None
+
+    @classmethod
+    def from_view(cls, view, priority_name=None):
+        """From ``public_ticket(...)`` (or the API's ``ticket`` object); other keys are ignored."""
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in view.items() if key in known}
+        values.setdefault("service_name", view.get("service", ""))
+        if priority_name is not None:
+            values["priority_name"] = priority_name
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class HallInfo:
+    """The hall's header and footer; ``timezone`` (IANA name or tzinfo) converts ``issued_at``."""
+
+    name: str
+    hotline: str | None = None
+    timezone: str | tzinfo | None = None
+
+    @classmethod
+    def from_view(cls, view):
+        """From the ``hall`` object of the public state (other keys are ignored)."""
+        return cls(name=view["name"], hotline=view.get("hotline"), timezone=view.get("timezone"))
+
+
+def _as_ticket(ticket):
+    return ticket if isinstance(ticket, TicketInfo) else TicketInfo.from_view(ticket)
+
+
+def _as_hall(hall):
+    return hall if isinstance(hall, HallInfo) else HallInfo.from_view(hall)
+
+
+# ---------------------------------------------------------------- fonts
+
+
+def _glyph_mask(font, char):
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def font_has_letters(font, letters=VIETNAMESE_LETTERS):
+    """True if every letter draws a real glyph, not the font's missing-glyph box."""
+    missing = _glyph_mask(font, _MISSING_CODE_POINT)
+    return all(_glyph_mask(font, letter) != missing for letter in letters)
+
+
+@cache
+def find_font(bold=False):
+    """Path of the first installed TrueType font with all Vietnamese letters.
+
+    Raises PrinterError naming the package to install when there is none.
+    """
+    for path in FONT_CANDIDATES[bold]:
+        if Path(path).is_file() and font_has_letters(_load_font(path, 24)):
+            return path
+    style = "đậm" if bold else "thường"
+    raise PrinterError(
+        f"không tìm thấy phông chữ tiếng Việt ({style}) trong {', '.join(FONT_CANDIDATES[bold])}; "
+        f"cài bằng: {FONT_PACKAGE_HINT}",
+        f"no TrueType font with Vietnamese letters ({'bold' if bold else 'regular'}) among "
+        f"{', '.join(FONT_CANDIDATES[bold])}; install one: {FONT_PACKAGE_HINT}",
+    )
+
+
+@cache
+def _load_font(path, size):
+    # The basic layout engine draws the same pixels whether or not libraqm is installed;
+    # it needs precomposed (NFC) text, which _nfc guarantees.
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+
+
+def ticket_font(size, bold=False):
+    return _load_font(find_font(bold), size)
+
+
+def _nfc(text):
+    return unicodedata.normalize("NFC", str(text))
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def ticket_width_px(width_mm=80, dpi=DEFAULT_DPI):
+    """Dots across the printable width: 576 for 80 mm and 384 for 58 mm paper at 203 dpi."""
+    if width_mm not in PRINTABLE_MM:
+        raise ValueError(f"paper width must be one of {sorted(PRINTABLE_MM)} mm, got {width_mm!r}")
+    # Printers count dots in whole bytes: round to the nearest multiple of 8.
+    return round(PRINTABLE_MM[width_mm] * dpi / 25.4 / 8) * 8
+
+
+def qr_image(url, *, module_px, border=QR_BORDER_MODULES):
+    """The QR code of ``url`` as a 1-bit image, ``module_px`` dots per module, with its quiet zone."""
+    code = segno.make(url, error=QR_ERROR_LEVEL, micro=False)
+    size = code.symbol_size(scale=module_px, border=border)
+    dots = bytes(0 if dark else 255 for row in code.matrix_iter(scale=module_px, border=border) for dark in row)
+    return Image.frombytes("L", size, dots).convert("1", dither=Image.Dither.NONE)
+
+
+def qr_module_px(url, width_px):
+    """Dots per QR module so the code takes about half the ticket's width (4 to 8 dots)."""
+    modules = segno.make(url, error=QR_ERROR_LEVEL, micro=False).symbol_size(scale=1, border=QR_BORDER_MODULES)[0]
+    return max(4, min(8, int(width_px * 0.55) // modules))
+
+
+def format_wait(minutes):
+    """The estimated wait in words, Vietnamese and English."""
+    if minutes <= 0:
+        return "sắp đến lượt", "very soon"
+    if minutes < 60:
+        return f"khoảng {minutes} phút", f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if rest == 0:
+        return f"khoảng {hours} giờ", f"about {hours} h"
+    return f"khoảng {hours} giờ {rest} phút", f"about {hours} h {rest} min"
+
+
+def format_issued(issued_at, timezone=None):
+    """``09:13 ngày 26/11/2026`` in the hall's time zone (or the timestamp's own offset)."""
+    moment = datetime.fromisoformat(issued_at)
+    if timezone:
+        zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+        moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+
+
+class _Sheet:
+    """Draws blocks top to bottom on a long white strip, then crops it to what was drawn."""
+
+    MAX_HEIGHT = 4000
+
+    def __init__(self, width, margin):
+        self.width = width
+        self.margin = margin
+        self.image = Image.new("L", (width, self.MAX_HEIGHT), 255)
+        self.draw = ImageDraw.Draw(self.image)
+        self.y = margin
+
+    @property
+    def text_width(self):
+        return self.width - 2 * self.margin
+
+    def space(self, dots):
+        self.y += dots
+
+    def lines(self, text, font, *, gap=4):
+        """Centred text, wrapped at word boundaries to the printable width."""
+        ascent, descent = font.getmetrics()
+        for line in _wrap(_nfc(text), font, self.text_width):
+            self.draw.text((self.width // 2, self.y), line, font=font, fill=0, anchor="ma")
+            self.y += ascent + descent + gap
+
+    def field(self, label, value, font, *, gap=4):
+        """``label: value`` on one line, or the label over the value when that is too wide."""
+        if font.getlength(_nfc(f"{label}: {value}")) <= self.text_width:
+            self.lines(f"{label}: {value}", font, gap=gap)
+        else:
+            self.lines(f"{label}:", font, gap=0)
+            self.lines(value, font, gap=gap)
+
+    def banner(self, text, font, *, padding):
+        """White text on a black bar: the priority mark, seen at a glance."""
+        top = self.y
+        ascent, descent = font.getmetrics()
+        wrapped = _wrap(_nfc(text), font, self.text_width - 2 * padding)
+        height = len(wrapped) * (ascent + descent) + 2 * padding
+        self.draw.rectangle((self.margin, top, self.width - self.margin - 1, top + height - 1), fill=0)
+        self.y += padding
+        for line in wrapped:
+            self.draw.text((self.width // 2, self.y), line, font=font, fill=255, anchor="ma")
+            self.y += ascent + descent
+        self.y = top + height
+
+    def big_number(self, text, bold_size_max):
+        """The number as large as fits the width; advances by its ink height."""
+        size = bold_size_max
+        while True:
+            font = ticket_font(size, bold=True)
+            left, top, right, bottom = font.getbbox(text, anchor="ls")
+            if right - left <= self.text_width or size <= 20:
+                break
+            size -= 4
+        x = (self.width - (right - left)) // 2 - left
+        self.draw.text((x, self.y - top), text, font=font, fill=0, anchor="ls")
+        self.y += bottom - top
+
+    def rule(self, thickness=2, gap=14):
+        self.y += gap
+        self.draw.rectangle((self.margin, self.y, self.width - self.margin - 1, self.y + thickness - 1), fill=0)
+        self.y += thickness + gap
+
+    def paste_centred(self, image):
+        self.image.paste(image.convert("L"), ((self.width - image.width) // 2, self.y))
+        self.y += image.height
+
+    def finish(self):
+        """The drawn part as a 1-bit image (a plain threshold: dithering would fray the text)."""
+        height = min(self.y + 2 * self.margin, self.MAX_HEIGHT)
+        return self.image.crop((0, 0, self.width, height)).convert("1", dither=Image.Dither.NONE)
+
+
+def _wrap(text, font, max_width):
+    """Split text into lines no wider than max_width, as even in length as the line count allows.
+
+    Centred lines of similar length read better than a full line over an orphaned word.
+    """
+    lines = _wrap_greedy(text, font, max_width)
+    widest_word = max((font.getlength(word) for word in text.split()), default=0)
+    if len(lines) < 2 or widest_word >= max_width:
+        return lines
+    fits, too_narrow = max_width, widest_word
+    while fits - too_narrow > 1:
+        width = (fits + too_narrow) / 2
+        if len(_wrap_greedy(text, font, width)) == len(lines):
+            fits = width
+        else:
+            too_narrow = width
+    return _wrap_greedy(text, font, fits)
+
+
+def _wrap_greedy(text, font, max_width):
+    """As many words per line as fit; a word wider than a line is cut between characters."""
+    lines, current = [], ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if font.getlength(candidate) <= max_width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        for char in word:
+            if font.getlength(current + char) > max_width and current:
+                lines.append(current)
+                current = ""
+            current += char
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None):
+    """The ticket as a 1-bit image, as wide as the paper's printable area.
+
+    ``ticket``: a TicketInfo or the hub's public ticket view (a dict; add ``priority_name``
+    for the priority's display name). ``hall``: a HallInfo or a dict with ``name``,
+    ``hotline`` and optionally ``timezone``. ``track_url``: the tracking link for the QR code.
+    """
+    ticket, hall = _as_ticket(ticket), _as_hall(hall)
+    width = ticket_width_px(width_mm, dpi)
+    # Sizes are set for 80 mm paper and shrink less than the paper does: 58 mm tickets
+    # keep text large enough to read without glasses.
+    scale = 0.5 + 0.5 * width / 576
+
+    def font(size, bold=False):
+        return ticket_font(round(size * scale), bold)
+
+    sheet = _Sheet(width, margin=round(12 * scale))
+    sheet.lines(hall.name, font(26, bold=True))
+    sheet.rule()
+    sheet.lines("SỐ THỨ TỰ", font(36, bold=True), gap=0)
+    sheet.lines("Your number", font(20))
+    sheet.space(round(16 * scale))
+    sheet.big_number(_nfc(ticket.number), bold_size_max=round(0.4 * width))
+    sheet.space(round(18 * scale))
+    sheet.lines(ticket.service_name, font(32, bold=True))
+    if ticket.priority:
+        sheet.space(round(6 * scale))
+        sheet.banner(f"Ưu tiên: {ticket.priority_name or ticket.priority}", font(26, bold=True), padding=round(8 * scale))
+    sheet.rule()
+    info, english = font(24), font(18)
+    if ticket.ahead is not None:
+        sheet.field("Số người đang chờ trước bạn", ticket.ahead, info, gap=0)
+        sheet.lines(f"People ahead of you: {ticket.ahead}", english, gap=10)
+    if ticket.eta_minutes is not None:
+        wait_vi, wait_en = format_wait(ticket.eta_minutes)
+        sheet.field("Thời gian chờ dự kiến", wait_vi, info, gap=0)
+        sheet.lines(f"Estimated wait: {wait_en}", english, gap=10)
+    sheet.field("Thời gian lấy số", format_issued(ticket.issued_at, hall.timezone), info)
+    if track_url:
+        sheet.rule()
+        sheet.paste_centred(qr_image(track_url, module_px=qr_module_px(track_url, width)))
+        sheet.lines("Quét mã để theo dõi lượt của bạn", font(24, bold=True), gap=0)
+        sheet.lines("Scan to follow your turn", english)
+    sheet.rule()
+    if hall.hotline:
+        sheet.field("Đường dây nóng / Hotline", hall.hotline, info)
+    sheet.lines("Vui lòng giữ phiếu đến khi được phục vụ", english)
+    return sheet.finish()
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class PrinterSpec:
+    """A parsed ``HALL_PRINTER`` value; ``str()`` gives it back in canonical form."""
+
+    kind: str  # none, dummy, usb, network, file
+    vendor_id: int | None = None
+    product_id: int | None = None
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    def __str__(self):
+        if self.kind == "usb":
+            return f"usb:{self.vendor_id:04x}:{self.product_id:04x}"
+        if self.kind == "network":
+            return f"network:{self.host}:{self.port}"
+        if self.kind == "file":
+            return f"file:{self.path}"
+        return self.kind
+
+
+def _spec_error(problem, raw):
+    return ValueError(f"{SETTING_NAME}: {problem}, got {raw!r}")
+
+
+def parse_printer_spec(spec):
+    """Check a ``HALL_PRINTER`` value without touching any hardware.
+
+    Raises ValueError naming ``HALL_PRINTER`` and what is wrong.
+    """
+    raw = spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise _spec_error(f"expected {SPEC_FORMS}", raw)
+    kind, _, rest = spec.strip().partition(":")
+    kind = kind.lower()
+    if kind in ("none", "dummy"):
+        if rest:
+            raise _spec_error(f"{kind!r} takes nothing after it", raw)
+        return PrinterSpec(kind)
+    if kind == "usb":
+        ids = rest.split(":")
+        if len(ids) != 2 or not all(len(part) == 4 and _is_hex(part) for part in ids):
+            raise _spec_error("expected usb:VENDOR:PRODUCT with two 4-digit hex ids as lsusb shows them, such as usb:04b8:0202", raw)
+        return PrinterSpec("usb", vendor_id=int(ids[0], 16), product_id=int(ids[1], 16))
+    if kind == "network":
+        host, colon, port = rest.partition(":")
+        if not host or (colon and not port) or ":" in port:
+            raise _spec_error("expected network:HOST or network:HOST:PORT, such as network:192.168.1.50:9100", raw)
+        if not port:
+            return PrinterSpec("network", host=host, port=NETWORK_DEFAULT_PORT)
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise _spec_error(f"the port must be a whole number from 1 to 65535 (not {port!r})", raw)
+        return PrinterSpec("network", host=host, port=int(port))
+    if kind == "file":
+        if not rest:
+            raise _spec_error("expected file:PATH, such as file:/dev/usb/lp0", raw)
+        return PrinterSpec("file", path=rest)
+    raise _spec_error(f"unknown printer kind {kind!r}; expected {SPEC_FORMS}", raw)
+
+
+def _is_hex(text):
+    return all(char in "0123456789abcdefABCDEF" for char in text)
+
+
+def printer_from_config(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS):
+    """The TicketPrinter for a ``HALL_PRINTER`` value, or None for ``none``.
+
+    Nothing is opened here: each print job connects and disconnects, so a printer
+    switched off, unplugged or restarted between tickets is picked up again.
+    ``timeout`` bounds each network or USB operation, in seconds.
+    """
+    parsed = spec if isinstance(spec, PrinterSpec) else parse_printer_spec(spec)
+    if parsed.kind == "none":
+        return None
+    # python-escpos is imported here, not at module import: it takes a third of a
+    # second (it re-reads its printer database) and the hub without a printer never needs it.
+    from escpos import printer as escpos_printers
+
+    if parsed.kind == "dummy":
+        driver = escpos_printers.Dummy()
+    elif parsed.kind == "file":
+        driver = escpos_printers.File(parsed.path)
+    elif parsed.kind == "network":
+        driver = escpos_printers.Network(parsed.host, parsed.port, timeout=timeout)
+    else:
+        def driver():
+            return _usb_printer(parsed.vendor_id, parsed.product_id, timeout)
+    return TicketPrinter(driver, name=str(parsed), width_mm=width_mm, dpi=dpi, timeout=timeout)
+
+
+USB_HELP = "pip install pyusb; apt-get install libusb-1.0-0"
+
+
+def _usb_printer(vendor_id, product_id, timeout):
+    """python-escpos's Usb printer, built only once pyusb is known to import.
+
+    (Built without pyusb, its destructor raises on every garbage collection.)
+    """
+    try:
+        import usb.core  # noqa: F401  (pyusb)
+    except ImportError:
+        raise PrinterError(
+            f"in qua USB cần thư viện pyusb và libusb ({USB_HELP})",
+            f"printing over USB needs pyusb and libusb ({USB_HELP})",
+        ) from None
+    from escpos.printer import Usb
+
+    return Usb(vendor_id, product_id, timeout=round(timeout * 1000))  # pyusb counts milliseconds
+
+
+# ---------------------------------------------------------------- printing
+
+
+class TicketPrinter:
+    """Prints rendered tickets on one ESC/POS printer: init, raster image, feed and cut.
+
+    ``escpos_printer`` is a python-escpos printer, or a function that makes one on the
+    first job (for drivers whose construction needs optional libraries, like USB).
+    Jobs are serialised: two kiosk requests never interleave their bytes.
+    """
+
+    def __init__(self, escpos_printer, *, name="printer", width_mm=80, dpi=DEFAULT_DPI, timeout=None):
+        self._make_driver = escpos_printer if callable(escpos_printer) else None
+        self._driver = None if callable(escpos_printer) else escpos_printer
+        self.name = name
+        self.width_mm = width_mm
+        self.dpi = dpi
+        self.width_px = ticket_width_px(width_mm, dpi)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<TicketPrinter {self.name} {self.width_mm} mm>"
+
+    @property
+    def driver(self):
+        """The python-escpos printer (made on first use)."""
+        if self._driver is None:
+            self._driver = self._make_driver()
+        return self._driver
+
+    def print_image(self, image):
+        """Send one image as a job; raises PrinterError on any printer fault."""
+        with self._lock:
+            started = time.monotonic()
+            try:
+                driver = self.driver
+                _set_paper_width(driver, self.width_px)
+                # Opened explicitly: python-escpos opens lazily only once, so after a
+                # failed open it would never try again.
+                driver.open()
+                driver.hw("INIT")  # a clean state, whatever a failed job left behind
+                driver.image(image, impl="bitImageRaster")
+                driver.cut()
+            except PrinterError:
+                raise
+            except Exception as exc:
+                raise self._explain(exc) from exc
+            finally:
+                self._close_quietly()
+            log.debug("printed %dx%d on %s in %.2f s", image.width, image.height, self.name, time.monotonic() - started)
+
+    def print_ticket(self, ticket, hall, *, track_url=None):
+        """Render and print a ticket; raises PrinterError on a fault."""
+        self.print_image(render_ticket(ticket, hall, width_mm=self.width_mm, dpi=self.dpi, track_url=track_url))
+
+    def print_ticket_safely(self, ticket, hall, *, track_url=None):
+        """Print a ticket and return ``(True, None)``, or ``(False, Vietnamese message)``: never raises.
+
+        The ticket is already issued; the kiosk shows the message beside the number and QR code.
+        """
+        number = _ticket_number(ticket)
+        try:
+            self.print_ticket(ticket, hall, track_url=track_url)
+        except PrinterError as exc:
+            log.warning("ticket %s not printed on %s: %s", number, self.name, exc.message_en)
+            return False, exc.message
+        except Exception as exc:  # a bug must not cost the citizen the number on screen either
+            log.exception("ticket %s not printed on %s: unexpected error", number, self.name)
+            return False, PrinterError(f"lỗi không xác định ({type(exc).__name__})").message
+        return True, None
+
+    def _close_quietly(self):
+        # Each job opens its own connection: a printer restarted between tickets is
+        # found again, and a raw-TCP printer is free for others between jobs.
+        if self._driver is None:
+            return
+        try:
+            self._driver.close()
+        except Exception:  # closing a broken connection may fail again; the job already failed or finished
+            log.debug("closing %s failed", self.name, exc_info=True)
+
+    def _explain(self, exc):
+        """A PrinterError in words a technician can act on."""
+        from escpos.exceptions import DeviceNotFoundError, ImageWidthError
+
+        # python-escpos keeps its own message in .msg; its last line holds the OS's reason.
+        text = str(getattr(exc, "msg", exc)).strip()
+        detail = text.splitlines()[-1] if text else type(exc).__name__
+        if isinstance(exc, ImageWidthError):
+            return PrinterError(
+                f"phiếu rộng hơn khổ giấy của máy in {self.name} ({detail} điểm)",
+                f"the ticket is wider than {self.name}'s paper ({detail} dots)",
+            )
+        if isinstance(exc, DeviceNotFoundError):
+            return PrinterError(
+                f"không kết nối được máy in {self.name} ({detail})",
+                f"cannot open printer {self.name} ({detail})",
+            )
+        if isinstance(exc, TimeoutError):
+            return PrinterError(
+                f"máy in {self.name} không phản hồi sau {self.timeout:g} giây",
+                f"printer {self.name} did not answer within {self.timeout:g} s",
+            )
+        if type(exc).__name__ == "NoBackendError":  # pyusb found no libusb
+            return PrinterError(
+                f"in qua USB cần thư viện libusb ({USB_HELP})",
+                f"printing over USB needs libusb ({USB_HELP})",
+            )
+        if isinstance(exc, OSError):
+            return PrinterError(
+                f"lỗi khi gửi phiếu tới máy in {self.name} ({detail})",
+                f"sending the ticket to {self.name} failed ({detail})",
+            )
+        return PrinterError(
+            f"lỗi máy in {self.name} ({type(exc).__name__}: {detail})",
+            f"printer {self.name} failed ({type(exc).__name__}: {detail})",
+        )
+
+
+def _set_paper_width(driver, width_px):
+    """Tell python-escpos the paper's width when its printer profile does not know it.
+
+    With an unknown width the library prints a warning on stdout for every image and
+    cannot refuse an image wider than the paper. Only this printer's profile changes.
+    """
+    profile = driver.profile
+    media = profile.profile_data.get("media", {})
+    if media.get("width", {}).get("pixels", "Unknown") != "Unknown":
+        return
+    data = dict(profile.profile_data)
+    data["media"] = {**media, "width": {**media.get("width", {}), "pixels": width_px}}
+    profile.profile_data = data  # an instance attribute: the shared class data stays as it is
+
+
+def _ticket_number(ticket):
+    return ticket.number if isinstance(ticket, TicketInfo) else ticket.get("number", "?")
+
+
+def print_ticket_safely(printer, ticket, hall, *, track_url=None):
+    """``printer.print_ticket_safely(...)``, and ``(False, None)`` when there is no printer (``none``)."""
+    if printer is None:
+        return False, None
+    return printer.print_ticket_safely(ticket, hall, track_url=track_url)
