@@ -129,8 +129,20 @@ def _migration_3(db):
     db.execute("CREATE INDEX ticket_contacts_address ON ticket_contacts (day, address_hash)")
 
 
+def _migration_4(db):
+    """Citizens' satisfaction: one rating per ticket."""
+    db["ratings"].create(
+        {"ticket_id": int, "counter": int, "service": str, "score": int, "reasons": str, "comment": str,
+         "source": str, "at": float},
+        pk="ticket_id",
+        not_null={"score", "at"},
+        foreign_keys=[("ticket_id", "tickets", "id")],
+    )
+    db.execute("CREATE INDEX ratings_at ON ratings (at)")
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4)
 
 
 class Store:
