@@ -41,6 +41,8 @@ def main(argv=None, environ=None) -> int:
     except InputUnavailable as error:
         print(f"hall-counter: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except (Interrupted, KeyboardInterrupt):
+        return 0  # a second signal while finishing: the terminal is restored already
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

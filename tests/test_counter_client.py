@@ -6,7 +6,9 @@ import fcntl
 import io
 import json
 import os
+import queue
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -25,10 +27,11 @@ from counter_client.commands import DEFAULT_KEYS, KeyMap, KeyMapError
 from counter_client.config import ConfigError, Settings, build_parser, load_settings
 from counter_client.inputs import EvdevReader, FakeKeyboard, InputUnavailable, TerminalReader, raw_attributes
 from counter_client.keys import CTRL_C, LINUX_KEY_CODES, EvdevTranslator, TerminalDecoder
-from counter_client.live import Backoff
+from counter_client.live import Backoff, LiveLink
 from counter_client.screen import CounterView, Screen, plain, status_line
 from counter_client.transport import ActionResult, HubClient
-from tests.conftest import ROOT, HubProcess, cli_token, run_cli
+from hallserver.store import open_store
+from tests.conftest import ROOT, HubProcess, make_token, run_cli
 
 # -- keys -------------------------------------------------------------------------------
 
@@ -653,14 +656,26 @@ class TerminalSession:
         os.close(self.slave)
 
 
+def create_tokens(db, *counters):
+    """A kiosk token and one token per counter, written straight into the hub's database
+    (quicker than a `hallserver token create` process each)."""
+    store = open_store(db)
+    try:
+        return {"kiosk": make_token(store, "kiosk"), **{number: make_token(store, "counter", number)
+                                                       for number in counters}}
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def shared_hub(tmp_path_factory):
     """One hub for the tests that do not stop it; each uses counters no other test uses."""
     db = tmp_path_factory.mktemp("counter_hub") / "hub.db"
     run_cli("init", db=db)
-    hub = HubProcess(db).start()
-    hub.kiosk = cli_token(db, "kiosk")
-    yield hub
+    hub = HubProcess(db)
+    hub.tokens = create_tokens(db, 2, 3, 4, 5, 6)
+    hub.kiosk = hub.tokens["kiosk"]
+    yield hub.start()
     hub.stop()
 
 
@@ -677,7 +692,7 @@ def hub_counter(hub, number):
 
 
 def test_keypad_enter_calls_the_next_citizen_on_a_real_hub(shared_hub):
-    token = cli_token(shared_hub.db, "counter", 4)
+    token = shared_hub.tokens[4]
     number = issue(shared_hub, "DD", shared_hub.kiosk)
     session = TerminalSession("--hub", shared_hub.url, "--counter", "4", environ={"HALL_COUNTER_TOKEN": token})
     try:
@@ -697,7 +712,7 @@ def test_keypad_enter_calls_the_next_citizen_on_a_real_hub(shared_hub):
 
 
 def test_a_refusal_from_the_hub_shows_its_message(shared_hub):
-    token = cli_token(shared_hub.db, "counter", 5)
+    token = shared_hub.tokens[5]
     session = TerminalSession("--hub", shared_hub.url, "--counter", "5", "--token", token)
     try:
         session.wait_for("Đã kết nối / connected")
@@ -706,8 +721,9 @@ def test_a_refusal_from_the_hub_shows_its_message(shared_hub):
         session.press(b"\r")
         session.wait_for("✗ Gọi tiếp / Next: Quầy số 5 đang tạm dừng (Counter 5 is paused)")
         assert hub_counter(shared_hub, 5)["status"] == "paused"
-        session.press(b"\x03")  # Ctrl-C
+        session.process.send_signal(signal.SIGTERM)  # systemd stopping it
         assert session.wait_exit() == 0
+        assert termios.tcgetattr(session.slave) == session.initial_mode
     finally:
         session.close()
 
@@ -723,7 +739,8 @@ def test_a_wrong_token_exits_2_with_a_message(shared_hub):
 
 
 def test_a_lost_hub_is_shown_and_a_key_press_fails_clearly(hub_db):
-    token, kiosk = cli_token(hub_db, "counter", 1), cli_token(hub_db, "kiosk")
+    tokens = create_tokens(hub_db, 1)
+    token, kiosk = tokens[1], tokens["kiosk"]
     hub = HubProcess(hub_db).start()
     session = TerminalSession("--hub", hub.url, "--counter", "1", "--token", token)
     try:
@@ -742,9 +759,32 @@ def test_a_lost_hub_is_shown_and_a_key_press_fails_clearly(hub_db):
         session.press(b"\r")
         session.wait_for(lambda s: f"Số {number} (HT)" in s.last_status(), what="the call after reconnecting")
         assert hub_counter(hub, 1)["current"]["number"] == number
+        session.press(b"\x03")  # Ctrl-C
+        assert session.wait_exit() == 0
     finally:
         session.close()
         hub.stop()
+
+
+def test_live_link_joins_the_counter_room_and_a_wrong_token_is_refused(shared_hub):
+    token = shared_hub.tokens[3]
+    inbox = queue.Queue()
+    link = LiveLink(shared_hub.url, 3, token, inbox, timeout=5).start()
+    try:
+        received = [inbox.get(timeout=10) for _ in range(3)]
+    finally:
+        link.stop()
+    kinds = {message[0]: message for message in received}
+    assert set(kinds) == {"state", "counter_state", "link"} and kinds["link"][1] == "online"
+    assert kinds["counter_state"][1]["counter"]["number"] == 3
+
+    other_counters_token = shared_hub.tokens[2]
+    refused = LiveLink(shared_hub.url, 3, other_counters_token, queue.Queue(), timeout=5).start()
+    try:
+        kind, error = refused.inbox.get(timeout=10)
+    finally:
+        refused.stop()
+    assert kind == "refused" and error["code"] == "forbidden" and error["message"]
 
 
 class ResponseDroppingProxy:
@@ -796,7 +836,7 @@ def read_http_message(sock):
 
 
 def test_a_lost_answer_is_retried_under_the_same_request_id_and_calls_one_citizen(shared_hub):
-    token = cli_token(shared_hub.db, "counter", 6)
+    token = shared_hub.tokens[6]
     first, second = issue(shared_hub, "XH", shared_hub.kiosk), issue(shared_hub, "XH", shared_hub.kiosk)
     proxy = ResponseDroppingProxy(shared_hub.port)
     try:
