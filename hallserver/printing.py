@@ -374,7 +374,8 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
     sheet.lines(ticket.service_name, font(32, bold=True))
     if ticket.priority:
         sheet.space(round(6 * scale))
-        sheet.banner(f"Ưu tiên: {ticket.priority_name or ticket.priority}", font(26, bold=True), padding=round(8 * scale))
+        priority = ticket.priority_name or ticket.priority
+        sheet.banner(f"Ưu tiên: {priority}", font(26, bold=True), padding=round(8 * scale))
     sheet.rule()
     info, english = font(24), font(18)
     if ticket.ahead is not None:
@@ -442,7 +443,9 @@ def parse_printer_spec(spec):
     if kind == "usb":
         ids = rest.split(":")
         if len(ids) != 2 or not all(len(part) == 4 and _is_hex(part) for part in ids):
-            raise _spec_error("expected usb:VENDOR:PRODUCT with two 4-digit hex ids as lsusb shows them, such as usb:04b8:0202", raw)
+            raise _spec_error(
+                "expected usb:VENDOR:PRODUCT with two 4-digit hex ids as lsusb shows them, such as usb:04b8:0202", raw
+            )
         return PrinterSpec("usb", vendor_id=int(ids[0], 16), product_id=int(ids[1], 16))
     if kind == "network":
         host, colon, port = rest.partition(":")
@@ -611,8 +614,8 @@ class TicketPrinter:
             )
         if isinstance(exc, TimeoutError):
             return PrinterError(
-                f"máy in {self.name} không phản hồi sau {self.timeout:g} giây",
-                f"printer {self.name} did not answer within {self.timeout:g} s",
+                f"máy in {self.name} không phản hồi" + (f" sau {self.timeout:g} giây" if self.timeout else ""),
+                f"printer {self.name} did not answer" + (f" within {self.timeout:g} s" if self.timeout else ""),
             )
         if type(exc).__name__ == "NoBackendError":  # pyusb found no libusb
             return PrinterError(
