@@ -652,8 +652,35 @@ def _ticket_number(ticket):
     return ticket.number if isinstance(ticket, TicketInfo) else ticket.get("number", "?")
 
 
-def print_ticket_safely(printer, ticket, hall, *, track_url=None):
-    """``printer.print_ticket_safely(...)``, and ``(False, None)`` when there is no printer (``none``)."""
+_shared_printers = {}
+_shared_printers_lock = threading.Lock()
+
+
+def shared_printer(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS):
+    """The one TicketPrinter of the process for these settings (None for ``none``).
+
+    Requests that print to the same printer share it, so their jobs queue on its lock.
+    """
+    key = (str(spec).strip(), width_mm, dpi, timeout)
+    with _shared_printers_lock:
+        if key not in _shared_printers:
+            _shared_printers[key] = printer_from_config(spec, width_mm=width_mm, dpi=dpi, timeout=timeout)
+        return _shared_printers[key]
+
+
+def print_ticket_safely(printer, ticket, hall, *, track_url=None, width_mm=80):
+    """Print a ticket, never raising: ``(True, None)``; ``(False, Vietnamese message)`` on a
+    fault, logged; ``(False, None)`` when there is no printer.
+
+    ``printer`` is a TicketPrinter, None, or a ``HALL_PRINTER`` value (then the
+    :func:`shared_printer` for it, on ``width_mm`` paper).
+    """
+    if isinstance(printer, (str, PrinterSpec)):
+        try:
+            printer = shared_printer(printer, width_mm=width_mm)
+        except ValueError as exc:  # a wrong setting must not cost the citizen the number on screen
+            log.error("ticket %s not printed: %s", _ticket_number(ticket), exc)
+            return False, PrinterError(f"cấu hình máy in sai ({exc})", f"wrong printer setting ({exc})").message
     if printer is None:
         return False, None
     return printer.print_ticket_safely(ticket, hall, track_url=track_url)

@@ -33,6 +33,7 @@ from hallserver.printing import (
     qr_image,
     qr_module_px,
     render_ticket,
+    shared_printer,
     ticket_font,
     ticket_width_px,
 )
@@ -485,6 +486,26 @@ def test_unexpected_error_is_logged_and_still_never_raised(caplog):
 def test_no_printer_prints_nothing_and_reports_no_fault():
     assert printer_from_config("none") is None
     assert print_ticket_safely(None, ticket(), HALL) == (False, None)
+    assert print_ticket_safely("none", ticket(), HALL) == (False, None)
+
+
+def test_printing_by_setting_value_shares_one_printer_per_value():
+    shared = shared_printer("dummy", width_mm=58)
+    shared.driver.clear()
+    assert print_ticket_safely("dummy", ticket(), HALL, width_mm=58) == (True, None)
+    assert print_ticket_safely(" dummy ", ticket(), HALL, width_mm=58) == (True, None)
+    assert shared_printer("dummy", width_mm=58) is shared
+    assert shared.driver.output == escpos_encoding(render_ticket(ticket(), HALL, width_mm=58)) * 2
+
+
+def test_wrong_setting_value_is_a_logged_fault_not_a_crash(caplog):
+    with caplog.at_level(logging.ERROR, logger="hallserver.printing"):
+        assert print_ticket_safely("network:printer:abc", ticket(), HALL) == (
+            False,
+            "Máy in gặp sự cố: cấu hình máy in sai (HALL_PRINTER: the port must be a whole number "
+            "from 1 to 65535 (not 'abc'), got 'network:printer:abc')",
+        )
+    assert "ticket 1004 not printed: HALL_PRINTER: the port must be" in caplog.text
 
 
 # -- the HALL_PRINTER setting ---------------------------------------------------------------
