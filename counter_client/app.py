@@ -42,7 +42,7 @@ class Interrupted(Exception):
 class Prompt:
     """A short input line: a ticket number to call, or the service to transfer to."""
 
-    kind: str  # "number" | "transfer"
+    kind: str  # "number" (call it), "reinstate" (put it back in the queue), "transfer"
     text: str = ""
     opened_at: float = 0.0
 
@@ -164,8 +164,8 @@ class CounterApp:
             self.screen.log("Phím / keys:")
             for line in self.keymap.help_lines():
                 self.screen.log(line)
-        elif name == "call-number":
-            self.open_prompt("number", key if key and key.isdigit() else "")
+        elif name in ("call-number", "reinstate"):
+            self.open_prompt("number" if name == "call-number" else "reinstate", key if key and key.isdigit() else "")
         elif name == "transfer":
             self.open_prompt("transfer")
         elif name == "pause-toggle":
@@ -199,6 +199,8 @@ class CounterApp:
 
     def prompt_text(self):
         prompt = self.prompt
+        if prompt.kind == "reinstate":
+            return (f"Khôi phục số: {prompt.text}_ (Enter; . xoá)", "reinstate a no-show: Enter; . erases")
         if prompt.kind == "number":
             return (f"Gọi số: {prompt.text}_ (Enter gọi, + khôi phục, . xoá)",
                     "call a number: Enter calls, + reinstates, . erases")
@@ -227,9 +229,10 @@ class CounterApp:
             else:
                 self.note(f"Không có dịch vụ số {prompt.text}", f"no service number {prompt.text}")
                 prompt.text = ""
-        elif key in ("enter", "+") and prompt.kind == "number":
+        elif key in ("enter", "+") and prompt.kind in ("number", "reinstate"):
             self.prompt = None
-            self.submit("call" if key == "enter" else "reinstate", number=self.resolve_number(prompt.text))
+            action = "call" if prompt.kind == "number" and key == "enter" else "reinstate"
+            self.submit(action, number=self.resolve_number(prompt.text))
         else:
             self.note("Phím không dùng ở đây", "key not used here")
 

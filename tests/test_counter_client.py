@@ -23,7 +23,7 @@ import requests
 
 from counter_client.__main__ import main
 from counter_client.app import CounterApp
-from counter_client.commands import DEFAULT_KEYS, KeyMap, KeyMapError
+from counter_client.commands import COMMANDS, DEFAULT_KEYS, HUB_ACTIONS, KeyMap, KeyMapError
 from counter_client.config import ConfigError, Settings, build_parser, load_settings
 from counter_client.inputs import EvdevReader, FakeKeyboard, InputUnavailable, TerminalReader, raw_attributes
 from counter_client.keys import CTRL_C, LINUX_KEY_CODES, EvdevTranslator, TerminalDecoder
@@ -400,6 +400,23 @@ def test_typing_a_number_calls_it_and_plus_reinstates_it(counter):
     counter.press("enter")
     counter.press("1", "0", "0", "9", ".", "3", "+")
     assert counter.hub.performed == [("call", {"number": "1004"}), ("reinstate", {"number": "1003"})]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_bound_to_a_key_does_a_complete_action(command):
+    keyboard, hub, output = FakeKeyboard(), FakeHub(), io.StringIO()
+    settings = Settings(hub="http://hub", counter=2, token="t", keys=KeyMap({"f1": command}))
+    app = CounterApp(settings, hub, Screen(output, interactive=True, width=200), run_job=lambda job: job())
+    app.attach(keyboard)
+    app.on_state({"services": [{"code": "HT", "name": "Hộ tịch"}]})
+    for key in ("f1", "1", "enter"):
+        keyboard.press(key)
+        app.pump()
+    required = {"call": "number", "reinstate": "number", "transfer": "service"}
+    for action, body in hub.performed:
+        assert action in HUB_ACTIONS and set(body) == ({required[action]} if action in required else set())
+    if command not in ("help", "quit"):
+        assert hub.performed, output.getvalue()
 
 
 def test_a_keypad_digit_names_a_prefixed_number(counter):
