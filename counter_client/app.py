@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 
 from .commands import ACTION_LABELS
-from .keys import CTRL_C, END_OF_INPUT, key_label
+from .keys import CTRL_C, END_OF_INPUT, NAVIGATION_KEYS, key_label
 from .screen import LOST_LINK, CounterView, status_line
+from .transport import ActionResult
 
 #: Hub refusals that mean the settings are wrong, not the moment: exit 2.
 SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
@@ -151,9 +152,9 @@ class CounterApp:
             return
         command = self.keymap.command_for(key)
         if command is None:
+            # a keypad with Num Lock off sends navigation keys instead of digits
             self.note(f"Phím {key_label(key)} chưa gán", f"key {key_label(key)} is not bound"
-                      + (": Num Lock off?" if key in ("insert", "delete", "home", "end", "up", "down", "left",
-                                                        "right", "pageup", "pagedown", "begin") else ""))
+                      + (": Num Lock off?" if key in NAVIGATION_KEYS else ""))
             return
         self.run_command(command.name, key)
 
@@ -270,13 +271,25 @@ class CounterApp:
             return
         self.in_flight = ACTION_LABELS[action]
         self.ignored_while_sending = False
-        client, inbox = self.client, self.inbox
-        self.run_job(lambda: inbox.put(("result", client.perform(action, **body))))
+        self._in_background("result", action, lambda: self.client.perform(action, **body))
 
     def refresh(self):
         """Ask the hub for the counter's state (at start, and when ours proved stale)."""
-        client, inbox = self.client, self.inbox
-        self.run_job(lambda: inbox.put(("fetched", client.counter_state())))
+        self._in_background("fetched", "state", self.client.counter_state)
+
+    def _in_background(self, kind, action, call):
+        """Run ``call`` as a job; its ActionResult comes back to the inbox as ``(kind, result)``."""
+        inbox = self.inbox
+
+        def job():
+            try:
+                result = call()
+            except Exception as error:  # a bug must not leave the client "sending" for ever
+                result = ActionResult(action, ok=False, code="client_error", message="Lỗi trong chương trình",
+                                      message_en=f"client error: {error!r}")
+            inbox.put((kind, result))
+
+        self.run_job(job)
 
     def on_result(self, result):
         self.in_flight = None

@@ -501,7 +501,8 @@ def test_run_returns_when_q_is_pressed_and_stops_the_reader():
 def test_status_line_fits_the_terminal_and_drops_english_first():
     view = CounterView(2, status="open", current=called("1003"), waiting=4, link="online")
     wide = status_line(view, ("✓ Gọi tiếp: 1003", "Next"), 200)
-    assert wide == "Quầy 2 | Số 1003 (HT) đang gọi / called | Chờ / waiting: 4 | Đã kết nối / online | ✓ Gọi tiếp: 1003 / Next"
+    assert wide == ("Quầy 2 | Số 1003 (HT) đang gọi / called | Chờ / waiting: 4 | Đã kết nối / online"
+                    " | ✓ Gọi tiếp: 1003 / Next")
     assert status_line(view, ("✓ Gọi tiếp: 1003", "Next"), 80) == (
         "Quầy 2 | Số 1003 (HT) đang gọi | Chờ: 4 | Đã kết nối | ✓ Gọi tiếp: 1003")
     assert len(status_line(view, "x" * 100, 40)) == 39
