@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from .errors import Forbidden, Invalid, Unauthorized
 
-ROLES = ("kiosk", "display", "counter", "supervisor", "admin")
+ROLES = ("kiosk", "display", "counter", "rating", "supervisor", "admin")
+# Device roles bound to one counter: the counter's own client, and its rating tablet.
+COUNTER_ROLES = ("counter", "rating")
 TOKEN_PREFIX = "hq_"
 
 
@@ -46,11 +48,12 @@ def create_token(db, *, role, now, counter=None, label=""):
     if role not in ROLES:
         raise Invalid(f"Vai trò không hợp lệ {role!r}", f"Unknown role {role!r} (one of {', '.join(ROLES)})",
                       code="unknown_role")
-    if role == "counter" and counter is None:
-        raise Invalid("Token quầy cần số quầy (--counter N)", "A counter token needs --counter N",
+    if role in COUNTER_ROLES and counter is None:
+        raise Invalid(f"Token {role} cần số quầy (--counter N)", f"A {role} token needs --counter N",
                       code="counter_required")
-    if role != "counter" and counter is not None:
-        raise Invalid("Chỉ token quầy mới gắn với quầy", "Only counter tokens name a counter", code="counter_not_allowed")
+    if role not in COUNTER_ROLES and counter is not None:
+        raise Invalid("Chỉ token quầy và token đánh giá mới gắn với quầy",
+                      "Only counter and rating tokens name a counter", code="counter_not_allowed")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db["tokens"].insert({"token_hash": hash_token(token), "role": role, "counter": counter,
                          "label": label, "created_at": now})

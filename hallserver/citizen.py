@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import auth
+from . import devices
 from .api import field, json_body
 from .errors import HallError, Unauthorized
 
@@ -62,31 +62,13 @@ def page_context():
 # -- the kiosk ----------------------------------------------------------------------
 
 def kiosk_principal():
-    token_id = session.get("kiosk_token_id")
-    if token_id is None:
-        return None
-    hall = get_hall()
-    with hall.store.lock:
-        row = hall.store.db.execute(
-            "SELECT role FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]).fetchone()
-    return auth.Principal(role="kiosk", token_id=token_id) if row and row[0] == "kiosk" else None
+    return devices.paired_principal("kiosk")
 
 
 @bp.route("/kiosk/ghep-noi", methods=["GET", "POST"])
 def kiosk_pair():
     """Pair this browser with a kiosk token, once, by whoever installs the kiosk."""
-    error = None
-    if request.method == "POST":
-        hall = get_hall()
-        with hall.store.lock:
-            principal = auth.principal_for(hall.store.db, request.form.get("token", "").strip())
-        if principal is None or principal.role != "kiosk":
-            error = _("Token không hợp lệ hoặc không phải token kiosk.")
-        else:
-            session.permanent = True
-            session["kiosk_token_id"] = principal.token_id
-            return redirect(url_for("citizen.kiosk"))
-    return render_template("kiosk_pair.html", error=error, **page_context()), 400 if error else 200
+    return devices.pair_view("kiosk", title=_("Ghép nối kiosk"), done_url=url_for("citizen.kiosk"))
 
 
 @bp.get("/kiosk")
@@ -158,9 +140,12 @@ def track(track_token):
     ticket = get_hall().ticket_by_token(track_token)
     if ticket is None:
         return render_template("not_found.html", **page_context()), 404
+    from .feedback import rating_choices
+
     url = track_url(track_token)
     return render_template("track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
-                           is_new=request.args.get("moi") == "1", **page_context())
+                           is_new=request.args.get("moi") == "1", rated=get_hall().is_rated(track_token),
+                           rating_result=request.args.get("danh_gia"), **rating_choices(), **page_context())
 
 
 # -- the browser hall screen -------------------------------------------------------------

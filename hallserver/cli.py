@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from .auth import ROLES
+
 
 def _async_mode(argv):
     for index, argument in enumerate(argv):
@@ -137,8 +139,8 @@ def token():
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["kiosk", "display", "counter", "supervisor", "admin"]))
-@click.option("--counter", type=int, help="Counter number (role counter only)")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--counter", type=int, help="Counter number (roles counter and rating)")
 @click.option("--label", default="", help="What the token is for, e.g. 'kiosk at the door'")
 def token_create(role, counter, label):
     """Create a token; it is printed once, as the last line."""

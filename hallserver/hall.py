@@ -11,8 +11,9 @@ import time
 
 from . import core
 from .core import views
+from .core import ratings
 from .core.estimates import Estimator
-from .errors import Invalid
+from .errors import Invalid, NotFound
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -103,6 +104,29 @@ class Hall:
         """A number taken from home (channel ``online``), with the per-phone and per-address caps."""
         return self.perform(core.issue_remote_ticket, _new_ticket_view, service=service, phone=phone,
                             address_hash=address_hash)
+
+    def rate_at_counter(self, counter, number, *, score, reasons=(), comment=""):
+        """A rating from the counter's tablet for the ticket it just finished."""
+        def action(db, config, now):
+            ticket = ratings.done_ticket_at_counter(db, config, counter=counter, number=number, now=now)
+            return ratings.rate(db, config, ticket=ticket, score=score, reasons=reasons, comment=comment,
+                                source="tablet", now=now)
+        return self.perform(action)
+
+    def rate_by_token(self, track_token, *, score, reasons=(), comment=""):
+        """A rating from the citizen's own tracking page."""
+        def action(db, config, now):
+            rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [track_token]))
+            if not rows:
+                raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
+            return ratings.rate(db, config, ticket=rows[0], score=score, reasons=reasons, comment=comment,
+                                source="tracking", now=now)
+        return self.perform(action)
+
+    def is_rated(self, track_token):
+        with self.store.reading() as db:
+            row = db.execute("SELECT id FROM tickets WHERE track_token = ?", [track_token]).fetchone()
+            return bool(row) and ratings.is_rated(db, row[0])
 
     def record_fault(self, device, message):
         """A device fault (a printer out of paper...) goes to the event log and the dashboard."""

@@ -9,11 +9,11 @@ room's own view) carrying the same ``seq`` as the pushes that follow.
 from flask import request, session
 from flask_socketio import join_room
 
-from . import auth, users
+from . import auth, devices, users
 from .app import socketio
 from .core import views
 from .core.estimates import Estimator
-from .errors import HallError, Invalid, NotFound
+from .errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
 
 PUBLIC_ROOMS = ("display",)
 _hall = None
@@ -58,6 +58,10 @@ def publish(events, db, config, now):
             counters.add(event.counter)
         if event.ticket:
             tickets.add(event.ticket["id"])
+        if event.type == "done" and event.counter is not None:
+            socketio.emit("rate", {"seq": event.seq, "ticket": {
+                "number": event.ticket["number"], "service": event.ticket["service"],
+                "service_name": views.service_name(config, event.ticket["service"])}}, to=f"rating:{event.counter}")
         if event.type == "device_fault":
             socketio.emit("alert", {"seq": event.seq, "kind": "device_fault", **event.data}, to="dashboard")
         if event.type in ("called", "recalled"):
@@ -161,6 +165,14 @@ def _authorise(room, principal):
         auth.require(principal, "supervisor", "admin")
         return None
     kind, _, key = room.partition(":")
+    if kind == "rating" and key.isdigit() and any(c.number == int(key) for c in _hall.config.counters):
+        tablet = principal or devices.paired_principal("rating", int(key))
+        if tablet is None:
+            raise Unauthorized("Cần token hợp lệ", "A valid token is required")
+        if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == int(key))):
+            raise Forbidden(f"Token này không dành cho máy đánh giá quầy {key}",
+                            f"This token is not counter {key}'s rating tablet")
+        return None
     if kind == "counter" and key.isdigit():
         number = int(key)
         auth.require(principal, counter=number)

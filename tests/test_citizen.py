@@ -222,3 +222,40 @@ def test_english_catalog_is_complete_and_compiled():
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     assert compiled.getvalue() == (folder / "messages.mo").read_bytes(), "run pybabel compile"
+
+
+# -- the printed ticket ---------------------------------------------------------------------
+
+def printing_app(store, clock, printer):
+    return create_app({"db": store.path, "async_mode": "threading", "printer": printer}, clock=clock)
+
+
+def test_kiosk_prints_the_committed_ticket(store, clock, tmp_path, tokens):
+    target = tmp_path / "printer.bin"
+    app = printing_app(store, clock, f"file:{target}")
+    web = app.test_client()
+    pair(web, tokens["kiosk"])
+    body = kiosk_issue(web).get_json()
+    assert body["printed"] is True and body["print_error"] is None
+    printed = target.read_bytes()
+    # initialise, one raster image 576 dots (72 bytes) wide, feed, cut
+    assert printed.startswith(b"\x1b@\x1dv0\x00\x48\x00") and printed.endswith(b"\x1bd\x06\x1dV\x00")
+
+
+def test_a_printer_fault_never_loses_the_ticket(store, clock, tmp_path, tokens):
+    from hallserver.app import socketio
+
+    app = printing_app(store, clock, f"file:{tmp_path}/no-such-folder/lp0")
+    web = app.test_client()
+    dashboard = socketio.test_client(app)
+    assert dashboard.emit("join", {"room": "dashboard", "token": tokens["supervisor"]}, callback=True)["ok"]
+    pair(web, tokens["kiosk"])
+    answer = kiosk_issue(web)
+    body = answer.get_json()
+    assert answer.status_code == 201 and body["printed"] is False
+    assert body["print_error"].startswith("Máy in gặp sự cố")
+    assert body["ticket"]["number"] == "1001" and "<svg" in body["qr_svg"]
+    assert store.db.execute("SELECT number FROM tickets").fetchall() == [("1001",)]
+    alerts = [event["args"][0] for event in dashboard.get_received() if event["name"] == "alert"]
+    assert alerts and alerts[0]["kind"] == "device_fault" and alerts[0]["device"] == "printer"
+    dashboard.disconnect()

@@ -27,6 +27,7 @@
       headline.dataset.kind = "";
     }
     $("cancel").hidden = !(ticket.status === "waiting" || ticket.status === "called");
+    if ($("rating")) $("rating").hidden = ticket.status !== "done";
   }
 
   function alertCalled(counter) {
