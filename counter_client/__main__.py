@@ -14,6 +14,7 @@ from .screen import Screen
 from .transport import HubClient
 
 USAGE_ERROR = 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv=None, environ=None) -> int:
@@ -35,21 +36,27 @@ def main(argv=None, environ=None) -> int:
     client = HubClient(settings.hub, settings.counter, settings.token, timeout=settings.timeout)
     app = CounterApp(settings, client, screen)
     link = LiveLink(settings.hub, settings.counter, settings.token, app.inbox, timeout=settings.timeout)
-    previous = {number: signal.signal(number, _interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {number: signal.signal(number, _interrupt) for number in STOP_SIGNALS}
     try:
         return app.run(reader, link)
     except InputUnavailable as error:
         print(f"hall-counter: {error}", file=sys.stderr)
         return USAGE_ERROR
     except (Interrupted, KeyboardInterrupt):
-        return 0  # a second signal while finishing: the terminal is restored already
+        return 0  # a second Ctrl-C while finishing: run() has restored the terminal already
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
 
 
 def _interrupt(signum, frame):
-    # Unwinds the main loop through its finally blocks: the terminal mode is restored.
+    """Unwind the main loop through its finally blocks, which restore the terminal.
+
+    Only the first signal does: a hang-up often comes twice (from tmux and from the
+    kernel), and a second exception raised inside the clean-up would cut it short.
+    """
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     raise Interrupted(signal.Signals(signum).name)
 
 

@@ -80,7 +80,12 @@ class LiveLink:
 
     def stop(self, timeout: float = 2.0):
         self._stopping.set()
-        self._discard(self._client)
+        # python-engineio waits for its read loop without a limit, and websocket-client's
+        # close swallows a signal's exception and then leaves that loop blocked in recv:
+        # never let either hold up quitting (their threads are daemons).
+        closer = threading.Thread(target=self._discard, args=(self._client,), name="live-link-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
 

@@ -746,6 +746,29 @@ def test_a_refusal_from_the_hub_shows_its_message(shared_hub):
         session.close()
 
 
+def test_a_hang_up_ends_the_client_and_restores_the_terminal(shared_hub):
+    session = TerminalSession("--hub", shared_hub.url, "--counter", "3", "--token", shared_hub.tokens[3])
+    try:
+        session.wait_for("Đã kết nối / connected")
+        session.process.send_signal(signal.SIGHUP)  # the SSH session or the tmux pane went away
+        assert session.wait_exit(timeout=8) == 0
+        assert termios.tcgetattr(session.slave) == session.initial_mode
+    finally:
+        session.close()
+
+
+def test_stopping_the_live_link_is_bounded_even_if_disconnecting_hangs():
+    class HangingClient:
+        def disconnect(self):
+            threading.Event().wait(30)  # as python-engineio joining a read loop stuck in recv
+
+    link = LiveLink("http://127.0.0.1:9", 1, "t", queue.Queue())
+    link._client = HangingClient()
+    started = time.monotonic()
+    link.stop(timeout=0.3)
+    assert time.monotonic() - started < 2
+
+
 def test_a_wrong_token_exits_2_with_a_message(shared_hub):
     session = TerminalSession("--hub", shared_hub.url, "--counter", "4", environ={"HALL_COUNTER_TOKEN": "hq_wrong"})
     try:
