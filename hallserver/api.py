@@ -121,7 +121,7 @@ def cancel_ticket(track_token):
 @bp.get("/counters/<int:number>")
 def counter_state(number):
     auth.require(current_principal(), counter=number)
-    return jsonify({"counter": get_hall().counter_state(number)})
+    return jsonify(get_hall().counter_state(number))
 
 
 def counter_action_arguments(action, data):

@@ -90,7 +90,7 @@ class Hall:
     def counter_state(self, number):
         def view(db, config, now):
             core.find_counter(config, number)
-            return views.counter_state(db, config, number, now)
+            return {"seq": core.current_seq(db), "counter": views.counter_state(db, config, number, now)}
         return self.read(view)
 
     # -- writes ---------------------------------------------------------------
@@ -152,6 +152,7 @@ class Hall:
             estimator = Estimator(db, config, now)
             ticket = outcome.result if isinstance(outcome.result, dict) else None
             response = {
+                "seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
                 "ticket": views.staff_ticket(config, ticket, now, estimator) if ticket else None,
                 "counter": views.counter_state(db, config, counter, now, estimator),
             }

@@ -176,13 +176,12 @@ def _authorise(room, principal):
     if kind == "counter" and key.isdigit():
         number = int(key)
         auth.require(principal, counter=number)
-        state = _hall.counter_state(number)
-        return lambda: ("counter_state", {"seq": _hall.read(lambda db, config, now: views.current_seq(db)),
-                                          "counter": state})
+        desk = _hall.counter_state(number)
+        return lambda: ("counter_state", desk)
     if kind == "ticket" and key:
         ticket = _hall.ticket_by_token(key)
         if ticket is None:
             raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
         return lambda: ("ticket", {"seq": _hall.read(lambda db, config, now: views.current_seq(db)),
-                                   "ticket": ticket})
+                                   "ticket": ticket})  # read under the join's lock: no change in between
     raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")

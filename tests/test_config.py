@@ -130,7 +130,7 @@ def test_reapplying_a_config_keeps_tickets_and_counter_states(store, hall):
     hall.counter_action(1, "pause")
     store.apply_config(demo_config())
     assert hall.state()["services"][0]["waiting"] == 1
-    assert hall.counter_state(1)["status"] == "paused"
+    assert hall.counter_state(1)["counter"]["status"] == "paused"
 
 
 def test_settings_come_from_environment_and_overrides():

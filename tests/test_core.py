@@ -275,7 +275,7 @@ def test_cancel_of_a_called_ticket_frees_the_counter(small_hall):
     ticket = issue(small_hall)
     act(small_hall, 1, "call-next")
     small_hall.cancel(ticket["track_token"])
-    assert small_hall.counter_state(1)["current"] is None
+    assert small_hall.counter_state(1)["counter"]["current"] is None
 
 
 def test_unknown_counter_and_action(small_hall):
