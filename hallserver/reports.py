@@ -39,6 +39,7 @@ How the figures are counted (decisions, so the page, the exports and the tests a
   even with zero tickets; staff only when they called someone.
 """
 
+import bisect
 import csv
 import io
 import json
@@ -128,6 +129,18 @@ class Durations:
         nearest_rank = -(-9 * len(samples) // 10)  # ceil(0.9 n) in integers: no float surprises
         return cls(count=len(samples), mean=round(statistics.fmean(samples), 1),
                    median=round(statistics.median(samples), 1), p90=round(samples[nearest_rank - 1], 1))
+
+
+# Upper bounds (minutes) of the wait-distribution buckets; the last bucket is open-ended.
+WAIT_BUCKETS_MINUTES = (5, 10, 15, 20, 30, 45, 60)
+
+
+def wait_bucket_labels():
+    """"< 5", "5–10", …, "≥ 60": the wait-distribution buckets' labels (minutes)."""
+    bounds = (0, *WAIT_BUCKETS_MINUTES)
+    labels = [f"< {WAIT_BUCKETS_MINUTES[0]}"]
+    labels += [f"{low}–{high}" for low, high in zip(bounds[1:], bounds[2:])]
+    return labels + [f"≥ {WAIT_BUCKETS_MINUTES[-1]}"]
 
 
 @dataclass
@@ -384,6 +397,17 @@ def build_report(db, config, *, start_day, end_day, group_by=None, now=None):
 
 
 # -- one table for the page, the CSV and the spreadsheet -------------------------------
+
+def wait_distribution(db, config, *, start_day, end_day):
+    """Tickets per wait bucket (issue → first call; see WAIT_BUCKETS_MINUTES) over local days."""
+    tz = config.tz
+    first, last = _day(start_day, "start_day"), _day(end_day, "end_day")
+    buckets = [0] * (len(WAIT_BUCKETS_MINUTES) + 1)
+    for ticket in _load_tickets(db, config, _midnight(first, tz), _midnight(last + timedelta(days=1), tz)).values():
+        if ticket.wait is not None:
+            buckets[bisect.bisect_right(WAIT_BUCKETS_MINUTES, ticket.wait / 60)] += 1
+    return buckets
+
 
 def report_columns(report, language="vi"):
     """[(key, label)] of the report table: the group column, then COLUMN_LABELS."""

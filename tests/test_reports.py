@@ -350,3 +350,12 @@ def test_xlsx_sheets_table_and_hours(scripted_hall):
     assert hours[10] == ["10:00–11:00", 2, 1]
     assert hours[23] == ["23:00–24:00", 1, 0]
     assert hours[24] == ["Tổng cộng", 9, 6]
+
+
+def test_wait_distribution_buckets_the_first_call_waits(scripted_hall):
+    # waits A 3, B 4, F 1 min (< 5); C 6, K 6, N 5 min (5–10); D 20.5 min (20–30)
+    with scripted_hall.store.reading() as db:
+        buckets = reports.wait_distribution(db, scripted_hall.config, start_day=DAY, end_day=DAY)
+        assert reports.wait_distribution(db, scripted_hall.config, start_day=NEXT_DAY, end_day=NEXT_DAY) == [0] * 8
+    assert buckets == [3, 3, 0, 0, 1, 0, 0, 0]
+    assert reports.wait_bucket_labels() == ["< 5", "5–10", "10–15", "15–20", "20–30", "30–45", "45–60", "≥ 60"]
