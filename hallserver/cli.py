@@ -102,6 +102,7 @@ def init(config_path):
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
 def serve(host, port, async_mode, access_log):
     """Run the hub: API, pages and Socket.IO push."""
+    from . import push
     from .app import create_app, socketio
     from .errors import HallError
     from .server import run
@@ -123,6 +124,7 @@ def serve(host, port, async_mode, access_log):
                 app.logger.exception("expiry failed")
 
     socketio.start_background_task(expire_at_day_end)
+    socketio.start_background_task(push.dashboard_updates)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Hall Queue: {hall.config.name}")
     click.echo(f"  Trang chủ / home      http://{shown}:{port}/")

@@ -6,17 +6,24 @@ that may act for counter N. A join is answered with a ``state`` snapshot (plus t
 room's own view) carrying the same ``seq`` as the pushes that follow.
 """
 
+import logging
+
 from flask import request, session
 from flask_socketio import join_room
 
-from . import auth, devices, users
+from . import auth, devices, supervision, users
 from .app import socketio
 from .core import views
 from .core.estimates import Estimator
 from .errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
 
+log = logging.getLogger(__name__)
 PUBLIC_ROOMS = ("display",)
+DASHBOARD_REFRESH_SECONDS = 1.0
+DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
 _hall = None
+_dashboard_stale = False
+_raised_alerts = set()
 
 
 def init_app(app, hall):
@@ -46,6 +53,8 @@ def called_payload(event):
 
 def publish(events, db, config, now):
     """Push what changed to the rooms that care; runs after the transaction committed."""
+    global _dashboard_stale
+    _dashboard_stale = True
     seq = events[-1].seq
     estimator = Estimator(db, config, now)
     services, counters, tickets = set(), set(), set()
@@ -91,6 +100,36 @@ def publish(events, db, config, now):
         if ticket["id"] in tickets or (ticket["status"] == "waiting" and ticket["service"] in services):
             socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)},
                           to=f"ticket:{token}")
+
+
+def push_dashboard():
+    """Send the dashboard room a fresh snapshot, and each newly raised alert once."""
+    global _dashboard_stale, _raised_alerts
+    _dashboard_stale = False
+    if not _room_members("dashboard"):
+        return None
+    snapshot = _hall.read(supervision.dashboard_snapshot)
+    socketio.emit("dashboard", snapshot, to="dashboard")
+    raised = {alert["key"] for alert in snapshot["alerts"]}
+    for alert in snapshot["alerts"]:
+        if alert["key"] not in _raised_alerts and alert["kind"] != "device_fault":  # faults are pushed at once
+            socketio.emit("alert", {"seq": snapshot["seq"], **alert}, to="dashboard")
+    _raised_alerts = raised
+    return snapshot
+
+
+def dashboard_updates():
+    """Background loop (started by ``serve``): coalesce bursts into one snapshot a second."""
+    idle = 0.0
+    while True:
+        socketio.sleep(DASHBOARD_REFRESH_SECONDS)
+        idle += DASHBOARD_REFRESH_SECONDS
+        if _dashboard_stale or idle >= DASHBOARD_IDLE_REFRESH_SECONDS:
+            idle = 0.0
+            try:
+                push_dashboard()
+            except Exception:  # a bad snapshot must not end the loop; the next one retries
+                log.exception("dashboard update failed")
 
 
 def _followed_tickets():
@@ -163,7 +202,8 @@ def _authorise(room, principal):
         return None
     if room == "dashboard":
         auth.require(principal, "supervisor", "admin")
-        return None
+        snapshot = _hall.read(supervision.dashboard_snapshot)
+        return lambda: ("dashboard", snapshot)
     kind, _, key = room.partition(":")
     if kind == "rating" and key.isdigit() and any(c.number == int(key) for c in _hall.config.counters):
         tablet = principal or devices.paired_principal("rating", int(key))

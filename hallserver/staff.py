@@ -57,6 +57,20 @@ def sign_in_required(view):
     return wrapped
 
 
+def roles_required(*roles):
+    """Signed in, with one of ``roles``; others get a Vietnamese 403 page."""
+    def decorator(view):
+        @functools.wraps(view)
+        @sign_in_required
+        def wrapped(*args, **kwargs):
+            if current_user()["role"] not in roles:
+                raise Forbidden("Tài khoản này không có quyền xem trang này",
+                                "This account may not open this page", code="forbidden")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
 def _safe_next(target):
     """Only local paths: never redirect a signed-in person to another site."""
     parsed = urlparse(target or "")

@@ -1,0 +1,79 @@
+"""Supervisors' pages: the live dashboard and reports (table, chart, CSV, XLSX, print)."""
+
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from . import reports
+from .core.tickets import local_day
+from .errors import HallError
+from .staff import current_user, roles_required
+from .supervision import dashboard_snapshot
+
+bp = Blueprint("dashboard", __name__)
+SUPERVISORS = ("supervisor", "admin")
+
+
+def get_hall():
+    return current_app.extensions["hall"]
+
+
+@bp.get("/dashboard")
+@roles_required(*SUPERVISORS)
+def dashboard():
+    hall = get_hall()
+    return render_template("dashboard.html", hall=hall.config, user=current_user(),
+                           snapshot=hall.read(dashboard_snapshot))
+
+
+def _report_request():
+    """The report asked for in the query string; defaults: today, no grouping."""
+    hall = get_hall()
+    today = local_day(hall.config, hall.clock())
+    start = request.args.get("start") or today
+    end = request.args.get("end") or start
+    group_by = request.args.get("group_by") or None
+
+    def build(db, config, now):
+        return reports.build_report(db, config, start_day=start, end_day=end, group_by=group_by, now=now)
+    return {"start": start, "end": end, "group_by": group_by}, hall.read(build)
+
+
+@bp.get("/reports")
+@roles_required(*SUPERVISORS)
+def report_page():
+    hall = get_hall()
+    today = date.fromisoformat(local_day(hall.config, hall.clock()))
+    presets = {"Hôm nay": (today, today), "7 ngày qua": (today - timedelta(days=6), today),
+               "Tháng này": (today.replace(day=1), today)}
+    try:
+        asked, report = _report_request()
+    except HallError as error:
+        return render_template("reports.html", hall=hall.config, error=error, asked=request.args, report=None,
+                               presets=presets, groupings=reports.GROUPINGS), error.status
+    return render_template(
+        "reports.html", hall=hall.config, asked=asked, report=report, error=None, presets=presets,
+        groupings=reports.GROUPINGS, columns=reports.report_columns(report), rows=reports.report_rows(report),
+        hours=reports.hourly_rows(report), kinds={key: reports.column_kind(key) for key in reports.COLUMN_LABELS},
+    )
+
+
+@bp.get("/reports.csv")
+@roles_required(*SUPERVISORS)
+def report_csv():
+    _, report = _report_request()
+    return _download(reports.report_csv(report).encode("utf-8"), "text/csv; charset=utf-8",
+                     reports.report_filename(report, "csv"))
+
+
+@bp.get("/reports.xlsx")
+@roles_required(*SUPERVISORS)
+def report_xlsx():
+    _, report = _report_request()
+    return _download(reports.report_xlsx(report),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     reports.report_filename(report, "xlsx"))
+
+
+def _download(body, mimetype, filename):
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,96 @@
+// The supervisor's dashboard: live tables, alerts and two Chart.js charts.
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const STATUS = { open: "Đang mở", paused: "Tạm dừng", closed: "Đóng" };
+  const SCORE = { 4: "Rất hài lòng", 3: "Hài lòng", 2: "Bình thường", 1: "Không hài lòng" };
+  let lastSeq = -1;
+  const hourLabels = Array.from({ length: 24 }, (_, hour) => `${String(hour).padStart(2, "0")}h`);
+
+  const cell = (text, className) => {
+    const td = document.createElement("td");
+    td.textContent = text === null || text === undefined ? "—" : text;
+    if (className) td.className = className;
+    return td;
+  };
+  const minutes = (value) => (value === null || value === undefined ? "—" : `${value} phút`);
+
+  const hoursChart = new Chart($("hours-chart"), {
+    type: "bar",
+    data: { labels: hourLabels, datasets: [
+      { label: "Lấy số / issued", data: [], backgroundColor: "#0b5cad" },
+      { label: "Đã phục vụ / served", data: [], backgroundColor: "#1b7f3b" },
+    ] },
+    options: { animation: false, responsive: true, aspectRatio: 2.6, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  const waitChart = new Chart($("wait-chart"), {
+    type: "bar",
+    data: { labels: [], datasets: [{ label: "Số phiếu / tickets", data: [], backgroundColor: "#f2b705" }] },
+    options: { animation: false, responsive: true, aspectRatio: 2.6, plugins: { legend: { display: false } },
+               scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+
+  function render(snapshot) {
+    if (snapshot.seq < lastSeq) return;
+    lastSeq = snapshot.seq;
+    $("alerts").replaceChildren(...snapshot.alerts.map((alert) => {
+      const item = document.createElement("p");
+      item.className = `alert alert-${alert.kind}`;
+      item.dataset.key = alert.key;
+      item.textContent = alert.message;
+      return item;
+    }));
+    const totals = snapshot.totals;
+    const satisfaction = snapshot.satisfaction;
+    $("totals").replaceChildren(...[
+      ["Đang chờ", totals.waiting], ["Đã lấy số hôm nay", totals.issued], ["Đã phục vụ", totals.served],
+      ["Vắng mặt", totals.no_show], ["Chờ TB", minutes(totals.wait_mean_minutes)], ["Chờ P90", minutes(totals.wait_p90_minutes)],
+      ["Hài lòng", satisfaction.count ? `${satisfaction.mean} / 4 (${satisfaction.count} lượt)` : "—"],
+    ].map(([label, value]) => {
+      const box = document.createElement("div");
+      box.className = "total";
+      box.innerHTML = "<span></span><strong></strong>";
+      box.firstChild.textContent = label;
+      box.lastChild.textContent = value;
+      return box;
+    }));
+    $("services").replaceChildren(...snapshot.services.map((service) => {
+      const row = document.createElement("tr");
+      row.dataset.service = service.code;
+      row.classList.toggle("over-target", service.over_target);
+      row.append(cell(service.name), cell(service.waiting, "waiting"), cell(minutes(service.longest_wait_minutes)),
+                 cell(minutes(service.eta_minutes)), cell(minutes(service.wait_mean_minutes)),
+                 cell(minutes(service.wait_p90_minutes)), cell(service.served, "served"), cell(service.no_show));
+      return row;
+    }));
+    $("counters").replaceChildren(...snapshot.counters.map((counter) => {
+      const row = document.createElement("tr");
+      row.dataset.counter = counter.number;
+      const current = counter.current;
+      row.classList.toggle("long-service", Boolean(current && current.long_service));
+      row.append(cell(counter.name), cell(STATUS[counter.status] || counter.status), cell(counter.staff),
+                 cell(current ? current.number : "—", "current"), cell(current ? minutes(current.elapsed_minutes) : "—"),
+                 cell(counter.served), cell(minutes(counter.service_mean_minutes)));
+      return row;
+    }));
+    hoursChart.data.datasets[0].data = snapshot.hours.issued;
+    hoursChart.data.datasets[1].data = snapshot.hours.served;
+    hoursChart.update();
+    waitChart.data.labels = snapshot.wait_distribution.labels;
+    waitChart.data.datasets[0].data = snapshot.wait_distribution.counts;
+    waitChart.update();
+    document.body.dataset.seq = snapshot.seq;
+  }
+
+  render(JSON.parse($("dashboard-data").textContent));
+  const socket = io({ transports: ["websocket", "polling"] });
+  socket.on("connect", () => socket.emit("join", { room: "dashboard" }, (ack) => {
+    $("connection").dataset.state = ack && ack.ok ? "online" : "offline";
+    $("connection").innerHTML = ack && ack.ok ? 'Trực tiếp <span class="en">live</span>' : "Không vào được / refused";
+  }));
+  socket.on("disconnect", () => {
+    $("connection").dataset.state = "offline";
+    $("connection").innerHTML = 'Mất kết nối <span class="en">connection lost</span>';
+  });
+  socket.on("dashboard", render);
+})();
