@@ -26,6 +26,9 @@
       const button = document.querySelector(`button.service[data-service="${service.code}"]`);
       if (!button) return;
       button.disabled = !service.available || !connected;
+      // An admin may rename a service while the kiosk runs: names follow the hub.
+      button.querySelector(".service-name").textContent = service.name;
+      button.querySelector(".service-description").textContent = service.description || "";
       const status = button.querySelector(".service-status");
       status.textContent = service.available ? fill(text.waiting, { count: service.waiting })
                                              : text.unavailable[service.unavailable];
@@ -110,7 +113,12 @@
 
   const socket = io({ transports: ["websocket", "polling"] });
   socket.on("connect", () => socket.emit("join", { room: "display" }));
-  socket.on("state", (state) => { connected = true; showError(""); applyServices(state.services); });
+  socket.on("state", (state) => {
+    connected = true;
+    showError("");
+    document.querySelector(".kiosk-head h1").textContent = state.hall.name;
+    applyServices(state.services);
+  });
   socket.on("queue", (payload) => applyServices(payload.services));
   socket.on("disconnect", () => {
     connected = false;
