@@ -422,12 +422,14 @@ def resume(db, config, *, counter, now):
     return Outcome(None, [record(db, "counter_resumed", now, counter=counter)])
 
 
-def expire_before(db, config, *, now):
-    """End every unfinished ticket of an earlier day; forget old request ids."""
+def expire_before(db, config, *, now, include_today=False):
+    """End every unfinished ticket of an earlier day (and today's too when closing the day
+    by hand); forget old request ids."""
     today = local_day(config, now)
     events = []
     for ticket in list(db.query(
-        "SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day < ? ORDER BY id", [today]
+        f"SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day {'<=' if include_today else '<'} ? "
+        "ORDER BY id", [today]
     )):
         ticket = _set_ticket(db, ticket["id"], status="expired", finished_at=now)
         events.append(record(db, "expired", now, ticket=ticket, service=ticket["service"]))
