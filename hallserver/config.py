@@ -9,6 +9,7 @@ in its database (see ``store.apply_config``), so files are only read by ``init``
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,9 @@ PERIOD_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$"
 DIALECTS = ("north", "south")
 READINGS = ("whole", "digits")
 REMOTE_ORDERS = ("equal", "walk_ins_first")
+DUE_ORDERS = ("ahead", "after_priority", "equal")
+TIME_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Service:
     daily_cap: int | None = None
     wait_target_minutes: int = 30
     service_minutes: float = 5.0
+    # Appointments per slot for this service; None: [booking] capacity, 0: not bookable.
+    booking_capacity: int | None = None
 
     def format_number(self, value):
         """The ticket number as printed and shown: ``1003`` or ``A003``."""
@@ -79,6 +85,26 @@ class AnnouncementSettings:
 
 
 @dataclass(frozen=True)
+class BookingSettings:
+    """Appointments: slots, capacity, the check-in window, caps, reminders, retention."""
+
+    slot_minutes: int = 30
+    capacity: int = 2                   # per slot and service; a service's booking_capacity overrides it
+    days_ahead: int = 6                 # today and the next 6 days
+    check_in_before_minutes: int = 30   # the kiosk accepts the booking this long before its slot...
+    check_in_after_minutes: int = 15    # ...until this long after the slot starts; later it is a no-show
+    due_order: str = "ahead"            # see DUE_ORDERS and docs/api.md "The call-next policy"
+    per_phone_per_service: int = 1      # active bookings one phone may hold for one service
+    per_phone: int = 3                  # active bookings one phone may hold in all
+    rate_limit: str = "5 per minute;30 per hour"
+    reminder_url: str = ""              # webhook for an SMS / Zalo gateway; empty: no reminders
+    reminder_secret: str = ""           # signs each reminder (X-Hall-Signature); empty: unsigned
+    reminder_day_before: int | None = 17 * 60   # minute of the previous day; None: no day-before reminder
+    reminder_minutes_before: int = 60   # 0: no reminder shortly before
+    retention_days: int = 90            # names and phones are deleted this long after the slot
+
+
+@dataclass(frozen=True)
 class HallConfig:
     name: str
     name_en: str = ""
@@ -91,6 +117,9 @@ class HallConfig:
     priorities: tuple[Priority, ...] = ()
     policy: Policy = Policy()
     announcement: AnnouncementSettings = AnnouncementSettings()
+    # "YYYY-MM-DD" days without appointments (public holidays), sorted
+    holidays: tuple[str, ...] = ()
+    booking: BookingSettings = BookingSettings()
 
     @property
     def tz(self):
@@ -201,16 +230,88 @@ def parse_periods(value, key):
 
 
 def _parse_hours(hours):
-    _check_keys(hours, "hours.", set(DAYS) | {"default"})
+    _check_keys(hours, "hours.", set(DAYS) | {"default", "holidays"})
     default = parse_periods(hours.get("default", ["07:30-11:30", "13:30-17:00"]), "hours.default")
     return {day: parse_periods(hours[day], f"hours.{day}") if day in hours else default for day in DAYS}
+
+
+def _parse_holidays(hours):
+    """``holidays = ["2026-09-02", ...]`` → a sorted tuple of ISO dates."""
+    value = hours.get("holidays", [])
+    if not isinstance(value, list):
+        _fail("hours.holidays", f"expected a list of \"YYYY-MM-DD\" dates, got {value!r}")
+    days = set()
+    for index, day in enumerate(value):
+        if isinstance(day, date):   # TOML's bare dates: holidays = [2026-09-02]
+            day = day.isoformat()
+        try:
+            if not isinstance(day, str) or not DATE_PATTERN.match(day):
+                raise ValueError
+            date.fromisoformat(day)
+        except ValueError:
+            _fail(f"hours.holidays[{index}]", f"expected a date \"YYYY-MM-DD\", got {day!r}")
+        days.add(day)
+    return tuple(sorted(days))
+
+
+def _time_of_day(mapping, key, prefix, default):
+    """``"17:00"`` → 1020 minutes; an empty string → None (turned off)."""
+    value = mapping.get(key, default)
+    if value in ("", None):
+        return None
+    match = TIME_PATTERN.match(value) if isinstance(value, str) else None
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        _fail(f"{prefix}{key}", f"expected \"HH:MM\" or \"\" (off), got {value!r}")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _parse_booking(table):
+    prefix = "booking."
+    _check_keys(table, prefix, {
+        "slot_minutes", "capacity", "days_ahead", "check_in_before_minutes", "check_in_after_minutes",
+        "due_order", "per_phone_per_service", "per_phone", "rate_limit", "reminder_url", "reminder_secret",
+        "reminder_day_before", "reminder_minutes_before", "retention_days"})
+    defaults = BookingSettings()
+    due_order = _text(table, "due_order", prefix, required=False, default=defaults.due_order)
+    if due_order not in DUE_ORDERS:
+        _fail(f"{prefix}due_order", f"expected one of {', '.join(DUE_ORDERS)}, got {due_order!r}")
+    rate_limit = _text(table, "rate_limit", prefix, required=False, default=defaults.rate_limit)
+    try:
+        from limits import parse_many
+
+        parse_many(rate_limit)
+    except ValueError:
+        _fail(f"{prefix}rate_limit", f"expected limits such as \"5 per minute;30 per hour\", got {rate_limit!r}")
+    reminder_url = _text(table, "reminder_url", prefix, required=False)
+    if reminder_url and not re.match(r"^https?://[^\s/]+", reminder_url):
+        _fail(f"{prefix}reminder_url", f"expected an http:// or https:// address, got {reminder_url!r}")
+
+    def whole(key, minimum, maximum):
+        return _integer(table, key, prefix, default=getattr(defaults, key), minimum=minimum, maximum=maximum)
+
+    return BookingSettings(
+        slot_minutes=whole("slot_minutes", 5, 240),
+        capacity=whole("capacity", 0, 1000),
+        days_ahead=whole("days_ahead", 0, 90),
+        check_in_before_minutes=whole("check_in_before_minutes", 0, 240),
+        check_in_after_minutes=whole("check_in_after_minutes", 0, 240),
+        due_order=due_order,
+        per_phone_per_service=whole("per_phone_per_service", 1, 100),
+        per_phone=whole("per_phone", 1, 100),
+        rate_limit=rate_limit,
+        reminder_url=reminder_url,
+        reminder_secret=_text(table, "reminder_secret", prefix, required=False),
+        reminder_day_before=_time_of_day(table, "reminder_day_before", prefix, "17:00"),
+        reminder_minutes_before=whole("reminder_minutes_before", 0, 24 * 60),
+        retention_days=whole("retention_days", 1, 3650),
+    )
 
 
 def _parse_service(mapping, prefix):
     _check_keys(
         mapping, prefix,
         {"code", "name", "name_en", "description", "block", "prefix", "width", "daily_cap",
-         "wait_target_minutes", "service_minutes"},
+         "wait_target_minutes", "service_minutes", "booking_capacity"},
     )
     code = _code(mapping, prefix)
     name = _text(mapping, "name", prefix)
@@ -243,6 +344,7 @@ def _parse_service(mapping, prefix):
         block_start=block_start, block_end=block_end, prefix=letter, daily_cap=daily_cap,
         wait_target_minutes=_integer(mapping, "wait_target_minutes", prefix, default=30, minimum=1),
         service_minutes=_number(mapping, "service_minutes", prefix, default=5, minimum=0.5),
+        booking_capacity=_integer(mapping, "booking_capacity", prefix, minimum=0, maximum=1000),
     )
 
 
@@ -270,7 +372,8 @@ def _unique(items, attribute, key):
 
 def parse_config(mapping):
     """Validate a mapping (parsed TOML) into a HallConfig."""
-    _check_keys(mapping, "", {"hall", "hours", "policy", "announcement", "services", "counters", "priorities"})
+    _check_keys(mapping, "", {"hall", "hours", "policy", "announcement", "services", "counters", "priorities",
+                              "booking"})
     hall = _table(mapping, "hall", required=True)
     _check_keys(hall, "hall.", {"name", "name_en", "timezone", "hotline"})
     timezone = _text(hall, "timezone", "hall.", required=False, default="Asia/Ho_Chi_Minh")
@@ -360,9 +463,11 @@ def parse_config(mapping):
         timezone=timezone,
         hotline=_text(hall, "hotline", "hall.", required=False),
         hours=_parse_hours(_table(mapping, "hours")),
+        holidays=_parse_holidays(_table(mapping, "hours")),
         services=services,
         counters=counters,
         priorities=priorities,
         policy=policy,
         announcement=AnnouncementSettings(template, dialect, reading, second_language),
+        booking=_parse_booking(_table(mapping, "booking")),
     )

@@ -15,7 +15,7 @@ import threading
 
 import sqlite_utils
 
-from .config import AnnouncementSettings, Counter, HallConfig, Policy, Priority, Service
+from .config import AnnouncementSettings, BookingSettings, Counter, HallConfig, Policy, Priority, Service
 from .errors import HallError
 
 BUSY_TIMEOUT_MS = 15_000
@@ -141,8 +141,61 @@ def _migration_4(db):
     db.execute("CREATE INDEX ratings_at ON ratings (at)")
 
 
+def _migration_5(db):
+    """Procedures and appointments: bookings (personal data kept apart from counts), their
+    reminder outbox, the access log of the booking list, and the booking link on tickets."""
+    db.execute("ALTER TABLE services ADD COLUMN booking_capacity INTEGER")
+    db.execute("ALTER TABLE tickets ADD COLUMN due_at REAL")
+    db.execute("ALTER TABLE tickets ADD COLUMN booking_id INTEGER")
+    db["procedures"].create(
+        {"code": str, "service": str, "name": str, "name_en": str, "details": str, "position": int,
+         "active": int, "updated_at": float},
+        pk="code", not_null={"service", "name", "details"}, defaults={"active": 1, "details": "{}"},
+    )
+    db["bookings"].create(
+        {
+            "id": int, "code": str, "service": str, "procedure": str, "day": str, "start_minute": int,
+            "starts_at": float, "ends_at": float, "status": str, "name": str, "phone": str,
+            "dossier_code": str, "source": str, "idempotency_key": str, "external_ref": str,
+            "created_at": float, "updated_at": float, "checked_in_at": float, "ticket_id": int,
+            "moves": int, "purged_at": float,
+        },
+        pk="id",
+        not_null={"code", "service", "day", "start_minute", "starts_at", "ends_at", "status", "source",
+                  "created_at"},
+        defaults={"moves": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX bookings_code ON bookings (code)")
+    db.execute("CREATE UNIQUE INDEX bookings_idempotency_key ON bookings (idempotency_key)")
+    db.execute("CREATE UNIQUE INDEX bookings_external_ref ON bookings (external_ref)")
+    db.execute("CREATE INDEX bookings_slot ON bookings (service, day, start_minute, status)")
+    db.execute("CREATE INDEX bookings_phone ON bookings (phone, status)")
+    db.execute("CREATE INDEX bookings_day ON bookings (day, status)")
+    db["booking_reminders"].create(
+        {"id": int, "booking_id": int, "kind": str, "due_at": float, "status": str, "attempts": int,
+         "next_attempt_at": float, "last_error": str, "sent_at": float},
+        pk="id", not_null={"booking_id", "kind", "due_at", "status", "next_attempt_at"},
+        defaults={"attempts": 0}, foreign_keys=[("booking_id", "bookings", "id")],
+    )
+    db.execute("CREATE INDEX booking_reminders_due ON booking_reminders (status, next_attempt_at)")
+    db["booking_challenges_used"].create({"nonce": str, "at": float}, pk="nonce")
+    db["booking_access_log"].create(
+        {"id": int, "at": float, "who": str, "role": str, "action": str, "detail": str, "rows": int},
+        pk="id", not_null={"at", "who", "action"},
+    )
+    # Who saw citizens' personal data is evidence: the log is append-only, like the event log.
+    db.execute(
+        "CREATE TRIGGER booking_access_log_no_update BEFORE UPDATE ON booking_access_log "
+        "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER booking_access_log_no_delete BEFORE DELETE ON booking_access_log "
+        "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END"
+    )
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4)
+MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5)
 
 
 class Store:
@@ -255,6 +308,8 @@ class Store:
             self.set_setting(db, "hours", {day: [list(p) for p in periods] for day, periods in config.hours.items()})
             self.set_setting(db, "policy", vars(config.policy))
             self.set_setting(db, "announcement", vars(config.announcement))
+            self.set_setting(db, "holidays", list(config.holidays))
+            self.set_setting(db, "booking", vars(config.booking))
             db.execute("UPDATE services SET active = 0")
             for position, service in enumerate(config.services):
                 db["services"].upsert(dict(vars(service), position=position, active=1), pk="code")
@@ -300,6 +355,9 @@ class Store:
                 policy=Policy(**{key: value for key, value in self.get_setting("policy").items()
                                  if key in Policy.__dataclass_fields__}),
                 announcement=AnnouncementSettings(**announcement),
+                holidays=tuple(self.get_setting("holidays") or ()),
+                booking=BookingSettings(**{key: value for key, value in (self.get_setting("booking") or {}).items()
+                                           if key in BookingSettings.__dataclass_fields__}),
             )
             self._config_version = version
             return self._config

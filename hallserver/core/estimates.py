@@ -10,7 +10,7 @@ this service, and idle counters take the first people at once.
 
 import math
 
-from .tickets import calling_age, local_day
+from .tickets import local_day, waiting_order_sql
 
 RECENT_SAMPLES = 20
 PRIOR_WEIGHT = 3  # the configured service time counts as this many observed tickets
@@ -32,7 +32,7 @@ def waiting_order(db, config, service, now):
     """Today's waiting tickets of ``service`` in calling order."""
     return list(db.query(
         "SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service = ? "
-        f"ORDER BY requeued_at IS NULL, requeued_at, priority IS NULL, {calling_age(config)}, id",
+        f"ORDER BY {waiting_order_sql(config, now)}",
         [local_day(config, now), service],
     ))
 

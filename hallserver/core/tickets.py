@@ -79,15 +79,21 @@ def _expire_if_stale(db, config, now):
 
 # -- issuing ------------------------------------------------------------------
 
-def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now):
-    """Allocate the next number of ``service`` for today and put it in the queue."""
+def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now, due_at=None, booking_id=None):
+    """Allocate the next number of ``service`` for today and put it in the queue.
+
+    A checked-in booking (channel ``appointment``) carries ``due_at``, its slot's start, for
+    the call-next policy; its slot already passed the hours, so it skips the hours and the
+    daily cap (checking in 30 minutes before opening is allowed).
+    """
     service_config = find_service(config, service)
+    booked = channel == "appointment"
     if priority is not None and priority not in {category.code for category in config.priorities}:
         raise Invalid(f"Không có diện ưu tiên {priority!r}", f"Unknown priority category {priority!r}",
                       code="unknown_priority")
     if channel not in CHANNELS:
         raise Invalid(f"Kênh không hợp lệ {channel!r}", f"Unknown channel {channel!r}", code="unknown_channel")
-    if not is_open(config, now):
+    if not booked and not is_open(config, now):
         raise Conflict("Ngoài giờ làm việc: không cấp số", "Outside working hours: no tickets now",
                        code="outside_hours")
     events = _expire_if_stale(db, config, now)
@@ -96,7 +102,7 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now):
         "SELECT last_value, issued FROM daily_numbers WHERE service = ? AND day = ?", [service, today]
     ).fetchone()
     last_value, issued = row if row else (service_config.block_start - 1, 0)
-    if service_config.daily_cap is not None and issued >= service_config.daily_cap:
+    if not booked and service_config.daily_cap is not None and issued >= service_config.daily_cap:
         raise Conflict(
             f"Dịch vụ {service_config.name} đã hết số hôm nay ({service_config.daily_cap} số)",
             f"{service_config.name_en}: today's cap of {service_config.daily_cap} tickets is reached",
@@ -117,8 +123,9 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now):
     number = service_config.format_number(value)
     cursor = db.execute(
         "INSERT INTO tickets (day, number, value, service, origin_service, priority, channel, status, "
-        "track_token, issued_at, recalls) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, 0)",
-        [today, number, value, service, service, priority, channel, secrets.token_urlsafe(18), now],
+        "track_token, issued_at, recalls, due_at, booking_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, 0, ?, ?)",
+        [today, number, value, service, service, priority, channel, secrets.token_urlsafe(18), now, due_at,
+         booking_id],
     )
     ticket = _ticket(db, cursor.lastrowid)
     events.append(record(db, "issued", now, ticket=ticket, service=service,
@@ -199,13 +206,30 @@ def _oldest(db, where, params, services, order):
     return rows[0] if rows else None
 
 
-def calling_age(config):
+def _is_due(now):
+    """SQL: a checked-in appointment whose slot has begun."""
+    return f"(due_at IS NOT NULL AND due_at <= {float(now)!r})"
+
+
+def calling_age(config, now=None):
     """The SQL that orders tickets by age; with ``walk_ins_first`` remote tickets wait
-    until no walk-in ticket of the same kind is left."""
+    until no walk-in ticket of the same kind is left. With ``booking.due_order =
+    "after_priority"`` (and ``now`` given) due appointments come before every other
+    normal ticket, by slot time."""
     age = "CAST(issued_at AS INTEGER)"
     if config.policy.remote_order == "walk_ins_first":
-        return f"channel = 'online', {age}"
+        age = f"channel = 'online', {age}"
+    if now is not None and config.booking.due_order == "after_priority":
+        age = f"NOT {_is_due(now)}, CASE WHEN {_is_due(now)} THEN due_at END, {age}"
     return age
+
+
+def waiting_order_sql(config, now):
+    """The ORDER BY of a service's waiting line, as the call-next policy takes it (without
+    the priority streak, which depends on the counter)."""
+    due_first = f"NOT {_is_due(now)}, CASE WHEN {_is_due(now)} THEN due_at END, " \
+        if config.booking.due_order == "ahead" else ""
+    return f"requeued_at IS NULL, requeued_at, {due_first}priority IS NULL, {calling_age(config, now)}, id"
 
 
 def choose_next(db, config, counter_number, now):
@@ -215,7 +239,9 @@ def choose_next(db, config, counter_number, now):
     counter has already called ``policy.priority_streak`` of them in a row and a normal
     ticket has waited longer — then the oldest ticket across the counter's services.
     Tickets issued in the same second count as the same age; the counter's order of
-    preference breaks the tie.
+    preference breaks the tie. Checked-in appointments whose slot has begun go right
+    after the requeued tickets (``booking.due_order = "ahead"``), right after the
+    priority tickets (``"after_priority"``), or wait like everyone (``"equal"``).
     """
     counter = find_counter(config, counter_number)
     services = list(counter.services)
@@ -223,7 +249,11 @@ def choose_next(db, config, counter_number, now):
     requeued = _oldest(db, "requeued_at IS NOT NULL", [today], services, "requeued_at")
     if requeued:
         return requeued, None
-    age = calling_age(config)
+    if config.booking.due_order == "ahead":
+        due = _oldest(db, f"requeued_at IS NULL AND {_is_due(now)}", [today], services, "due_at")
+        if due:
+            return due, None
+    age = calling_age(config, now)
     priority = _oldest(db, "requeued_at IS NULL AND priority IS NOT NULL", [today], services, age)
     normal = _oldest(db, "requeued_at IS NULL AND priority IS NULL", [today], services, age)
     if priority is None:
