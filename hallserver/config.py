@@ -110,6 +110,8 @@ class HallConfig:
     name_en: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     hotline: str = ""
+    # lines the hall screens show in their ticker
+    notices: tuple[str, ...] = ()
     # day name -> tuple of (start_minute, end_minute) periods
     hours: dict = field(default_factory=dict)
     services: tuple[Service, ...] = ()
@@ -126,22 +128,30 @@ class HallConfig:
         return ZoneInfo(self.timezone)
 
 
-def load_config(path):
-    """Read and validate a hall TOML file."""
+def read_config_file(path):
+    """A hall TOML file as its mapping (not yet validated)."""
     try:
         with open(path, "rb") as config_file:
-            mapping = tomllib.load(config_file)
+            return tomllib.load(config_file)
     except FileNotFoundError:
         raise ConfigError(f"{path}: không tìm thấy tệp", f"{path}: file not found") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: TOML không hợp lệ: {error}", f"{path}: invalid TOML: {error}") from None
-    return parse_config(mapping)
+
+
+def load_config(path):
+    """Read and validate a hall TOML file."""
+    return parse_config(read_config_file(path))
+
+
+def demo_mapping():
+    """The built-in demo hall as its TOML mapping."""
+    return tomllib.loads(resources.files("hallserver").joinpath("demo_hall.toml").read_text("utf-8"))
 
 
 def demo_config():
     """The built-in demo hall."""
-    text = resources.files("hallserver").joinpath("demo_hall.toml").read_text("utf-8")
-    return parse_config(tomllib.loads(text))
+    return parse_config(demo_mapping())
 
 
 def _fail(key, problem):
@@ -375,7 +385,10 @@ def parse_config(mapping):
     _check_keys(mapping, "", {"hall", "hours", "policy", "announcement", "services", "counters", "priorities",
                               "booking"})
     hall = _table(mapping, "hall", required=True)
-    _check_keys(hall, "hall.", {"name", "name_en", "timezone", "hotline"})
+    _check_keys(hall, "hall.", {"name", "name_en", "timezone", "hotline", "notices"})
+    notices = hall.get("notices", [])
+    if not isinstance(notices, list) or not all(isinstance(line, str) and len(line) <= 300 for line in notices):
+        _fail("hall.notices", "expected a list of texts (at most 300 characters each)")
     timezone = _text(hall, "timezone", "hall.", required=False, default="Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(timezone)
@@ -462,6 +475,7 @@ def parse_config(mapping):
         name_en=_text(hall, "name_en", "hall.", required=False),
         timezone=timezone,
         hotline=_text(hall, "hotline", "hall.", required=False),
+        notices=tuple(line.strip() for line in notices if line.strip()),
         hours=_parse_hours(_table(mapping, "hours")),
         holidays=_parse_holidays(_table(mapping, "hours")),
         services=services,

@@ -298,13 +298,16 @@ class Store:
             [key, json.dumps(value, ensure_ascii=False)],
         )
 
-    def apply_config(self, config):
-        """Store a validated HallConfig; keeps tickets, counter states and history."""
+    def apply_config(self, config, source=None):
+        """Store a validated HallConfig (and the TOML mapping it came from, which admins
+        edit); keeps tickets, counter states and history."""
         with self.transaction() as db:
             self.set_setting(db, "hall", {
                 "name": config.name, "name_en": config.name_en,
-                "timezone": config.timezone, "hotline": config.hotline,
+                "timezone": config.timezone, "hotline": config.hotline, "notices": list(config.notices),
             })
+            if source is not None:
+                self.set_setting(db, "config_source", source)
             self.set_setting(db, "hours", {day: [list(p) for p in periods] for day, periods in config.hours.items()})
             self.set_setting(db, "policy", vars(config.policy))
             self.set_setting(db, "announcement", vars(config.announcement))
@@ -339,6 +342,7 @@ class Store:
             announcement = self.get_setting("announcement")
             self._config = HallConfig(
                 name=hall["name"], name_en=hall["name_en"], timezone=hall["timezone"], hotline=hall["hotline"],
+                notices=tuple(hall.get("notices", ())),
                 hours={day: tuple(tuple(p) for p in periods) for day, periods in self.get_setting("hours").items()},
                 services=tuple(
                     Service(**{k: row[k] for k in Service.__dataclass_fields__})
