@@ -66,7 +66,7 @@ def create_app(config=None, clock=None):
     hall = Hall(store, clock=clock) if clock else Hall(store)
     app.extensions["hall"] = hall
 
-    from . import api, citizen, dashboard, feedback, push, staff, web
+    from . import admin, api, citizen, dashboard, feedback, push, staff, web
 
     if settings["trust_proxy"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -78,6 +78,9 @@ def create_app(config=None, clock=None):
     app.register_blueprint(citizen.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin.bp)
+    from . import booking  # procedures, appointments, kiosk check-in, the bookings API
+    booking.init_app(app)
     citizen.limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_locale="vi", default_timezone=settings_timezone(store))
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)

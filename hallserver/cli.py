@@ -74,19 +74,20 @@ def cli():
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Hall TOML file (default: demo hall)")
 def init(config_path):
     """Create or migrate the database and apply a hall configuration."""
-    from .config import demo_config, load_config
+    from .config import demo_mapping, parse_config, read_config_file
     from .errors import HallError
 
     store = _store()
     try:
         if config_path:
-            config = load_config(config_path)
+            source = read_config_file(config_path)
         elif store.is_configured():
             click.echo(f"Đã khởi tạo / already initialised: {store.path} (schema {store.schema_version()})")
             return
         else:
-            config = demo_config()
-        store.apply_config(config)
+            source = demo_mapping()
+        config = parse_config(source)
+        store.apply_config(config, source=source)
     except HallError as error:
         _fail(error)
     click.echo(f"Đã khởi tạo / initialised {store.path}: {config.name}")
@@ -102,8 +103,9 @@ def init(config_path):
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
 def serve(host, port, async_mode, access_log):
     """Run the hub: API, pages and Socket.IO push."""
-    from . import push
+    from . import backups, push
     from .app import create_app, socketio
+    from .core import local_day
     from .errors import HallError
     from .server import run
 
@@ -115,13 +117,17 @@ def serve(host, port, async_mode, access_log):
     hall = app.extensions["hall"]
     interval = app.config["HALL_SETTINGS"]["expire_check_seconds"]
 
+    settings = app.config["HALL_SETTINGS"]
+
     def expire_at_day_end():
         while True:
-            socketio.sleep(interval)
             try:
                 hall.expire()
+                backups.daily_backup(hall.store, settings["backup_dir"], keep_days=settings["backup_keep_days"],
+                                     today=local_day(hall.config, hall.clock()))
             except Exception:  # keep the timer alive; the next round retries
-                app.logger.exception("expiry failed")
+                app.logger.exception("expiry or backup failed")
+            socketio.sleep(interval)
 
     socketio.start_background_task(expire_at_day_end)
     socketio.start_background_task(push.dashboard_updates)

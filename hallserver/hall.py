@@ -6,14 +6,16 @@ store's lock is held until publishing is done, so pushes leave in ``seq`` order.
 This module knows nothing about Flask or Socket.IO.
 """
 
+import copy
 import json
 import time
 
 from . import core
-from .core import views
+from .core import bookings, procedures, views
 from .core import ratings
 from .core.estimates import Estimator
-from .errors import Invalid, NotFound
+from .config import parse_config
+from .errors import Conflict, Invalid, NotFound
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -31,6 +33,10 @@ COUNTER_ACTIONS = {
 
 def _new_ticket_view(db, config, now, outcome):
     return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True)
+
+
+def _booking_view(db, config, now, outcome):
+    return bookings.public_booking(db, config, outcome.result)
 
 
 class Hall:
@@ -168,6 +174,79 @@ class Hall:
             return views.public_ticket(config, outcome.result)
         return self.perform(core.cancel, respond, track_token=track_token)
 
+    # -- administration ------------------------------------------------------------
+
+    def config_source(self):
+        """The hall's configuration as its TOML mapping (what admins edit), a fresh copy."""
+        source = self.store.get_setting("config_source")
+        if source is None:
+            raise Conflict("Chưa lưu cấu hình gốc của trung tâm: chạy lại `hallserver init --config TỆP`",
+                           "The hall's source configuration is missing: run `hallserver init --config FILE`",
+                           code="no_config_source")
+        return copy.deepcopy(source)
+
+    def reconfigure(self, mapping):
+        """Validate an edited mapping like a hall file and apply it; raises ConfigError naming the key."""
+        self.store.apply_config(parse_config(mapping), source=mapping)
+
+    def close_day(self):
+        """End today's queue now (admin, with confirmation): unfinished tickets expire."""
+        return self.perform(core.expire_before, include_today=True)
+
     def expire(self):
         """End yesterday's leftovers now (the hub also does it lazily and on a timer)."""
         return self.perform(core.expire_before)
+
+    # -- procedures and bookings (core.procedures, core.bookings) ----------------------------
+
+    def procedures(self, query="", service=None):
+        """Procedures matching ``query`` (accent-insensitive), in the hall's order."""
+        return self.read(lambda db, config, now: procedures.search_procedures(db, config, query, service=service))
+
+    def procedure(self, code, include_hidden=False):
+        return self.read(lambda db, config, now: procedures.find_procedure(db, config, code,
+                                                                           include_hidden=include_hidden))
+
+    def save_procedure(self, data):
+        """Create or edit one procedure (admin)."""
+        return self.perform(procedures.upsert_procedure, data=data)
+
+    def load_procedures(self, items, replace=False):
+        return self.perform(procedures.save_procedures, procedures=items, replace=replace)
+
+    def booking_slots(self, service):
+        return self.read(lambda db, config, now: bookings.slot_days(db, config, service=service, now=now))
+
+    def book(self, **fields):
+        """A new booking (``core.bookings.book``) as its holder sees it: no personal data."""
+        return self.perform(bookings.book, _booking_view, **fields)
+
+    def booking(self, code):
+        """The booking with this code as its holder sees it, or NotFound."""
+        return self.read(lambda db, config, now: bookings.public_booking(db, config, bookings.find_booking(db, code)))
+
+    def cancel_booking(self, code, *, phone=None, by_staff=False):
+        return self.perform(bookings.cancel_booking, _booking_view, code=code, phone=phone, by_staff=by_staff)
+
+    def move_booking(self, code, *, phone, slot):
+        return self.perform(bookings.move_booking, _booking_view, code=code, phone=phone, slot=slot)
+
+    def check_in(self, code, by="kiosk"):
+        """Turn a booking into a ticket: ``{"booking", "ticket" (with its track token), "again"}``."""
+        def respond(db, config, now, outcome):
+            ticket = views.public_ticket(config, outcome.result["ticket"], Estimator(db, config, now), with_token=True)
+            return {"booking": bookings.public_booking(db, config, outcome.result["booking"]), "ticket": ticket,
+                    "again": outcome.result["again"]}
+        return self.perform(bookings.check_in, respond, code=code, by=by)
+
+    def staff_bookings(self, *, day, services, who, role):
+        """A day's bookings with names and phones; each call is written to the access log."""
+        return self.perform(bookings.staff_bookings, day=day, services=services, who=who, role=role)
+
+    def import_bookings(self, rows):
+        """``rows``: ``[(row number, mapping)]`` → ``{"imported": [...], "rejected": [...]}``."""
+        return self.perform(bookings.import_bookings, rows=rows)
+
+    def booking_upkeep(self):
+        """Bookings past their check-in window become no-shows; personal data past retention goes."""
+        return self.perform(bookings.expire_overdue), self.perform(bookings.purge_personal_data)

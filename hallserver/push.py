@@ -82,6 +82,10 @@ def publish(events, db, config, now):
             counters.add(counter.number)
     known_counters = {counter.number for counter in config.counters}
 
+    if any(event.type == "config_changed" for event in events):
+        # Names, counters, hours may all have changed: screens and kiosks take a new snapshot.
+        socketio.emit("state", views.public_state(db, config, now), to=["display", "dashboard"])
+        counters |= {counter.number for counter in config.counters}
     socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
                   to=["display", "dashboard"])
     for number in sorted(counters & known_counters):

@@ -29,6 +29,8 @@ SETTINGS = (
     Setting("public_url", "", "The hub's address as citizens' phones reach it, for QR codes (e.g. http://192.168.1.10:5000)"),
     Setting("printer", "none", "Ticket printer: none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"),
     Setting("sounds_dir", "", "Folder of the voice clip pack (default: the shipped sounds/)"),
+    Setting("backup_dir", "var/backups", "Folder of the daily database copies"),
+    Setting("backup_keep_days", 14, "How many daily copies to keep"),
     Setting("remote_rate_limit", "10 per minute;40 per hour", "Rate limit of numbers taken from home, per address"),
 )
 

@@ -35,9 +35,7 @@ def add_user(db, *, username, password, role, now, display_name="", counters=())
     if role not in USER_ROLES:
         raise Invalid(f"Vai trò không hợp lệ {role!r}", f"Unknown role {role!r} (one of {', '.join(USER_ROLES)})",
                       code="unknown_role")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự",
-                      f"The password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password")
+    _check_password(password)
     if _user_row(db, username):
         raise Conflict(f"Tài khoản {username} đã có", f"User {username} already exists", code="user_exists")
     db["users"].insert({
@@ -57,6 +55,21 @@ def set_disabled(db, username, disabled, *, now):
     if disabled:
         db.execute("UPDATE counter_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now, user["id"]])
     return _user_row(db, user["username"])
+
+
+def _check_password(password):
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự",
+                      f"The password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password")
+
+
+def set_password(db, username, password):
+    """Give an account a new password (an admin resetting a forgotten one)."""
+    _check_password(password)
+    user = _user_row(db, username.strip().lower())
+    if user is None:
+        raise NotFound(f"Không có tài khoản {username}", f"No user {username}", code="unknown_user")
+    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password), user["id"]])
 
 
 def principal_for_user(user):

@@ -16,7 +16,7 @@ import requests
 import socketio
 
 from hallserver import auth
-from hallserver.config import demo_config, parse_config
+from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
 from hallserver.store import open_store
 
@@ -60,7 +60,7 @@ def db_path(tmp_path):
 @pytest.fixture
 def store(db_path):
     store = open_store(db_path)
-    store.apply_config(demo_config())
+    store.apply_config(demo_config(), source=demo_mapping())
     yield store
     store.close()
 

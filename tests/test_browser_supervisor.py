@@ -38,3 +38,31 @@ def test_dashboard_follows_the_hall_live(hub_db, page):
         screenshot(page, "reports-today")
     finally:
         hub.stop()
+
+
+def test_admin_renames_a_service_and_kiosk_and_screen_follow(hub_db, browser):
+    run_cli("user", "add", "quantri", "--role", "admin", db=hub_db, input=PASSWORD + "\n")
+    kiosk_token = cli_token(hub_db, "kiosk")
+    hub = HubProcess(hub_db).start()
+    try:
+        kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})
+        kiosk.goto(f"{hub.url}/kiosk/ghep-noi")
+        kiosk.fill("input[name=token]", kiosk_token)
+        kiosk.click("button[type=submit]")
+        kiosk.wait_for_url(f"{hub.url}/kiosk")
+        screen = browser.new_page(viewport={"width": 1920, "height": 1080})
+        screen.goto(f"{hub.url}/display")
+        screen.wait_for_selector("body[data-connection=online]")
+        admin = browser.new_page(viewport={"width": 1366, "height": 900})
+        sign_in(admin, hub, "quantri")
+        admin.goto(f"{hub.url}/admin")
+        admin.fill("input[name='text:services.1.name']", "Chứng thực bản sao")
+        admin.click("tr[data-service=CT] form.row-form button[type=submit]")
+        admin.wait_for_selector("text=Đã lưu thay đổi")
+        kiosk.wait_for_selector("button.service[data-service=CT] .service-name:text-is('Chứng thực bản sao')")
+        screen.wait_for_selector("#services li:has-text('Chứng thực bản sao')")
+        screenshot(admin, "admin-page")
+        for page in (kiosk, screen, admin):
+            page.close()
+    finally:
+        hub.stop()

@@ -127,7 +127,7 @@ def public_state(db, config, now, recent=10):
         "seq": current_seq(db),
         "day": local_day(config, now),
         "hall": {"name": config.name, "name_en": config.name_en, "hotline": config.hotline,
-                 "timezone": config.timezone},
+                 "timezone": config.timezone, "notices": list(config.notices)},
         "services": services_summary(db, config, now, estimator),
         "counters": [public_counter(db, config, counter.number) for counter in config.counters],
         "recent_calls": recent_calls(db, config, now, recent),

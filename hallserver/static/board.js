@@ -43,6 +43,9 @@
     board.counters = new Map(state.counters.map((counter) => [counter.number, counter]));
     board.services = state.services;
     $("hall-name").textContent = state.hall.name;
+    const ticker = [...(state.hall.notices || [])];
+    if (state.hall.hotline) ticker.push(`Đường dây nóng / Hotline: ${state.hall.hotline}`);
+    $("ticker").textContent = ticker.join("   •   ");
     state.recent_calls.forEach((call) => announced.add(call.call_id));   // history, not news
     const last = state.recent_calls[0];
     board.call = last ? { number: last.number, counter: last.counter, fresh: false } : null;

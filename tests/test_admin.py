@@ -1,0 +1,176 @@
+"""Administration: only admins; config edits validated like hall files, live, audited;
+accounts, device tokens, end of day, daily backups."""
+
+import html
+import re
+import time
+
+import pytest
+
+from hallserver import backups, users
+from hallserver.app import socketio
+from tests.conftest import bearer
+
+PASSWORD = "quan-tri-mat-khau"
+
+
+@pytest.fixture
+def admin_client(app, store):
+    with store.transaction() as db:
+        users.add_user(db, username="quantri", password=PASSWORD, role="admin", now=time.time())
+        users.add_user(db, username="giamsat", password=PASSWORD, role="supervisor", now=time.time())
+        users.add_user(db, username="lan", password=PASSWORD, role="staff", counters=[1], now=time.time())
+    web = app.test_client()
+    sign_in(web, "quantri")
+    return web
+
+
+def sign_in(web, username):
+    token = csrf(web, "/dang-nhap")
+    web.post("/dang-nhap", data={"username": username, "password": PASSWORD, "csrf_token": token})
+
+
+def csrf(web, path):
+    return re.search(r'name="csrf-token" content="([^"]+)"', web.get(path).get_data(as_text=True)).group(1)
+
+
+def post(web, path, **fields):
+    return web.post(path, data={"csrf_token": csrf(web, "/admin"), **fields})
+
+
+def text(answer):
+    return html.unescape(answer.get_data(as_text=True))
+
+
+def audit_log(store):
+    return [(row[0], row[1]) for row in store.db.execute(
+        "SELECT type, json_extract(data, '$.by') FROM events WHERE type IN "
+        "('config_changed', 'user_changed', 'token_changed', 'day_closed') ORDER BY seq")]
+
+
+@pytest.mark.parametrize("who, status", [("giamsat", 403), ("lan", 403)])
+def test_only_admins_administer(app, admin_client, who, status):
+    web = app.test_client()
+    assert web.get("/admin").status_code == 302
+    sign_in(web, who)
+    assert web.get("/admin").status_code == status
+    token = csrf(web, "/dang-nhap")
+    assert web.post("/admin/config", data={"csrf_token": token, "section": "hall",
+                                           "text:hall.name": "Bị đổi"}).status_code == status
+
+
+def test_admin_page_lists_everything(admin_client):
+    page = admin_client.get("/admin").get_data(as_text=True)
+    for part in ("Lĩnh vực", "Quầy số 1", "Diện ưu tiên", "Giờ làm việc", "Tài khoản", "Thiết bị", "Cuối ngày"):
+        assert part in page
+
+
+def test_renaming_a_service_takes_effect_live_and_is_audited(app, admin_client, store, tokens):
+    display = socketio.test_client(app)
+    display.emit("join", {"room": "display"}, callback=True)
+    display.get_received()
+    answer = post(admin_client, "/admin/config", section="services", **{"text:services.0.name": "Hộ tịch - Khai sinh"})
+    assert answer.status_code == 302
+    state = admin_client.get("/api/v1/state").get_json()
+    assert state["services"][0]["name"] == "Hộ tịch - Khai sinh"
+    pushed = [event["args"][0] for event in display.get_received() if event["name"] == "state"]
+    assert pushed and pushed[-1]["services"][0]["name"] == "Hộ tịch - Khai sinh"
+    assert audit_log(store) == [("config_changed", "quantri")]
+    # the change is kept as the hall's source: a restart reads the same
+    assert store.config().services[0].name == "Hộ tịch - Khai sinh"
+    display.disconnect()
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"int:services.1.daily_cap": "0"}, "services[1].daily_cap: must be at least 1, got 0"),
+    ({"list:counters.0.services": "HT, ZZ"}, "counters[0].services: unknown service 'ZZ'"),
+    ({"periods:hours.monday": "8h-11h"}, "hours.monday[0]: expected \"HH:MM-HH:MM\", got '8h-11h'"),
+    ({"int:policy.max_recalls": "nhiều"}, "policy.max_recalls: cần một số"),
+    ({"text:announcement.template": "Mời số {so} tới quầy {counter}"}, "announcement.template:"),
+])
+def test_wrong_values_are_refused_with_the_key(admin_client, store, fields, message):
+    before = store.config()
+    answer = post(admin_client, "/admin/config", section="x", **fields)
+    assert answer.status_code == 422
+    assert message in text(answer)
+    assert store.config() == before and audit_log(store) == []
+
+
+def test_add_and_remove_services_counters_and_priorities(admin_client, store):
+    answer = post(admin_client, "/admin/config", section="services", list="services", add="1",
+                  **{"text:new.code": "GD", "text:new.name": "Giáo dục", "text:new.block": "9001-9999"})
+    assert answer.status_code == 302 and store.config().services[-1].name == "Giáo dục"
+    post(admin_client, "/admin/config", section="counters", list="counters", add="1",
+         **{"int:new.number": "7", "text:new.name": "Quầy 7", "list:new.services": "GD, HT"})
+    assert store.config().counters[-1].services == ("GD", "HT")
+    # a service still served by a counter cannot disappear
+    refused = post(admin_client, "/admin/config", section="services", list="services", remove="5")
+    assert refused.status_code == 422 and "unknown service 'GD'" in text(refused)
+    post(admin_client, "/admin/config", section="counters", list="counters", remove="6")
+    assert post(admin_client, "/admin/config", section="services", list="services", remove="5").status_code == 302
+    assert [s.code for s in store.config().services] == ["HT", "CT", "DD", "TP", "XH"]
+    post(admin_client, "/admin/config", section="priorities", list="priorities", add="1",
+         **{"text:new.code": "veteran", "text:new.name": "Cựu chiến binh"})
+    assert store.config().priorities[-1].name == "Cựu chiến binh"
+
+
+def test_hours_and_ticker_notices(admin_client, store):
+    post(admin_client, "/admin/config", section="hours", **{"periods:hours.sunday": "",
+                                                            "periods:hours.monday": "07:30-11:30, 13:30-17:00"})
+    config = store.config()
+    assert config.hours["sunday"] == () and config.hours["monday"] == ((450, 690), (810, 1020))
+    post(admin_client, "/admin/config", section="hall", **{"lines:hall.notices": "Nghỉ Tết từ 28/1\nMang CCCD"})
+    state = admin_client.get("/api/v1/state").get_json()
+    assert state["hall"]["notices"] == ["Nghỉ Tết từ 28/1", "Mang CCCD"]
+
+
+def test_accounts_from_the_admin_page(app, admin_client, store):
+    answer = post(admin_client, "/admin/users", username="hoa", display_name="Trần Thị Hoa", role="staff",
+                  counters="2", password="mat-khau-hoa-1")
+    assert answer.status_code == 302
+    assert post(admin_client, "/admin/users", username="hoa", role="staff", password="x" * 9).status_code == 422
+    post(admin_client, "/admin/users/hoa/disable")
+    assert store.db.execute("SELECT disabled FROM users WHERE username = 'hoa'").fetchone()[0] == 1
+    post(admin_client, "/admin/users/hoa/enable")
+    post(admin_client, "/admin/users/hoa/password", password="mat-khau-moi-2")
+    web = app.test_client()
+    token = csrf(web, "/dang-nhap")
+    assert web.post("/dang-nhap", data={"username": "hoa", "password": "mat-khau-moi-2",
+                                        "csrf_token": token}).status_code == 302
+    assert post(admin_client, "/admin/users/quantri/disable").status_code == 409
+    assert [kind for kind, _ in audit_log(store)] == ["user_changed"] * 4
+
+
+def test_device_tokens_created_once_listed_and_revoked(admin_client, store, client):
+    answer = post(admin_client, "/admin/tokens", role="kiosk", label="kiosk cửa chính")
+    assert answer.status_code == 201
+    token = re.search(r'<code>(hq_[\w-]+)</code>', answer.get_data(as_text=True)).group(1)
+    assert client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(token)).status_code == 201
+    page = admin_client.get("/admin").get_data(as_text=True)
+    assert "kiosk cửa chính" in page and token not in page
+    token_id = store.db.execute("SELECT id FROM tokens WHERE label = 'kiosk cửa chính'").fetchone()[0]
+    post(admin_client, f"/admin/tokens/{token_id}/revoke")
+    assert client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(token)).status_code == 401
+    assert post(admin_client, "/admin/tokens", role="counter").status_code == 422
+    assert post(admin_client, "/admin/tokens", role="counter", counter="99").status_code == 422
+
+
+def test_end_of_day_needs_confirmation(admin_client, client, tokens, store):
+    client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"]))
+    assert post(admin_client, "/admin/end-of-day", confirm="có").status_code == 422
+    assert post(admin_client, "/admin/end-of-day", confirm="kết thúc").status_code == 302
+    assert store.db.execute("SELECT status FROM tickets").fetchone()[0] == "expired"
+    assert audit_log(store)[-1] == ("day_closed", "quantri")
+
+
+def test_daily_backups_are_kept_for_n_days(store, tmp_path):
+    folder = tmp_path / "backups"
+    assert backups.daily_backup(store, folder, today="2026-11-20", keep_days=3) is not None
+    assert backups.daily_backup(store, folder, today="2026-11-20", keep_days=3) is None   # once a day
+    for day in ("2026-11-21", "2026-11-22", "2026-11-23"):
+        backups.daily_backup(store, folder, today=day, keep_days=3)
+    assert [day for day, _, _ in backups.list_backups(folder)] == ["2026-11-23", "2026-11-22", "2026-11-21"]
+    import sqlite3
+
+    with sqlite3.connect(folder / "hall-2026-11-23.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
