@@ -74,6 +74,8 @@ class Policy:
     remote_order: str = "equal"  # "equal": by time taken, like everyone; "walk_ins_first"
     # The tracking page says "Sắp đến lượt" when this many or fewer are ahead.
     soon_ahead: int = 3
+    # Minute of the day when unfinished tickets expire (None: at midnight).
+    close_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -440,7 +442,7 @@ def parse_config(mapping):
 
     policy_table = _table(mapping, "policy")
     _check_keys(policy_table, "policy.", {"priority_streak", "max_recalls", "remote_per_phone",
-                                          "remote_per_address", "remote_order", "soon_ahead"})
+                                          "remote_per_address", "remote_order", "soon_ahead", "close_at"})
     remote_order = _text(policy_table, "remote_order", "policy.", required=False, default="equal")
     if remote_order not in REMOTE_ORDERS:
         _fail("policy.remote_order", f"expected one of {', '.join(REMOTE_ORDERS)}, got {remote_order!r}")
@@ -452,6 +454,7 @@ def parse_config(mapping):
                                     maximum=1000),
         remote_order=remote_order,
         soon_ahead=_integer(policy_table, "soon_ahead", "policy.", default=3, minimum=0, maximum=100),
+        close_at=_time_of_day(policy_table, "close_at", "policy.", default=None),
     )
 
     announcement_table = _table(mapping, "announcement")

@@ -377,3 +377,25 @@ def test_core_has_no_web_imports():
                 names = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
                 assert not any(name.split(".")[0] in ("flask", "flask_socketio", "socketio", "werkzeug")
                                for name in names), f"{path.name} imports {names}"
+
+
+def test_unfinished_tickets_expire_at_the_configured_closing_time(tmp_path, clock):
+    from hallserver.config import parse_config
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+    from tests.conftest import small_hall_mapping
+
+    mapping = small_hall_mapping(policy={"close_at": "17:30"}, hours={"default": ["07:00-19:00"]})
+    store = open_store(tmp_path / "closing.db")
+    store.apply_config(parse_config(mapping))
+    hall = Hall(store, clock=clock)
+    clock.set(hall_time(2026, 11, 26, 17, 0))
+    issue(hall)                                            # 1001, before closing
+    clock.set(hall_time(2026, 11, 26, 17, 29))
+    assert hall.expire() == 0
+    clock.set(hall_time(2026, 11, 26, 17, 31))
+    late = issue(hall)                                     # 1002 after closing: the first action expires 1001
+    assert [row[0] for row in store.db.execute("SELECT status FROM tickets ORDER BY id")] == ["expired", "waiting"]
+    assert hall.ticket_by_token(late["track_token"])["position"] == 1
+    with pytest.raises(Exception, match="close_at"):
+        parse_config(small_hall_mapping(policy={"close_at": "25:00"}))

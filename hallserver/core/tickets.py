@@ -68,11 +68,26 @@ def _set_counter(db, number, **values):
     db.execute(f"UPDATE counters SET {assignments} WHERE number = ?", [*values.values(), number])
 
 
-def _expire_if_stale(db, config, now):
-    """Lazily end yesterday's queue on the first action of a new day."""
+def _ended(config, now, include_today=False):
+    """SQL (and its parameters) selecting tickets whose day is over: earlier days, today's
+    once ``policy.close_at`` has passed (those taken before it), or all of today's."""
     today = local_day(config, now)
+    if include_today:
+        return "day <= ?", [today]
+    close_at = config.policy.close_at
+    if close_at is not None:
+        moment = local_time(config, now)
+        closing = moment.replace(hour=close_at // 60 % 24, minute=close_at % 60, second=0, microsecond=0)
+        if close_at < 24 * 60 and now >= closing.timestamp():
+            return "(day < ? OR (day = ? AND issued_at < ?))", [today, today, closing.timestamp()]
+    return "day < ?", [today]
+
+
+def _expire_if_stale(db, config, now):
+    """Lazily end the day's queue on the first action after it ended."""
+    condition, parameters = _ended(config, now)
     stale = db.execute(
-        "SELECT 1 FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day < ? LIMIT 1", [today]
+        f"SELECT 1 FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND {condition} LIMIT 1", parameters
     ).fetchone()
     return expire_before(db, config, now=now).events if stale else []
 
@@ -453,13 +468,13 @@ def resume(db, config, *, counter, now):
 
 
 def expire_before(db, config, *, now, include_today=False):
-    """End every unfinished ticket of an earlier day (and today's too when closing the day
-    by hand); forget old request ids."""
-    today = local_day(config, now)
+    """End every unfinished ticket whose day is over (see ``policy.close_at``), or all of
+    today's too when an admin closes the day by hand; forget old request ids."""
+    condition, parameters = _ended(config, now, include_today)
     events = []
     for ticket in list(db.query(
-        f"SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND day {'<=' if include_today else '<'} ? "
-        "ORDER BY id", [today]
+        f"SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving') AND {condition} ORDER BY id",
+        parameters,
     )):
         ticket = _set_ticket(db, ticket["id"], status="expired", finished_at=now)
         events.append(record(db, "expired", now, ticket=ticket, service=ticket["service"]))
