@@ -37,11 +37,15 @@ def setting(name):
     return current_app.config["HALL_SETTINGS"][name]
 
 
-def track_url(track_token):
-    """The tracking link as a citizen's phone reaches it (HALL_PUBLIC_URL when set)."""
+def public_link(endpoint, **values):
+    """A link as a citizen's phone reaches it (HALL_PUBLIC_URL when set)."""
     public = setting("public_url").rstrip("/")
-    path = url_for("citizen.track", track_token=track_token)
-    return f"{public}{path}" if public else url_for("citizen.track", track_token=track_token, _external=True)
+    return f"{public}{url_for(endpoint, **values)}" if public else url_for(endpoint, **values, _external=True)
+
+
+def track_url(track_token):
+    """The tracking link of a ticket, for its QR code."""
+    return public_link("citizen.track", track_token=track_token)
 
 
 def qr_svg(url):
@@ -115,7 +119,9 @@ def print_ticket(ticket, url):
 
 @bp.get("/lay-so")
 def take_number():
-    return render_template("take_number.html", state=get_hall().state(), error=None, form={}, **page_context())
+    # ?service=HT preselects a service (the "Lấy số" button of a procedure page).
+    form = {"service": request.args.get("service", "")}
+    return render_template("take_number.html", state=get_hall().state(), error=None, form=form, **page_context())
 
 
 @bp.post("/lay-so")

@@ -82,12 +82,15 @@ def init(config_path):
         if config_path:
             source = read_config_file(config_path)
         elif store.is_configured():
+            seed_demo_procedures(store)
             click.echo(f"Đã khởi tạo / already initialised: {store.path} (schema {store.schema_version()})")
             return
         else:
             source = demo_mapping()
         config = parse_config(source)
         store.apply_config(config, source=source)
+        if not config_path:
+            seed_demo_procedures(store)
     except HallError as error:
         _fail(error)
     click.echo(f"Đã khởi tạo / initialised {store.path}: {config.name}")
@@ -105,6 +108,7 @@ def serve(host, port, async_mode, access_log):
     """Run the hub: API, pages and Socket.IO push."""
     from . import backups, push
     from .app import create_app, socketio
+    from .reminders import upkeep_forever
     from .core import local_day
     from .errors import HallError
     from .server import run
@@ -131,6 +135,8 @@ def serve(host, port, async_mode, access_log):
 
     socketio.start_background_task(expire_at_day_end)
     socketio.start_background_task(push.dashboard_updates)
+    # Appointments: no-shows, retention, reminder webhooks (hallserver.reminders).
+    socketio.start_background_task(upkeep_forever, hall, socketio.sleep, interval)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Hall Queue: {hall.config.name}")
     click.echo(f"  Trang chủ / home      http://{shown}:{port}/")
@@ -306,6 +312,12 @@ def _add_sound_commands():
     from .sounds import sounds
 
     cli.add_command(sounds)
+
+
+from .bookings_cli import bookings, procedures, seed_demo_procedures  # noqa: E402  (click only)
+
+cli.add_command(bookings)
+cli.add_command(procedures)
 
 
 _add_sound_commands()

@@ -37,6 +37,131 @@ def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
 
 
+def _body(properties, required=()):
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": properties, "required": list(required)}}}}
+
+
+def _booking_answer(status="200", description="The booking (no personal data)"):
+    return {status: {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"booking": {"$ref": "#/components/schemas/Booking"}}}}}}}
+
+
+BOOKING_SCHEMAS = {
+    "Booking": {
+        "type": "object",
+        "description": "A booking as its holder and the public API see it: never a name, phone or dossier code",
+        "properties": {
+            "code": {"type": "string", "examples": ["ABCD-EFGH"]},
+            "status": {"enum": ["booked", "checked_in", "cancelled", "no_show"]},
+            "service": {"type": "string"}, "service_name": {"type": "string"},
+            "procedure": {"type": ["string", "null"]}, "procedure_name": {"type": ["string", "null"]},
+            "slot": {"type": "string", "examples": ["2026-11-27T09:00"]},
+            "day": {"type": "string", "format": "date"}, "time": {"type": "string"}, "ends": {"type": "string"},
+            "starts_at": {"type": "string", "format": "date-time"},
+            "check_in_from": {"type": "string", "format": "date-time"},
+            "check_in_until": {"type": "string", "format": "date-time"},
+            "ticket": {"type": ["object", "null"], "properties": {"number": {"type": "string"},
+                                                                  "status": {"type": "string"}}},
+        },
+        "required": ["code", "status", "service", "slot", "starts_at"],
+    },
+    "StaffBooking": {"allOf": [{"$ref": "#/components/schemas/Booking"}, {"type": "object", "properties": {
+        "name": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
+        "dossier_code": {"type": ["string", "null"]}, "source": {"enum": ["web", "api", "staff", "import"]},
+        "created_at": {"type": "string"}, "purged": {"type": "boolean"}}}]},
+    "Procedure": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
+        "service": {"type": "string"}, "service_name": {"type": "string"}, "active": {"type": "boolean"},
+        "who": {"type": "string"}, "documents": {"type": "array", "items": {"type": "string"}},
+        "fee": {"type": "string"}, "processing_time": {"type": "string"}, "result": {"type": "string"},
+        "online_url": {"type": "string"}, "online_note": {"type": "string"},
+        "legal_basis": {"type": "array", "items": {"type": "string"}},
+        "keywords": {"type": "array", "items": {"type": "string"}}}, "required": ["code", "name", "service"]},
+}
+
+CODE_AND_PHONE = {"code": {"type": "string", "description": "The booking code, as shown or scanned"},
+                  "phone": {"type": "string", "description": "The phone the booking was made with (second factor)"}}
+
+BOOKING_PATHS = {
+    "/procedures": {
+        "get": {"summary": "Procedures (public), accent-insensitive search: ?q=dang ky khai sinh, ?service=HT",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
+                               {"name": "service", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Matching procedures", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"procedures": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Procedure"}}}}}}}}},
+        "post": {"summary": "Create or edit one procedure (admin token); the body is a Procedure",
+                 "security": [{"bearer": []}],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "$ref": "#/components/schemas/Procedure"}}}},
+                 "responses": {"200": {"description": "The saved procedure"}, **_errors("401", "403", "422")}},
+    },
+    "/bookings/slots": {"get": {
+        "summary": "A service's bookable days and slots with the places left (public)",
+        "parameters": [{"name": "service", "in": "query", "schema": {"type": "string"}},
+                       {"name": "procedure", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "`{service, slot_minutes, days: [{day, closed, slots: [{slot, time, "
+                                             "ends, free}]}]}`"}, **_errors("404", "422")}}},
+    "/bookings/challenge": {"get": {
+        "summary": "A check question for a public booking: `{challenge, question, expires_in}`",
+        "responses": {"200": {"description": "Answer it in POST /bookings"}}}},
+    "/bookings": {
+        "post": {"summary": "Book a slot: public with a solved challenge, or a counter/supervisor/admin token. "
+                            "The same idempotency_key again returns the same booking",
+                 "security": [{}, {"bearer": []}],
+                 "requestBody": _body({
+                     "procedure": {"type": "string"}, "service": {"type": "string"},
+                     "slot": {"type": "string", "examples": ["2026-11-27T09:00"]},
+                     "name": {"type": "string", "maxLength": 100}, "phone": {"type": "string"},
+                     "dossier_code": {"type": "string"}, "idempotency_key": {"type": "string", "maxLength": 100},
+                     "challenge": {"type": "string"}, "answer": {"type": ["string", "integer"]}},
+                     ["slot", "name", "phone"]),
+                 "responses": {**_booking_answer("201", "Booked"), **_errors("400", "403", "404", "409", "422"),
+                               "429": _error("Too many bookings from this address")}},
+        "get": {"summary": "A day's bookings with names and phones (supervisor or admin token); every call "
+                           "is written to the access log",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "day", "in": "query", "schema": {"type": "string", "format": "date"}},
+                               {"name": "service", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "`{day, bookings: [StaffBooking]}`", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"bookings": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/StaffBooking"}}}}}}},
+                    **_errors("401", "403", "422")}},
+    },
+    "/bookings/lookup": {"post": {
+        "summary": "A booking by its code (public: the code is the secret)",
+        "requestBody": _body({"code": CODE_AND_PHONE["code"]}, ["code"]),
+        "responses": {**_booking_answer(), **_errors("404")}}},
+    "/bookings/cancel": {"post": {
+        "summary": "Cancel a booking with its code and phone (or a supervisor/admin token and the code)",
+        "security": [{}, {"bearer": []}],
+        "requestBody": _body(CODE_AND_PHONE, ["code"]),
+        "responses": {**_booking_answer(), **_errors("404", "409", "422")}}},
+    "/bookings/move": {"post": {
+        "summary": "Move a booking to another slot of its service (code and phone)",
+        "requestBody": _body({**CODE_AND_PHONE, "slot": {"type": "string"}}, ["code", "phone", "slot"]),
+        "responses": {**_booking_answer(), **_errors("404", "409", "422")}}},
+    "/bookings/check-in": {"post": {
+        "summary": "Check a booking in (kiosk, counter, supervisor or admin token): its ticket, channel "
+                   "`appointment`; 409 `too_early` / `too_late` name the `service` for a normal ticket",
+        "security": [{"bearer": []}],
+        "requestBody": _body({"code": CODE_AND_PHONE["code"]}, ["code"]),
+        "responses": {"201": {"description": "`{booking, ticket (with track_token), again: false}`"},
+                      "200": {"description": "Already checked in: the same ticket, `again: true`"},
+                      **_errors("401", "403", "404", "409")}}},
+    "/bookings/import": {"post": {
+        "summary": "Import bookings made elsewhere (admin token): JSON `{rows: [...]}` or a text/csv body; "
+                   "answers `{imported: [{row, code, slot}], rejected: [{row, code, message, message_en}]}`",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object", "properties": {"rows": {"type": "array"}}}},
+            "text/csv": {"schema": {"type": "string"}}}},
+        "responses": {"200": {"description": "Every row imported or rejected with its reason"},
+                      **_errors("400", "401", "403", "413", "422")}}},
+}
+
+
 def openapi_document():
     ticket = {
         "type": "object",
@@ -93,6 +218,7 @@ def openapi_document():
                     "code": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"}},
                     "required": ["code", "message"]}}, "required": ["error"]},
                 "Ticket": ticket,
+                **BOOKING_SCHEMAS,
                 "CounterAnswer": {"type": "object", "properties": {
                     "ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"}, {"type": "null"}]},
                     "counter": {"type": "object"}}, "required": ["ticket", "counter"]},
@@ -145,6 +271,7 @@ def openapi_document():
                 "responses": {"200": {"description": "The counter"}, **_errors("401", "403", "404")},
             }},
             **counter_paths,
+            **BOOKING_PATHS,
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}},
         },
     }

@@ -14,6 +14,9 @@ personal data: only ``staff_view`` shows them (and ``staff_bookings`` logs who l
 ``purge_personal_data`` erases them after ``booking.retention_days``, keeping the counts.
 """
 
+import csv
+import io
+import json
 import re
 import secrets
 from datetime import date, datetime, timedelta
@@ -22,7 +25,7 @@ from ..config import DAYS
 from ..errors import Conflict, HallError, Invalid, NotFound
 from .events import Outcome, record
 from .procedures import find_procedure
-from .tickets import find_service, issue_ticket, local_time, normalise_phone
+from .tickets import find_service, issue_ticket, local_day, local_time, normalise_phone
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -504,7 +507,8 @@ def staff_view(db, config, booking):
 
 
 def staff_bookings(db, config, *, day, services, who, role, now):
-    """A day's bookings of ``services`` with personal data; the access is logged first."""
+    """A day's bookings (today by default) of ``services`` with personal data; the access is logged."""
+    day = day or local_day(config, now)
     placeholders = ", ".join("?" for _ in services)
     rows = list(db.query(f"SELECT * FROM bookings WHERE day = ? AND service IN ({placeholders}) "
                          "ORDER BY starts_at, id", [day, *services])) if services else []
@@ -547,6 +551,33 @@ def _import_fields(mapping):
     return {"service": values["service"], "procedure": values["procedure"], "slot": slot, "name": values["name"],
             "phone": values["phone"], "dossier_code": values["dossier_code"], "code": code,
             "external_ref": values["ref"]}
+
+
+def parse_import(text, kind):
+    """A CSV (header row; ``,`` or ``;``) or JSON (a list, or ``{"rows": [...]}``) export →
+    ``[(row number, mapping)]``: CSV rows are numbered by their line in the file, JSON
+    rows from 1."""
+    text = text.lstrip("\ufeff")
+    if kind == "json":
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise Invalid(f"JSON không hợp lệ: {error}", f"Invalid JSON: {error}", code="malformed_json") from None
+        if isinstance(data, dict) and set(data) == {"rows"}:
+            data = data["rows"]
+        if not isinstance(data, list):
+            raise Invalid("Cần một danh sách các dòng", "Expected a list of rows", code="malformed_import")
+        return list(enumerate(data, start=1))
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    if not reader.fieldnames:
+        raise Invalid("Tệp CSV trống", "The CSV file is empty", code="malformed_import")
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    rows = []
+    for row in reader:
+        rows.append((reader.line_num, {key: value for key, value in row.items() if key is not None}))
+    return rows
 
 
 def import_bookings(db, config, *, rows, now):

@@ -1,4 +1,6 @@
-// The kiosk: tap a service, get a number (shown, printed, with a QR to follow it).
+// The kiosk: tap a service, get a number (shown, printed, with a QR to follow it); or check
+// an appointment in by its code, typed or scanned (a keyboard-wedge scanner types the QR's
+// link and Enter, so fast keystrokes ending in Enter anywhere on the page count as a scan).
 (function () {
   "use strict";
   const text = JSON.parse(document.getElementById("kiosk-data").textContent);
@@ -51,6 +53,11 @@
 
   function showResult(answer) {
     const ticket = answer.ticket;
+    const booking = answer.booking;
+    $("result-appointment").hidden = !booking;
+    if (booking) {
+      $("result-appointment").textContent = answer.again ? text.appointment_again : fill(text.appointment, { time: booking.time });
+    }
     $("result-number").textContent = ticket.number;
     $("result-service").textContent = ticket.service_name;
     $("result-ahead").textContent = fill(text.ahead, { count: ticket.ahead });
@@ -71,7 +78,48 @@
     $("priority-choices").hidden = true;
     document.querySelectorAll('input[name="priority"]').forEach((input) => { input.checked = false; });
     $("appointment-info").hidden = true;
+    $("booking-code").value = "";
+    showCheckInError(null);
     showError("");
+  }
+
+  function serviceName(code) {
+    const name = document.querySelector(`button.service[data-service="${code}"] .service-name`);
+    return name ? name.textContent : code;
+  }
+
+  function showCheckInError(error) {
+    $("check-in-error").hidden = !error;
+    $("check-in-error").textContent = error ? error.message : "";
+    const fallback = $("check-in-fallback");
+    fallback.hidden = !(error && error.service);
+    if (error && error.service) {
+      fallback.dataset.service = error.service;
+      fallback.textContent = fill(text.fallback, { service: serviceName(error.service) });
+    }
+  }
+
+  async function checkIn(code) {
+    if (busy || !code.trim()) return;
+    busy = true;
+    $("appointment-info").hidden = false;
+    showCheckInError(null);
+    try {
+      const response = await fetch("/kiosk/check-in", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ code }),
+      });
+      const answer = await response.json();
+      if (response.status === 201) showResult(answer);
+      else showCheckInError(answer.error || { message: text.check_in_failed });
+    } catch (networkError) {
+      showCheckInError({ message: text.check_in_failed });
+    } finally {
+      busy = false;
+      $("booking-code").value = "";
+    }
   }
 
   async function issue(service) {
@@ -100,7 +148,35 @@
     button.addEventListener("click", () => issue(button.dataset.service));
   });
   $("priority-toggle").addEventListener("change", () => { $("priority-choices").hidden = !$("priority-toggle").checked; });
-  $("appointment").addEventListener("click", () => { $("appointment-info").hidden = !$("appointment-info").hidden; });
+  $("appointment").addEventListener("click", () => {
+    $("appointment-info").hidden = !$("appointment-info").hidden;
+    if (!$("appointment-info").hidden) $("booking-code").focus();
+  });
+  $("check-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    checkIn($("booking-code").value);
+  });
+  $("check-in-fallback").addEventListener("click", () => {
+    showCheckInError(null);
+    issue($("check-in-fallback").dataset.service);
+  });
+
+  // A scanner types far faster than a person: at most SCAN_GAP_MS between keys.
+  const SCAN_GAP_MS = 60;
+  let scanned = "";
+  let lastKeyAt = 0;
+  document.addEventListener("keydown", (event) => {
+    if (event.target instanceof HTMLInputElement) return;   // the code field handles its own Enter
+    const now = Date.now();
+    if (now - lastKeyAt > SCAN_GAP_MS) scanned = "";
+    lastKeyAt = now;
+    if (event.key === "Enter") {
+      if (scanned.length >= 6) checkIn(scanned);
+      scanned = "";
+    } else if (event.key.length === 1) {
+      scanned += event.key;
+    }
+  });
   $("done").addEventListener("click", reset);
 
   function tick() {

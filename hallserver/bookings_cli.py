@@ -1,0 +1,117 @@
+"""``hallserver bookings ...`` and ``hallserver procedures ...``.
+
+Imported by ``cli`` when the command line starts, before ``serve`` monkey-patches for
+gevent: only click here, everything else is imported inside the commands.
+"""
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("bookings")
+def bookings():
+    """Appointments: import bookings made elsewhere, run the upkeep once."""
+
+
+@bookings.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def bookings_import(path):
+    """Import bookings from a CSV or JSON file; every rejected row is printed with its reason.
+
+    Columns: service or procedure; slot (2026-11-27T09:00) or date and time; name; phone;
+    optional dossier_code, code (kept as the booking code), ref (the other system's id: a
+    row already imported is rejected). Exit status 1 when any row was rejected.
+    """
+    from .cli import _fail, _store
+    from .core.bookings import parse_import
+    from .errors import HallError
+    from .hall import Hall
+
+    hall = Hall(_store())
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+        rows = parse_import(text, "json" if path.lower().endswith(".json") else "csv")
+        report = hall.import_bookings(rows)
+    except HallError as error:
+        _fail(error)
+    except UnicodeDecodeError:
+        click.echo("Lỗi / Error: tệp phải là UTF-8 / the file must be UTF-8", err=True)
+        sys.exit(2)
+    for row in report["imported"]:
+        click.echo(f"  dòng/row {row['row']}: {row['code']} {row['slot']}")
+    for row in report["rejected"]:
+        click.echo(f"  dòng/row {row['row']}: TỪ CHỐI / REJECTED [{row['code']}] {row['message']}"
+                   + (f" / {row['message_en']}" if row["message_en"] != row["message"] else ""))
+    click.echo(f"Đã nhập / imported {len(report['imported'])}, từ chối / rejected {len(report['rejected'])}")
+    if report["rejected"]:
+        sys.exit(1)
+
+
+@bookings.command("upkeep")
+def bookings_upkeep():
+    """Once: mark no-shows, delete personal data past retention, send due reminders.
+    (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
+    from .cli import _store
+    from .hall import Hall
+    from .reminders import run_upkeep
+
+    result = run_upkeep(Hall(_store()))
+    sent = sum(1 for reminder in result["reminders"] if reminder["ok"])
+    click.echo(f"Vắng mặt / no-shows {result['no_shows']}, xóa dữ liệu cá nhân / purged {result['purged']}, "
+               f"nhắc lịch / reminders sent {sent} of {len(result['reminders'])}")
+
+
+@click.group("procedures")
+def procedures():
+    """The hall's catalogue of procedures (/thu-tuc)."""
+
+
+@procedures.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="Hide every procedure that is not in the file")
+def procedures_load(path, replace):
+    """Add or update procedures from a TOML or JSON file (see hallserver/procedures_demo.toml)."""
+    from .cli import _fail, _store
+    from .core.procedures import read_procedures_file
+    from .errors import HallError
+    from .hall import Hall
+
+    hall = Hall(_store())
+    try:
+        items = read_procedures_file(path, {service.code for service in hall.config.services})
+        hall.load_procedures(items, replace=replace)
+    except HallError as error:
+        _fail(error)
+    click.echo(f"Đã nạp / loaded {len(items)} thủ tục / procedures")
+
+
+@procedures.command("list")
+def procedures_list():
+    """Every procedure: code, service, shown or hidden, name."""
+    from .cli import _store
+    from .hall import Hall
+
+    hall = Hall(_store())
+    with hall.store.reading() as db:
+        rows = list(db.query("SELECT code, service, active, name FROM procedures ORDER BY position, code"))
+    for row in rows:
+        click.echo(f"{row['code']:<16} {row['service']:<6} {'shown' if row['active'] else 'hidden':<7} {row['name']}")
+
+
+def seed_demo_procedures(store):
+    """Give a demo hall without procedures the shipped ones (``hallserver init``)."""
+    from .core import procedures as catalogue
+    from .errors import ConfigError
+    from .hall import Hall
+
+    with store.reading() as db:
+        if catalogue.has_procedures(db):
+            return 0
+    try:
+        items = catalogue.demo_procedures({service.code for service in store.config().services})
+    except ConfigError:   # not the demo hall's services: its admin loads its own
+        return 0
+    Hall(store).load_procedures(items)
+    return len(items)
