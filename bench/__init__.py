@@ -1,0 +1,1 @@
+"""Hub benchmarks against real hub processes: ``python -m bench`` (see bench/README.md)."""

@@ -1,0 +1,265 @@
+"""Bench 1: ticket issuance from 8 concurrent clients, then correctness from the database.
+
+wrk (C, keep-alive, Lua script ``tickets.lua``) posts ``POST /api/v1/tickets`` with the
+kiosk token, services round-robin, for ``duration`` seconds. Afterwards the database
+file itself is read:
+
+- no duplicate (day, number), and per service the values are gap-free from the block
+  start (count == max - min + 1): no number was skipped or handed out twice;
+- ``daily_numbers`` and the ``issued`` events agree with the tickets;
+- the 201s wrk counted equal the tickets in the database, give or take the requests
+  still in flight when wrk stopped (at most one per connection): those were served by
+  the hub but wrk closed the connection before reading the answer.
+
+A Python variant (``requests`` in 8 threads, a fixed number of requests each) then
+checks the stronger property that wrk cannot: every 201 answer's number is exactly one
+new row in the database, and every new row was answered.
+"""
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+from collections import Counter
+
+import requests
+
+from .hub import HERE, Hub
+
+LUA = os.path.join(HERE, "tickets.lua")
+BENCH_HALL = os.path.join(HERE, "bench_hall.toml")
+SERVICES = ("HT", "CT", "DD", "TP", "XH")
+
+
+def _read_only(db_path):
+    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+
+
+def db_snapshot(db_path):
+    """What the database holds now: per-service ranges and the cross-checks."""
+    with _read_only(db_path) as db:
+        per_service = {
+            service: {"count": count, "distinct": distinct, "min": low, "max": high}
+            for service, count, distinct, low, high in db.execute(
+                "SELECT service, COUNT(*), COUNT(DISTINCT value), MIN(value), MAX(value) "
+                "FROM tickets GROUP BY service ORDER BY service"
+            )
+        }
+        blocks = dict(db.execute("SELECT code, block_start FROM services"))
+        total, distinct_numbers = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT day || '/' || number) FROM tickets").fetchone()
+        daily = {service: (last, issued) for service, last, issued in db.execute(
+            "SELECT service, last_value, issued FROM daily_numbers")}
+        issued_events = db.execute("SELECT COUNT(*) FROM events WHERE type = 'issued'").fetchone()[0]
+        per_second = db.execute(
+            "SELECT CAST(issued_at AS INTEGER) AS second, COUNT(*) FROM tickets GROUP BY second ORDER BY second"
+        ).fetchall()
+        max_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM tickets").fetchone()[0]
+    return {"per_service": per_service, "blocks": blocks, "total": total, "distinct_numbers": distinct_numbers,
+            "daily": daily, "issued_events": issued_events, "per_second": per_second, "max_id": max_id}
+
+
+def check_database(snapshot):
+    """Problems found in a snapshot (an empty list when the numbers are sound)."""
+    problems = []
+    if snapshot["distinct_numbers"] != snapshot["total"]:
+        problems.append(f"duplicate (day, number): {snapshot['total'] - snapshot['distinct_numbers']}")
+    for service, row in snapshot["per_service"].items():
+        if row["distinct"] != row["count"]:
+            problems.append(f"{service}: {row['count'] - row['distinct']} duplicate values")
+        if row["count"] != row["max"] - row["min"] + 1:
+            problems.append(f"{service}: gaps: {row['count']} tickets over {row['min']}..{row['max']}")
+        if row["min"] != snapshot["blocks"].get(service):
+            problems.append(f"{service}: first number {row['min']} is not the block start "
+                            f"{snapshot['blocks'].get(service)}")
+        last, issued = snapshot["daily"].get(service, (None, None))
+        if last != row["max"] or issued != row["count"]:
+            problems.append(f"{service}: daily_numbers says last={last} issued={issued}, "
+                            f"tickets say max={row['max']} count={row['count']}")
+    if snapshot["issued_events"] != snapshot["total"]:
+        problems.append(f"{snapshot['issued_events']} 'issued' events for {snapshot['total']} tickets")
+    return problems
+
+
+def parse_wrk(output):
+    result = {"statuses": {}, "non201": []}
+    for line in output.splitlines():
+        if line.startswith("STATUS "):
+            _, status, count = line.split()
+            result["statuses"][status] = int(count)
+        elif line.startswith("NON201 "):
+            result["non201"].append(line[7:])
+        elif line.startswith("LATENCY_US "):
+            result["latency_ms"] = {key: int(float(value)) / 1000
+                                    for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
+        elif line.startswith("SUMMARY "):
+            result["summary"] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+        elif line.startswith("Requests/sec:"):
+            result["requests_per_second"] = float(line.split()[1])
+    return result
+
+
+def run_wrk(url, token, duration, connections, threads):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
+               "-s", LUA, url]
+    env = dict(os.environ, KIOSK_TOKEN=token, SERVICES=",".join(SERVICES))
+    started = time.monotonic()
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60)
+    elapsed = time.monotonic() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
+    result = parse_wrk(completed.stdout)
+    result["raw"] = completed.stdout
+    result["elapsed"] = elapsed
+    return result
+
+
+def python_clients(url, token, threads=8, per_thread=50):
+    """``threads`` threads × ``per_thread`` POSTs with requests; returns answers and timing."""
+    numbers, statuses, latencies = [], Counter(), []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker(index):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        mine, my_statuses, my_latencies = [], Counter(), []
+        barrier.wait(timeout=30)
+        for request_number in range(per_thread):
+            service = SERVICES[(index + request_number) % len(SERVICES)]
+            started = time.monotonic()
+            try:
+                response = session.post(url + "/api/v1/tickets", json={"service": service}, timeout=10)
+            except requests.RequestException as error:
+                my_statuses[f"exception {type(error).__name__}"] += 1
+                continue
+            my_latencies.append(time.monotonic() - started)
+            my_statuses[str(response.status_code)] += 1
+            if response.status_code == 201:
+                mine.append((service, response.json()["ticket"]["number"]))
+        session.close()
+        with lock:
+            numbers.extend(mine)
+            statuses.update(my_statuses)
+            latencies.extend(my_latencies)
+
+    workers = [threading.Thread(target=worker, args=(index,), daemon=True) for index in range(threads)]
+    started = time.monotonic()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - started
+    return {"numbers": numbers, "statuses": dict(statuses), "elapsed": elapsed, "latencies": latencies,
+            "stuck": sum(thread.is_alive() for thread in workers)}
+
+
+def percentile(values, fraction):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
+        say=print):
+    """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes)."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads}
+    with Hub(config=BENCH_HALL, async_mode=async_mode, label=f"issue-{async_mode}") as hub:
+        token = hub.token("kiosk")
+        figures["rss_idle_kib"] = hub.rss_kib()
+        say(f"[issue/{async_mode}] hub pid {hub.pid} at {hub.url}, db {hub.db_path}, "
+            f"RSS idle {figures['rss_idle_kib'] / 1024:.1f} MiB")
+        say(f"[issue/{async_mode}] wrk -t{threads} -c{connections} -d{duration}s POST /api/v1/tickets ...")
+        cpu_before = hub.cpu_seconds()
+        wrk = run_wrk(hub.url, token, duration, connections, threads)
+        cpu_after = hub.cpu_seconds()
+        time.sleep(0.5)  # let requests cut off by wrk's stop finish their transaction
+        snapshot = db_snapshot(hub.db_path)
+        problems = check_database(snapshot)
+        created = wrk["statuses"].get("201", 0)
+        in_flight = snapshot["total"] - created
+        if not 0 <= in_flight <= connections:
+            problems.append(f"wrk counted {created} × 201 but the database holds {snapshot['total']} tickets "
+                            f"(difference {in_flight}, at most {connections} may be in flight at the stop)")
+        others = {status: count for status, count in wrk["statuses"].items() if status != "201"}
+        if others:
+            problems.append(f"non-201 answers: {others}; first bodies: {wrk['non201']}")
+        errors = {key: value for key, value in wrk.get("summary", {}).items() if key.startswith("errors_") and value}
+        seconds = [count for _, count in snapshot["per_second"]]
+        full = seconds[1:-1] or seconds  # the first and last seconds are partial
+        figures.update({
+            "tickets_per_second": wrk.get("requests_per_second"),
+            "created_201": created,
+            "db_tickets": snapshot["total"],
+            "in_flight_at_stop": in_flight,
+            "latency_ms": wrk.get("latency_ms", {}),
+            "wrk_errors": errors,
+            "non201": others,
+            "hub_cpu_share": (cpu_after - cpu_before) / wrk["elapsed"] if cpu_before is not None else None,
+            "first_second_rate": full[0] if full else None,
+            "last_second_rate": full[-1] if full else None,
+            "per_second": seconds,
+            "rss_after_kib": hub.rss_kib(),
+            "per_service": snapshot["per_service"],
+        })
+        latency = figures["latency_ms"]
+        say(f"[issue/{async_mode}] {figures['tickets_per_second']:.0f} tickets/s; latency ms "
+            f"p50 {latency.get('p50', float('nan')):.1f} p90 {latency.get('p90', float('nan')):.1f} "
+            f"p99 {latency.get('p99', float('nan')):.1f} max {latency.get('max', float('nan')):.1f}; "
+            f"hub CPU {figures['hub_cpu_share'] * 100:.0f}% of one core")
+        say(f"[issue/{async_mode}] tickets per second of the run (DB issued_at): {seconds}")
+        say(f"[issue/{async_mode}] wrk 201s {created}, DB tickets {snapshot['total']} "
+            f"(in flight at wrk's stop: {in_flight}); wrk socket errors {errors or 'none'}")
+        for service, row in snapshot["per_service"].items():
+            say(f"[issue/{async_mode}]   {service}: {row['count']} tickets, values {row['min']}..{row['max']}, "
+                f"{row['distinct']} distinct")
+
+        # -- the Python variant: exact answer-to-row correspondence ---------------------
+        if python_threads and python_per_thread:
+            before_id = snapshot["max_id"]
+            say(f"[issue/{async_mode}] python requests: {python_threads} threads × {python_per_thread} POSTs ...")
+            answers = python_clients(hub.url, token, python_threads, python_per_thread)
+            time.sleep(0.2)
+            after = db_snapshot(hub.db_path)
+            problems += [f"(python phase) {problem}" for problem in check_database(after)]
+            with _read_only(hub.db_path) as db:
+                new_rows = sorted(db.execute(
+                    "SELECT service, number FROM tickets WHERE id > ?", [before_id]).fetchall())
+            answered = sorted(answers["numbers"])
+            if len(set(answered)) != len(answered):
+                problems.append(f"(python phase) the hub answered a number twice: "
+                                f"{[n for n, c in Counter(answered).items() if c > 1][:5]}")
+            if answered != new_rows:
+                problems.append(f"(python phase) {len(answered)} numbers answered, {len(new_rows)} new rows; "
+                                f"answered-not-stored {sorted(set(answered) - set(new_rows))[:5]}, "
+                                f"stored-not-answered {sorted(set(new_rows) - set(answered))[:5]}")
+            expected = python_threads * python_per_thread
+            if answers["statuses"].get("201", 0) != expected:
+                problems.append(f"(python phase) statuses {answers['statuses']} for {expected} requests")
+            figures["python"] = {
+                "requests": expected,
+                "statuses": answers["statuses"],
+                "per_second": expected / answers["elapsed"],
+                "p50_ms": percentile(answers["latencies"], 0.5) * 1000,
+                "p99_ms": percentile(answers["latencies"], 0.99) * 1000,
+                "exact_match": answered == new_rows,
+            }
+            say(f"[issue/{async_mode}] python: {figures['python']['per_second']:.0f} tickets/s, "
+                f"p50 {figures['python']['p50_ms']:.1f} ms p99 {figures['python']['p99_ms']:.1f} ms, "
+                f"statuses {answers['statuses']}, answers == new rows: {figures['python']['exact_match']}")
+        figures["waiting_at_end"] = after["total"] if python_threads and python_per_thread else snapshot["total"]
+        log_problems = hub.log_problems()
+        if log_problems:
+            problems.append(f"hub log: {log_problems[:5]}")
+    figures["problems"] = problems
+    say(f"[issue/{async_mode}] correctness: {'OK' if not problems else 'PROBLEMS'}")
+    for problem in problems:
+        say(f"[issue/{async_mode}]   ! {problem}")
+    return figures
