@@ -67,8 +67,9 @@ def normalise_code(text):
 
 
 def display_code(code):
-    """``ABCDEFGH`` → ``ABCD-EFGH``; imported codes of other lengths stay as they are."""
-    return f"{code[:4]}-{code[4:]}" if len(code) == CODE_LENGTH else code
+    """``ABCDEFGH`` → ``ABCD-EFGH`` for codes of ours; imported codes stay as they are."""
+    ours = len(code) == CODE_LENGTH and all(char in CODE_ALPHABET for char in code)
+    return f"{code[:4]}-{code[4:]}" if ours else code
 
 
 def _new_code(db):

@@ -1,0 +1,152 @@
+"""Appointments in real headless Chromium against a hub on loopback: search a procedure
+without accents, book a slot, open the printable confirmation (its QR carries the
+confirmation link), check in at the kiosk by scanning it (a keyboard-wedge scanner types
+the link and Enter), get called at a counter; a booking for another day is refused at the
+kiosk with the offer of a normal ticket."""
+
+import io
+import json
+import re
+
+import pytest
+import requests
+
+from hallserver.core.procedures import demo_procedures
+from tests.conftest import HubProcess, cli_token, run_cli, screenshot
+
+PASSWORD = "mat-khau-quay-1"
+HALL_TOML = """
+[hall]
+name = "UBND xã Thử Nghiệm"
+hotline = "0210 3 888 999"
+[hours]
+default = ["00:00-24:00"]
+[booking]
+slot_minutes = 30
+capacity = 2
+check_in_before_minutes = 30
+check_in_after_minutes = 15
+[[services]]
+code = "HT"
+name = "Hộ tịch"
+block = "1001-1999"
+[[services]]
+code = "CT"
+name = "Chứng thực"
+prefix = "B"
+width = 3
+[[counters]]
+number = 1
+services = ["HT", "CT"]
+"""
+
+
+@pytest.fixture
+def booking_hub(tmp_path):
+    db = tmp_path / "hall.db"
+    config = tmp_path / "hall.toml"
+    config.write_text(HALL_TOML, encoding="utf-8")
+    run_cli("init", "--config", str(config), db=db)
+    procedures = tmp_path / "procedures.json"
+    procedures.write_text(json.dumps([dict(p, **p.pop("details")) for p in demo_procedures({"HT", "CT", "DD", "TP", "XH"})
+                                      if p["service"] in ("HT", "CT")], ensure_ascii=False), encoding="utf-8")
+    run_cli("procedures", "load", str(procedures), db=db)
+    run_cli("user", "add", "lan", "--role", "staff", "--counters", "1", db=db, input=PASSWORD + "\n")
+    hub = HubProcess(db).start()
+    hub.kiosk = cli_token(db, "kiosk")
+    hub.counter = cli_token(db, "counter", 1)
+    yield hub
+    hub.stop()
+
+
+def decode_qr(element):
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(element.screenshot())).convert("L")
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
+    hub = booking_hub
+    phone = browser.new_page(viewport={"width": 412, "height": 900}, is_mobile=True)
+    phone.goto(f"{hub.url}/thu-tuc")
+    phone.fill("input[name=q]", "dang ky khai sinh")
+    phone.click("form[role=search] button[type=submit]")
+    phone.wait_for_selector("#procedures li[data-code=HT-KHAISINH]")
+    assert "Đăng ký kết hôn" not in phone.inner_text("#procedures")
+    phone.click("#procedures li[data-code=HT-KHAISINH] h2 a")
+    assert "Giấy chứng sinh" in phone.inner_text("#documents")
+    screenshot(phone, "procedure-khai-sinh")
+    phone.click("#book")
+
+    # the first free slot of the first day with room; the check question is a small sum
+    slot = phone.locator("fieldset.day:not([hidden]) input[name=slot]:not([disabled])").first
+    slot_value = slot.get_attribute("value")
+    slot.check()
+    phone.fill("input[name=name]", "Nguyễn Thị Hoa")
+    phone.fill("input[name=phone]", "0912 345 678")
+    first, second = re.search(r"(\d+) cộng (\d+)", phone.inner_text("label:has(#answer)")).groups()
+    phone.fill("#answer", str(int(first) + int(second)))
+    screenshot(phone, "booking-form")
+    phone.click("#booking-form button[type=submit]")
+    phone.wait_for_url(re.compile(r".*/dat-lich/[A-Z0-9]{4}-[A-Z0-9]{4}\?moi=1$"))
+    code = phone.inner_text("#booking-code")
+    confirmation_url = f"{hub.url}/dat-lich/{code}"
+    assert phone.inner_text("#booking-time").startswith(slot_value[-5:])
+    assert "Đăng ký khai sinh" in phone.inner_text("#booking-procedure")
+    assert "0912" not in phone.content() and "Nguyễn Thị Hoa" not in phone.content()
+    assert decode_qr(phone.locator(".confirmation .result-qr svg")) == [confirmation_url]
+    screenshot(phone, "booking-confirmation")
+
+    # the counter signs in first, so it hears the new ticket live
+    counter = browser.new_page(viewport={"width": 1366, "height": 800})
+    counter.goto(f"{hub.url}/counter")
+    counter.fill("input[name=username]", "lan")
+    counter.fill("input[name=password]", PASSWORD)
+    counter.click("button[type=submit]")
+    counter.wait_for_url(f"{hub.url}/counter/1")
+    counter.wait_for_selector("#connection[data-state=online]")
+
+    kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})
+    kiosk.goto(f"{hub.url}/kiosk/ghep-noi")
+    kiosk.fill("input[name=token]", hub.kiosk)
+    kiosk.click("button[type=submit]")
+    kiosk.wait_for_url(f"{hub.url}/kiosk")
+    kiosk.wait_for_function("() => !document.querySelector('button.service[data-service=HT]').disabled")
+    # the scanner "types" the QR's link and Enter, with nothing focused
+    kiosk.keyboard.type(confirmation_url, delay=5)
+    kiosk.keyboard.press("Enter")
+    kiosk.wait_for_selector("#result:not([hidden])")
+    number = kiosk.inner_text("#result-number")
+    assert number == "1001" and "Lịch hẹn lúc" in kiosk.inner_text("#result-appointment")
+    screenshot(kiosk, "kiosk-appointment-checked-in")
+
+    # a booking for another day: the kiosk says so and offers a normal ticket instead
+    later = requests.get(f"{hub.url}/api/v1/bookings/slots?service=CT", timeout=5).json()["days"][2]
+    other = requests.post(f"{hub.url}/api/v1/bookings", json={
+        "service": "CT", "slot": later["slots"][0]["slot"], "name": "Lê Văn Cường", "phone": "0987654321"},
+        headers={"Authorization": f"Bearer {hub.counter}"}, timeout=5).json()["booking"]
+    kiosk.click("#done")
+    kiosk.click("#appointment")
+    kiosk.fill("#booking-code", other["code"].lower())
+    kiosk.click("#check-in")
+    kiosk.wait_for_selector("#check-in-error:not([hidden])")
+    assert "không phải hôm nay" in kiosk.inner_text("#check-in-error")
+    assert kiosk.inner_text("#check-in-fallback") == "Lấy số thường — Chứng thực"
+    screenshot(kiosk, "kiosk-appointment-too-early")
+    kiosk.click("#check-in-fallback")
+    kiosk.wait_for_selector("#result:not([hidden])")
+    assert kiosk.inner_text("#result-number") == "B001" and kiosk.is_hidden("#result-appointment")
+
+    # the counter calls the next citizen: the appointment, checked in first
+    counter.wait_for_selector(f"#waiting-list td:text-is('{number}')")
+    counter.keyboard.press("Enter")
+    counter.wait_for_selector(f"#current-number:text-is('{number}')")
+    screenshot(counter, "counter-calls-appointment")
+
+    phone.goto(confirmation_url)
+    assert phone.get_attribute("#booking-status", "data-status") == "checked_in"
+    assert number in phone.inner_text("#booking-status")
+    for page in (phone, kiosk, counter):
+        page.close()
