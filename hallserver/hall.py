@@ -32,7 +32,7 @@ COUNTER_ACTIONS = {
 
 
 def _new_ticket_view(db, config, now, outcome):
-    return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True)
+    return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True, newest=True)
 
 
 def _booking_view(db, config, now, outcome):

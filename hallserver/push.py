@@ -77,20 +77,23 @@ def publish(events, db, config, now):
             payload = called_payload(event)
             rooms = ["display", "dashboard", f"counter:{event.counter}", f"ticket:{event.ticket['track_token']}"]
             socketio.emit("called", payload, to=rooms)
-    for counter in config.counters:
-        if services & set(counter.services):
-            counters.add(counter.number)
+    # Boards change only for counters an event names (or all of them when the day ends or the
+    # hall is reconfigured); desks change whenever one of their services' queues moves.
+    boards = set(counters)
+    if any(event.type in ("config_changed", "expired") for event in events):
+        boards = {counter.number for counter in config.counters}
+    desks = boards | {counter.number for counter in config.counters if services & set(counter.services)}
     known_counters = {counter.number for counter in config.counters}
 
     if any(event.type == "config_changed" for event in events):
         # Names, counters, hours may all have changed: screens and kiosks take a new snapshot.
         socketio.emit("state", views.public_state(db, config, now), to=["display", "dashboard"])
-        counters |= {counter.number for counter in config.counters}
     socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
                   to=["display", "dashboard"])
-    for number in sorted(counters & known_counters):
+    for number in sorted(boards & known_counters):
         socketio.emit("counter", {"seq": seq, "counter": views.public_counter(db, config, number)},
                       to=["display", "dashboard"])
+    for number in sorted(desks & known_counters):
         if _room_members(f"counter:{number}"):
             socketio.emit("counter_state", {"seq": seq, "counter": views.counter_state(db, config, number, now,
                                                                                        estimator)},

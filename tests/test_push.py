@@ -119,9 +119,18 @@ def test_supervisor_dashboard_hears_everything(connect, client, tokens):
     dashboard = connect()
     assert dashboard.emit("join", {"room": "dashboard", "token": tokens["supervisor"]}, callback=True)["ok"]
     issue(client, tokens, "DD")
-    act(client, tokens, counter=2)
-    names = {name for name, _ in received(dashboard)}
-    assert {"state", "queue", "counter"} <= names
+    client.post("/api/v1/counters/4/call-next", json={}, headers=bearer(tokens["supervisor"]))
+    events = received(dashboard)
+    assert {"state", "dashboard", "queue", "counter", "called"} <= {name for name, _ in events}
+    assert [payload["counter"]["number"] for name, payload in events if name == "counter"] == [4]
+
+
+def test_a_new_ticket_redraws_no_counter(connect, client, tokens):
+    display = connect()
+    display.emit("join", {"room": "display"}, callback=True)
+    received(display)
+    issue(client, tokens)
+    assert [name for name, _ in received(display)] == ["queue"]
 
 
 def test_ticket_room_follows_position_and_call(connect, client, tokens):

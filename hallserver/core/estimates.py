@@ -16,16 +16,22 @@ RECENT_SAMPLES = 20
 PRIOR_WEIGHT = 3  # the configured service time counts as this many observed tickets
 
 
-def service_minutes(db, config, service, now):
-    """Average counter time per ticket of ``service`` today, in minutes."""
-    configured = next((s.service_minutes for s in config.services if s.code == service), 5.0)
-    rows = db.execute(
-        "SELECT finished_at - called_at FROM tickets WHERE service = ? AND day = ? AND status = 'done' "
-        "AND called_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-        [service, local_day(config, now), RECENT_SAMPLES],
-    ).fetchall()
-    observed = [seconds / 60 for (seconds,) in rows if seconds is not None and seconds >= 0]
-    return (sum(observed) + configured * PRIOR_WEIGHT) / (len(observed) + PRIOR_WEIGHT)
+def service_minutes(db, config, now):
+    """{service code: average counter time per ticket today, in minutes}: the last
+    RECENT_SAMPLES finished tickets, blended with the configured time."""
+    observed = {code: (total, count) for code, total, count in db.execute(
+        "SELECT service, SUM(seconds), COUNT(*) FROM ("
+        "  SELECT service, finished_at - called_at AS seconds,"
+        "         ROW_NUMBER() OVER (PARTITION BY service ORDER BY finished_at DESC) AS recent"
+        "  FROM tickets WHERE status = 'done' AND day = ? AND called_at IS NOT NULL AND finished_at >= called_at"
+        ") WHERE recent <= ? GROUP BY service",
+        [local_day(config, now), RECENT_SAMPLES],
+    ).fetchall()}
+    minutes = {}
+    for service in config.services:
+        total, count = observed.get(service.code, (0, 0))
+        minutes[service.code] = (total / 60 + service.service_minutes * PRIOR_WEIGHT) / (count + PRIOR_WEIGHT)
+    return minutes
 
 
 def waiting_order(db, config, service, now):
@@ -59,14 +65,14 @@ class Estimator:
         self.counter_rows = {
             row["number"]: row for row in db.query("SELECT * FROM counters WHERE active = 1")
         }
-        self._minutes = {}
+        self._minutes = None
         self._capacity = {}
         self._positions = {}
 
     def minutes_per_ticket(self, service):
-        if service not in self._minutes:
-            self._minutes[service] = service_minutes(self.db, self.config, service, self.now)
-        return self._minutes[service]
+        if self._minutes is None:
+            self._minutes = service_minutes(self.db, self.config, self.now)
+        return self._minutes.get(service, 5.0)
 
     def capacity(self, service):
         """(counters' share serving ``service``, the idle part of that share)."""
@@ -100,10 +106,28 @@ class Estimator:
                 waiting_order(self.db, self.config, service, self.now), start=1)}
         return self._positions[service]
 
-    def position_of(self, ticket):
+    def position_of(self, ticket, *, newest=False):
+        """The ticket's place in its service's calling order (1 = next), or None.
+
+        ``newest``: the ticket was issued in this very transaction. A plain one (no
+        priority, no appointment) then stands behind everyone waiting: no need to rank the
+        whole line (unless walk-ins go first and it is a walk-in).
+        """
         if ticket["status"] != "waiting":
             return None
-        return self.positions(ticket["service"]).get(ticket["id"])
+        plain = ticket["priority"] is None and ticket.get("due_at") is None and ticket["requeued_at"] is None
+        if newest and plain and (self.config.policy.remote_order == "equal" or ticket["channel"] == "online"):
+            return self.waiting.get(ticket["service"], 0)
+        if ticket["service"] in self._positions:
+            return self._positions[ticket["service"]].get(ticket["id"])
+        # One ticket: let SQLite number the line instead of loading it into Python.
+        row = self.db.execute(
+            "SELECT position FROM (SELECT id, ROW_NUMBER() OVER "
+            f"(ORDER BY {waiting_order_sql(self.config, self.now)}) AS position FROM tickets "
+            "WHERE status = 'waiting' AND day = ? AND service = ?) WHERE id = ?",
+            [local_day(self.config, self.now), ticket["service"], ticket["id"]],
+        ).fetchone()
+        return row[0] if row else None
 
     def new_ticket_eta(self, service):
         return self.eta_minutes(service, self.waiting.get(service, 0) + 1)

@@ -23,9 +23,9 @@ def service_name(config, code):
     return next((service.name for service in config.services if service.code == code), code)
 
 
-def public_ticket(config, ticket, estimator=None, *, with_token=False):
-    """A ticket as the citizen and the public API see it."""
-    position = estimator.position_of(ticket) if estimator else None
+def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=False):
+    """A ticket as the citizen and the public API see it (``newest``: just issued)."""
+    position = estimator.position_of(ticket, newest=newest) if estimator else None
     view = {
         "number": ticket["number"],
         "service": ticket["service"],
