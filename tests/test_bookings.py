@@ -406,3 +406,33 @@ def test_import_json_rows(bhall):
     with pytest.raises(Invalid):
         parse_import("{oops", "json")
 
+
+
+def test_import_and_upkeep_from_the_command_line(tmp_path):
+    from datetime import date, timedelta
+
+    from tests.conftest import run_cli
+
+    db = tmp_path / "hall.db"
+    config = tmp_path / "hall.toml"
+    config.write_text('[hall]\nname = "Xã CLI"\n[hours]\ndefault = ["00:00-24:00"]\n[booking]\ncapacity = 1\n'
+                      '[[services]]\ncode = "HT"\nname = "Hộ tịch"\nblock = "1001-1999"\n'
+                      '[[counters]]\nnumber = 1\nservices = ["HT"]\n', encoding="utf-8")
+    run_cli("init", "--config", str(config), db=db)
+    day = date.today() + timedelta(days=3)
+    export = tmp_path / "export.csv"
+    export.write_text("\ufeffservice,date,time,name,phone,ref\n"
+                      f"HT,{day},09:00,Trần Bình,0912000001,P-1\n"
+                      f"HT,{day},09:00,Lê Cường,0912000002,P-2\n"
+                      f"HT,{day},09:30,Phạm Dũng,0912000003,P-3\n", encoding="utf-8")
+    result = run_cli("bookings", "import", str(export), db=db, check=False)
+    assert result.returncode == 1
+    assert f"dòng/row 2: " in result.stdout and f"{day}T09:00" in result.stdout
+    assert "dòng/row 3: TỪ CHỐI / REJECTED [slot_full]" in result.stdout
+    assert "imported 2, từ chối / rejected 1" in result.stdout
+    again = run_cli("bookings", "import", str(export), db=db, check=False)
+    assert again.stdout.count("already_imported") == 2
+    upkeep = run_cli("bookings", "upkeep", db=db)
+    assert "no-shows 0" in upkeep.stdout and "purged 0" in upkeep.stdout
+    missing = run_cli("bookings", "import", str(tmp_path / "nope.csv"), db=db, check=False)
+    assert missing.returncode == 2

@@ -202,3 +202,35 @@ def test_booking_never_waits_for_a_slow_gateway(tmp_path, clock):
     hall.store.close()
     server.shutdown()
     server.server_close()
+
+
+def test_the_hub_sends_due_reminders_from_its_background_task(tmp_path, gateway, monkeypatch):
+    import sqlite3
+
+    import requests
+
+    from tests.conftest import HubProcess, cli_token, run_cli
+
+    db = tmp_path / "hub.db"
+    config = tmp_path / "hall.toml"
+    config.write_text(f'[hall]\nname = "Xã Nhắc Lịch"\n[hours]\ndefault = ["00:00-24:00"]\n'
+                      f'[booking]\nreminder_url = "{gateway.url}"\n'
+                      '[[services]]\ncode = "HT"\nname = "Hộ tịch"\nblock = "1001-1999"\n'
+                      '[[counters]]\nnumber = 1\nservices = ["HT"]\n', encoding="utf-8")
+    run_cli("init", "--config", str(config), db=db)
+    token = cli_token(db, "counter", 1)
+    monkeypatch.setenv("HALL_EXPIRE_CHECK_SECONDS", "1")
+    hub = HubProcess(db).start()
+    try:
+        slot = requests.get(f"{hub.url}/api/v1/bookings/slots?service=HT", timeout=5).json()["days"][2]["slots"][0]
+        booking = requests.post(f"{hub.url}/api/v1/bookings", json={
+            "service": "HT", "slot": slot["slot"], "name": "Nguyễn Văn An", "phone": PHONE},
+            headers={"Authorization": f"Bearer {token}"}, timeout=5).json()["booking"]
+        with sqlite3.connect(db) as connection:                       # as if the day had come
+            connection.execute("UPDATE booking_reminders SET next_attempt_at = 0")
+        deadline = time.monotonic() + 10
+        while not gateway.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gateway.requests and gateway.requests[0]["json"]["booking"]["code"] == booking["code"]
+    finally:
+        hub.stop()

@@ -255,6 +255,11 @@ def book(db, config, *, now, slot, name, phone, service=None, procedure=None, do
         existing = _row(db, "idempotency_key", idempotency_key)
         if existing:
             return Outcome(existing, [])
+    if external_ref is not None and _row(db, "external_ref", external_ref):
+        raise Conflict(f"Lịch hẹn {external_ref} đã được nhập trước đó", f"Booking {external_ref} was already imported",
+                       code="already_imported")
+    if code is not None and _row(db, "code", code):
+        raise Conflict(f"Mã lịch hẹn {code} đã có", f"Booking code {code} already exists", code="duplicate_code")
     service, procedure = _service_and_procedure(db, config, service, procedure)
     day, minute = parse_slot(slot)
     _check_slot(config, service, day, minute, now, horizon=horizon)
@@ -273,11 +278,6 @@ def book(db, config, *, now, slot, name, phone, service=None, procedure=None, do
         raise Conflict("Trùng lịch hẹn: cùng số điện thoại, dịch vụ và khung giờ",
                        "Duplicate booking: same phone, service and slot", code="duplicate_booking")
     _check_room(db, config, service, day, minute)
-    if external_ref is not None and _row(db, "external_ref", external_ref):
-        raise Conflict(f"Lịch hẹn {external_ref} đã được nhập trước đó", f"Booking {external_ref} was already imported",
-                       code="already_imported")
-    if code is not None and _row(db, "code", code):
-        raise Conflict(f"Mã lịch hẹn {code} đã có", f"Booking code {code} already exists", code="duplicate_code")
     if challenge_nonce is not None:
         if db.execute("SELECT 1 FROM booking_challenges_used WHERE nonce = ?", [challenge_nonce]).fetchone():
             raise Conflict("Câu hỏi kiểm tra đã được dùng; hãy trả lời câu hỏi mới",
