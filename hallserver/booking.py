@@ -218,12 +218,8 @@ def book_page():
     return booking_form({"procedure": procedure or "", "service": service or ""}, day=request.args.get("ngay"))
 
 
-def _slot_days(service):
-    """The service's days, and the one to show: ``day`` if bookable, else the first with room."""
-    return get_hall().booking_slots(service)
-
-
 def _chosen_day(days, day):
+    """The day to show: ``day`` if bookable, else the first with a free place."""
     known = {entry["day"]: entry for entry in days}
     if day in known:
         return known[day]
@@ -235,7 +231,7 @@ def booking_form(form, *, day=None, error=None):
     hall = get_hall()
     procedure = hall.procedure(form["procedure"]) if form.get("procedure") else None
     service = find_service(hall.config, procedure["service"] if procedure else form.get("service"))
-    days = _slot_days(service.code)
+    days = hall.booking_slots(service.code)
     chosen = _chosen_day(days, (form.get("slot") or "")[:10] or day)
     form = dict(form, idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(16))
     return render_template("booking.html", procedure=procedure, service=service, days=days, chosen=chosen, form=form,
@@ -311,7 +307,7 @@ def move(code):
             error = refusal
         else:
             return redirect(url_for("booking.confirmation", code=moved["code"], doi=1))
-    days = _slot_days(booking["service"])
+    days = hall.booking_slots(booking["service"])
     chosen = _chosen_day(days, form["slot"][:10] or request.args.get("ngay") or booking["day"])
     return render_template("booking_move.html", booking=booking, days=days, chosen=chosen, form=form, error=error,
                            **page_context()), error.status if error else 200
@@ -379,8 +375,9 @@ def staff_check_in():
     except HallError as error:
         return staff_page(error=error, status=error.status)
     ticket = result["ticket"]
-    return staff_page(message=_("Lịch hẹn %(code)s: số thứ tự %(number)s (%(service)s).", code=result["booking"]["code"],
-                                number=ticket["number"], service=ticket["service_name"]))
+    return staff_page(message=_("Lịch hẹn %(code)s: số thứ tự %(number)s (%(service)s).",
+                                code=result["booking"]["code"], number=ticket["number"],
+                                service=ticket["service_name"]))
 
 
 @bp.post("/lich-hen/huy")

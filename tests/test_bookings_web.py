@@ -91,7 +91,8 @@ def test_book_and_open_the_printable_confirmation(web, web_app):
     assert "từ 09:30 đến 10:15" in page and 'id="print"' in page and "<svg" in page
     for personal in (NAME, PHONE, "912345678", "H57-261126"):
         assert personal not in page
-    row = web_app.extensions["hall"].store.db.execute("SELECT name, phone, dossier_code, source FROM bookings").fetchone()
+    store = web_app.extensions["hall"].store
+    row = store.db.execute("SELECT name, phone, dossier_code, source FROM bookings").fetchone()
     assert row == (NAME, PHONE, "000.00.12.H57-261126-0001", "web")
 
 
@@ -146,7 +147,8 @@ def test_cancel_and_move_from_the_confirmation(web):
     moved = web.post(f"/dat-lich/{code}/doi-gio", data={"phone": PHONE, "slot": "2026-11-27T14:00",
                                                          "csrf_token": token})
     assert moved.status_code == 302 and moved.headers["Location"].endswith(f"/dat-lich/{code}?doi=1")
-    assert "14:00–14:30" in text(web.get(f"/dat-lich/{code}")) and "Đã đổi giờ hẹn" in text(web.get(moved.headers["Location"]))
+    assert "14:00–14:30" in text(web.get(f"/dat-lich/{code}"))
+    assert "Đã đổi giờ hẹn" in text(web.get(moved.headers["Location"]))
     cancelled = web.post(f"/dat-lich/{code}/huy", data={"phone": "0912 345 678", "csrf_token": token})
     assert cancelled.status_code == 302
     page = text(web.get(f"/dat-lich/{code}"))

@@ -48,8 +48,9 @@ def booking_hub(tmp_path):
     config.write_text(HALL_TOML, encoding="utf-8")
     run_cli("init", "--config", str(config), db=db)
     procedures = tmp_path / "procedures.json"
-    procedures.write_text(json.dumps([dict(p, **p.pop("details")) for p in demo_procedures({"HT", "CT", "DD", "TP", "XH"})
-                                      if p["service"] in ("HT", "CT")], ensure_ascii=False), encoding="utf-8")
+    demo = demo_procedures({"HT", "CT", "DD", "TP", "XH"})
+    ours = [dict(p, **p.pop("details")) for p in demo if p["service"] in ("HT", "CT")]
+    procedures.write_text(json.dumps(ours, ensure_ascii=False), encoding="utf-8")
     run_cli("procedures", "load", str(procedures), db=db)
     run_cli("user", "add", "lan", "--role", "staff", "--counters", "1", db=db, input=PASSWORD + "\n")
     hub = HubProcess(db).start()

@@ -351,8 +351,8 @@ def _still_open(config, booking, now, action, action_en):
     overdue = booking["starts_at"] + config.booking.check_in_after_minutes * 60 < now
     if booking["status"] != "booked" or overdue:
         status, status_en = STATUS_TEXT["no_show" if overdue and booking["status"] == "booked" else booking["status"]]
-        raise Conflict(f"Lịch hẹn {status}: không {action} được", f"The booking is {status_en}: it cannot be {action_en}",
-                       code="not_changeable")
+        raise Conflict(f"Lịch hẹn {status}: không {action} được",
+                       f"The booking is {status_en}: it cannot be {action_en}", code="not_changeable")
 
 
 def cancel_booking(db, config, *, code, now, phone=None, by_staff=False):
@@ -362,7 +362,8 @@ def cancel_booking(db, config, *, code, now, phone=None, by_staff=False):
     db.execute("UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE id = ?", [now, booking["id"]])
     booking = _row(db, "id", booking["id"])
     _schedule_reminders(db, config, booking, now)
-    return Outcome(booking, [_booking_event(db, "booking_cancelled", booking, now, by="staff" if by_staff else "citizen")])
+    event = _booking_event(db, "booking_cancelled", booking, now, by="staff" if by_staff else "citizen")
+    return Outcome(booking, [event])
 
 
 def move_booking(db, config, *, code, phone, slot, now):
@@ -426,7 +427,8 @@ def check_in(db, config, *, code, now, by="kiosk"):
     if now > last or booking["status"] == "no_show":
         until = local_time(config, last).strftime("%H:%M")
         raise CheckInRefused(
-            f"Đã quá giờ nhận lịch hẹn ({when}, nhận đến {until}). Lịch hẹn không còn hiệu lực; bạn có thể lấy số thường.",
+            f"Đã quá giờ nhận lịch hẹn ({when}, nhận đến {until}). Lịch hẹn không còn hiệu lực; "
+            "bạn có thể lấy số thường.",
             f"Too late for this appointment ({when_en}, check-in until {until}). You can take a normal ticket.",
             code="too_late", service=service.code)
     outcome = issue_ticket(db, config, service=service.code, channel="appointment", now=now,
@@ -465,6 +467,20 @@ def purge_personal_data(db, config, *, now):
     return Outcome(purged, [])
 
 
+def booking_figures(db, *, start_day, end_day):
+    """Bookings whose slot falls on ``start_day``..``end_day`` (ISO local days), per service
+    and status, for reports: ``{service: {"booked", "checked_in", "cancelled", "no_show",
+    "total"}}``. Counts survive the retention purge."""
+    figures = {}
+    for service, status, count in db.execute(
+            "SELECT service, status, COUNT(*) FROM bookings WHERE day BETWEEN ? AND ? GROUP BY service, status",
+            [start_day, end_day]).fetchall():
+        figures.setdefault(service, dict.fromkeys(STATUSES, 0))[status] = count
+    for entry in figures.values():
+        entry["total"] = sum(entry[status] for status in STATUSES)
+    return figures
+
+
 # -- who sees what ----------------------------------------------------------------------------
 
 def _iso(config, timestamp):
@@ -477,7 +493,8 @@ def public_booking(db, config, booking):
     procedure = db.execute("SELECT name, name_en FROM procedures WHERE code = ?", [booking["procedure"]]).fetchone()
     ticket = None
     if booking["ticket_id"] is not None:
-        number, status = db.execute("SELECT number, status FROM tickets WHERE id = ?", [booking["ticket_id"]]).fetchone()
+        number, status = db.execute("SELECT number, status FROM tickets WHERE id = ?",
+                                    [booking["ticket_id"]]).fetchone()
         ticket = {"number": number, "status": status}
     first, last = check_in_window(config, booking)
     return {
