@@ -1,7 +1,7 @@
 """``python -m bench``: run the hub benchmarks against real hub processes and print figures.
 
     .venv/bin/python -m bench                 # everything, about 2 minutes
-    .venv/bin/python -m bench --only issue    # one bench (issue, push, eventlet)
+    .venv/bin/python -m bench --only issue    # one bench (issue, push, eventlet, display)
     .venv/bin/python -m bench --quick         # a smaller smoke run (~40 s)
     .venv/bin/python -m bench --json out.json # also keep the figures
 
@@ -18,10 +18,12 @@ import shutil
 import sys
 import time
 
-from . import hub, issue, push, variants
+from . import display, hub, issue, push, variants
 
 TARGET_TICKETS_PER_SECOND = 500
 TARGET_P99_MS = 50
+TARGET_DISPLAY_MS = 150
+TARGET_DISPLAY_RSS_MIB = 120
 
 
 def _eventlet_available():
@@ -53,6 +55,15 @@ def summary(results):
     for key, figures in results.items():
         if figures.get("error"):
             lines.append(f"| {key} | error | {figures['error']} | |")
+            continue
+        if key == "display":
+            latency = figures["latency_ms"]
+            lines.append(f"| display | call-next → announcement starts on a running hall-display, "
+                         f"{figures['announced']}/{figures['calls']} calls: p50 / p95 / max ms | {latency['p50']:.0f} / "
+                         f"**{latency['p95']:.0f}** / {latency['max']:.0f} | ≤ {TARGET_DISPLAY_MS} |")
+            lines.append(f"| display | display RSS idle / after the calls MiB | {_mib(figures['rss_idle_kib'])} / "
+                         f"**{_mib(figures['rss_after_kib'])}** | ≤ {TARGET_DISPLAY_RSS_MIB} |")
+            lines.append(f"| display | display CPU when idle | {figures['idle_cpu_share'] * 100:.1f}% of one core | |")
             continue
         if key.startswith("issue"):
             latency = figures["latency_ms"]
@@ -101,8 +112,8 @@ def summary(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="issue,push,eventlet",
-                        help="comma-separated: issue, push, eventlet (default: all)")
+    parser.add_argument("--only", default="issue,push,eventlet,display",
+                        help="comma-separated: issue, push, eventlet, display (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller runs for a smoke test")
     parser.add_argument("--duration", type=int, default=10, help="wrk seconds (default 10)")
     parser.add_argument("--connections", type=int, default=8)
@@ -180,6 +191,9 @@ def _run(arguments, selected, kinds, source):
                         python_per_thread=25)
             attempt("push/eventlet/socketio", push.run, clients=arguments.clients, processes=arguments.processes,
                     calls=max(10, arguments.calls // 2), gap=arguments.gap, async_mode="eventlet", kind="socketio")
+
+    if "display" in selected:
+        attempt("display", display.run, calls=8 if arguments.quick else 20)
 
     print()
     print(f"## Summary ({time.monotonic() - started:.0f} s)")
