@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, current_app, render_template, request
 
 from . import reports
+from .core import bookings
 from .core.tickets import local_day
 from .errors import HallError
 from .staff import current_user, roles_required
@@ -39,6 +40,15 @@ def _report_request():
     return {"start": start, "end": end, "group_by": group_by}, hall.read(build)
 
 
+def _booking_rows(report):
+    """Appointments whose slot fell in the report's days, per service: a booking never
+    checked in counts as a no-show here, beside the tickets' own no-shows."""
+    hall = get_hall()
+    figures = hall.read(lambda db, config, now: bookings.booking_figures(
+        db, start_day=report.start_day, end_day=report.end_day))
+    return [(service.name, figures[service.code]) for service in hall.config.services if service.code in figures]
+
+
 @bp.get("/reports")
 @roles_required(*SUPERVISORS)
 def report_page():
@@ -55,6 +65,7 @@ def report_page():
         "reports.html", hall=hall.config, asked=asked, report=report, error=None, presets=presets,
         groupings=reports.GROUPINGS, columns=reports.report_columns(report), rows=reports.report_rows(report),
         hours=reports.hourly_rows(report), kinds={key: reports.column_kind(key) for key in reports.COLUMN_LABELS},
+        booking_rows=_booking_rows(report),
     )
 
 

@@ -137,3 +137,15 @@ def test_dashboard_page_renders_with_charts(app, people):
     sign_in(web, "giamsat")
     page = web.get("/dashboard").get_data(as_text=True)
     assert "vendor/chart.js/chart.umd.min.js" in page and "Theo lĩnh vực" in page
+
+
+def test_reports_count_appointments_never_checked_in_as_no_shows(app, hall, clock, people):
+    hall.book(service="HT", slot="2026-11-26T09:30", name="Nguyễn Văn An", phone="0912345678", source="api")
+    hall.book(service="HT", slot="2026-11-26T10:00", name="Lê Thị Bích", phone="0987654321", source="api")
+    clock.set(hall_time(2026, 11, 26, 9, 50))        # the 09:30 booking's check-in window has closed
+    hall.booking_upkeep()                             # the hub's timer does this every half minute
+    web = app.test_client()
+    sign_in(web, "giamsat")
+    page = web.get("/reports?start=2026-11-26&end=2026-11-26").get_data(as_text=True)
+    row = re.search(r'id="booking-figures".*?<tbody><tr>(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["Hộ tịch", "1", "0", "0", "1", "2"]
