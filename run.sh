@@ -17,8 +17,9 @@ DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core 
 
 debian_packages() {
     local missing=()
+    local wanted=("${DEBIAN_PACKAGES[@]}" "$@")
     command -v dpkg-query >/dev/null || return 0
-    for package in "${DEBIAN_PACKAGES[@]}"; do
+    for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -77,7 +78,9 @@ case "$command" in
         exec "$VENV/bin/hall-display" --hub "${HALL_HUB:-http://127.0.0.1:${HALL_PORT:-5000}}" "$@"
         ;;
     bench)
+        debian_packages wrk
         python_env
+        "$VENV/bin/python" -m pip install -q -e ".[bench]"
         exec bash bench/run_all.sh "$@"
         ;;
     *)

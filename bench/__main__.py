@@ -127,7 +127,7 @@ def main(argv=None):
     parser.add_argument("--ref", help="benchmark hallserver/ as committed at this git ref (e.g. HEAD) "
                              "instead of the working tree")
     parser.add_argument("--variant", help="serve the hub with proposed changes applied in-process "
-                             "(see bench/variants.py), e.g. proposed, or position,index")
+                             "(see bench/variants.py), e.g. nagle or flush")
     parser.add_argument("--json", dest="json_path", help="write every figure to this JSON file")
     arguments = parser.parse_args(argv)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every hub benchmark (about 80 s):
-#   bash bench/run_all.sh [--quick] [--only issue,push,eventlet] [--ref HEAD] [--variant proposed] [--json FILE]
+#   bash bench/run_all.sh [--quick] [--only issue,push,eventlet] [--ref HEAD] [--variant nagle] [--json FILE]
 # Needs wrk (Debian: apt-get install wrk) and the project's virtualenv (.venv) with
 # aiohttp (python-socketio's asyncio client uses it); aiohttp is installed into .venv
 # when it is missing. eventlet is optional (the eventlet smoke run is skipped without it).
