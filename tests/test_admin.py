@@ -174,3 +174,12 @@ def test_daily_backups_are_kept_for_n_days(store, tmp_path):
 
     with sqlite3.connect(folder / "hall-2026-11-23.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_admin_forms_need_the_csrf_token(admin_client, store):
+    before = store.config()
+    for path, fields in (("/admin/config", {"section": "hall", "text:hall.name": "Bị đổi"}),
+                         ("/admin/users", {"username": "x1", "role": "staff", "password": "mat-khau-x1"}),
+                         ("/admin/tokens", {"role": "kiosk"}), ("/admin/end-of-day", {"confirm": "KẾT THÚC"})):
+        assert admin_client.post(path, data=fields).status_code == 400
+    assert store.config() == before and audit_log(store) == []
