@@ -83,22 +83,14 @@ def apply(chosen):
         push.socketio = Emitter()
 
 
-def _async_mode(argv):
-    """The same choice hallserver.cli makes, without importing the hub before patching."""
-    for index, argument in enumerate(argv):
-        if argument.startswith("--async-mode="):
-            return argument.split("=", 1)[1]
-        if argument == "--async-mode" and index + 1 < len(argv):
-            return argv[index + 1]
-    return os.environ.get("HALL_ASYNC_MODE", "gevent")
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         raise SystemExit(__doc__)
     chosen = expand(argv.pop(0))
-    mode = _async_mode(argv) if argv[:1] == ["serve"] else None
+    from hallserver.cli import async_mode_from  # light: click and the token roles, no sockets
+
+    mode = async_mode_from(argv) if argv[:1] == ["serve"] else None
     if "simple-websocket" in chosen:
         hide_gevent_websocket()
     # The hub's own main() patches too; patching first keeps every import below cooperative.

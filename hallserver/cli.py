@@ -12,7 +12,8 @@ import click
 from .auth import ROLES
 
 
-def _async_mode(argv):
+def async_mode_from(argv):
+    """The async mode ``serve`` will use: ``--async-mode`` or HALL_ASYNC_MODE (gevent)."""
     for index, argument in enumerate(argv):
         if argument.startswith("--async-mode="):
             return argument.split("=", 1)[1]
@@ -25,7 +26,7 @@ def main(argv=None):
     """Console-script entry point."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["serve"]:
-        mode = _async_mode(argv)
+        mode = async_mode_from(argv)
         if mode == "gevent":
             from gevent import monkey
 

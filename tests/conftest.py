@@ -214,6 +214,15 @@ def hub(hub_db):
     process.stop()
 
 
+def init_hall(tmp_path, toml_text):
+    """A hall database initialised by ``hallserver init --config`` from a TOML text."""
+    db = tmp_path / "hall.db"
+    config = tmp_path / "hall.toml"
+    config.write_text(toml_text, encoding="utf-8")
+    run_cli("init", "--config", str(config), db=db)
+    return db
+
+
 def cli_token(db, role, counter=None):
     arguments = ["token", "create", "--role", role] + (["--counter", str(counter)] if counter else [])
     return run_cli(*arguments, db=db).stdout.strip().splitlines()[-1]

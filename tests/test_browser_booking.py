@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hallserver.core.procedures import demo_procedures
-from tests.conftest import HubProcess, cli_token, run_cli, screenshot
+from tests.conftest import HubProcess, cli_token, init_hall, run_cli, screenshot
 
 PASSWORD = "mat-khau-quay-1"
 HALL_TOML = """
@@ -43,10 +43,7 @@ services = ["HT", "CT"]
 
 @pytest.fixture
 def booking_hub(tmp_path):
-    db = tmp_path / "hall.db"
-    config = tmp_path / "hall.toml"
-    config.write_text(HALL_TOML, encoding="utf-8")
-    run_cli("init", "--config", str(config), db=db)
+    db = init_hall(tmp_path, HALL_TOML)
     procedures = tmp_path / "procedures.json"
     demo = demo_procedures({"HT", "CT", "DD", "TP", "XH"})
     ours = [dict(p, **p.pop("details")) for p in demo if p["service"] in ("HT", "CT")]

@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from tests.conftest import HubProcess, cli_token, run_cli, screenshot
+from tests.conftest import HubProcess, cli_token, init_hall, run_cli, screenshot
 
 HALL_TOML = """
 [hall]
@@ -37,10 +37,7 @@ services = ["HT", "CT"]
 
 @pytest.fixture
 def citizen_hub(tmp_path):
-    db = tmp_path / "hall.db"
-    config = tmp_path / "hall.toml"
-    config.write_text(HALL_TOML, encoding="utf-8")
-    run_cli("init", "--config", str(config), db=db)
+    db = init_hall(tmp_path, HALL_TOML)
     hub = HubProcess(db).start()
     hub.kiosk = cli_token(db, "kiosk")
     hub.counter = cli_token(db, "counter", 1)
