@@ -45,8 +45,15 @@ python_env() {
     fi
     # Reinstall only when the project's metadata changed since the last install.
     if [ ! -f "$VENV/.installed" ] || [ setup.cfg -nt "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e ".[display,test]"
+        echo "Cài đặt / installing the project into $VENV (log: var/install.log) ..."
+        mkdir -p var
+        # pip's own chatter goes to the log; it is shown only if the install fails.
+        if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+               "$VENV/bin/python" -m pip install -q -e ".[display,test]"; } > var/install.log 2>&1; then
+            cat var/install.log >&2
+            echo "Cài đặt thất bại / install failed (see above)" >&2
+            exit 1
+        fi
         touch "$VENV/.installed"
     fi
 }
