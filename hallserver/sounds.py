@@ -21,6 +21,7 @@ the whole pack stays around a megabyte.
 
 from __future__ import annotations
 
+import abc
 import io
 import json
 import math
@@ -235,7 +236,7 @@ def chime_samples(sample_rate: int = SAMPLE_RATE) -> array:
 # Engines
 
 
-class Engine:
+class Engine(abc.ABC):
     """Turns a clip's text into audio bytes (any format ``decode_audio`` reads).
 
     ``attempts`` is how many times the builder tries one clip before giving up.
@@ -248,20 +249,30 @@ class Engine:
     def check_available(self) -> None:
         """Raise PackError if the engine cannot run here (checked once, before building)."""
 
-    def synthesize(self, text: str, voice: str) -> bytes:
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def clip_audio(self, clip: Clip, voice: str) -> bytes:
-        return self.synthesize(clip.text, voice)
+        """The audio of one clip in ``voice``."""
 
+    @abc.abstractmethod
     def default_voices(self, dialects: Iterable[str]) -> dict[str, str]:
-        raise NotImplementedError
+        """{language: voice} this engine uses when none is given."""
 
     def version(self) -> str:
         return ""
 
 
-class EspeakEngine(Engine):
+class SpeechEngine(Engine):
+    """An engine that speaks a clip's text (speech synthesis, local or online)."""
+
+    @abc.abstractmethod
+    def synthesize(self, text: str, voice: str) -> bytes:
+        """The audio of ``text`` spoken by ``voice``."""
+
+    def clip_audio(self, clip: Clip, voice: str) -> bytes:
+        return self.synthesize(clip.text, voice)
+
+
+class EspeakEngine(SpeechEngine):
     """espeak-ng, offline (Debian package ``espeak-ng``).
 
     Voices: ``vi`` (northern) for the north and for a both-dialect pack, since the Hanoi
@@ -301,7 +312,7 @@ class EspeakEngine(Engine):
         return match.group(1).decode() if match else ""
 
 
-class GTTSEngine(Engine):
+class GTTSEngine(SpeechEngine):
     """Google Translate's speech through gTTS (online; ``pip install 'hall-queue[voice]'``).
 
     ``tts_class`` defaults to ``gtts.gTTS``; tests pass a fake with the same shape
