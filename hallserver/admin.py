@@ -2,13 +2,12 @@
 device tokens, end of day. Every change is validated like a hall file, takes effect
 live, and is written to the event log with who made it."""
 
-import time
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from . import administration, auth, backups, users
-from .core.events import record
+from . import core
 from .core import Outcome
+from .core.events import record
 from .errors import HallError, Invalid
 from .staff import current_user, roles_required
 
@@ -20,13 +19,17 @@ def get_hall():
     return current_app.extensions["hall"]
 
 
-def audit(kind, **data):
-    """Append one admin action to the event log (who and what); publishes it like any event."""
+def audited(kind, apply_change, **data):
+    """Run ``apply_change(db, config, now)`` and append its audit line (who and what) in the
+    same transaction, then publish both; returns what ``apply_change`` returned."""
     by = current_user()["username"]
 
     def action(db, config, now):
-        return Outcome(None, [record(db, kind, now, data={"by": by, **data})])
-    get_hall().perform(action)
+        result = apply_change(db, config, now)
+        events = list(result.events) if isinstance(result, Outcome) else []
+        events.append(record(db, kind, now, data={"by": by, **data}))
+        return Outcome(result.result if isinstance(result, Outcome) else result, events)
+    return get_hall().perform(action)
 
 
 def _page(status=200, **extra):
@@ -54,13 +57,12 @@ def index():
 
 def _reconfigure(edited, section):
     hall = get_hall()
-    before = hall.config_source()
+    changes = administration.describe_change(hall.config_source(), edited)[:20]
     try:
-        hall.reconfigure(edited)
+        audited("config_changed", lambda db, config, now: hall.reconfigure(db, edited),
+                section=section, changes=changes)
     except HallError as error:
         return _page(422, error=error, section=section)
-    audit("config_changed", section=section,
-          changes=administration.describe_change(before, edited)[:20])
     flash(f"Đã lưu thay đổi ({section}). Màn hình và kiosk đã được cập nhật.")
     return redirect(url_for("admin.index", _anchor=section))
 
@@ -102,13 +104,12 @@ def add_user():
     form = request.form
     try:
         counters = _counters_field(form.get("counters", ""))
-        with get_hall().store.transaction() as db:
-            users.add_user(db, username=form.get("username", ""), password=form.get("password", ""),
-                           role=form.get("role", ""), display_name=form.get("display_name", ""),
-                           counters=counters, now=time.time())
+        audited("user_changed", lambda db, config, now: users.add_user(
+            db, username=form.get("username", ""), password=form.get("password", ""), role=form.get("role", ""),
+            display_name=form.get("display_name", ""), counters=counters, now=now),
+            username=form.get("username", "").strip().lower(), change="added", role=form.get("role", ""))
     except HallError as error:
         return _page(422, error=error, section="users")
-    audit("user_changed", username=form["username"].strip().lower(), change="added", role=form["role"])
     flash(f"Đã tạo tài khoản {form['username']}.")
     return redirect(url_for("admin.index", _anchor="users"))
 
@@ -121,15 +122,14 @@ def change_user(username, change):
     if change == "disable" and username == current_user()["username"]:
         return _page(409, error=Invalid("Không thể tự khóa tài khoản đang dùng", "You cannot disable yourself"),
                      section="users")
+    def apply(db, config, now):
+        if change == "password":
+            return users.set_password(db, username, request.form.get("password", ""))
+        return users.set_disabled(db, username, change == "disable", now=now)
     try:
-        with get_hall().store.transaction() as db:
-            if change == "password":
-                users.set_password(db, username, request.form.get("password", ""))
-            else:
-                users.set_disabled(db, username, change == "disable", now=time.time())
+        audited("user_changed", apply, username=username, change=change)
     except HallError as error:
         return _page(error.status, error=error, section="users")
-    audit("user_changed", username=username, change=change)
     flash({"disable": f"Đã khóa {username}.", "enable": f"Đã mở khóa {username}.",
            "password": f"Đã đặt mật khẩu mới cho {username}."}[change])
     return redirect(url_for("admin.index", _anchor="users"))
@@ -145,14 +145,13 @@ def create_token():
         counter = int(form["counter"]) if form.get("counter", "").strip() else None
         if counter is not None and not any(c.number == counter for c in get_hall().config.counters):
             raise Invalid(f"Không có quầy số {counter}", f"Unknown counter {counter}")
-        with get_hall().store.transaction() as db:
-            plain = auth.create_token(db, role=form.get("role", ""), counter=counter, label=form.get("label", ""),
-                                      now=time.time())
+        plain = audited("token_changed", lambda db, config, now: auth.create_token(
+            db, role=form.get("role", ""), counter=counter, label=form.get("label", ""), now=now),
+            role=form.get("role", ""), counter=counter, label=form.get("label", ""), change="created")
     except ValueError:
         return _page(422, error=Invalid("Số quầy phải là số", "The counter must be a number"), section="tokens")
     except HallError as error:
         return _page(422, error=error, section="tokens")
-    audit("token_changed", role=form["role"], counter=counter, label=form.get("label", ""), change="created")
     # Shown once, on this answer only: the database keeps its hash.
     return _page(201, new_token=plain, section="tokens")
 
@@ -160,9 +159,8 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @roles_required("admin")
 def revoke_token(token_id):
-    with get_hall().store.transaction() as db:
-        auth.revoke_token(db, token_id, now=time.time())
-    audit("token_changed", token_id=token_id, change="revoked")
+    audited("token_changed", lambda db, config, now: auth.revoke_token(db, token_id, now=now),
+            token_id=token_id, change="revoked")
     flash(f"Đã thu hồi token {token_id}.")
     return redirect(url_for("admin.index", _anchor="tokens"))
 
@@ -176,7 +174,7 @@ def close_day():
     if request.form.get("confirm", "").strip().upper() != "KẾT THÚC":
         return _page(422, error=Invalid('Hãy gõ "KẾT THÚC" để xác nhận', 'Type "KẾT THÚC" to confirm'),
                      section="day")
-    count = get_hall().close_day()
-    audit("day_closed", expired=count)
+    count = audited("day_closed", lambda db, config, now: core.expire_before(db, config, now=now,
+                                                                           include_today=True))
     flash(f"Đã kết thúc ngày: {count} phiếu chưa xong đã hết hạn.")
     return redirect(url_for("admin.index", _anchor="day"))

@@ -185,13 +185,10 @@ class Hall:
                            code="no_config_source")
         return copy.deepcopy(source)
 
-    def reconfigure(self, mapping):
-        """Validate an edited mapping like a hall file and apply it; raises ConfigError naming the key."""
-        self.store.apply_config(parse_config(mapping), source=mapping)
-
-    def close_day(self):
-        """End today's queue now (admin, with confirmation): unfinished tickets expire."""
-        return self.perform(core.expire_before, include_today=True)
+    def reconfigure(self, db, mapping):
+        """Validate an edited mapping like a hall file and apply it inside the caller's
+        transaction (``perform``); raises ConfigError naming the key."""
+        self.store.write_config(db, parse_config(mapping), source=mapping)
 
     def expire(self):
         """End yesterday's leftovers now (the hub also does it lazily and on a timer)."""

@@ -307,32 +307,36 @@ class Store:
         """Store a validated HallConfig (and the TOML mapping it came from, which admins
         edit); keeps tickets, counter states and history."""
         with self.transaction() as db:
-            self.set_setting(db, "hall", {
-                "name": config.name, "name_en": config.name_en,
-                "timezone": config.timezone, "hotline": config.hotline, "notices": list(config.notices),
-            })
-            if source is not None:
-                self.set_setting(db, "config_source", source)
-            self.set_setting(db, "hours", {day: [list(p) for p in periods] for day, periods in config.hours.items()})
-            self.set_setting(db, "policy", vars(config.policy))
-            self.set_setting(db, "announcement", vars(config.announcement))
-            self.set_setting(db, "holidays", list(config.holidays))
-            self.set_setting(db, "booking", vars(config.booking))
-            db.execute("UPDATE services SET active = 0")
-            for position, service in enumerate(config.services):
-                db["services"].upsert(dict(vars(service), position=position, active=1), pk="code")
-            db.execute("UPDATE priorities SET active = 0")
-            for position, priority in enumerate(config.priorities):
-                db["priorities"].upsert(dict(vars(priority), position=position, active=1), pk="code")
-            db.execute("UPDATE counters SET active = 0")
-            for position, counter in enumerate(config.counters):
-                values = {"name": counter.name, "services": json.dumps(list(counter.services)), "position": position}
-                if db["counters"].count_where("number = ?", [counter.number]):
-                    db["counters"].update(counter.number, dict(values, active=1))
-                else:
-                    db["counters"].insert(dict(values, number=counter.number, status="open", active=1))
-            version = (self.get_setting("config_version", 0) or 0) + 1
-            self.set_setting(db, "config_version", version)
+            self.write_config(db, config, source)
+
+    def write_config(self, db, config, source=None):
+        """``apply_config`` inside the caller's transaction."""
+        self.set_setting(db, "hall", {
+            "name": config.name, "name_en": config.name_en,
+            "timezone": config.timezone, "hotline": config.hotline, "notices": list(config.notices),
+        })
+        if source is not None:
+            self.set_setting(db, "config_source", source)
+        self.set_setting(db, "hours", {day: [list(p) for p in periods] for day, periods in config.hours.items()})
+        self.set_setting(db, "policy", vars(config.policy))
+        self.set_setting(db, "announcement", vars(config.announcement))
+        self.set_setting(db, "holidays", list(config.holidays))
+        self.set_setting(db, "booking", vars(config.booking))
+        db.execute("UPDATE services SET active = 0")
+        for position, service in enumerate(config.services):
+            db["services"].upsert(dict(vars(service), position=position, active=1), pk="code")
+        db.execute("UPDATE priorities SET active = 0")
+        for position, priority in enumerate(config.priorities):
+            db["priorities"].upsert(dict(vars(priority), position=position, active=1), pk="code")
+        db.execute("UPDATE counters SET active = 0")
+        for position, counter in enumerate(config.counters):
+            values = {"name": counter.name, "services": json.dumps(list(counter.services)), "position": position}
+            if db["counters"].count_where("number = ?", [counter.number]):
+                db["counters"].update(counter.number, dict(values, active=1))
+            else:
+                db["counters"].insert(dict(values, number=counter.number, status="open", active=1))
+        version = (self.get_setting("config_version", 0) or 0) + 1
+        self.set_setting(db, "config_version", version)
 
     def config(self):
         """The applied HallConfig, cached until the configuration changes."""
