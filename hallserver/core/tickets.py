@@ -165,24 +165,24 @@ def normalise_phone(phone):
     return digits
 
 
+def _within_daily_cap(db, today, column, value, cap, who, *, code):
+    """Refuse a number from home when ``column = value`` already took ``cap`` today."""
+    taken = db.execute(f"SELECT COUNT(*) FROM ticket_contacts WHERE day = ? AND {column} = ?",
+                       [today, value]).fetchone()[0]
+    if taken >= cap:
+        raise Conflict(f"{who[0]} đã lấy {taken} số hôm nay (tối đa {cap})",
+                       f"{who[1]} already took {taken} numbers today (at most {cap})", code=code)
+
+
 def issue_remote_ticket(db, config, *, service, now, phone=None, address_hash):
     """A number taken from home: the same queue rules, plus caps per phone and per address."""
     phone = normalise_phone(phone)
     today = local_day(config, now)
-    policy = config.policy
     if phone is not None:
-        taken = db.execute("SELECT COUNT(*) FROM ticket_contacts WHERE day = ? AND phone = ?",
-                           [today, phone]).fetchone()[0]
-        if taken >= policy.remote_per_phone:
-            raise Conflict(f"Số điện thoại này đã lấy {taken} số hôm nay (tối đa {policy.remote_per_phone})",
-                           f"This phone already took {taken} numbers today (at most {policy.remote_per_phone})",
-                           code="phone_cap_reached")
-    taken = db.execute("SELECT COUNT(*) FROM ticket_contacts WHERE day = ? AND address_hash = ?",
-                       [today, address_hash]).fetchone()[0]
-    if taken >= policy.remote_per_address:
-        raise Conflict(f"Thiết bị này đã lấy {taken} số hôm nay (tối đa {policy.remote_per_address})",
-                       f"This device already took {taken} numbers today (at most {policy.remote_per_address})",
-                       code="address_cap_reached")
+        _within_daily_cap(db, today, "phone", phone, config.policy.remote_per_phone,
+                          ("Số điện thoại này", "This phone"), code="phone_cap_reached")
+    _within_daily_cap(db, today, "address_hash", address_hash, config.policy.remote_per_address,
+                      ("Thiết bị này", "This device"), code="address_cap_reached")
     outcome = issue_ticket(db, config, service=service, channel="online", now=now)
     db["ticket_contacts"].insert({"ticket_id": outcome.result["id"], "day": today, "phone": phone,
                                   "address_hash": address_hash})
