@@ -18,7 +18,6 @@ The variants ``position``, ``index`` and ``counters`` were adopted by the hub (c
 "Faster issuance and pushes") and removed from here.
 """
 
-import os
 import sys
 
 KNOWN = ("nagle", "simple-websocket", "flush")

@@ -13,7 +13,7 @@ import copy
 
 from .errors import ConfigError
 
-KINDS = ("text", "int", "float", "list", "lines", "periods", "bool")
+KINDS = ("text", "int", "float", "list", "lines", "periods")
 
 
 def _convert(kind, raw, name):
@@ -27,8 +27,6 @@ def _convert(kind, raw, name):
             return int(raw) if kind == "int" else float(raw)
         except ValueError:
             raise ConfigError(f"{name}: cần một số, nhận {raw!r}", f"{name}: expected a number, got {raw!r}") from None
-    if kind == "bool":
-        return raw in ("1", "on", "true", "yes")
     if kind in ("list", "periods"):
         return [part.strip() for part in raw.split(",") if part.strip()]
     if kind == "lines":

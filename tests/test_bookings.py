@@ -429,7 +429,7 @@ def test_import_and_upkeep_from_the_command_line(tmp_path):
                       f"HT,{day},09:30,Phạm Dũng,0912000003,P-3\n", encoding="utf-8")
     result = run_cli("bookings", "import", str(export), db=db, check=False)
     assert result.returncode == 1
-    assert f"dòng/row 2: " in result.stdout and f"{day}T09:00" in result.stdout
+    assert "dòng/row 2: " in result.stdout and f"{day}T09:00" in result.stdout
     assert "dòng/row 3: TỪ CHỐI / REJECTED [slot_full]" in result.stdout
     assert "imported 2, từ chối / rejected 1" in result.stdout
     again = run_cli("bookings", "import", str(export), db=db, check=False)

@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from tests.conftest import HubProcess, cli_token, init_hall, run_cli, screenshot
+from tests.conftest import HubProcess, cli_token, init_hall, screenshot
 
 HALL_TOML = """
 [hall]

@@ -10,7 +10,7 @@ from hallserver.config import demo_config
 from hallserver.core.procedures import demo_procedures, fold, parse_procedures, read_procedures_file
 from hallserver.errors import ConfigError
 from tests.conftest import run_cli
-from tests.test_bookings_web import add_user, demo_app, page_csrf, signed_in, text, web_app  # noqa: F401 (fixture)
+from tests.test_bookings_web import add_user, page_csrf, signed_in, text, web_app  # noqa: F401 (web_app: a fixture)
 
 SERVICES = {service.code for service in demo_config().services}
 
