@@ -51,7 +51,7 @@ def hide_gevent_websocket():
 
 def apply(chosen):
     if "nagle" in chosen:
-        from hallserver import server
+        from hallserver.web import server
 
         def plain_handler_class():
             from gevent import pywsgi
@@ -65,7 +65,7 @@ def apply(chosen):
         server._gevent_handler_class = plain_handler_class
 
     if "flush" in chosen:
-        from hallserver import push
+        from hallserver.web import push
 
         real_socketio = push.socketio
 
@@ -101,7 +101,7 @@ def main(argv=None):
         import eventlet
 
         eventlet.monkey_patch()
-    import hallserver.app  # noqa: F401 - the socketio object exists before push is patched
+    import hallserver.web  # noqa: F401 - the socketio object exists before push is patched
 
     apply(chosen)
     print(f"bench variant: {', '.join(chosen) or 'none'}", flush=True)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hallserver.sounds import PLAYBACK, PackError, load_manifest
+from hallserver.voice.pack import PLAYBACK, PackError, load_manifest
 from hallserver.voice import CHIME
 
 log = logging.getLogger(__name__)

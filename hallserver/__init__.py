@@ -5,6 +5,6 @@ __version__ = "0.1.0"
 
 def create_app(config=None, clock=None):
     """Build the hub's Flask app (see ``hallserver.app.create_app``)."""
-    from .app import create_app as factory
+    from .web import create_app as factory
 
     return factory(config, clock)

@@ -15,7 +15,7 @@ from .core import bookings, procedures, views
 from .core import ratings
 from .core.estimates import Estimator
 from .config import parse_config
-from .errors import Conflict, Invalid, NotFound
+from .errors import ConfigError, Conflict, Invalid, NotFound
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -210,6 +210,20 @@ class Hall:
 
     def load_procedures(self, items, replace=False):
         return self.perform(procedures.save_procedures, procedures=items, replace=replace)
+
+    def seed_demo_procedures(self):
+        """Give a demo hall without procedures the shipped ones; the number loaded.
+
+        A hall whose services are not the demo's loads its own (``hallserver procedures load``).
+        """
+        if self.read(lambda db, config, now: procedures.has_procedures(db)):
+            return 0
+        try:
+            items = procedures.demo_procedures({service.code for service in self.config.services})
+        except ConfigError:
+            return 0
+        self.load_procedures(items)
+        return len(items)
 
     def booking_slots(self, service):
         return self.read(lambda db, config, now: bookings.slot_days(db, config, service=service, now=now))

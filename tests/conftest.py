@@ -15,7 +15,7 @@ import pytest
 import requests
 import socketio
 
-from hallserver import auth
+from hallserver.services import auth
 from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
 from hallserver.store import open_store

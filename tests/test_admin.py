@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from hallserver import backups, users
-from hallserver.app import socketio
+from hallserver.services import backups, users
+from hallserver.web.extensions import socketio
 from tests.conftest import bearer
 
 PASSWORD = "quan-tri-mat-khau"

@@ -119,7 +119,7 @@ def test_only_the_counter_or_a_supervisor_acts_for_counter_1(client, tokens, tok
 
 
 def test_revoked_tokens_stop_working(client, tokens, store):
-    from hallserver import auth
+    from hallserver.services import auth
 
     principal = auth.principal_for(store.db, tokens["kiosk"])
     with store.transaction() as db:

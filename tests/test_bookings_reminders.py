@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hallserver import reminders
+from hallserver.services import reminders
 from tests.conftest import free_port, hall_time
 from tests.test_bookings import PHONE, book, make_hall
 

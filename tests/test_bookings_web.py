@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from hallserver import booking as booking_edge
-from hallserver import create_app, users
+from hallserver.web import guards
+from hallserver import create_app
+from hallserver.services import users
 from hallserver.config import demo_mapping, parse_config
 from hallserver.core.procedures import demo_procedures
 from hallserver.store import open_store
@@ -113,7 +114,7 @@ def test_the_check_question(web, monkeypatch):
     booked_code(submit(web, fields=fields))
     replay = submit(web, fields=dict(fields, idempotency_key="another-form"), phone="0987654321")
     assert replay.status_code == 409 and "Câu hỏi kiểm tra đã được dùng" in text(replay)
-    monkeypatch.setattr(booking_edge, "CHALLENGE_SECONDS", -1)
+    monkeypatch.setattr(guards, "CHALLENGE_SECONDS", -1)
     expired = submit(web, phone="0987654321")
     assert expired.status_code == 422 and "Câu hỏi kiểm tra đã hết hạn" in text(expired)
 
@@ -268,7 +269,7 @@ def test_staff_check_in_cancel_and_a_normal_ticket(web, web_app, clock):
 # -- no personal data in public ----------------------------------------------------------------------------------
 
 def test_names_and_phones_never_reach_public_pages_api_events_or_pushes(web, web_app, clock):
-    from hallserver.app import socketio
+    from hallserver.web.extensions import socketio
 
     hall = web_app.extensions["hall"]
     screen = socketio.test_client(web_app)

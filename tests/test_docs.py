@@ -44,7 +44,7 @@ def test_every_route_is_in_the_api_doc(app):
 
 
 def test_every_push_event_is_in_the_api_doc():
-    source = (ROOT / "hallserver" / "push.py").read_text(encoding="utf-8")
+    source = (ROOT / "hallserver" / "web" / "push.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'socketio\.emit\(\s*"(\w+)"', source)) | set(re.findall(r'\("(\w+)", \{"seq"', source))
     assert emitted >= {"called", "queue", "counter", "counter_state", "state", "ticket"}
     for event in emitted:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from hallserver.app import socketio
+from hallserver.web.extensions import socketio
 from tests.conftest import bearer, make_token
 
 

@@ -14,9 +14,9 @@ import pytest
 import segno
 from PIL import ImageChops, ImageFont, ImageOps
 
-from hallserver import printing
+from hallserver.services import printing
 from hallserver.errors import HallError
-from hallserver.printing import (
+from hallserver.services.printing import (
     FONT_CANDIDATES,
     VIETNAMESE_LETTERS,
     HallInfo,
@@ -354,7 +354,7 @@ def test_usb_needs_pyusb_only_when_printing(monkeypatch, caplog):
     printer = printer_from_config("usb:04b8:0202")  # constructing touches no USB library
     monkeypatch.setitem(sys.modules, "usb", None)  # as if pyusb were not installed
     monkeypatch.setitem(sys.modules, "usb.core", None)
-    with caplog.at_level(logging.WARNING, logger="hallserver.printing"):
+    with caplog.at_level(logging.WARNING, logger="hallserver.services.printing"):
         assert printer.print_ticket_safely(ticket(), HALL) == (
             False,
             "Máy in gặp sự cố: in qua USB cần thư viện pyusb và libusb "
@@ -383,7 +383,7 @@ def test_refused_connection_comes_back_quickly_as_a_message(caplog):
     port = closed_port()
     printer = printer_from_config(f"network:127.0.0.1:{port}")
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="hallserver.printing"):
+    with caplog.at_level(logging.WARNING, logger="hallserver.services.printing"):
         ok, message = print_ticket_safely(printer, ticket(), HALL, track_url=TRACK_URL)
     assert time.monotonic() - started < 1
     assert ok is False
@@ -476,7 +476,7 @@ def test_faults_while_sending_in_words(fault, message):
 
 def test_unexpected_error_is_logged_and_still_never_raised(caplog):
     printer = printer_from_config("dummy")
-    with caplog.at_level(logging.ERROR, logger="hallserver.printing"):
+    with caplog.at_level(logging.ERROR, logger="hallserver.services.printing"):
         ok, message = printer.print_ticket_safely(ticket(issued_at="not a time"), HALL)
     assert (ok, message) == (False, "Máy in gặp sự cố: lỗi không xác định (ValueError)")
     assert caplog.records[-1].exc_info  # the traceback is in the log
@@ -499,7 +499,7 @@ def test_printing_by_setting_value_shares_one_printer_per_value():
 
 
 def test_wrong_setting_value_is_a_logged_fault_not_a_crash(caplog):
-    with caplog.at_level(logging.ERROR, logger="hallserver.printing"):
+    with caplog.at_level(logging.ERROR, logger="hallserver.services.printing"):
         assert print_ticket_safely("network:printer:abc", ticket(), HALL) == (
             False,
             "Máy in gặp sự cố: cấu hình máy in sai (HALL_PRINTER: the port must be a whole number "

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hallserver.app import socketio
+from hallserver.web.extensions import socketio
 from tests.conftest import bearer
 
 

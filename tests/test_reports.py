@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hallserver import reports, users
+from hallserver.services import reports, users
 from hallserver.config import parse_config
 from hallserver.errors import Invalid
 from hallserver.hall import Hall

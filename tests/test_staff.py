@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from hallserver import users
-from hallserver.app import socketio
+from hallserver.services import users
+from hallserver.web.extensions import socketio
 from hallserver.errors import TooManyRequests
 from tests.conftest import bearer, run_cli
 

@@ -9,9 +9,9 @@ import time
 import openpyxl
 import pytest
 
-from hallserver import push, users
-from hallserver.app import socketio
-from hallserver.supervision import dashboard_snapshot
+from hallserver.services import users
+from hallserver.web.extensions import socketio
+from hallserver.services.supervision import dashboard_snapshot
 from tests.conftest import bearer, hall_time
 
 PASSWORD = "mat-khau-dai-1"
@@ -92,8 +92,8 @@ def test_dashboard_room_gets_snapshots_and_each_alert_once(app, client, tokens, 
     assert first and first[0]["totals"]["issued"] == 0
     client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"]))
     clock.advance(45 * 60)
-    push.push_dashboard()
-    push.push_dashboard()
+    app.extensions["publisher"].push_dashboard()
+    app.extensions["publisher"].push_dashboard()
     received = dashboard.get_received()
     snapshots = [event["args"][0] for event in received if event["name"] == "dashboard"]
     alerts = [event["args"][0] for event in received if event["name"] == "alert"]

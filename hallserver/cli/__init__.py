@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from .auth import ROLES
+from ..services.auth import ROLES
+from .common import fail, open_hall_store, read_settings
 
 
 def async_mode_from(argv):
@@ -38,34 +39,6 @@ def main(argv=None):
     cli.main(args=argv, prog_name="hallserver")
 
 
-def _fail(error):
-    """Print a HallError the way a person at a terminal wants it, and exit 2."""
-    click.echo(f"Lỗi / Error: {error.message}", err=True)
-    if error.message_en != error.message:
-        click.echo(f"  {error.message_en}", err=True)
-    sys.exit(2)
-
-
-def _settings():
-    from .settings import load_settings
-
-    try:
-        return load_settings()
-    except ValueError as error:
-        click.echo(f"Lỗi / Error: {error}", err=True)
-        sys.exit(2)
-
-
-def _store():
-    from .errors import HallError
-    from .store import open_store
-
-    try:
-        return open_store(_settings()["db"])
-    except HallError as error:
-        _fail(error)
-
-
 @click.group(help="Hall Queue hub (máy chủ xếp hàng). The database is HALL_DB (default var/hall.db).")
 def cli():
     pass
@@ -75,15 +48,16 @@ def cli():
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Hall TOML file (default: demo hall)")
 def init(config_path):
     """Create or migrate the database and apply a hall configuration."""
-    from .config import demo_mapping, parse_config, read_config_file
-    from .errors import HallError
+    from ..config import demo_mapping, parse_config, read_config_file
+    from ..errors import HallError
+    from ..hall import Hall
 
-    store = _store()
+    store = open_hall_store()
     try:
         if config_path:
             source = read_config_file(config_path)
         elif store.is_configured():
-            seed_demo_procedures(store)
+            Hall(store).seed_demo_procedures()
             click.echo(f"Đã khởi tạo / already initialised: {store.path} (schema {store.schema_version()})")
             return
         else:
@@ -91,9 +65,9 @@ def init(config_path):
         config = parse_config(source)
         store.apply_config(config, source=source)
         if not config_path:
-            seed_demo_procedures(store)
+            Hall(store).seed_demo_procedures()
     except HallError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"Đã khởi tạo / initialised {store.path}: {config.name}")
     click.echo(f"  {len(config.services)} dịch vụ / services, {len(config.counters)} quầy / counters,"
                f" schema {store.schema_version()}")
@@ -107,18 +81,18 @@ def init(config_path):
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
 def serve(host, port, async_mode, access_log):
     """Run the hub: API, pages and Socket.IO push."""
-    from . import backups, push
-    from .app import create_app, socketio
-    from .reminders import upkeep_forever
-    from .core import local_day
-    from .errors import HallError
-    from .server import run
+    from ..core import local_day
+    from ..errors import HallError
+    from ..services import backups
+    from ..services.reminders import upkeep_forever
+    from ..web import create_app, socketio
+    from ..web.server import run
 
     overrides = {"async_mode": async_mode} if async_mode else {}
     try:
         app = create_app(overrides)
     except HallError as error:
-        _fail(error)
+        fail(error)
     hall = app.extensions["hall"]
     interval = app.config["HALL_SETTINGS"]["expire_check_seconds"]
 
@@ -135,8 +109,8 @@ def serve(host, port, async_mode, access_log):
             socketio.sleep(interval)
 
     socketio.start_background_task(expire_at_day_end)
-    socketio.start_background_task(push.dashboard_updates)
-    # Appointments: no-shows, retention, reminder webhooks (hallserver.reminders).
+    socketio.start_background_task(app.extensions["publisher"].dashboard_updates)
+    # Appointments: no-shows, retention, reminder webhooks (hallserver.services.reminders).
     socketio.start_background_task(upkeep_forever, hall, socketio.sleep, interval)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Hall Queue: {hall.config.name}")
@@ -161,18 +135,18 @@ def token_create(role, counter, label):
     """Create a token; it is printed once, as the last line."""
     import time
 
-    from . import auth
-    from .core import find_counter
-    from .errors import HallError
+    from ..services import auth
+    from ..core import find_counter
+    from ..errors import HallError
 
-    store = _store()
+    store = open_hall_store()
     try:
         if counter is not None:
             find_counter(store.config(), counter)
         with store.transaction() as db:
             plain = auth.create_token(db, role=role, counter=counter, label=label, now=time.time())
     except HallError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"Token {role}{f' quầy/counter {counter}' if counter else ''} (chỉ hiện một lần / shown once):")
     click.echo(plain)
 
@@ -180,7 +154,7 @@ def token_create(role, counter, label):
 @token.command("list")
 def token_list():
     """List tokens (never their values)."""
-    store = _store()
+    store = open_hall_store()
     for row in store.db.query("SELECT * FROM tokens ORDER BY id"):
         state = "revoked" if row["revoked_at"] else "active"
         click.echo(f"{row['id']:>4}  {row['role']:<10} {row['counter'] or '':>4}  {state:<8} {row['label'] or ''}")
@@ -192,9 +166,9 @@ def token_revoke(token_id):
     """Revoke a token by its id (see `token list`)."""
     import time
 
-    from . import auth
+    from ..services import auth
 
-    store = _store()
+    store = open_hall_store()
     with store.transaction() as db:
         auth.revoke_token(db, token_id, now=time.time())
     click.echo(f"Đã thu hồi / revoked token {token_id}")
@@ -220,15 +194,15 @@ def user_add(username, role, display_name, counters):
     """Create an account; the password comes from a prompt, or the first line of stdin."""
     import time
 
-    from . import users
-    from .core import find_counter
-    from .errors import HallError, Invalid
+    from ..services import users
+    from ..core import find_counter
+    from ..errors import HallError, Invalid
 
-    store = _store()
+    store = open_hall_store()
     try:
         numbers = [int(part) for part in counters.replace(" ", "").split(",") if part]
     except ValueError:
-        _fail(Invalid(f"--counters: cần danh sách số, ví dụ 1,2 (nhận {counters!r})",
+        fail(Invalid(f"--counters: cần danh sách số, ví dụ 1,2 (nhận {counters!r})",
                       f"--counters: expected numbers such as 1,2, got {counters!r}"))
     try:
         for number in numbers:
@@ -238,22 +212,22 @@ def user_add(username, role, display_name, counters):
             users.add_user(db, username=username, password=password, role=role, now=time.time(),
                            display_name=display_name, counters=numbers)
     except HallError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"Đã tạo tài khoản / created {username.lower()} ({role})")
 
 
 def _set_user_disabled(username, disabled):
     import time
 
-    from . import users
-    from .errors import HallError
+    from ..services import users
+    from ..errors import HallError
 
-    store = _store()
+    store = open_hall_store()
     try:
         with store.transaction() as db:
             users.set_disabled(db, username, disabled, now=time.time())
     except HallError as error:
-        _fail(error)
+        fail(error)
 
 
 @user.command("disable")
@@ -275,7 +249,7 @@ def user_enable(username):
 @user.command("list")
 def user_list():
     """List accounts, roles, counters and state."""
-    store = _store()
+    store = open_hall_store()
     for row in store.db.query("SELECT * FROM users ORDER BY username"):
         state = "disabled" if row["disabled"] else "active"
         click.echo(f"{row['username']:<20} {row['role']:<11} {state:<9} counters {row['counters']}")
@@ -285,7 +259,7 @@ def user_list():
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(path):
     """Copy the live database to PATH (SQLite online backup)."""
-    store = _store()
+    store = open_hall_store()
     store.backup(path)
     click.echo(f"Đã sao lưu / backed up {store.path} → {path}")
 
@@ -293,32 +267,25 @@ def backup(path):
 @cli.command()
 def expire():
     """End every unfinished ticket of an earlier day now."""
-    from .hall import Hall
+    from ..hall import Hall
 
-    count = Hall(_store()).expire()
+    count = Hall(open_hall_store()).expire()
     click.echo(f"Đã hết hạn / expired {count} phiếu / tickets")
 
 
 @cli.command("settings")
 def show_settings():
     """Show every setting, its value and its HALL_* variable."""
-    from .settings import SETTINGS
+    from ..settings import SETTINGS
 
-    values = _settings()
+    values = read_settings()
     for setting in SETTINGS:
         click.echo(f"HALL_{setting.name.upper():<22} {values[setting.name]!r:<16} {setting.help}")
 
 
-def _add_sound_commands():
-    from .sounds import sounds
-
-    cli.add_command(sounds)
-
-
-from .bookings_cli import bookings, procedures, seed_demo_procedures  # noqa: E402  (click only)
+from .bookings import bookings, procedures  # noqa: E402  (the groups import click only)
+from .sounds import sounds  # noqa: E402
 
 cli.add_command(bookings)
 cli.add_command(procedures)
-
-
-_add_sound_commands()
+cli.add_command(sounds)

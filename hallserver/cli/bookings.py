@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from .common import fail, open_hall_store
+
 
 @click.group("bookings")
 def bookings():
@@ -24,18 +26,17 @@ def bookings_import(path):
     optional dossier_code, code (kept as the booking code), ref (the other system's id: a
     row already imported is rejected). Exit status 1 when any row was rejected.
     """
-    from .cli import _fail, _store
-    from .core.bookings import parse_import
-    from .errors import HallError
-    from .hall import Hall
+    from ..core.bookings import parse_import
+    from ..errors import HallError
+    from ..hall import Hall
 
-    hall = Hall(_store())
+    hall = Hall(open_hall_store())
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
         rows = parse_import(text, "json" if path.lower().endswith(".json") else "csv")
         report = hall.import_bookings(rows)
     except HallError as error:
-        _fail(error)
+        fail(error)
     except UnicodeDecodeError:
         click.echo("Lỗi / Error: tệp phải là UTF-8 / the file must be UTF-8", err=True)
         sys.exit(2)
@@ -53,11 +54,10 @@ def bookings_import(path):
 def bookings_upkeep():
     """Once: mark no-shows, delete personal data past retention, send due reminders.
     (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
-    from .cli import _store
-    from .hall import Hall
-    from .reminders import run_upkeep
+    from ..hall import Hall
+    from ..services.reminders import run_upkeep
 
-    result = run_upkeep(Hall(_store()))
+    result = run_upkeep(Hall(open_hall_store()))
     sent = sum(1 for reminder in result["reminders"] if reminder["ok"])
     click.echo(f"Vắng mặt / no-shows {result['no_shows']}, xóa dữ liệu cá nhân / purged {result['purged']}, "
                f"nhắc lịch / reminders sent {sent} of {len(result['reminders'])}")
@@ -73,45 +73,26 @@ def procedures():
 @click.option("--replace", is_flag=True, help="Hide every procedure that is not in the file")
 def procedures_load(path, replace):
     """Add or update procedures from a TOML or JSON file (see hallserver/procedures_demo.toml)."""
-    from .cli import _fail, _store
-    from .core.procedures import read_procedures_file
-    from .errors import HallError
-    from .hall import Hall
+    from ..core.procedures import read_procedures_file
+    from ..errors import HallError
+    from ..hall import Hall
 
-    hall = Hall(_store())
+    hall = Hall(open_hall_store())
     try:
         items = read_procedures_file(path, {service.code for service in hall.config.services})
         hall.load_procedures(items, replace=replace)
     except HallError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"Đã nạp / loaded {len(items)} thủ tục / procedures")
 
 
 @procedures.command("list")
 def procedures_list():
     """Every procedure: code, service, shown or hidden, name."""
-    from .cli import _store
-    from .hall import Hall
+    from ..hall import Hall
 
-    hall = Hall(_store())
+    hall = Hall(open_hall_store())
     with hall.store.reading() as db:
         rows = list(db.query("SELECT code, service, active, name FROM procedures ORDER BY position, code"))
     for row in rows:
         click.echo(f"{row['code']:<16} {row['service']:<6} {'shown' if row['active'] else 'hidden':<7} {row['name']}")
-
-
-def seed_demo_procedures(store):
-    """Give a demo hall without procedures the shipped ones (``hallserver init``)."""
-    from .core import procedures as catalogue
-    from .errors import ConfigError
-    from .hall import Hall
-
-    with store.reading() as db:
-        if catalogue.has_procedures(db):
-            return 0
-    try:
-        items = catalogue.demo_procedures({service.code for service in store.config().services})
-    except ConfigError:   # not the demo hall's services: its admin loads its own
-        return 0
-    Hall(store).load_procedures(items)
-    return len(items)

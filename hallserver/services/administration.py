@@ -11,7 +11,7 @@ An empty optional number removes the key (back to its default).
 
 import copy
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 KINDS = ("text", "int", "float", "list", "lines", "periods")
 

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from .errors import Forbidden, Invalid, Unauthorized
+from ..errors import Forbidden, Invalid, Unauthorized
 
 ROLES = ("kiosk", "display", "counter", "rating", "supervisor", "admin")
 # Device roles bound to one counter: the counter's own client, and its rating tablet.

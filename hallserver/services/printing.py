@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import HallError
+from ..errors import HallError
 
 log = logging.getLogger(__name__)
 

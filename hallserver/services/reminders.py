@@ -20,7 +20,7 @@ import logging
 import urllib.error
 import urllib.request
 
-from .core.bookings import public_booking
+from ..core.bookings import public_booking
 
 MAX_ATTEMPTS = 6
 LEASE_SECONDS = 120

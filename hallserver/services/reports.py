@@ -48,9 +48,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from .core.ratings import SCORES
-from .core.tickets import CHANNELS
-from .errors import Invalid
+from ..core.ratings import SCORES
+from ..core.tickets import CHANNELS
+from ..errors import Invalid
 
 GROUPINGS = ("service", "counter", "staff", "channel")
 NOBODY = "—"

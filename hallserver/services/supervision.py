@@ -8,9 +8,9 @@ import json
 from datetime import datetime
 
 from . import reports
-from .core import current_seq, views
-from .core.estimates import Estimator
-from .core.tickets import local_day
+from ..core import current_seq, views
+from ..core.estimates import Estimator
+from ..core.tickets import local_day
 from .users import counter_workers
 
 # A counter "serves one ticket unusually long" past this many times the service's usual

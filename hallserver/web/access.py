@@ -1,14 +1,64 @@
-"""Browser devices (a kiosk, a counter's rating tablet) paired once with a device token.
+"""Who is asking: signed-in staff (sessions, roles) and paired browser devices.
 
+Staff sign in with a username and password (``pages/staff.py``); their account id lives in
+the signed, HttpOnly session cookie, and ``roles_required`` guards the pages.
+
+Browser devices (a kiosk, a counter's rating tablet) are paired once with a device token.
 Whoever installs the device pastes a token on its pairing page; the browser keeps only
 the token's id in its signed, HttpOnly session cookie. Revoking the token unpairs it.
 """
 
-from flask import current_app, redirect, render_template, request, session
+import functools
+
+from flask import g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from . import auth
+from ..errors import Forbidden
+from ..services import auth, users
+from .extensions import get_hall
 
+
+def current_user():
+    """The signed-in, enabled account of this request, or None."""
+    if "user" not in g:
+        hall = get_hall()
+        with hall.store.lock:
+            g.user = users.active_user(hall.store.db, session.get("user_id"))
+    return g.user
+
+
+def current_staff_principal():
+    user = current_user()
+    return users.principal_for_user(user) if user else None
+
+
+def sign_in_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            if request.method == "POST" or request.accept_mimetypes.best == "application/json":
+                return jsonify({"error": {"code": "unauthorized", "message": "Cần đăng nhập",
+                                          "message_en": "Please sign in"}}), 401
+            return redirect(url_for("staff.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def roles_required(*roles):
+    """Signed in, with one of ``roles``; others get a Vietnamese 403 page."""
+    def decorator(view):
+        @functools.wraps(view)
+        @sign_in_required
+        def wrapped(*args, **kwargs):
+            if current_user()["role"] not in roles:
+                raise Forbidden("Tài khoản này không có quyền xem trang này",
+                                "This account may not open this page", code="forbidden")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+# -- paired devices ------------------------------------------------------------------------
 
 def _key(role, counter):
     return f"{role}:{counter}" if counter is not None else role
@@ -19,7 +69,7 @@ def paired_principal(role, counter=None):
     token_id = session.get("devices", {}).get(_key(role, counter))
     if token_id is None:
         return None
-    hall = current_app.extensions["hall"]
+    hall = get_hall()
     with hall.store.lock:
         row = hall.store.db.execute(
             "SELECT role, counter FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]).fetchone()
@@ -32,7 +82,7 @@ def pair_view(role, *, counter=None, title, done_url):
     """GET: the pairing form; POST: check the token and remember it in the session."""
     error = None
     if request.method == "POST":
-        hall = current_app.extensions["hall"]
+        hall = get_hall()
         with hall.store.lock:
             principal = auth.principal_for(hall.store.db, request.form.get("token", "").strip())
         if principal is None or principal.role != role or principal.counter != counter:
@@ -45,4 +95,4 @@ def pair_view(role, *, counter=None, title, done_url):
             return redirect(done_url)
     command = f"hallserver token create --role {role}" + (f" --counter {counter}" if counter is not None else "")
     return render_template("device_pair.html", error=error, title=title, command=command,
-                           hall=current_app.extensions["hall"].config), 400 if error else 200
+                           hall=get_hall().config), 400 if error else 200

@@ -1,40 +1,57 @@
 """Socket.IO: rooms, joins, and publishing the core's events after each commit.
 
-Rooms: ``display`` and ``ticket:<track_token>`` are public (the track token is the
-secret); ``dashboard`` needs a supervisor or admin token; ``counter:N`` needs a token
-that may act for counter N. A join is answered with a ``state`` snapshot (plus the
-room's own view) carrying the same ``seq`` as the pushes that follow.
+Rooms: ``display`` is public; ``ticket:<track_token>`` is public to whoever holds the
+token (the track token is the secret); ``dashboard`` needs a supervisor or admin;
+``counter:N`` a token or signed-in account that may act for counter N; ``rating:N`` counter
+N's paired rating tablet (or a supervisor). A join is answered with a ``state`` snapshot
+(plus the room's own view) carrying the same ``seq`` as the pushes that follow.
+
+:class:`Publisher` turns committed events into pushes; :class:`HallNamespace` answers the
+clients' ``join`` and ``counter_action``. Both are created per app in :func:`init_app`.
 """
 
 import logging
 
 from flask import request, session
-from flask_socketio import join_room
+from flask_socketio import Namespace, join_room
 
-from . import auth, devices, supervision, users
-from .app import socketio
-from .core import views
-from .core.estimates import Estimator
-from .errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
+from ..core import views
+from ..core.estimates import Estimator
+from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
+from ..services import auth, supervision, users
+from .access import paired_principal
+from .extensions import socketio
+from .inputs import counter_action_arguments
 
 log = logging.getLogger(__name__)
 PUBLIC_ROOMS = ("display",)
+SCREENS = ["display", "dashboard"]
 DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
-_hall = None
-_dashboard_stale = False
-_raised_alerts = set()
 
 
 def init_app(app, hall):
-    global _hall
-    _hall = hall
-    hall.subscribe(publish)
+    """Publish the hall's committed events and answer its clients, for this app."""
+    publisher = Publisher(hall)
+    hall.subscribe(publisher.publish)
+    app.extensions["publisher"] = publisher
+    # One handler object for "/": a new app (tests build many) replaces the last one.
+    socketio.namespace_handlers = [handler for handler in socketio.namespace_handlers
+                                   if not isinstance(handler, HallNamespace)]
+    socketio.on_namespace(HallNamespace("/", hall))
 
 
-def _room_members(room):
+def room_members(room):
+    """Whether anyone is in ``room`` right now."""
     rooms = socketio.server.manager.rooms.get("/", {})
     return bool(rooms.get(room))
+
+
+def followed_tickets():
+    """Track tokens whose room has someone in it right now."""
+    rooms = socketio.server.manager.rooms.get("/", {})
+    return [room.removeprefix("ticket:") for room, members in list(rooms.items())
+            if isinstance(room, str) and room.startswith("ticket:") and members]
 
 
 def called_payload(event):
@@ -51,184 +68,199 @@ def called_payload(event):
     }
 
 
-def publish(events, db, config, now):
-    """Push what changed to the rooms that care; runs after the transaction committed."""
-    global _dashboard_stale
-    _dashboard_stale = True
-    seq = events[-1].seq
-    estimator = Estimator(db, config, now)
-    services, counters, tickets = set(), set(), set()
-    for event in events:
-        if event.service:
-            services.add(event.service)
-        if event.type == "transferred":
-            services.add(event.data["from"])
-        if event.counter is not None:
-            counters.add(event.counter)
-        if event.ticket:
-            tickets.add(event.ticket["id"])
-        if event.type == "done" and event.counter is not None:
-            socketio.emit("rate", {"seq": event.seq, "ticket": {
-                "number": event.ticket["number"], "service": event.ticket["service"],
-                "service_name": views.service_name(config, event.ticket["service"])}}, to=f"rating:{event.counter}")
-        if event.type == "device_fault":
-            socketio.emit("alert", {"seq": event.seq, "kind": "device_fault", **event.data}, to="dashboard")
-        if event.type in ("called", "recalled"):
-            payload = called_payload(event)
-            rooms = ["display", "dashboard", f"counter:{event.counter}", f"ticket:{event.ticket['track_token']}"]
-            socketio.emit("called", payload, to=rooms)
-    # Boards change only for counters an event names (or all of them when the day ends or the
-    # hall is reconfigured); desks change whenever one of their services' queues moves.
-    boards = set(counters)
-    if any(event.type in ("config_changed", "expired") for event in events):
-        boards = {counter.number for counter in config.counters}
-    desks = boards | {counter.number for counter in config.counters if services & set(counter.services)}
-    known_counters = {counter.number for counter in config.counters}
+class Changes:
+    """What a batch of events touched: services, counters and tickets."""
 
-    if any(event.type == "config_changed" for event in events):
-        # Names, counters, hours may all have changed: screens and kiosks take a new snapshot.
-        socketio.emit("state", views.public_state(db, config, now), to=["display", "dashboard"])
-    socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
-                  to=["display", "dashboard"])
-    for number in sorted(boards & known_counters):
-        socketio.emit("counter", {"seq": seq, "counter": views.public_counter(db, config, number)},
-                      to=["display", "dashboard"])
-    for number in sorted(desks & known_counters):
-        if _room_members(f"counter:{number}"):
-            socketio.emit("counter_state", {"seq": seq, "counter": views.counter_state(db, config, number, now,
-                                                                                       estimator)},
-                          to=f"counter:{number}")
-    # Positions move for everyone behind a change, so each followed waiting ticket hears it.
-    for token in _followed_tickets():
-        rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
-        if not rows:
-            continue
-        ticket = rows[0]
-        if ticket["id"] in tickets or (ticket["status"] == "waiting" and ticket["service"] in services):
-            socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)},
-                          to=f"ticket:{token}")
+    def __init__(self, events, config):
+        self.services, self.counters, self.tickets = set(), set(), set()
+        for event in events:
+            if event.service:
+                self.services.add(event.service)
+            if event.type == "transferred":
+                self.services.add(event.data["from"])
+            if event.counter is not None:
+                self.counters.add(event.counter)
+            if event.ticket:
+                self.tickets.add(event.ticket["id"])
+        types = {event.type for event in events}
+        self.reconfigured = "config_changed" in types
+        known = {counter.number for counter in config.counters}
+        # Boards change only for counters an event names (or all of them when the day ends or
+        # the hall is reconfigured); desks change whenever one of their services' queues moves.
+        boards = known if types & {"config_changed", "expired"} else self.counters
+        self.boards = sorted(boards & known)
+        self.desks = sorted((set(boards) | {counter.number for counter in config.counters
+                                            if self.services & set(counter.services)}) & known)
 
 
-def push_dashboard():
-    """Send the dashboard room a fresh snapshot, and each newly raised alert once."""
-    global _dashboard_stale, _raised_alerts
-    _dashboard_stale = False
-    if not _room_members("dashboard"):
-        return None
-    snapshot = _hall.read(supervision.dashboard_snapshot)
-    socketio.emit("dashboard", snapshot, to="dashboard")
-    raised = {alert["key"] for alert in snapshot["alerts"]}
-    for alert in snapshot["alerts"]:
-        if alert["key"] not in _raised_alerts and alert["kind"] != "device_fault":  # faults are pushed at once
-            socketio.emit("alert", {"seq": snapshot["seq"], **alert}, to="dashboard")
-    _raised_alerts = raised
-    return snapshot
+class Publisher:
+    """Pushes each committed change to the rooms that care, and keeps the dashboard fresh."""
+
+    def __init__(self, hall):
+        self.hall = hall
+        self.dashboard_stale = False
+        self.raised_alerts = set()
+
+    def publish(self, events, db, config, now):
+        """Runs after the transaction committed: the ``called`` frames leave first."""
+        self.dashboard_stale = True
+        seq = events[-1].seq
+        self.send_calls(events)
+        self.send_signals(events, config)
+        changes = Changes(events, config)
+        estimator = Estimator(db, config, now)
+        if changes.reconfigured:
+            # Names, counters, hours may all have changed: screens and kiosks take a new snapshot.
+            socketio.emit("state", views.public_state(db, config, now), to=SCREENS)
+        socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
+                      to=SCREENS)
+        for number in changes.boards:
+            socketio.emit("counter", {"seq": seq, "counter": views.public_counter(db, config, number)}, to=SCREENS)
+        for number in changes.desks:
+            if room_members(f"counter:{number}"):
+                desk = views.counter_state(db, config, number, now, estimator)
+                socketio.emit("counter_state", {"seq": seq, "counter": desk}, to=f"counter:{number}")
+        self.send_followed_tickets(db, config, seq, changes, estimator)
+
+    def send_calls(self, events):
+        for event in events:
+            if event.type in ("called", "recalled"):
+                rooms = ["display", "dashboard", f"counter:{event.counter}",
+                         f"ticket:{event.ticket['track_token']}"]
+                socketio.emit("called", called_payload(event), to=rooms)
+
+    def send_signals(self, events, config):
+        """A finished service asks its counter's tablet for a rating; device faults alert at once."""
+        for event in events:
+            if event.type == "done" and event.counter is not None:
+                ticket = {"number": event.ticket["number"], "service": event.ticket["service"],
+                          "service_name": views.service_name(config, event.ticket["service"])}
+                socketio.emit("rate", {"seq": event.seq, "ticket": ticket}, to=f"rating:{event.counter}")
+            if event.type == "device_fault":
+                socketio.emit("alert", {"seq": event.seq, "kind": "device_fault", **event.data}, to="dashboard")
+
+    def send_followed_tickets(self, db, config, seq, changes, estimator):
+        """Positions move for everyone behind a change, so each followed waiting ticket hears it."""
+        for token in followed_tickets():
+            rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
+            if not rows:
+                continue
+            ticket = rows[0]
+            if ticket["id"] in changes.tickets or (ticket["status"] == "waiting"
+                                                   and ticket["service"] in changes.services):
+                socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)},
+                              to=f"ticket:{token}")
+
+    def push_dashboard(self):
+        """Send the dashboard room a fresh snapshot, and each newly raised alert once."""
+        self.dashboard_stale = False
+        if not room_members("dashboard"):
+            return None
+        snapshot = self.hall.read(supervision.dashboard_snapshot)
+        socketio.emit("dashboard", snapshot, to="dashboard")
+        for alert in snapshot["alerts"]:
+            if alert["key"] not in self.raised_alerts and alert["kind"] != "device_fault":  # faults went at once
+                socketio.emit("alert", {"seq": snapshot["seq"], **alert}, to="dashboard")
+        self.raised_alerts = {alert["key"] for alert in snapshot["alerts"]}
+        return snapshot
+
+    def dashboard_updates(self):
+        """Background loop (started by ``serve``): coalesce bursts into one snapshot a second."""
+        idle = 0.0
+        while True:
+            socketio.sleep(DASHBOARD_REFRESH_SECONDS)
+            idle += DASHBOARD_REFRESH_SECONDS
+            if self.dashboard_stale or idle >= DASHBOARD_IDLE_REFRESH_SECONDS:
+                idle = 0.0
+                try:
+                    self.push_dashboard()
+                except Exception:  # a bad snapshot must not end the loop; the next one retries
+                    log.exception("dashboard update failed")
 
 
-def dashboard_updates():
-    """Background loop (started by ``serve``): coalesce bursts into one snapshot a second."""
-    idle = 0.0
-    while True:
-        socketio.sleep(DASHBOARD_REFRESH_SECONDS)
-        idle += DASHBOARD_REFRESH_SECONDS
-        if _dashboard_stale or idle >= DASHBOARD_IDLE_REFRESH_SECONDS:
-            idle = 0.0
-            try:
-                push_dashboard()
-            except Exception:  # a bad snapshot must not end the loop; the next one retries
-                log.exception("dashboard update failed")
-
-
-def _followed_tickets():
-    """Track tokens whose room has someone in it right now."""
-    rooms = socketio.server.manager.rooms.get("/", {})
-    return [room.removeprefix("ticket:") for room, members in list(rooms.items())
-            if isinstance(room, str) and room.startswith("ticket:") and members]
-
-
-def _error_ack(error):
+def error_ack(error):
     return {"ok": False, "error": {"code": error.code, "message": error.message, "message_en": error.message_en}}
 
 
-@socketio.on("join")
-def on_join(data):
-    """``join {"room", "token"}`` → ack ``{"ok": true, "room", "seq"}`` or ``{"ok": false, "error"}``."""
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("room"), str):
-            raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
-        room = data["room"]
-        store = _hall.store
+class HallNamespace(Namespace):
+    """The clients' side of the socket: ``join`` a room, act for a counter."""
+
+    def __init__(self, namespace, hall):
+        super().__init__(namespace)
+        self.hall = hall
+
+    def on_join(self, data):
+        """``join {"room", "token"}`` → ack ``{"ok": true, "room", "seq"}`` or ``{"ok": false, "error"}``."""
+        try:
+            if not isinstance(data, dict) or not isinstance(data.get("room"), str):
+                raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
+            room = data["room"]
+            with self.hall.store.lock:  # no change between the snapshot and the join
+                principal = self.principal(data.get("token"))
+                first_view = self.authorise(room, principal)
+                join_room(room)
+                state = self.hall.state()
+                socketio.emit("state", state, to=request.sid)
+                if first_view:
+                    socketio.emit(*first_view(), to=request.sid)
+            return {"ok": True, "room": room, "seq": state["seq"]}
+        except HallError as error:
+            return error_ack(error)
+
+    def on_counter_action(self, data):
+        """``counter_action {"counter", "action", "request_id", "number"|"service", "token"?}``.
+
+        The same rules and answer as ``POST /api/v1/counters/<n>/<action>``, as an ack:
+        ``{"ok": true, "ticket", "counter"}`` or ``{"ok": false, "error"}``.
+        """
+        try:
+            if not isinstance(data, dict) or not isinstance(data.get("action"), str) or isinstance(
+                    data.get("counter"), bool) or not isinstance(data.get("counter"), int):
+                raise Invalid("Cần {\"counter\": N, \"action\": ...}", "Expected {\"counter\": N, \"action\": ...}",
+                              code="invalid_action")
+            counter, action = data["counter"], data["action"]
+            auth.require(self.principal(data.get("token")), counter=counter)
+            arguments, request_id = counter_action_arguments(action, data)
+            return {"ok": True, **self.hall.counter_action(counter, action, request_id=request_id, **arguments)}
+        except HallError as error:
+            return error_ack(error)
+
+    def principal(self, token):
+        """A device token from the payload, else the signed-in account of the connection."""
+        store = self.hall.store
         with store.lock:
-            principal = _principal(data.get("token"))
-            extra = _authorise(room, principal)
-            join_room(room)
-            state = _hall.state()
-            socketio.emit("state", state, to=request.sid)
-            if extra:
-                socketio.emit(*extra(), to=request.sid)
-        return {"ok": True, "room": room, "seq": state["seq"]}
-    except HallError as error:
-        return _error_ack(error)
+            if token:
+                return auth.principal_for(store.db, token) if isinstance(token, str) else None
+            user = users.active_user(store.db, session.get("user_id"))
+            return users.principal_for_user(user) if user else None
 
-
-def _principal(token):
-    """A device token from the payload, else the signed-in account of the connection."""
-    store = _hall.store
-    with store.lock:
-        if token:
-            return auth.principal_for(store.db, token) if isinstance(token, str) else None
-        user = users.active_user(store.db, session.get("user_id"))
-        return users.principal_for_user(user) if user else None
-
-
-@socketio.on("counter_action")
-def on_counter_action(data):
-    """``counter_action {"counter", "action", "request_id", "number"|"service", "token"?}``.
-
-    The same rules and answer as ``POST /api/v1/counters/<n>/<action>``, as an ack:
-    ``{"ok": true, "ticket", "counter"}`` or ``{"ok": false, "error"}``.
-    """
-    from .api import counter_action_arguments
-
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("action"), str) or isinstance(
-                data.get("counter"), bool) or not isinstance(data.get("counter"), int):
-            raise Invalid("Cần {\"counter\": N, \"action\": ...}", "Expected {\"counter\": N, \"action\": ...}",
-                          code="invalid_action")
-        counter, action = data["counter"], data["action"]
-        auth.require(_principal(data.get("token")), counter=counter)
-        arguments, request_id = counter_action_arguments(action, data)
-        return {"ok": True, **_hall.counter_action(counter, action, request_id=request_id, **arguments)}
-    except HallError as error:
-        return _error_ack(error)
-
-
-def _authorise(room, principal):
-    """Check the join; return a callable giving the room's own first event, if any."""
-    if room in PUBLIC_ROOMS:
-        return None
-    if room == "dashboard":
-        auth.require(principal, "supervisor", "admin")
-        snapshot = _hall.read(supervision.dashboard_snapshot)
-        return lambda: ("dashboard", snapshot)
-    kind, _, key = room.partition(":")
-    if kind == "rating" and key.isdigit() and any(c.number == int(key) for c in _hall.config.counters):
-        tablet = principal or devices.paired_principal("rating", int(key))
-        if tablet is None:
-            raise Unauthorized("Cần token hợp lệ", "A valid token is required")
-        if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == int(key))):
-            raise Forbidden(f"Token này không dành cho máy đánh giá quầy {key}",
-                            f"This token is not counter {key}'s rating tablet")
-        return None
-    if kind == "counter" and key.isdigit():
-        number = int(key)
-        auth.require(principal, counter=number)
-        desk = _hall.counter_state(number)
-        return lambda: ("counter_state", desk)
-    if kind == "ticket" and key:
-        ticket = _hall.ticket_by_token(key)
-        if ticket is None:
-            raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
-        return lambda: ("ticket", {"seq": _hall.read(lambda db, config, now: views.current_seq(db)),
-                                   "ticket": ticket})  # read under the join's lock: no change in between
-    raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")
+    def authorise(self, room, principal):
+        """Check the join; return a callable giving the room's own first event, if any."""
+        hall = self.hall
+        if room in PUBLIC_ROOMS:
+            return None
+        if room == "dashboard":
+            auth.require(principal, "supervisor", "admin")
+            snapshot = hall.read(supervision.dashboard_snapshot)
+            return lambda: ("dashboard", snapshot)
+        kind, _, key = room.partition(":")
+        if kind == "rating" and key.isdigit() and any(c.number == int(key) for c in hall.config.counters):
+            tablet = principal or paired_principal("rating", int(key))
+            if tablet is None:
+                raise Unauthorized("Cần token hợp lệ", "A valid token is required")
+            if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == int(key))):
+                raise Forbidden(f"Token này không dành cho máy đánh giá quầy {key}",
+                                f"This token is not counter {key}'s rating tablet")
+            return None
+        if kind == "counter" and key.isdigit():
+            number = int(key)
+            auth.require(principal, counter=number)
+            desk = hall.counter_state(number)
+            return lambda: ("counter_state", desk)
+        if kind == "ticket" and key:
+            ticket = hall.ticket_by_token(key)
+            if ticket is None:
+                raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
+            return lambda: ("ticket", {"seq": hall.read(lambda db, config, now: views.current_seq(db)),
+                                       "ticket": ticket})
+        raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")

@@ -2,21 +2,19 @@
 device tokens, end of day. Every change is validated like a hall file, takes effect
 live, and is written to the event log with who made it."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from . import administration, auth, backups, users
-from . import core
-from .core import Outcome
-from .core.events import record
-from .errors import HallError, Invalid
-from .staff import current_user, roles_required
+from ...services import administration, auth, backups, users
+from ... import core
+from ...core import Outcome
+from ...core.events import record
+from ...errors import HallError, Invalid
+from ..access import current_user, roles_required
+from ..extensions import get_hall, setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDITED = ("config_changed", "user_changed", "token_changed", "day_closed")
 
-
-def get_hall():
-    return current_app.extensions["hall"]
 
 
 def audited(kind, apply_change, **data):
@@ -45,7 +43,7 @@ def _page(status=200, **extra):
         "admin.html", hall=hall.config, source=hall.config_source(), accounts=accounts, tokens=tokens, log=log,
         roles=auth.ROLES, user_roles=users.USER_ROLES, days=("monday", "tuesday", "wednesday", "thursday", "friday",
                                                              "saturday", "sunday"),
-        backups=backups.list_backups(current_app.config["HALL_SETTINGS"]["backup_dir"]), user=current_user(),
+        backups=backups.list_backups(setting("backup_dir")), user=current_user(),
         **extra), status
 
 

@@ -14,26 +14,19 @@ import segno
 from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory,
                    url_for)
 from flask_babel import gettext as _
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import devices
-from .api import field, json_body
-from .errors import HallError, Unauthorized
+from .. import access
+from ..inputs import field, json_body
+from ...errors import HallError, Unauthorized
+from ..extensions import get_hall, limiter, setting
 
 bp = Blueprint("citizen", __name__)
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
 log = logging.getLogger(__name__)
 
-SHIPPED_SOUNDS = Path(__file__).resolve().parent.parent / "sounds"
+SHIPPED_SOUNDS = Path(__file__).resolve().parents[3] / "sounds"  # the repository's pack
 
 
-def get_hall():
-    return current_app.extensions["hall"]
-
-
-def setting(name):
-    return current_app.config["HALL_SETTINGS"][name]
 
 
 def public_link(endpoint, **values):
@@ -57,28 +50,24 @@ def address_hash():
     return hashlib.sha256(f"{secret}|{get_remote_address()}".encode()).hexdigest()[:32]
 
 
-def page_context():
-    hall = get_hall()
-    return {"hall": hall.config}
-
 
 # -- the kiosk ----------------------------------------------------------------------
 
 def kiosk_principal():
-    return devices.paired_principal("kiosk")
+    return access.paired_principal("kiosk")
 
 
 @bp.route("/kiosk/ghep-noi", methods=["GET", "POST"])
 def kiosk_pair():
     """Pair this browser with a kiosk token, once, by whoever installs the kiosk."""
-    return devices.pair_view("kiosk", title=_("Ghép nối kiosk"), done_url=url_for("citizen.kiosk"))
+    return access.pair_view("kiosk", title=_("Ghép nối kiosk"), done_url=url_for("citizen.kiosk"))
 
 
 @bp.get("/kiosk")
 def kiosk():
     if kiosk_principal() is None:
         return redirect(url_for("citizen.kiosk_pair"))
-    return render_template("kiosk.html", state=get_hall().state(), **page_context())
+    return render_template("kiosk.html", state=get_hall().state())
 
 
 @bp.post("/kiosk/tickets")
@@ -101,7 +90,7 @@ def print_ticket(ticket, url):
     spec = setting("printer")
     if spec == "none":
         return False, None
-    from . import printing
+    from ...services import printing
 
     hall = get_hall()
     config = hall.config
@@ -120,7 +109,7 @@ def print_ticket(ticket, url):
 def take_number():
     # ?service=HT preselects a service (the "Lấy số" button of a procedure page).
     form = {"service": request.args.get("service", "")}
-    return render_template("take_number.html", state=get_hall().state(), error=None, form=form, **page_context())
+    return render_template("take_number.html", state=get_hall().state(), error=None, form=form)
 
 
 @bp.post("/lay-so")
@@ -134,7 +123,7 @@ def take_number_post():
                                                 address_hash=address_hash())
     except HallError as error:
         return render_template("take_number.html", state=get_hall().state(), error=error, form=form,
-                               **page_context()), error.status
+                               ), error.status
     return redirect(url_for("citizen.track", track_token=ticket["track_token"], moi=1))
 
 
@@ -144,13 +133,13 @@ def take_number_post():
 def track(track_token):
     ticket = get_hall().ticket_by_token(track_token)
     if ticket is None:
-        return render_template("not_found.html", **page_context()), 404
+        return render_template("not_found.html"), 404
     from .feedback import rating_choices
 
     url = track_url(track_token)
     return render_template("track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
                            is_new=request.args.get("moi") == "1", rated=get_hall().is_rated(track_token),
-                           rating_result=request.args.get("danh_gia"), **rating_choices(), **page_context())
+                           rating_result=request.args.get("danh_gia"), **rating_choices())
 
 
 # -- the browser hall screen -------------------------------------------------------------
@@ -162,7 +151,7 @@ def sounds_dir():
 
 @bp.get("/display")
 def display():
-    return render_template("display.html", state=get_hall().state(), **page_context())
+    return render_template("display.html", state=get_hall().state())
 
 
 @bp.get("/sounds/<path:name>")

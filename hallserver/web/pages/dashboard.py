@@ -2,21 +2,19 @@
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from . import reports
-from .core import bookings
-from .core.tickets import local_day
-from .errors import HallError
-from .staff import current_user, roles_required
-from .supervision import dashboard_snapshot
+from ...services import reports
+from ...core import bookings
+from ...core.tickets import local_day
+from ...errors import HallError
+from ..access import current_user, roles_required
+from ...services.supervision import dashboard_snapshot
+from ..extensions import get_hall
 
 bp = Blueprint("dashboard", __name__)
 SUPERVISORS = ("supervisor", "admin")
 
-
-def get_hall():
-    return current_app.extensions["hall"]
 
 
 @bp.get("/dashboard")

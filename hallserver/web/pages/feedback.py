@@ -4,19 +4,17 @@ After "done" at counter N, the hub pushes ``rate`` to the room ``rating:N``; the
 there asks about that ticket and resets itself after a while. One rating per ticket.
 """
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import devices
-from .api import field, json_body
-from .core.ratings import REASONS, SCORES
-from .errors import HallError, Invalid, NotFound, Unauthorized
+from .. import access
+from ..inputs import field, json_body
+from ...core.ratings import REASONS, SCORES
+from ...errors import HallError, Invalid, NotFound, Unauthorized
+from ..extensions import get_hall
 
 bp = Blueprint("feedback", __name__)
 
-
-def get_hall():
-    return current_app.extensions["hall"]
 
 
 def _counter(number):
@@ -32,14 +30,14 @@ def rating_choices():
 @bp.route("/danh-gia/<int:number>/ghep-noi", methods=["GET", "POST"])
 def tablet_pair(number):
     _counter(number)
-    return devices.pair_view("rating", counter=number, title=_("Ghép nối máy tính bảng đánh giá — quầy %(n)s", n=number),
+    return access.pair_view("rating", counter=number, title=_("Ghép nối máy tính bảng đánh giá — quầy %(n)s", n=number),
                              done_url=url_for("feedback.tablet", number=number))
 
 
 @bp.get("/danh-gia/<int:number>")
 def tablet(number):
     _counter(number)
-    if devices.paired_principal("rating", number) is None:
+    if access.paired_principal("rating", number) is None:
         return redirect(url_for("feedback.tablet_pair", number=number))
     counter = next(c for c in get_hall().config.counters if c.number == number)
     return render_template("rating_tablet.html", counter=counter, hall=get_hall().config, **rating_choices())
@@ -59,7 +57,7 @@ def _rating_fields(data):
 @bp.post("/danh-gia/<int:number>")
 def tablet_rate(number):
     _counter(number)
-    if devices.paired_principal("rating", number) is None:
+    if access.paired_principal("rating", number) is None:
         raise Unauthorized(_("Máy tính bảng chưa được ghép nối"), "This tablet is not paired")
     data = json_body()
     get_hall().rate_at_counter(number, field(data, "number", str, max_length=10), **_rating_fields(data))

@@ -5,19 +5,19 @@ as the API's counter actions), authenticated by the sign-in cookie and protected
 CSRF token in the ``X-CSRFToken`` header; live updates arrive over Socket.IO.
 """
 
-import functools
 import time
 from urllib.parse import urlparse
 
-from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from . import users
-from .api import counter_action_arguments, json_body
-from .errors import Forbidden, HallError, NotFound, Unauthorized
+from ...errors import Forbidden, HallError, NotFound, Unauthorized
+from ...services import users
+from ..access import current_staff_principal, current_user, sign_in_required
+from ..extensions import get_hall
+from ..inputs import counter_action_arguments, json_body
 
 bp = Blueprint("staff", __name__)
 
@@ -25,50 +25,6 @@ bp = Blueprint("staff", __name__)
 class SignInForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[DataRequired("Nhập tên đăng nhập"), Length(max=32)])
     password = PasswordField("Mật khẩu", validators=[DataRequired("Nhập mật khẩu"), Length(max=200)])
-
-
-def get_hall():
-    return current_app.extensions["hall"]
-
-
-def current_user():
-    """The signed-in, enabled account of this request, or None."""
-    if "user" not in g:
-        hall = get_hall()
-        with hall.store.lock:
-            g.user = users.active_user(hall.store.db, session.get("user_id"))
-    return g.user
-
-
-def current_staff_principal():
-    user = current_user()
-    return users.principal_for_user(user) if user else None
-
-
-def sign_in_required(view):
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_user() is None:
-            if request.method == "POST" or request.accept_mimetypes.best == "application/json":
-                return jsonify({"error": {"code": "unauthorized", "message": "Cần đăng nhập",
-                                          "message_en": "Please sign in"}}), 401
-            return redirect(url_for("staff.sign_in", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-    return wrapped
-
-
-def roles_required(*roles):
-    """Signed in, with one of ``roles``; others get a Vietnamese 403 page."""
-    def decorator(view):
-        @functools.wraps(view)
-        @sign_in_required
-        def wrapped(*args, **kwargs):
-            if current_user()["role"] not in roles:
-                raise Forbidden("Tài khoản này không có quyền xem trang này",
-                                "This account may not open this page", code="forbidden")
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
 
 
 def _safe_next(target):

@@ -1,0 +1,137 @@
+"""Procedures and bookings in the JSON API under /api/v1 (contract: docs/api.md).
+
+The public may read procedures and slots, book (with the check question), look up,
+cancel and move with the booking code and phone; staff tokens book without the question;
+``GET /bookings`` (supervisor or admin) shows names and phones, and each look is logged.
+"""
+
+from flask import Blueprint, jsonify, request
+
+from ...core import find_service
+from ...core.bookings import parse_import
+from ...errors import Forbidden, Invalid
+from ...services import auth
+from ..extensions import get_hall, today
+from ..guards import (CHALLENGE_SECONDS, STAFF_BOOKING_ROLES, booking_limit, check_challenge, lookup_limit,
+                      new_challenge)
+from ..inputs import field, json_body, valid_day
+from . import current_principal
+
+bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
+CHECK_IN_ROLES = ("kiosk", "counter", "supervisor", "admin")
+
+
+@bp.get("/procedures")
+def api_procedures():
+    query = request.args.get("q", "")[:100]
+    return jsonify({"procedures": get_hall().procedures(query, service=request.args.get("service") or None)})
+
+
+@bp.post("/procedures")
+def api_save_procedure():
+    auth.require(current_principal(), "admin")
+    return jsonify({"procedure": get_hall().save_procedure(json_body())})
+
+
+@bp.get("/bookings/slots")
+def api_slots():
+    hall = get_hall()
+    procedure, service = request.args.get("procedure"), request.args.get("service")
+    if procedure:
+        service = hall.procedure(procedure)["service"]
+    if not service:
+        raise Invalid("Cần tham số service hoặc procedure", "Give service or procedure", code="missing_field")
+    service = find_service(hall.config, service)
+    settings = hall.config.booking
+    return jsonify({"service": service.code, "slot_minutes": settings.slot_minutes,
+                    "check_in_before_minutes": settings.check_in_before_minutes,
+                    "check_in_after_minutes": settings.check_in_after_minutes,
+                    "days": hall.booking_slots(service.code)})
+
+
+@bp.get("/bookings/challenge")
+def api_challenge():
+    challenge = new_challenge()
+    return jsonify({"challenge": challenge["token"], "question": f"{challenge['question']} = ?",
+                    "expires_in": CHALLENGE_SECONDS})
+
+
+@bp.post("/bookings")
+@booking_limit
+def api_book():
+    data = json_body()
+    principal = current_principal()
+    if principal is not None and principal.role not in STAFF_BOOKING_ROLES:
+        raise Forbidden("Token này không đặt lịch hẹn được", "This token's role may not book")
+    nonce = None if principal else check_challenge(field(data, "challenge", str, max_length=500), data.get("answer"))
+    booking = get_hall().book(
+        procedure=field(data, "procedure", str, required=False, max_length=20),
+        service=field(data, "service", str, required=False, max_length=20),
+        slot=field(data, "slot", str, max_length=20), name=field(data, "name", str),
+        phone=field(data, "phone", str, max_length=20),
+        dossier_code=field(data, "dossier_code", str, required=False, max_length=40),
+        source="staff" if principal else "api",
+        idempotency_key=field(data, "idempotency_key", str, required=False, max_length=100), challenge_nonce=nonce)
+    return jsonify({"booking": booking}), 201
+
+
+@bp.get("/bookings")
+def api_bookings():
+    principal = auth.require(current_principal(), "supervisor", "admin")
+    hall = get_hall()
+    day = request.args.get("day")
+    if day and not valid_day(day):
+        raise Invalid(f"Ngày không hợp lệ: {day!r}", f"Not a date: {day!r}", code="invalid_value")
+    service = request.args.get("service")
+    services = [find_service(hall.config, service).code] if service else [s.code for s in hall.config.services]
+    day = valid_day(day) or today()
+    rows = hall.staff_bookings(day=day, services=services, who=f"token:{principal.token_id}", role=principal.role)
+    return jsonify({"day": day, "bookings": rows})
+
+
+@bp.post("/bookings/lookup")
+@lookup_limit
+def api_lookup():
+    return jsonify({"booking": get_hall().booking(field(json_body(), "code", str, max_length=300))})
+
+
+@bp.post("/bookings/cancel")
+@booking_limit
+def api_cancel():
+    data = json_body()
+    code = field(data, "code", str, max_length=300)
+    principal = current_principal()
+    if principal is not None and principal.role in ("supervisor", "admin"):
+        return jsonify({"booking": get_hall().cancel_booking(code, by_staff=True)})
+    return jsonify({"booking": get_hall().cancel_booking(code, phone=field(data, "phone", str, max_length=20))})
+
+
+@bp.post("/bookings/move")
+@booking_limit
+def api_move():
+    data = json_body()
+    return jsonify({"booking": get_hall().move_booking(field(data, "code", str, max_length=300),
+                                                       phone=field(data, "phone", str, max_length=20),
+                                                       slot=field(data, "slot", str, max_length=20))})
+
+
+@bp.post("/bookings/check-in")
+def api_check_in():
+    principal = auth.require(current_principal(), *CHECK_IN_ROLES)
+    result = get_hall().check_in(field(json_body(), "code", str, max_length=300),
+                                 by="kiosk" if principal.role == "kiosk" else "staff")
+    return jsonify(result), 200 if result["again"] else 201
+
+
+@bp.post("/bookings/import")
+def api_import():
+    """Admin: a CSV body (``text/csv``) or JSON ``{"rows": [...]}``; every rejected row is reported."""
+    auth.require(current_principal(), "admin")
+    if request.mimetype in ("text/csv", "text/plain"):
+        rows = parse_import(request.get_data(as_text=True), "csv")
+    else:
+        data = json_body()
+        if not isinstance(data.get("rows"), list):
+            raise Invalid("Cần {\"rows\": [...]}", "Expected {\"rows\": [...]}", code="missing_field")
+        rows = list(enumerate(data["rows"], start=1))
+    return jsonify(get_hall().import_bookings(rows))

@@ -1,0 +1,71 @@
+"""Every refusal the hub's web edges give, decided in one place: JSON or a page.
+
+JSON (``{"error": {"code", "message", "message_en"}}``) goes to the API and to page
+scripts (a JSON body or ``Accept: application/json``); people get a Vietnamese page,
+the citizens' booking pages their own (with links back to procedures and lookup).
+"""
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import HallError
+
+# Citizens who book from home see an error page with their own way back.
+ERROR_PAGES = {"booking": "booking_error.html"}
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+HTTP_MESSAGES = {
+    404: ("Không tìm thấy", "Not found"),
+    405: ("Phương thức không được hỗ trợ", "Method not allowed"),
+    413: ("Nội dung yêu cầu quá lớn", "Request body too large"),
+}
+TOO_MANY = ("Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút.",
+            "Too many requests. Please try again in a few minutes.")
+CSRF_REFUSED = ("Phiên làm việc đã hết hạn hoặc yêu cầu không hợp lệ (thiếu mã CSRF). Hãy tải lại trang.",
+                "Missing or invalid CSRF token: reload the page.")
+
+
+def wants_json():
+    """The one decision: does this request get a JSON refusal rather than a page?"""
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
+
+
+def refusal(body, status):
+    """A refusal (``{"code", "message", "message_en", ...}``) as JSON or as this part of the site's page."""
+    if wants_json():
+        return jsonify({"error": body}), status
+    template = ERROR_PAGES.get(request.blueprint, "error.html")
+    return render_template(template, error=body), status
+
+
+def _body(code, message, message_en):
+    return {"code": code, "message": message, "message_en": message_en}
+
+
+def hall_error(error):
+    return refusal(error.as_dict(), error.status)
+
+
+def too_many_requests(error):
+    return refusal(_body("too_many_requests", *TOO_MANY), 429)
+
+
+def csrf_refused(error):
+    return refusal(_body("csrf", *CSRF_REFUSED), 400)
+
+
+def http_error(error):
+    """Werkzeug's own refusals (404, 405, 413, ...): JSON under /api, its own page elsewhere."""
+    if not request.path.startswith("/api/"):
+        return error
+    message, message_en = HTTP_MESSAGES.get(error.code, (error.description, error.description))
+    return refusal(_body(HTTP_CODES.get(error.code, "http_error"), message, message_en), error.code)
+
+
+def init_app(app):
+    app.register_error_handler(HallError, hall_error)
+    app.register_error_handler(429, too_many_requests)
+    app.register_error_handler(CSRFError, csrf_refused)
+    app.register_error_handler(HTTPException, http_error)
