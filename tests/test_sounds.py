@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hallserver.cli import sounds as sounds_cli
+from hallserver.cli.sounds import sounds as sounds_command
 from hallserver.voice import pack as sounds
 from hallserver.voice.pack import (
     MANIFEST_NAME,
@@ -385,7 +385,7 @@ def test_cli_build_check_and_list(tmp_path, fake_gtts):
     out = tmp_path / "pack"
     template = "Mời số {number} đến quầy {counter}"
     result = runner.invoke(
-        sounds_cli.sounds,
+        sounds_command,
         ["build", "--engine", "gtts", "--dialect", "south", "--no-english", "--template", template, "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
@@ -396,12 +396,12 @@ def test_cli_build_check_and_list(tmp_path, fake_gtts):
     assert not any(i.startswith("en.") for i in manifest["clips"])
 
     check = ["check", "--dir", str(out), "--dialect", "south", "--no-english", "--template", template]
-    assert runner.invoke(sounds_cli.sounds, check).exit_code == 0
-    result = runner.invoke(sounds_cli.sounds, check[:-2])  # the default template's phrases are missing
+    assert runner.invoke(sounds_command, check).exit_code == 0
+    result = runner.invoke(sounds_command, check[:-2])  # the default template's phrases are missing
     assert result.exit_code == 1
     assert "phrase.xin_mo7i2" in result.output
 
-    listing = runner.invoke(sounds_cli.sounds, ["list", "--dialect", "north"]).output
+    listing = runner.invoke(sounds_command, ["list", "--dialect", "north"]).output
     assert "num.mu7o7i2\tvi\tmười" in listing.splitlines()
     assert "en.phrase.ticket_number\ten\tticket number" in listing.splitlines()
 
@@ -409,13 +409,13 @@ def test_cli_build_check_and_list(tmp_path, fake_gtts):
 def test_cli_build_failure_writes_nothing(tmp_path, fake_gtts, monkeypatch):
     fake_gtts.scripts = {"A": ["fail"] * 10}  # en.letter.a, the first clip after the chime
     monkeypatch.setattr(GTTSEngine, "retry_delay_seconds", 0.0)
-    result = CliRunner().invoke(sounds_cli.sounds, ["build", "--engine", "gtts", "--out", str(tmp_path)])
+    result = CliRunner().invoke(sounds_command, ["build", "--engine", "gtts", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "Nothing was written" in result.output
     assert not (tmp_path / MANIFEST_NAME).exists()
 
 
 def test_cli_rejects_a_bad_template(tmp_path):
-    result = CliRunner().invoke(sounds_cli.sounds, ["build", "--template", "Mời {foo}", "--out", str(tmp_path)])
+    result = CliRunner().invoke(sounds_command, ["build", "--template", "Mời {foo}", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "unknown placeholder" in result.output
