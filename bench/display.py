@@ -32,7 +32,7 @@ def _announcements(log_path):
             match = ANNOUNCING.match(line.rstrip())
             if match:
                 moment = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f")
-                started[match.group(2)] = (moment.replace(tzinfo=datetime.timezone.utc).timestamp(),
+                started[match.group(2)] = (moment.replace(tzinfo=datetime.UTC).timestamp(),
                                            float(match.group(3)))
     return started
 

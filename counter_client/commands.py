@@ -72,7 +72,7 @@ class KeyMap:
         name = self.bindings.get(key)
         return COMMANDS.get(name) if name else None
 
-    def with_overrides(self, overrides: dict, where: str = "[keys]") -> "KeyMap":
+    def with_overrides(self, overrides: dict, where: str = "[keys]") -> KeyMap:
         """A copy with ``overrides`` applied; ``"none"`` or ``""`` unbinds a key."""
         bindings = dict(self.bindings)
         for key, command in overrides.items():

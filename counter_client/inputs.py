@@ -18,7 +18,7 @@ import os
 import select
 import termios
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .keys import END_OF_INPUT, EV_KEY, KEY_KPENTER, EvdevTranslator, TerminalDecoder
 

@@ -73,7 +73,7 @@ class LiveLink:
         self._client = None
         self._thread = None
 
-    def start(self) -> "LiveLink":
+    def start(self) -> LiveLink:
         self._thread = threading.Thread(target=self._run, name="live-link", daemon=True)
         self._thread.start()
         return self

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hallserver.voice.pack import PLAYBACK, PackError, load_manifest
 from hallserver.voice import CHIME
+from hallserver.voice.pack import PLAYBACK, PackError, load_manifest
 
 log = logging.getLogger(__name__)
 

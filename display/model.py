@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Call:
     seq: int = 0
 
     @classmethod
-    def from_push(cls, payload: dict) -> "Call":
+    def from_push(cls, payload: dict) -> Call:
         ticket, counter = payload["ticket"], payload["counter"]
         return cls(
             call_id=str(payload["call_id"]),
@@ -72,7 +72,7 @@ class Counter:
     seq: int = 0
 
     @classmethod
-    def from_view(cls, view: dict, seq: int) -> "Counter":
+    def from_view(cls, view: dict, seq: int) -> Counter:
         current = view.get("current")
         return cls(
             number=int(view["number"]),
@@ -93,7 +93,7 @@ class Service:
     eta_minutes: int | None
 
     @classmethod
-    def from_view(cls, view: dict) -> "Service":
+    def from_view(cls, view: dict) -> Service:
         return cls(view["code"], view.get("name") or view["code"], view.get("name_en"),
                    int(view.get("waiting") or 0), view.get("eta_minutes"))
 

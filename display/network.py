@@ -99,7 +99,7 @@ class HubLink:
         self._client = None
         self._thread = None
 
-    def start(self) -> "HubLink":
+    def start(self) -> HubLink:
         self._thread = threading.Thread(target=self._run, name="hub-link", daemon=True)
         self._thread.start()
         return self

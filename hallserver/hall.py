@@ -11,10 +11,9 @@ import json
 import time
 
 from . import core
-from .core import bookings, procedures, views
-from .core import ratings
-from .core.estimates import Estimator
 from .config import parse_config
+from .core import bookings, procedures, ratings, views
+from .core.estimates import Estimator
 from .errors import ConfigError, Conflict, Invalid, NotFound
 
 COUNTER_ACTIONS = {

@@ -15,9 +15,9 @@ import pytest
 import requests
 import socketio
 
-from hallserver.services import auth
 from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
+from hallserver.services import auth
 from hallserver.store import open_store
 
 HALL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

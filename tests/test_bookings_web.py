@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from hallserver.web import guards
 from hallserver import create_app
-from hallserver.services import users
 from hallserver.config import demo_mapping, parse_config
 from hallserver.core.procedures import demo_procedures
+from hallserver.services import users
 from hallserver.store import open_store
+from hallserver.web import guards
 from tests.conftest import hall_time, make_token
 
 PASSWORD = "mat-khau-dai-1"

@@ -2,7 +2,6 @@
 
 import pytest
 
-from hallserver import core
 from hallserver.errors import Conflict, Invalid, NotFound
 from tests.conftest import hall_time
 

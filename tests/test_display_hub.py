@@ -17,6 +17,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
+from test_display import write_pack  # noqa: E402
 
 from display.announcer import Announcer  # noqa: E402
 from display.app import DisplayApp  # noqa: E402
@@ -26,8 +27,6 @@ from display.network import Backoff, HubLink  # noqa: E402
 from display.render import THEME, BoardRenderer, hall_layout  # noqa: E402
 from display.screen import OffscreenScreen  # noqa: E402
 from hallserver.voice import clip_ids  # noqa: E402
-
-from test_display import write_pack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

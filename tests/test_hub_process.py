@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+
 from tests.conftest import DisplayClient, HubProcess, cli_token, run_cli
 
 

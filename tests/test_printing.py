@@ -14,8 +14,8 @@ import pytest
 import segno
 from PIL import ImageChops, ImageFont, ImageOps
 
-from hallserver.services import printing
 from hallserver.errors import HallError
+from hallserver.services import printing
 from hallserver.services.printing import (
     FONT_CANDIDATES,
     VIETNAMESE_LETTERS,

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from hallserver.services import reports, users
 from hallserver.config import parse_config
 from hallserver.errors import Invalid
 from hallserver.hall import Hall
+from hallserver.services import reports, users
 from hallserver.store import open_store
 from tests.conftest import Clock, hall_time, small_hall_mapping
 

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from hallserver.cli.sounds import sounds as sounds_command
+from hallserver.voice import CHIME, DIALECTS, Clip, clip_catalogue, compose_announcement
 from hallserver.voice import pack as sounds
 from hallserver.voice.pack import (
     MANIFEST_NAME,
@@ -29,7 +30,6 @@ from hallserver.voice.pack import (
     verify_pack,
     wav_bytes,
 )
-from hallserver.voice import CHIME, DIALECTS, Clip, clip_catalogue, compose_announcement
 
 SHIPPED_PACK = Path(__file__).resolve().parent.parent / "sounds"
 

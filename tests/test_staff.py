@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from hallserver.errors import TooManyRequests
 from hallserver.services import users
 from hallserver.web.extensions import socketio
-from hallserver.errors import TooManyRequests
 from tests.conftest import bearer, run_cli
 
 PASSWORD = "mat-khau-dai-1"

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from hallserver.services import users
-from hallserver.web.extensions import socketio
 from hallserver.services.supervision import dashboard_snapshot
+from hallserver.web.extensions import socketio
 from tests.conftest import bearer, hall_time
 
 PASSWORD = "mat-khau-dai-1"

@@ -135,9 +135,9 @@ def token_create(role, counter, label):
     """Create a token; it is printed once, as the last line."""
     import time
 
-    from ..services import auth
     from ..core import find_counter
     from ..errors import HallError
+    from ..services import auth
 
     store = open_hall_store()
     try:
@@ -194,9 +194,9 @@ def user_add(username, role, display_name, counters):
     """Create an account; the password comes from a prompt, or the first line of stdin."""
     import time
 
-    from ..services import users
     from ..core import find_counter
     from ..errors import HallError, Invalid
+    from ..services import users
 
     store = open_hall_store()
     try:
@@ -219,8 +219,8 @@ def user_add(username, role, display_name, counters):
 def _set_user_disabled(username, disabled):
     import time
 
-    from ..services import users
     from ..errors import HallError
+    from ..services import users
 
     store = open_hall_store()
     try:

@@ -7,10 +7,10 @@ Plain Python on the store. Today's figures come from the event log through
 import json
 from datetime import datetime
 
-from . import reports
 from ..core import current_seq, views
 from ..core.estimates import Estimator
 from ..core.tickets import local_day
+from . import reports
 from .users import counter_workers
 
 # A counter "serves one ticket unusually long" past this many times the service's usual

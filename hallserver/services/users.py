@@ -9,8 +9,8 @@ import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .auth import Principal
 from ..errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from .auth import Principal
 
 USER_ROLES = ("admin", "supervisor", "staff")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")

@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 DIALECTS = ("north", "south")
 READINGS = ("whole", "digits")

@@ -34,9 +34,9 @@ import tempfile
 import time
 import wave
 from array import array
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from .announcements import CHIME, Clip
 
@@ -562,7 +562,7 @@ class SoundPack:
     manifest: dict
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "SoundPack":
+    def load(cls, directory: str | os.PathLike) -> SoundPack:
         return cls(Path(directory), load_manifest(directory))
 
     @property

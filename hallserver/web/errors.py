@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import HallError
 
 # Citizens who book from home see an error page with their own way back.
-ERROR_PAGES = {"booking": "booking_error.html"}
+ERROR_PAGES = {"booking": "booking/error.html"}
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 HTTP_MESSAGES = {

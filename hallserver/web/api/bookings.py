@@ -12,8 +12,7 @@ from ...core.bookings import parse_import
 from ...errors import Forbidden, Invalid
 from ...services import auth
 from ..extensions import get_hall, today
-from ..guards import (CHALLENGE_SECONDS, STAFF_BOOKING_ROLES, booking_limit, check_challenge, lookup_limit,
-                      new_challenge)
+from ..guards import CHALLENGE_SECONDS, STAFF_BOOKING_ROLES, booking_limit, check_challenge, lookup_limit, new_challenge
 from ..inputs import field, json_body, valid_day
 from . import current_principal
 

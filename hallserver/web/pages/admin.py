@@ -4,11 +4,11 @@ live, and is written to the event log with who made it."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ...services import administration, auth, backups, users
 from ... import core
 from ...core import Outcome
 from ...core.events import record
 from ...errors import HallError, Invalid
+from ...services import administration, auth, backups, users
 from ..access import current_user, roles_required
 from ..extensions import get_hall, setting
 
@@ -40,7 +40,7 @@ def _page(status=200, **extra):
             f"SELECT seq, at, type, data FROM events WHERE type IN ({', '.join('?' * len(AUDITED))}) "
             "ORDER BY seq DESC LIMIT 30", list(AUDITED)))
     return render_template(
-        "admin.html", hall=hall.config, source=hall.config_source(), accounts=accounts, tokens=tokens, log=log,
+        "admin/index.html", hall=hall.config, source=hall.config_source(), accounts=accounts, tokens=tokens, log=log,
         roles=auth.ROLES, user_roles=users.USER_ROLES, days=("monday", "tuesday", "wednesday", "thursday", "friday",
                                                              "saturday", "sunday"),
         backups=backups.list_backups(setting("backup_dir")), user=current_user(),

@@ -51,13 +51,13 @@ def format_time(timestamp):
 def procedures_page():
     query = request.args.get("q", "")[:100]
     service = request.args.get("dich_vu") or None
-    return render_template("procedures.html", procedures=get_hall().procedures(query, service=service), query=query,
+    return render_template("booking/procedures.html", procedures=get_hall().procedures(query, service=service), query=query,
                            service=service, is_admin=_is_admin())
 
 
 @bp.get("/thu-tuc/<code>")
 def procedure_page(code):
-    return render_template("procedures_detail.html", procedure=get_hall().procedure(code), is_admin=_is_admin(),
+    return render_template("booking/procedures_detail.html", procedure=get_hall().procedure(code), is_admin=_is_admin(),
                            )
 
 
@@ -97,7 +97,7 @@ def procedure_edit(code):
         procedure = data
     else:
         procedure = hall.procedure(code, include_hidden=True) if code else {"active": True}
-    return render_template("procedures_edit.html", procedure=procedure, is_new=code is None, error=error,
+    return render_template("booking/procedures_edit.html", procedure=procedure, is_new=code is None, error=error,
                            ), 422 if error else 200
 
 
@@ -109,7 +109,7 @@ def book_page():
     procedure, service = request.args.get("thu_tuc"), request.args.get("dich_vu")
     if not procedure and not service:
         query = request.args.get("q", "")[:100]
-        return render_template("booking_choose.html", procedures=get_hall().procedures(query), query=query,
+        return render_template("booking/choose.html", procedures=get_hall().procedures(query), query=query,
                                )
     return booking_form({"procedure": procedure or "", "service": service or ""}, day=request.args.get("ngay"))
 
@@ -130,7 +130,7 @@ def booking_form(form, *, day=None, error=None):
     days = hall.booking_slots(service.code)
     chosen = _chosen_day(days, (form.get("slot") or "")[:10] or day)
     form = dict(form, idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(16))
-    return render_template("booking.html", procedure=procedure, service=service, days=days, chosen=chosen, form=form,
+    return render_template("booking/form.html", procedure=procedure, service=service, days=days, chosen=chosen, form=form,
                            error=error, challenge=new_challenge()), error.status if error else 200
 
 
@@ -158,7 +158,7 @@ def lookup_page():
     code = request.args.get("ma", "").strip()
     if code:
         return redirect(url_for("booking.confirmation", code=code))
-    return render_template("booking_lookup.html")
+    return render_template("booking/lookup.html")
 
 
 def _confirmation(code, *, error=None, status=200):
@@ -166,7 +166,7 @@ def _confirmation(code, *, error=None, status=200):
     booking = hall.booking(code)
     procedure = hall.procedure(booking["procedure"], include_hidden=True) if booking["procedure"] else None
     url = citizen.public_link("booking.confirmation", code=booking["code"])
-    return render_template("booking_confirmation.html", booking=booking, procedure=procedure, url=url,
+    return render_template("booking/confirmation.html", booking=booking, procedure=procedure, url=url,
                            qr=citizen.qr_svg(url), is_new=request.args.get("moi") == "1",
                            cancelled_now=request.args.get("huy") == "1", moved_now=request.args.get("doi") == "1",
                            error=error), status
@@ -205,7 +205,7 @@ def move(code):
             return redirect(url_for("booking.confirmation", code=moved["code"], doi=1))
     days = hall.booking_slots(booking["service"])
     chosen = _chosen_day(days, form["slot"][:10] or request.args.get("ngay") or booking["day"])
-    return render_template("booking_move.html", booking=booking, days=days, chosen=chosen, form=form, error=error,
+    return render_template("booking/move.html", booking=booking, days=days, chosen=chosen, form=form, error=error,
                            ), error.status if error else 200
 
 
@@ -245,7 +245,7 @@ def staff_page(*, message=None, error=None, status=200):
     services = [chosen] if chosen in allowed else allowed
     day = valid_day(request.values.get("ngay")) or today()
     rows = hall.staff_bookings(day=day, services=services, who=f"user:{user['username']}", role=user["role"])
-    return render_template("booking_staff.html", bookings=rows, day=day, today=today(), allowed=allowed,
+    return render_template("booking/staff.html", bookings=rows, day=day, today=today(), allowed=allowed,
                            chosen=chosen if chosen in allowed else "", user=user, message=message, error=error,
                            services={s.code: s.name for s in hall.config.services}), status
 
@@ -302,4 +302,4 @@ def access_log():
     hall = get_hall()
     with hall.store.reading() as db:
         entries = list(db.query("SELECT * FROM booking_access_log ORDER BY id DESC LIMIT 500"))
-    return render_template("booking_access_log.html", entries=entries, user=user)
+    return render_template("booking/access_log.html", entries=entries, user=user)

@@ -11,15 +11,14 @@ import logging
 from pathlib import Path
 
 import segno
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory,
-                   url_for)
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
-from .. import access
-from ..inputs import field, json_body
 from ...errors import HallError, Unauthorized
+from .. import access
 from ..extensions import get_hall, limiter, setting
+from ..inputs import field, json_body
 
 bp = Blueprint("citizen", __name__)
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ def kiosk_pair():
 def kiosk():
     if kiosk_principal() is None:
         return redirect(url_for("citizen.kiosk_pair"))
-    return render_template("kiosk.html", state=get_hall().state())
+    return render_template("citizen/kiosk.html", state=get_hall().state())
 
 
 @bp.post("/kiosk/tickets")
@@ -109,7 +108,7 @@ def print_ticket(ticket, url):
 def take_number():
     # ?service=HT preselects a service (the "Lấy số" button of a procedure page).
     form = {"service": request.args.get("service", "")}
-    return render_template("take_number.html", state=get_hall().state(), error=None, form=form)
+    return render_template("citizen/take_number.html", state=get_hall().state(), error=None, form=form)
 
 
 @bp.post("/lay-so")
@@ -122,7 +121,7 @@ def take_number_post():
         ticket = get_hall().issue_remote_ticket(form["service"], phone=form["phone"] or None,
                                                 address_hash=address_hash())
     except HallError as error:
-        return render_template("take_number.html", state=get_hall().state(), error=error, form=form,
+        return render_template("citizen/take_number.html", state=get_hall().state(), error=error, form=form,
                                ), error.status
     return redirect(url_for("citizen.track", track_token=ticket["track_token"], moi=1))
 
@@ -133,11 +132,11 @@ def take_number_post():
 def track(track_token):
     ticket = get_hall().ticket_by_token(track_token)
     if ticket is None:
-        return render_template("not_found.html"), 404
+        return render_template("citizen/not_found.html"), 404
     from .feedback import rating_choices
 
     url = track_url(track_token)
-    return render_template("track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
+    return render_template("citizen/track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
                            is_new=request.args.get("moi") == "1", rated=get_hall().is_rated(track_token),
                            rating_result=request.args.get("danh_gia"), **rating_choices())
 
@@ -151,7 +150,7 @@ def sounds_dir():
 
 @bp.get("/display")
 def display():
-    return render_template("display.html", state=get_hall().state())
+    return render_template("citizen/display.html", state=get_hall().state())
 
 
 @bp.get("/sounds/<path:name>")

@@ -4,12 +4,12 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request
 
-from ...services import reports
 from ...core import bookings
 from ...core.tickets import local_day
 from ...errors import HallError
-from ..access import current_user, roles_required
+from ...services import reports
 from ...services.supervision import dashboard_snapshot
+from ..access import current_user, roles_required
 from ..extensions import get_hall
 
 bp = Blueprint("dashboard", __name__)
@@ -21,7 +21,7 @@ SUPERVISORS = ("supervisor", "admin")
 @roles_required(*SUPERVISORS)
 def dashboard():
     hall = get_hall()
-    return render_template("dashboard.html", hall=hall.config, user=current_user(),
+    return render_template("supervisor/dashboard.html", hall=hall.config, user=current_user(),
                            snapshot=hall.read(dashboard_snapshot))
 
 
@@ -57,10 +57,10 @@ def report_page():
     try:
         asked, report = _report_request()
     except HallError as error:
-        return render_template("reports.html", hall=hall.config, error=error, asked=request.args, report=None,
+        return render_template("supervisor/reports.html", hall=hall.config, error=error, asked=request.args, report=None,
                                presets=presets, groupings=reports.GROUPINGS), error.status
     return render_template(
-        "reports.html", hall=hall.config, asked=asked, report=report, error=None, presets=presets,
+        "supervisor/reports.html", hall=hall.config, asked=asked, report=report, error=None, presets=presets,
         groupings=reports.GROUPINGS, columns=reports.report_columns(report), rows=reports.report_rows(report),
         hours=reports.hourly_rows(report), kinds={key: reports.column_kind(key) for key in reports.COLUMN_LABELS},
         booking_rows=_booking_rows(report),

@@ -7,11 +7,11 @@ there asks about that ticket and resets itself after a while. One rating per tic
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import access
-from ..inputs import field, json_body
 from ...core.ratings import REASONS, SCORES
 from ...errors import HallError, Invalid, NotFound, Unauthorized
+from .. import access
 from ..extensions import get_hall
+from ..inputs import field, json_body
 
 bp = Blueprint("feedback", __name__)
 
@@ -40,7 +40,7 @@ def tablet(number):
     if access.paired_principal("rating", number) is None:
         return redirect(url_for("feedback.tablet_pair", number=number))
     counter = next(c for c in get_hall().config.counters if c.number == number)
-    return render_template("rating_tablet.html", counter=counter, hall=get_hall().config, **rating_choices())
+    return render_template("feedback/rating_tablet.html", counter=counter, hall=get_hall().config, **rating_choices())
 
 
 def _rating_fields(data):

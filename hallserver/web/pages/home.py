@@ -1,6 +1,7 @@
 """Web pages. For now the hub's front page: what runs here and where to go."""
 
 from flask import Blueprint, render_template
+
 from ..extensions import get_hall
 
 bp = Blueprint("web", __name__)

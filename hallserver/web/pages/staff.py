@@ -55,7 +55,7 @@ def sign_in():
             session["user_id"] = user["id"]
             return redirect(_safe_next(request.args.get("next")))
     status = error.status if error else (400 if form.errors else 200)
-    return render_template("sign_in.html", form=form, error=error), status
+    return render_template("staff/sign_in.html", form=form, error=error), status
 
 
 @bp.post("/dang-xuat")
@@ -75,7 +75,7 @@ def counter_pick():
     counters = [c for c in get_hall().config.counters if principal.may_act_for_counter(c.number)]
     if len(counters) == 1:
         return redirect(url_for("staff.counter_page", number=counters[0].number))
-    return render_template("counter_pick.html", counters=counters, user=current_user())
+    return render_template("staff/counter_pick.html", counters=counters, user=current_user())
 
 
 def _counter_or_404(number):
@@ -98,7 +98,7 @@ def counter_page(number):
         "services": {service.code: service.name for service in config.services},
         "priorities": {priority.code: priority.name for priority in config.priorities},
     }
-    return render_template("counter.html", counter=counter, user=current_user(), hall=config,
+    return render_template("staff/counter.html", counter=counter, user=current_user(), hall=config,
                            services=config.services, page_data=page_data)
 
 
