@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Hall Queue: set up and run.
 #   ./run.sh            set up, initialise var/hall.db with the demo hall, start the hub on :5000
-#   ./run.sh test [...] set up and run the tests (extra arguments go to pytest)
+#   ./run.sh test [...] set up, lint (ruff) and run the tests (extra arguments go to pytest,
+#                       e.g. ./run.sh test -m "not browser" for a fast loop)
 #   ./run.sh display    start the hall screen client against the local hub
 #   ./run.sh bench      run the benchmarks (bench/README.md)
+#   ./run.sh lock       refresh the pinned versions in requirements/ from setup.cfg
+#
+# Python packages install at the exact versions of requirements/lock-py<version>.txt, so
+# every machine runs what the tests passed with; upgrades happen on purpose (./run.sh lock).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
+EXTRAS="display,test"
 export HALL_DB="${HALL_DB:-var/hall.db}"
 # Debian packages: the offline voice and sound tools, fonts with Vietnamese glyphs,
 # the browser the page tests drive (Playwright uses Debian's chromium), and
@@ -43,18 +49,39 @@ python_env() {
             exit 1
         }
     fi
-    # Reinstall only when the project's metadata changed since the last install.
-    if [ ! -f "$VENV/.installed" ] || [ setup.cfg -nt "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+    local lock
+    lock="$(lock_file)"
+    # Reinstall only when the project's metadata or the lock changed since the last install.
+    if [ ! -f "$VENV/.installed" ] || [ setup.cfg -nt "$VENV/.installed" ] ||
+       [ pyproject.toml -nt "$VENV/.installed" ] || { [ -f "$lock" ] && [ "$lock" -nt "$VENV/.installed" ]; }; then
         echo "Cài đặt / installing the project into $VENV (log: var/install.log) ..."
-        mkdir -p var
-        # pip's own chatter goes to the log; it is shown only if the install fails.
-        if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
-               "$VENV/bin/python" -m pip install -q -e ".[display,test]"; } > var/install.log 2>&1; then
-            cat var/install.log >&2
-            echo "Cài đặt thất bại / install failed (see above)" >&2
-            exit 1
-        fi
+        pip_install "$EXTRAS"
         touch "$VENV/.installed"
+    fi
+}
+
+# requirements/lock-py3.11.txt for Python 3.11, and so on.
+lock_file() {
+    echo "requirements/lock-py$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])').txt"
+}
+
+# Install the project with the given extras, pinned by the lock of this Python.
+pip_install() {
+    local lock constraint=()
+    lock="$(lock_file)"
+    if [ -f "$lock" ]; then
+        constraint=(-c "$lock")
+    else
+        echo "Chưa có bản khoá cho Python này / no lock for this Python ($lock): versions are not pinned;" \
+             "run ./run.sh lock and commit it" >&2
+    fi
+    mkdir -p var
+    # pip's own chatter goes to the log; it is shown only if the install fails.
+    if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+           "$VENV/bin/python" -m pip install -q "${constraint[@]}" -e ".[$1]"; } > var/install.log 2>&1; then
+        cat var/install.log >&2
+        echo "Cài đặt thất bại / install failed (see above)" >&2
+        exit 1
     fi
 }
 
@@ -77,6 +104,8 @@ case "$command" in
         debian_packages
         python_env
         hall_db
+        echo "ruff check ..."
+        "$VENV/bin/ruff" check --quiet . || { echo "Lint thất bại / lint failed: ruff check ." >&2; exit 1; }
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     display)
@@ -87,11 +116,21 @@ case "$command" in
     bench)
         debian_packages wrk
         python_env
-        "$VENV/bin/python" -m pip install -q -e ".[bench]"
+        pip_install "$EXTRAS,bench"
         exec bash bench/run_all.sh "$@"
         ;;
+    lock)
+        python_env
+        pip_install "$EXTRAS,lock"
+        lock="$(lock_file)"
+        mkdir -p requirements
+        # Every extra, so one lock pins whatever a machine installs; index URLs stay out of it.
+        "$VENV/bin/pip-compile" --quiet --all-extras --strip-extras --allow-unsafe --no-emit-index-url \
+            --no-emit-find-links --upgrade --output-file="$lock" pyproject.toml
+        echo "Đã cập nhật / refreshed $lock: run ./run.sh test, then commit it"
+        ;;
     *)
-        echo "usage: ./run.sh [serve|test|display|bench]" >&2
+        echo "usage: ./run.sh [serve|test|display|bench|lock]" >&2
         exit 2
         ;;
 esac
