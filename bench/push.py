@@ -217,8 +217,8 @@ def run(clients=200, processes=4, calls=100, gap=0.1, async_mode="gevent", kind=
         sizes = [clients // processes + (1 if index < clients % processes else 0) for index in range(processes)]
         start_at = clock() + 2.0  # after the processes have imported socketio/aiohttp
         workers = [
-            context.Process(target=client_process, daemon=True,
-                            args=(kind, hub.url, size, start_at, ready_queue, done_event, result_queue, connect_timeout))
+            context.Process(target=client_process, daemon=True, args=(
+                kind, hub.url, size, start_at, ready_queue, done_event, result_queue, connect_timeout))
             for size in sizes if size
         ]
         for worker in workers:
