@@ -8,9 +8,10 @@ in its database (see ``store.apply_config``), so files are only read by ``init``
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from importlib import resources
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import voice
@@ -26,6 +27,30 @@ REMOTE_ORDERS = ("equal", "walk_ins_first")
 DUE_ORDERS = ("ahead", "after_priority", "equal")
 TIME_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DEFAULT_HOURS = ("07:30-11:30", "13:30-17:00")   # every day without its own line in [hours]
+TABLES = {"hall", "hours", "policy", "announcement", "services", "counters", "priorities", "booking"}
+HALL_KEYS = {"name", "name_en", "timezone", "hotline", "notices"}
+SERVICE_KEYS = {"code", "name", "name_en", "description", "block", "prefix", "width", "daily_cap",
+                "wait_target_minutes", "service_minutes", "booking_capacity"}
+# (minimum, maximum) of the whole-number settings; their defaults are the dataclasses' own.
+POLICY_RANGES = {
+    "priority_streak": (1, 100),
+    "max_recalls": (0, 10),
+    "remote_per_phone": (0, 100),
+    "remote_per_address": (0, 1000),
+    "soon_ahead": (0, 100),
+}
+BOOKING_RANGES = {
+    "slot_minutes": (5, 240),
+    "capacity": (0, 1000),
+    "days_ahead": (0, 90),
+    "check_in_before_minutes": (0, 240),
+    "check_in_after_minutes": (0, 240),
+    "per_phone_per_service": (1, 100),
+    "per_phone": (1, 100),
+    "reminder_minutes_before": (0, 24 * 60),
+    "retention_days": (1, 3650),
+}
 
 
 @dataclass(frozen=True)
@@ -160,6 +185,16 @@ def _fail(key, problem):
     raise ConfigError(f"{key}: {problem}")
 
 
+def _defaults(settings_class):
+    """{field: default} of a config dataclass: the parser's defaults are stated there, once."""
+    return {item.name: item.default for item in fields(settings_class) if item.default is not MISSING}
+
+
+def _field_names(settings_class):
+    """The keys a table for ``settings_class`` may hold: its fields."""
+    return {item.name for item in fields(settings_class)}
+
+
 def _table(mapping, key, required=False):
     value = mapping.get(key, None)
     if value is None:
@@ -188,6 +223,14 @@ def _text(mapping, key, prefix, required=True, default=""):
     if required and not value.strip():
         _fail(f"{prefix}{key}", "must not be empty")
     return value.strip()
+
+
+def _choice(mapping, key, prefix, default, choices):
+    """An optional text that must be one of ``choices``."""
+    value = _text(mapping, key, prefix, required=False, default=default)
+    if value not in choices:
+        _fail(f"{prefix}{key}", f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _integer(mapping, key, prefix, default=None, minimum=None, maximum=None):
@@ -219,145 +262,17 @@ def _code(mapping, prefix):
     return code
 
 
-def parse_periods(value, key):
-    """``["07:30-11:30", "13:30-17:00"]`` → ((450, 690), (810, 1020))."""
-    if isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    if not isinstance(value, list):
-        _fail(key, f"expected a list of \"HH:MM-HH:MM\" periods, got {value!r}")
-    periods = []
-    for index, period in enumerate(value):
-        match = PERIOD_PATTERN.match(period) if isinstance(period, str) else None
-        if not match:
-            _fail(f"{key}[{index}]", f"expected \"HH:MM-HH:MM\", got {period!r}")
-        start_hour, start_minute, end_hour, end_minute = map(int, match.groups())
-        start = start_hour * 60 + start_minute
-        end = end_hour * 60 + end_minute
-        if start_minute > 59 or end_minute > 59 or start > 24 * 60 or end > 24 * 60:
-            _fail(f"{key}[{index}]", f"not a time of day: {period!r}")
-        if end <= start:
-            _fail(f"{key}[{index}]", f"ends before it starts: {period!r}")
-        periods.append((start, end))
-    return tuple(sorted(periods))
-
-
-def _parse_hours(hours):
-    _check_keys(hours, "hours.", set(DAYS) | {"default", "holidays"})
-    default = parse_periods(hours.get("default", ["07:30-11:30", "13:30-17:00"]), "hours.default")
-    return {day: parse_periods(hours[day], f"hours.{day}") if day in hours else default for day in DAYS}
-
-
-def _parse_holidays(hours):
-    """``holidays = ["2026-09-02", ...]`` → a sorted tuple of ISO dates."""
-    value = hours.get("holidays", [])
-    if not isinstance(value, list):
-        _fail("hours.holidays", f"expected a list of \"YYYY-MM-DD\" dates, got {value!r}")
-    days = set()
-    for index, day in enumerate(value):
-        if isinstance(day, date):   # TOML's bare dates: holidays = [2026-09-02]
-            day = day.isoformat()
-        try:
-            if not isinstance(day, str) or not DATE_PATTERN.match(day):
-                raise ValueError
-            date.fromisoformat(day)
-        except ValueError:
-            _fail(f"hours.holidays[{index}]", f"expected a date \"YYYY-MM-DD\", got {day!r}")
-        days.add(day)
-    return tuple(sorted(days))
-
-
 def _time_of_day(mapping, key, prefix, default):
-    """``"17:00"`` → 1020 minutes; an empty string → None (turned off)."""
-    value = mapping.get(key, default)
+    """``"17:00"`` → 1020 minutes; an empty string → None (turned off); no key → ``default``."""
+    if key not in mapping:
+        return default
+    value = mapping[key]
     if value in ("", None):
         return None
     match = TIME_PATTERN.match(value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         _fail(f"{prefix}{key}", f"expected \"HH:MM\" or \"\" (off), got {value!r}")
     return int(match.group(1)) * 60 + int(match.group(2))
-
-
-def _parse_booking(table):
-    prefix = "booking."
-    _check_keys(table, prefix, {
-        "slot_minutes", "capacity", "days_ahead", "check_in_before_minutes", "check_in_after_minutes",
-        "due_order", "per_phone_per_service", "per_phone", "rate_limit", "reminder_url", "reminder_secret",
-        "reminder_day_before", "reminder_minutes_before", "retention_days"})
-    defaults = BookingSettings()
-    due_order = _text(table, "due_order", prefix, required=False, default=defaults.due_order)
-    if due_order not in DUE_ORDERS:
-        _fail(f"{prefix}due_order", f"expected one of {', '.join(DUE_ORDERS)}, got {due_order!r}")
-    rate_limit = _text(table, "rate_limit", prefix, required=False, default=defaults.rate_limit)
-    try:
-        from limits import parse_many
-
-        parse_many(rate_limit)
-    except ValueError:
-        _fail(f"{prefix}rate_limit", f"expected limits such as \"5 per minute;30 per hour\", got {rate_limit!r}")
-    reminder_url = _text(table, "reminder_url", prefix, required=False)
-    if reminder_url and not re.match(r"^https?://[^\s/]+", reminder_url):
-        _fail(f"{prefix}reminder_url", f"expected an http:// or https:// address, got {reminder_url!r}")
-
-    def whole(key, minimum, maximum):
-        return _integer(table, key, prefix, default=getattr(defaults, key), minimum=minimum, maximum=maximum)
-
-    return BookingSettings(
-        slot_minutes=whole("slot_minutes", 5, 240),
-        capacity=whole("capacity", 0, 1000),
-        days_ahead=whole("days_ahead", 0, 90),
-        check_in_before_minutes=whole("check_in_before_minutes", 0, 240),
-        check_in_after_minutes=whole("check_in_after_minutes", 0, 240),
-        due_order=due_order,
-        per_phone_per_service=whole("per_phone_per_service", 1, 100),
-        per_phone=whole("per_phone", 1, 100),
-        rate_limit=rate_limit,
-        reminder_url=reminder_url,
-        reminder_secret=_text(table, "reminder_secret", prefix, required=False),
-        reminder_day_before=_time_of_day(table, "reminder_day_before", prefix, "17:00"),
-        reminder_minutes_before=whole("reminder_minutes_before", 0, 24 * 60),
-        retention_days=whole("retention_days", 1, 3650),
-    )
-
-
-def _parse_service(mapping, prefix):
-    _check_keys(
-        mapping, prefix,
-        {"code", "name", "name_en", "description", "block", "prefix", "width", "daily_cap",
-         "wait_target_minutes", "service_minutes", "booking_capacity"},
-    )
-    code = _code(mapping, prefix)
-    name = _text(mapping, "name", prefix)
-    name_en = _text(mapping, "name_en", prefix, required=False, default=name)
-    description = _text(mapping, "description", prefix, required=False)
-    if "block" in mapping and "prefix" in mapping:
-        _fail(f"{prefix}block", "give either block = \"START-END\" or prefix + width, not both")
-    if "prefix" in mapping:
-        letter = _text(mapping, "prefix", prefix)
-        if not re.fullmatch(r"[A-Z]", letter):
-            _fail(f"{prefix}prefix", f"expected one capital letter A-Z, got {letter!r}")
-        width = _integer(mapping, "width", prefix, default=3, minimum=1, maximum=4)
-        block_start, block_end = 1, 10**width - 1
-    else:
-        letter = ""
-        if "width" in mapping:
-            _fail(f"{prefix}width", "only used with prefix")
-        block = mapping.get("block")
-        if block is None:
-            _fail(f"{prefix}block", "missing (e.g. block = \"1001-1999\" or prefix = \"A\")")
-        match = BLOCK_PATTERN.match(block) if isinstance(block, str) else None
-        if not match:
-            _fail(f"{prefix}block", f"expected \"START-END\" such as \"1001-1999\", got {block!r}")
-        block_start, block_end = map(int, match.groups())
-        if block_start < 1 or block_end <= block_start:
-            _fail(f"{prefix}block", f"expected 1 <= START < END, got {block!r}")
-    daily_cap = _integer(mapping, "daily_cap", prefix, minimum=1)
-    return Service(
-        code=code, name=name, name_en=name_en, description=description,
-        block_start=block_start, block_end=block_end, prefix=letter, daily_cap=daily_cap,
-        wait_target_minutes=_integer(mapping, "wait_target_minutes", prefix, default=30, minimum=1),
-        service_minutes=_number(mapping, "service_minutes", prefix, default=5, minimum=0.5),
-        booking_capacity=_integer(mapping, "booking_capacity", prefix, minimum=0, maximum=1000),
-    )
 
 
 def _parse_list(mapping, key, parse_item):
@@ -382,109 +297,286 @@ def _unique(items, attribute, key):
         seen.add(value)
 
 
-def parse_config(mapping):
-    """Validate a mapping (parsed TOML) into a HallConfig."""
-    _check_keys(mapping, "", {"hall", "hours", "policy", "announcement", "services", "counters", "priorities",
-                              "booking"})
-    hall = _table(mapping, "hall", required=True)
-    _check_keys(hall, "hall.", {"name", "name_en", "timezone", "hotline", "notices"})
+# ---------------------------------------------------------------------------
+# One function per table
+
+
+def _parse_notices(hall):
     notices = hall.get("notices", [])
     if not isinstance(notices, list) or not all(isinstance(line, str) and len(line) <= 300 for line in notices):
         _fail("hall.notices", "expected a list of texts (at most 300 characters each)")
-    timezone = _text(hall, "timezone", "hall.", required=False, default="Asia/Ho_Chi_Minh")
+    return tuple(line.strip() for line in notices if line.strip())
+
+
+def _parse_timezone(hall):
+    timezone = _text(hall, "timezone", "hall.", required=False, default=_defaults(HallConfig)["timezone"])
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         _fail("hall.timezone", f"unknown time zone {timezone!r}")
+    return timezone
 
-    services = _parse_list(mapping, "services", _parse_service)
-    if not services:
-        _fail("services", "at least one [[services]] is needed")
-    _unique(services, "code", "services")
+
+def parse_periods(value, key):
+    """``["07:30-11:30", "13:30-17:00"]`` → ((450, 690), (810, 1020))."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        _fail(key, f"expected a list of \"HH:MM-HH:MM\" periods, got {value!r}")
+    periods = []
+    for index, period in enumerate(value):
+        match = PERIOD_PATTERN.match(period) if isinstance(period, str) else None
+        if not match:
+            _fail(f"{key}[{index}]", f"expected \"HH:MM-HH:MM\", got {period!r}")
+        start_hour, start_minute, end_hour, end_minute = map(int, match.groups())
+        start = start_hour * 60 + start_minute
+        end = end_hour * 60 + end_minute
+        if start_minute > 59 or end_minute > 59 or start > 24 * 60 or end > 24 * 60:
+            _fail(f"{key}[{index}]", f"not a time of day: {period!r}")
+        if end <= start:
+            _fail(f"{key}[{index}]", f"ends before it starts: {period!r}")
+        periods.append((start, end))
+    return tuple(sorted(periods))
+
+
+def _parse_hours(hours):
+    _check_keys(hours, "hours.", set(DAYS) | {"default", "holidays"})
+    default = parse_periods(hours.get("default", list(DEFAULT_HOURS)), "hours.default")
+    return {day: parse_periods(hours[day], f"hours.{day}") if day in hours else default for day in DAYS}
+
+
+def _parse_holidays(hours):
+    """``holidays = ["2026-09-02", ...]`` → a sorted tuple of ISO dates."""
+    value = hours.get("holidays", [])
+    if not isinstance(value, list):
+        _fail("hours.holidays", f"expected a list of \"YYYY-MM-DD\" dates, got {value!r}")
+    days = set()
+    for index, day in enumerate(value):
+        if isinstance(day, date):   # TOML's bare dates: holidays = [2026-09-02]
+            day = day.isoformat()
+        try:
+            if not isinstance(day, str) or not DATE_PATTERN.match(day):
+                raise ValueError
+            date.fromisoformat(day)
+        except ValueError:
+            _fail(f"hours.holidays[{index}]", f"expected a date \"YYYY-MM-DD\", got {day!r}")
+        days.add(day)
+    return tuple(sorted(days))
+
+
+def _service_block(mapping, prefix):
+    """(prefix letter, block start, block end) from ``block = "START-END"`` or ``prefix`` + ``width``."""
+    if "block" in mapping and "prefix" in mapping:
+        _fail(f"{prefix}block", "give either block = \"START-END\" or prefix + width, not both")
+    if "prefix" in mapping:
+        letter = _text(mapping, "prefix", prefix)
+        if not re.fullmatch(r"[A-Z]", letter):
+            _fail(f"{prefix}prefix", f"expected one capital letter A-Z, got {letter!r}")
+        width = _integer(mapping, "width", prefix, default=3, minimum=1, maximum=4)
+        return letter, 1, 10**width - 1
+    if "width" in mapping:
+        _fail(f"{prefix}width", "only used with prefix")
+    block = mapping.get("block")
+    if block is None:
+        _fail(f"{prefix}block", "missing (e.g. block = \"1001-1999\" or prefix = \"A\")")
+    match = BLOCK_PATTERN.match(block) if isinstance(block, str) else None
+    if not match:
+        _fail(f"{prefix}block", f"expected \"START-END\" such as \"1001-1999\", got {block!r}")
+    block_start, block_end = map(int, match.groups())
+    if block_start < 1 or block_end <= block_start:
+        _fail(f"{prefix}block", f"expected 1 <= START < END, got {block!r}")
+    return "", block_start, block_end
+
+
+def _parse_service(mapping, prefix):
+    _check_keys(mapping, prefix, SERVICE_KEYS)
+    defaults = _defaults(Service)
+    code = _code(mapping, prefix)
+    name = _text(mapping, "name", prefix)
+    name_en = _text(mapping, "name_en", prefix, required=False, default=name)
+    description = _text(mapping, "description", prefix, required=False, default=defaults["description"])
+    letter, block_start, block_end = _service_block(mapping, prefix)
+    daily_cap = _integer(mapping, "daily_cap", prefix, default=defaults["daily_cap"], minimum=1)
+    return Service(
+        code=code, name=name, name_en=name_en, description=description,
+        block_start=block_start, block_end=block_end, prefix=letter, daily_cap=daily_cap,
+        wait_target_minutes=_integer(mapping, "wait_target_minutes", prefix,
+                                     default=defaults["wait_target_minutes"], minimum=1),
+        service_minutes=_number(mapping, "service_minutes", prefix, default=defaults["service_minutes"], minimum=0.5),
+        booking_capacity=_integer(mapping, "booking_capacity", prefix, default=defaults["booking_capacity"],
+                                  minimum=0, maximum=1000),
+    )
+
+
+def _check_blocks_do_not_overlap(services):
+    """Services with the same prefix (or none) need number blocks that do not overlap."""
     blocks = sorted(
         ((service.prefix, service.block_start, service.block_end, index) for index, service in enumerate(services))
     )
-    for previous, current in zip(blocks, blocks[1:]):
+    for previous, current in pairwise(blocks):
         if previous[0] == current[0] and current[1] <= previous[2]:
             other = services[previous[3]].code
             what = f"prefix {current[0]!r}" if current[0] else "number block"
             _fail(f"services[{current[3]}].block", f"{what} overlaps service {other!r}")
+
+
+def _parse_services(mapping):
+    services = _parse_list(mapping, "services", _parse_service)
+    if not services:
+        _fail("services", "at least one [[services]] is needed")
+    _unique(services, "code", "services")
+    _check_blocks_do_not_overlap(services)
+    return services
+
+
+def _parse_counter(item, prefix, service_codes):
+    _check_keys(item, prefix, _field_names(Counter))
+    number = _integer(item, "number", prefix, minimum=1, maximum=999)
+    if number is None:
+        _fail(f"{prefix}number", "missing")
+    served = item.get("services")
+    if not isinstance(served, list) or not served or not all(isinstance(code, str) for code in served):
+        _fail(f"{prefix}services", "expected a non-empty list of service codes")
+    for code in served:
+        if code not in service_codes:
+            _fail(f"{prefix}services", f"unknown service {code!r}")
+    if len(set(served)) != len(served):
+        _fail(f"{prefix}services", "lists a service twice")
+    name = _text(item, "name", prefix, required=False, default=f"Quầy {number}")
+    return Counter(number=number, name=name, services=tuple(served))
+
+
+def _parse_counters(mapping, services):
     service_codes = {service.code for service in services}
-
-    def parse_counter(item, prefix):
-        _check_keys(item, prefix, {"number", "name", "services"})
-        number = _integer(item, "number", prefix, minimum=1, maximum=999)
-        if number is None:
-            _fail(f"{prefix}number", "missing")
-        served = item.get("services")
-        if not isinstance(served, list) or not served or not all(isinstance(code, str) for code in served):
-            _fail(f"{prefix}services", "expected a non-empty list of service codes")
-        for code in served:
-            if code not in service_codes:
-                _fail(f"{prefix}services", f"unknown service {code!r}")
-        if len(set(served)) != len(served):
-            _fail(f"{prefix}services", "lists a service twice")
-        name = _text(item, "name", prefix, required=False, default=f"Quầy {number}")
-        return Counter(number=number, name=name, services=tuple(served))
-
-    counters = _parse_list(mapping, "counters", parse_counter)
+    counters = _parse_list(mapping, "counters", lambda item, prefix: _parse_counter(item, prefix, service_codes))
     if not counters:
         _fail("counters", "at least one [[counters]] is needed")
     _unique(counters, "number", "counters")
+    return counters
 
-    def parse_priority(item, prefix):
-        _check_keys(item, prefix, {"code", "name", "name_en"})
-        name = _text(item, "name", prefix)
-        return Priority(code=_code(item, prefix), name=name, name_en=_text(item, "name_en", prefix, False, name))
 
-    priorities = _parse_list(mapping, "priorities", parse_priority)
+def _parse_priority(item, prefix):
+    _check_keys(item, prefix, _field_names(Priority))
+    name = _text(item, "name", prefix)
+    return Priority(code=_code(item, prefix), name=name, name_en=_text(item, "name_en", prefix, False, name))
+
+
+def _parse_priorities(mapping):
+    priorities = _parse_list(mapping, "priorities", _parse_priority)
     _unique(priorities, "code", "priorities")
+    return priorities
 
-    policy_table = _table(mapping, "policy")
-    _check_keys(policy_table, "policy.", {"priority_streak", "max_recalls", "remote_per_phone",
-                                          "remote_per_address", "remote_order", "soon_ahead", "close_at"})
-    remote_order = _text(policy_table, "remote_order", "policy.", required=False, default="equal")
-    if remote_order not in REMOTE_ORDERS:
-        _fail("policy.remote_order", f"expected one of {', '.join(REMOTE_ORDERS)}, got {remote_order!r}")
-    policy = Policy(
-        priority_streak=_integer(policy_table, "priority_streak", "policy.", default=2, minimum=1, maximum=100),
-        max_recalls=_integer(policy_table, "max_recalls", "policy.", default=2, minimum=0, maximum=10),
-        remote_per_phone=_integer(policy_table, "remote_per_phone", "policy.", default=2, minimum=0, maximum=100),
-        remote_per_address=_integer(policy_table, "remote_per_address", "policy.", default=5, minimum=0,
-                                    maximum=1000),
+
+def _whole(table, key, prefix, defaults, ranges):
+    """A whole-number setting: its default from ``defaults``, its bounds from ``ranges`` ({key: (min, max)})."""
+    minimum, maximum = ranges[key]
+    return _integer(table, key, prefix, default=defaults[key], minimum=minimum, maximum=maximum)
+
+
+def _whole_numbers(table, prefix, defaults, ranges):
+    """{key: value} of every whole-number setting in ``ranges``, read in its order."""
+    return {key: _whole(table, key, prefix, defaults, ranges) for key in ranges}
+
+
+def _parse_policy(table):
+    prefix = "policy."
+    _check_keys(table, prefix, _field_names(Policy))
+    defaults = _defaults(Policy)
+    remote_order = _choice(table, "remote_order", prefix, defaults["remote_order"], REMOTE_ORDERS)
+    return Policy(
+        **_whole_numbers(table, prefix, defaults, POLICY_RANGES),
         remote_order=remote_order,
-        soon_ahead=_integer(policy_table, "soon_ahead", "policy.", default=3, minimum=0, maximum=100),
-        close_at=_time_of_day(policy_table, "close_at", "policy.", default=None),
+        close_at=_time_of_day(table, "close_at", prefix, defaults["close_at"]),
     )
 
-    announcement_table = _table(mapping, "announcement")
-    _check_keys(announcement_table, "announcement.", {"template", "dialect", "reading", "second_language"})
-    template = _text(announcement_table, "template", "announcement.", required=False, default=voice.DEFAULT_TEMPLATE)
+
+def _parse_announcement(table):
+    prefix = "announcement."
+    _check_keys(table, prefix, _field_names(AnnouncementSettings))
+    defaults = _defaults(AnnouncementSettings)
+    template = _text(table, "template", prefix, required=False, default=defaults["template"])
     problem = voice.template_error(template)
     if problem:
-        _fail("announcement.template", problem)
-    dialect = _text(announcement_table, "dialect", "announcement.", required=False, default="north")
-    if dialect not in DIALECTS:
-        _fail("announcement.dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}")
-    reading = _text(announcement_table, "reading", "announcement.", required=False, default="whole")
-    if reading not in READINGS:
-        _fail("announcement.reading", f"expected one of {', '.join(READINGS)}, got {reading!r}")
-    second_language = _text(announcement_table, "second_language", "announcement.", required=False) or None
+        _fail(f"{prefix}template", problem)
+    dialect = _choice(table, "dialect", prefix, defaults["dialect"], DIALECTS)
+    reading = _choice(table, "reading", prefix, defaults["reading"], READINGS)
+    second_language = _text(table, "second_language", prefix, required=False,
+                            default=defaults["second_language"]) or None
     if second_language not in (None, "en"):
-        _fail("announcement.second_language", f"expected \"en\" or empty, got {second_language!r}")
+        _fail(f"{prefix}second_language", f"expected \"en\" or empty, got {second_language!r}")
+    return AnnouncementSettings(template, dialect, reading, second_language)
 
+
+def _parse_rate_limit(table, prefix, default):
+    rate_limit = _text(table, "rate_limit", prefix, required=False, default=default)
+    try:
+        from limits import parse_many
+
+        parse_many(rate_limit)
+    except ValueError:
+        _fail(f"{prefix}rate_limit", f"expected limits such as \"5 per minute;30 per hour\", got {rate_limit!r}")
+    return rate_limit
+
+
+def _parse_booking(table):
+    prefix = "booking."
+    _check_keys(table, prefix, _field_names(BookingSettings))
+    defaults = _defaults(BookingSettings)
+    due_order = _choice(table, "due_order", prefix, defaults["due_order"], DUE_ORDERS)
+    rate_limit = _parse_rate_limit(table, prefix, defaults["rate_limit"])
+    reminder_url = _text(table, "reminder_url", prefix, required=False, default=defaults["reminder_url"])
+    if reminder_url and not re.match(r"^https?://[^\s/]+", reminder_url):
+        _fail(f"{prefix}reminder_url", f"expected an http:// or https:// address, got {reminder_url!r}")
+
+    def whole(key):
+        return _whole(table, key, prefix, defaults, BOOKING_RANGES)
+
+    return BookingSettings(   # read in this order so the first of several errors reported stays the same
+        slot_minutes=whole("slot_minutes"),
+        capacity=whole("capacity"),
+        days_ahead=whole("days_ahead"),
+        check_in_before_minutes=whole("check_in_before_minutes"),
+        check_in_after_minutes=whole("check_in_after_minutes"),
+        due_order=due_order,
+        per_phone_per_service=whole("per_phone_per_service"),
+        per_phone=whole("per_phone"),
+        rate_limit=rate_limit,
+        reminder_url=reminder_url,
+        reminder_secret=_text(table, "reminder_secret", prefix, required=False, default=defaults["reminder_secret"]),
+        reminder_day_before=_time_of_day(table, "reminder_day_before", prefix, defaults["reminder_day_before"]),
+        reminder_minutes_before=whole("reminder_minutes_before"),
+        retention_days=whole("retention_days"),
+    )
+
+
+def parse_config(mapping):
+    """Validate a mapping (parsed TOML) into a HallConfig, table by table.
+
+    The tables are checked in a fixed order (the [hall] texts last) so that a mapping with
+    several mistakes always reports the same first one.
+    """
+    _check_keys(mapping, "", TABLES)
+    hall = _table(mapping, "hall", required=True)
+    _check_keys(hall, "hall.", HALL_KEYS)
+    notices = _parse_notices(hall)
+    timezone = _parse_timezone(hall)
+    services = _parse_services(mapping)
+    counters = _parse_counters(mapping, services)
+    priorities = _parse_priorities(mapping)
+    policy = _parse_policy(_table(mapping, "policy"))
+    announcement = _parse_announcement(_table(mapping, "announcement"))
     return HallConfig(
         name=_text(hall, "name", "hall."),
         name_en=_text(hall, "name_en", "hall.", required=False),
         timezone=timezone,
         hotline=_text(hall, "hotline", "hall.", required=False),
-        notices=tuple(line.strip() for line in notices if line.strip()),
+        notices=notices,
         hours=_parse_hours(_table(mapping, "hours")),
         holidays=_parse_holidays(_table(mapping, "hours")),
         services=services,
         counters=counters,
         priorities=priorities,
         policy=policy,
-        announcement=AnnouncementSettings(template, dialect, reading, second_language),
+        announcement=announcement,
         booking=_parse_booking(_table(mapping, "booking")),
     )

@@ -11,25 +11,19 @@ import pytest
 from click.testing import CliRunner
 
 from hallserver.cli.sounds import sounds as sounds_command
-from hallserver.voice import CHIME, DIALECTS, Clip, clip_catalogue, compose_announcement
+from hallserver.voice import CHIME, DIALECTS, Clip, audio, clip_catalogue, compose_announcement, engines
 from hallserver.voice import pack as sounds
-from hallserver.voice.pack import (
-    MANIFEST_NAME,
+from hallserver.voice.audio import (
     SAMPLE_RATE,
-    EspeakEngine,
-    GTTSEngine,
     PackError,
-    RecordingsEngine,
     SynthesisError,
-    build_pack,
     chime_samples,
     decode_audio,
-    load_manifest,
-    load_pack,
     process_clip,
-    verify_pack,
     wav_bytes,
 )
+from hallserver.voice.engines import EspeakEngine, GTTSEngine, RecordingsEngine
+from hallserver.voice.pack import MANIFEST_NAME, build_pack, load_manifest, load_pack, verify_pack
 
 SHIPPED_PACK = Path(__file__).resolve().parent.parent / "sounds"
 
@@ -70,8 +64,8 @@ def test_process_clip_trims_silence_and_normalises_loudness():
     quiet = silence(0.5) + tone(0.4, level=800) + silence(0.7)
     processed = process_clip(quiet)
     duration = len(processed) / SAMPLE_RATE
-    assert 0.4 <= duration <= 0.4 + sounds.LEAD_IN_SECONDS + sounds.TAIL_SECONDS + 0.02
-    assert rms_dbfs(processed) == pytest.approx(sounds.TARGET_RMS_DBFS, abs=1.0)
+    assert 0.4 <= duration <= 0.4 + audio.LEAD_IN_SECONDS + audio.TAIL_SECONDS + 0.02
+    assert rms_dbfs(processed) == pytest.approx(audio.TARGET_RMS_DBFS, abs=1.0)
     # the edges are faded, so joined clips never click
     assert abs(processed[0]) < 200 and abs(processed[-1]) < 200
 
@@ -79,7 +73,7 @@ def test_process_clip_trims_silence_and_normalises_loudness():
 def test_process_clip_keeps_peaks_under_the_ceiling():
     spiky = tone(0.3, level=300) + tone(0.01, level=30000) + tone(0.3, level=300)
     peak = max(abs(s) for s in process_clip(spiky))
-    assert peak <= 32767 * 10 ** (sounds.PEAK_CEILING_DBFS / 20) + 1
+    assert peak <= 32767 * 10 ** (audio.PEAK_CEILING_DBFS / 20) + 1
 
 
 def test_process_clip_refuses_silence():
@@ -257,7 +251,7 @@ def fake_gtts(mp3_speech, monkeypatch):
     FakeGTTS.scripts = {}
     FakeGTTS.calls = []
     FakeGTTS.audio = mp3_speech
-    monkeypatch.setitem(sounds.ENGINES, "gtts", lambda: GTTSEngine(tts_class=FakeGTTS))
+    monkeypatch.setitem(engines.ENGINES, "gtts", lambda: GTTSEngine(tts_class=FakeGTTS))
     return FakeGTTS
 
 

@@ -4,7 +4,8 @@ import click
 
 from ..voice import announcements as voice
 from ..voice.announcements import CHIME, Clip
-from ..voice.pack import ENGINES, PackError, build_pack, verify_pack
+from ..voice.engines import ENGINES
+from ..voice.pack import PackError, build_pack, verify_pack
 
 
 def _dialects(choice: str) -> tuple[str, ...]:
@@ -83,7 +84,8 @@ def build(engine_name, dialect, templates, english, out_dir, voice_vi, voice_en,
             progress=lambda clip_id: click.echo(f"  {clip_id}", err=True),
         )
     except PackError as exc:
-        raise click.ClickException(f"{exc}\nNothing was written; the pack in {out_dir} is unchanged.")
+        raise click.ClickException(
+            f"{exc}\nNothing was written; the pack in {out_dir} is unchanged.") from exc
     click.echo(f"Built {len(manifest['clips'])} clips into {out_dir} with {engine.name}.")
 
 

@@ -1,6 +1,7 @@
 """The hall's voice: Vietnamese number reading and announcement composition
 (:mod:`.announcements`, pure Python, shared by the hub, the screens and the pack builder)
-and the clip pack the screens play (:mod:`.pack`: build, check, load)."""
+and the clip pack the screens play: :mod:`.pack` (manifest; build, check, load), built with
+:mod:`.engines` (espeak-ng, gTTS, recordings) and :mod:`.audio` (decoding, clean-up, chime, WAV)."""
 
 from .announcements import (  # noqa: F401  (the public API of announcements)
     CHIME,
