@@ -85,7 +85,8 @@ def main(argv=None) -> int:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no window needed, also over SSH
         app = build_app(args, audio="fake", screen="offscreen", size=args.size or DEFAULT_SCREENSHOT)
         online = app.screenshot(args.screenshot, wait_seconds=args.wait)
-        print(f"{args.screenshot}: {'trạng thái hiện tại / current state' if online else 'mất kết nối / connection lost'}")
+        shown = "trạng thái hiện tại / current state" if online else "mất kết nối / connection lost"
+        print(f"{args.screenshot}: {shown}")
         return 0
     audio = args.audio or ("fake" if args.counter is not None else "pygame")
     # Fullscreen without --size takes the screen's own resolution.

@@ -98,7 +98,8 @@ class DisplayApp:
 
     def _handle_window_events(self, pygame):
         for event in pygame.event.get():
-            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)):
+            quit_key = event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)
+            if event.type == pygame.QUIT or quit_key:
                 self.running = False
             elif event.type == pygame.VIDEORESIZE:
                 self.screen.resize(event.size)

@@ -4,7 +4,7 @@ The speaker is hardware, so it sits behind a small interface (``play``, ``busy``
 with two implementations chosen by name, the way gpiozero picks a pin factory:
 ``--audio`` or ``HALL_DISPLAY_AUDIO`` = ``pygame`` (default) or ``fake``.
 
-A pack is the ``sounds/`` format of ``hallserver.sounds``: ``manifest.json`` with
+A pack is the ``sounds/`` format of ``hallserver.voice.pack``: ``manifest.json`` with
 ``{"sample_rate", "playback": {"gap_seconds", "after_chime_seconds"}, "clips": {clip_id:
 {"file", "duration", ...}}}``. A clip that is not in the manifest, whose file is missing, or
 that fails to load is logged once and skipped; an announcement never crashes.
@@ -40,7 +40,7 @@ class Clip:
 
 
 class ClipLibrary:
-    """The clips of one pack (``hallserver.sounds`` format), by id."""
+    """The clips of one pack (``hallserver.voice.pack`` format), by id."""
 
     def __init__(self, directory: str | os.PathLike | None):
         self.directory = Path(directory) if directory else None

@@ -110,6 +110,11 @@ class Typeface:
         # Line height and ascent as fractions of the size, measured once at a large size.
         self._line = {b: face.get_sized_height(100) / 100 for b, face in self._faces.items()}
         self._ascent = {b: face.get_sized_ascender(100) / 100 for b, face in self._faces.items()}
+        # Fitting measures text several times; frames ask the same boxes again and again. The caches
+        # are per instance (not lru_cache on the methods, whose class-wide cache would keep every
+        # Typeface alive), so a typeface and its cache go away together.
+        self.fit_size = functools.lru_cache(maxsize=2048)(self._fit_size)
+        self.wrap = functools.lru_cache(maxsize=512)(self._wrap)
 
     def face(self, bold: bool = False):
         return self._faces[bold]
@@ -117,8 +122,7 @@ class Typeface:
     def width(self, text: str, size: float, bold: bool = False) -> int:
         return self._faces[bold].get_rect(text, size=size).width if text else 0
 
-    @functools.lru_cache(maxsize=2048)
-    def fit_size(self, text: str, width: int, height: int, bold: bool = False, max_size: float | None = None) -> int:
+    def _fit_size(self, text: str, width: int, height: int, bold: bool = False, max_size: float | None = None) -> int:
         """The largest size at which ``text`` fits in width × height (its line height, not its ink)."""
         size = height / self._line[bold]
         if max_size:
@@ -130,8 +134,7 @@ class Typeface:
             size *= width / measured * 0.98
         return max(4, int(size))
 
-    @functools.lru_cache(maxsize=512)
-    def wrap(self, text: str, width: int, height: int, bold: bool = False, max_lines: int = 2):
+    def _wrap(self, text: str, width: int, height: int, bold: bool = False, max_lines: int = 2):
         """(size, lines): ``text`` on up to ``max_lines`` balanced lines, as large as fits in the box."""
         words = text.split()
         best = (self.fit_size(text, width, height, bold), (text,))

@@ -266,7 +266,8 @@ class BoardRenderer:
             numbers = _rect(inner.left + inner.width * 0.75, inner.top, inner.width * 0.25, inner.height)
             count_box, eta_box = _rows(numbers, (0.66, 0.34))
             if name_size is None:  # one size per column of names and of counts, so the strip looks even
-                name_size = min(self.type.wrap(other.name, name_box.width, name_box.height, True)[0] for other in services)
+                name_size = min(self.type.wrap(other.name, name_box.width, name_box.height, True)[0]
+                                for other in services)
                 english_size = min(self.type.common_size([other.name_en for other in services], english_box.width,
                                                          english_box.height), name_size * 0.8)
                 count_size = self.type.common_size([f"{other.waiting:02d}" for other in services], count_box.width,

@@ -27,11 +27,12 @@ from counter_client.commands import COMMANDS, DEFAULT_KEYS, HUB_ACTIONS, KeyMap,
 from counter_client.config import ConfigError, Settings, build_parser, load_settings
 from counter_client.inputs import EvdevReader, FakeKeyboard, InputUnavailable, TerminalReader, raw_attributes
 from counter_client.keys import CTRL_C, LINUX_KEY_CODES, EvdevTranslator, TerminalDecoder
-from counter_client.live import Backoff, LiveLink
+from counter_client.live import LiveLink
 from counter_client.screen import CounterView, Screen, plain, status_line
 from counter_client.transport import ActionResult, HubClient
+from hallclient import Backoff
 from hallserver.store import open_store
-from tests.conftest import ROOT, HubProcess, make_token, run_cli
+from tests.helpers import ROOT, HubProcess, make_token, run_cli
 
 # -- keys -------------------------------------------------------------------------------
 
@@ -698,17 +699,17 @@ def shared_hub(tmp_path_factory):
 
 
 def issue(hub, service, token):
-    answer = requests.post(f"{hub.url}/api/v1/tickets", json={"service": service},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    answer = hub.post("/api/v1/tickets", token, {"service": service})
     assert answer.status_code == 201, answer.text
     return answer.json()["ticket"]["number"]
 
 
 def hub_counter(hub, number):
-    board = requests.get(f"{hub.url}/api/v1/state", timeout=10).json()
+    board = hub.get("/api/v1/state").json()
     return next(counter for counter in board["counters"] if counter["number"] == number)
 
 
+@pytest.mark.hub
 def test_keypad_enter_calls_the_next_citizen_on_a_real_hub(shared_hub):
     token = shared_hub.tokens[4]
     number = issue(shared_hub, "DD", shared_hub.kiosk)
@@ -729,6 +730,7 @@ def test_keypad_enter_calls_the_next_citizen_on_a_real_hub(shared_hub):
         session.close()
 
 
+@pytest.mark.hub
 def test_a_refusal_from_the_hub_shows_its_message(shared_hub):
     token = shared_hub.tokens[5]
     session = TerminalSession("--hub", shared_hub.url, "--counter", "5", "--token", token)
@@ -746,6 +748,7 @@ def test_a_refusal_from_the_hub_shows_its_message(shared_hub):
         session.close()
 
 
+@pytest.mark.hub
 def test_a_hang_up_ends_the_client_and_restores_the_terminal(shared_hub):
     session = TerminalSession("--hub", shared_hub.url, "--counter", "3", "--token", shared_hub.tokens[3])
     try:
@@ -769,6 +772,7 @@ def test_stopping_the_live_link_is_bounded_even_if_disconnecting_hangs():
     assert time.monotonic() - started < 2
 
 
+@pytest.mark.hub
 def test_a_wrong_token_exits_2_with_a_message(shared_hub):
     session = TerminalSession("--hub", shared_hub.url, "--counter", "4", environ={"HALL_COUNTER_TOKEN": "hq_wrong"})
     try:
@@ -779,6 +783,7 @@ def test_a_wrong_token_exits_2_with_a_message(shared_hub):
         session.close()
 
 
+@pytest.mark.hub
 def test_a_lost_hub_is_shown_and_a_key_press_fails_clearly(hub_db):
     tokens = create_tokens(hub_db, 1)
     token, kiosk = tokens[1], tokens["kiosk"]
@@ -807,6 +812,7 @@ def test_a_lost_hub_is_shown_and_a_key_press_fails_clearly(hub_db):
         hub.stop()
 
 
+@pytest.mark.hub
 def test_live_link_joins_the_counter_room_and_a_wrong_token_is_refused(shared_hub):
     token = shared_hub.tokens[3]
     inbox = queue.Queue()
@@ -876,6 +882,7 @@ def read_http_message(sock):
     return head + b"\r\n\r\n" + body
 
 
+@pytest.mark.hub
 def test_a_lost_answer_is_retried_under_the_same_request_id_and_calls_one_citizen(shared_hub):
     token = shared_hub.tokens[6]
     first, second = issue(shared_hub, "XH", shared_hub.kiosk), issue(shared_hub, "XH", shared_hub.kiosk)
@@ -888,6 +895,5 @@ def test_a_lost_answer_is_retried_under_the_same_request_id_and_calls_one_citize
     assert result.answer["ticket"]["number"] == first
     assert [body["request_id"] for body in proxy.bodies] == [result.request_id] * 2
     assert hub_counter(shared_hub, 6)["current"]["number"] == first
-    waiting = requests.get(f"{shared_hub.url}/api/v1/counters/6", headers={"Authorization": f"Bearer {token}"},
-                           timeout=10).json()["counter"]["waiting_list"]
+    waiting = shared_hub.get("/api/v1/counters/6", token).json()["counter"]["waiting_list"]
     assert [ticket["number"] for ticket in waiting] == [second]

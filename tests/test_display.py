@@ -1,9 +1,7 @@
 """The hall screen without a hub: board rules, announcement queue, speakers, fonts, drawing."""
 
-import json
 import logging
 import os
-import wave
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, before pygame starts
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -17,10 +15,11 @@ from display.app import DisplayApp  # noqa: E402
 from display.audio import ClipLibrary, FakeSpeaker, PygameSpeaker, make_speaker  # noqa: E402
 from display.fonts import VIETNAMESE_SAMPLE, Typeface, covers, find_font_files  # noqa: E402
 from display.model import LOST, ONLINE, Board, Call, parse_counters  # noqa: E402
-from display.network import Backoff  # noqa: E402
 from display.render import THEME, BoardRenderer, counter_layout, hall_layout  # noqa: E402
 from display.screen import OffscreenScreen  # noqa: E402
+from hallclient import Backoff  # noqa: E402
 from hallserver.voice import compose_announcement  # noqa: E402
+from tests.helpers import write_pack  # noqa: E402
 
 SOUNDS = os.path.join(os.path.dirname(__file__), os.pardir, "sounds")
 
@@ -74,28 +73,6 @@ def counter_push(seq, number, current=None, status="open"):
     return {"seq": seq, "counter": {"number": number, "name": f"Quầy {number}", "status": status,
                                     "services": ["HT"], "current": {"number": current, "service": "HT"}
                                     if current else None}}
-
-
-def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_files=()):
-    """A small pack in the ``hallserver.sounds`` format: one short tone per clip."""
-    directory.mkdir(parents=True, exist_ok=True)
-    frames = int(seconds * sample_rate)
-    tone = b"".join(int(8000 * (1 if (i // 20) % 2 else -1)).to_bytes(2, "little", signed=True)
-                    for i in range(frames))
-    clips = {}
-    for clip_id in clip_ids:
-        name = f"{clip_id}.wav"
-        if clip_id not in missing_files:
-            with wave.open(str(directory / name), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(sample_rate)
-                out.writeframes(tone)
-        clips[clip_id] = {"file": name, "text": clip_id, "sample_rate": sample_rate, "duration": seconds}
-    manifest = {"manifest_version": 1, "format": "wav", "sample_rate": sample_rate, "channels": 1,
-                "sample_width": 2, "playback": {"gap_seconds": 0.01, "after_chime_seconds": 0.02}, "clips": clips}
-    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +178,7 @@ def test_parse_counters():
 
 
 def test_backoff_doubles_up_to_its_cap_and_resets():
-    backoff = Backoff(initial=0.5, maximum=4, jitter=0, random=lambda: 0.5)
+    backoff = Backoff(initial=0.5, maximum=4, jitter=0, rand=lambda: 0.5)
     assert [backoff.next_delay() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
     backoff.reset()
     assert backoff.next_delay() == 0.5
@@ -231,7 +208,7 @@ def test_a_burst_plays_in_order_one_at_a_time(tmp_path):
     assert all(p.clip_ids == tuple(clip_ids) for p in played)
     # 5 clips of 0.4 s, 0.02 s after the chime and 0.01 s between the others
     assert played[0].ends_at - played[0].started_at == pytest.approx(2.05)
-    for earlier, later in zip(played, played[1:]):
+    for earlier, later in zip(played, played[1:], strict=False):
         assert later.started_at >= earlier.ends_at + 0.5  # never overlapping, never cut off
     assert announcer.idle
 

@@ -1,15 +1,10 @@
 """The hall screen against a real hub process on loopback: calls, a hub restart, screenshots."""
 
-import json
 import os
 import queue
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -17,7 +12,6 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
-from test_display import write_pack  # noqa: E402
 
 from display.announcer import Announcer  # noqa: E402
 from display.app import DisplayApp  # noqa: E402
@@ -27,19 +21,9 @@ from display.network import Backoff, HubLink  # noqa: E402
 from display.render import THEME, BoardRenderer, hall_layout  # noqa: E402
 from display.screen import OffscreenScreen  # noqa: E402
 from hallserver.voice import clip_ids  # noqa: E402
+from tests.helpers import ROOT, HubProcess, cli_token, free_port, run_cli, write_pack  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def hallserver_command():
-    script = Path(sys.executable).with_name("hallserver")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from hallserver.cli import main; main()"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+pytestmark = pytest.mark.hub
 
 
 def wait_for(condition, timeout, step=None, interval=0.02):
@@ -55,54 +39,17 @@ def wait_for(condition, timeout, step=None, interval=0.02):
         time.sleep(interval)
 
 
-class Hub:
-    """A ``hallserver serve`` subprocess with its own database, restartable on the same port."""
+class Hub(HubProcess):
+    """A hub with its own database, a kiosk token and one for counter 2; restartable on the same port."""
 
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, HALL_DB=str(directory / "hall.db"))
-        self.process = None
-        self._cli("init")
-        self.kiosk = self._cli("token", "create", "--role", "kiosk").splitlines()[-1]
-        self.counter = self._cli("token", "create", "--role", "counter", "--counter", "2").splitlines()[-1]
-
-    def _cli(self, *arguments):
-        done = subprocess.run(hallserver_command() + list(arguments), env=self.env, capture_output=True,
-                              text=True, timeout=30, check=True)
-        return done.stdout.strip()
-
-    def start(self):
-        log = open(self.directory / "hub.log", "ab")
-        self.process = subprocess.Popen(
-            hallserver_command() + ["serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        wait_for(self._answers, timeout=20)
-
-    def _answers(self):
-        assert self.process.poll() is None, (self.directory / "hub.log").read_text()
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/state", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def post(self, path, token, body=None):
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body or {}).encode(), method="POST",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
+    def __init__(self, directory):
+        super().__init__(directory / "hall.db")
+        run_cli("init", db=self.db)
+        self.kiosk, self.counter = cli_token(self.db, "kiosk"), cli_token(self.db, "counter", 2)
 
     def call_next(self, service="HT"):
         """Issue a ticket at the kiosk and call it to counter 2; return its number."""
-        number = self.post("/api/v1/tickets", self.kiosk, {"service": service})["ticket"]["number"]
+        number = self.post("/api/v1/tickets", self.kiosk, {"service": service}).json()["ticket"]["number"]
         self.post("/api/v1/counters/2/call-next", self.counter)
         return number
 
@@ -113,9 +60,7 @@ def running_hub(directory):
     try:
         yield hub
     finally:
-        if hub.process.poll() is None:
-            hub.process.terminate()
-            hub.process.wait(10)
+        hub.stop()
 
 
 @pytest.fixture
@@ -193,7 +138,7 @@ def test_a_burst_of_calls_is_announced_in_order(shared_hub, tmp_path):
         seqs = [int(p.call_id) for p in speaker.played]
         assert seqs == sorted(seqs)
         assert [call.number for call in board.recent_calls[:5]] == numbers[::-1]
-        for earlier, later in zip(speaker.played, speaker.played[1:]):
+        for earlier, later in zip(speaker.played, speaker.played[1:], strict=False):
             assert later.started_at >= earlier.ends_at
     finally:
         app.close()
