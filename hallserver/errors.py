@@ -48,11 +48,6 @@ class Conflict(HallError):
     code = "conflict"
 
 
-class PayloadTooLarge(HallError):
-    status = 413
-    code = "payload_too_large"
-
-
 class TooManyRequests(HallError):
     status = 429
     code = "too_many_requests"

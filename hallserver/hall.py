@@ -3,18 +3,23 @@
 ``Hall.perform`` opens ``BEGIN IMMEDIATE``, runs the action, commits, and only then
 hands the recorded events to the subscribed publishers (the Socket.IO edge). The
 store's lock is held until publishing is done, so pushes leave in ``seq`` order.
-This module knows nothing about Flask or Socket.IO.
+Every read and write of the edges (pages, API, Socket.IO, command line) goes through
+here: they never open the store themselves. This module knows nothing about Flask or
+Socket.IO.
 """
 
+import contextlib
 import copy
 import json
+import secrets
 import time
 
 from . import core
 from .config import parse_config
 from .core import bookings, procedures, ratings, views
 from .core.estimates import Estimator
-from .errors import ConfigError, Conflict, Invalid, NotFound
+from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
+from .services import administration, auth, backups, users
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -67,6 +72,17 @@ class Hall:
             if outcome.events:
                 self._publish(outcome.events, now)
         return response
+
+    def _write(self, change):
+        """Run ``change(db, config, now)`` in one transaction that records no events; its result."""
+        return self.perform(lambda db, config, now: core.Outcome(change(db, config, now), []))
+
+    @contextlib.contextmanager
+    def paused(self):
+        """No change commits (or publishes) inside this block: what the caller reads and does
+        there happens at one moment (a room's snapshot and joining the room)."""
+        with self.store.lock:
+            yield
 
     def _publish(self, events, now):
         with self.store.reading() as db:
@@ -129,9 +145,11 @@ class Hall:
         return self.perform(action)
 
     def is_rated(self, track_token):
-        with self.store.reading() as db:
+        """Whether the ticket with this track token has been rated."""
+        def view(db, config, now):
             row = db.execute("SELECT id FROM tickets WHERE track_token = ?", [track_token]).fetchone()
             return bool(row) and ratings.is_rated(db, row[0])
+        return self.read(view)
 
     def record_fault(self, device, message):
         """A device fault (a printer out of paper...) goes to the event log and the dashboard."""
@@ -173,7 +191,115 @@ class Hall:
             return views.public_ticket(config, outcome.result)
         return self.perform(core.cancel, respond, track_token=track_token)
 
+    # -- who is asking: device tokens and staff accounts ------------------------------
+
+    def principal_for_token(self, token):
+        """The Principal of a presented device token, or None when it is unknown or revoked."""
+        return self.read(lambda db, config, now: auth.principal_for(db, token))
+
+    def principal_for_token_id(self, token_id):
+        """The Principal of an unrevoked token by its id (what a paired browser keeps), or None."""
+        return self.read(lambda db, config, now: auth.principal_for_id(db, token_id))
+
+    def active_user(self, user_id):
+        """The enabled account with this id (a session's), or None."""
+        if user_id is None:  # most page views: nobody signed in, no need to read
+            return None
+        return self.read(lambda db, config, now: users.active_user(db, user_id))
+
+    def sign_in(self, username, password, *, address):
+        """The account these credentials open, or Unauthorized (TooManyRequests after repeated
+        failures). A failure is committed before the refusal, so it counts towards the limit."""
+        user = self._write(lambda db, config, now: users.sign_in(db, username=username, password=password,
+                                                                 address=address, now=now))
+        if user is None:
+            raise Unauthorized(*users.BAD_CREDENTIALS, code="bad_credentials")
+        return user
+
+    def start_counter_session(self, user, counter):
+        """``user`` works ``counter`` from now (Forbidden when the account may not)."""
+        self._write(lambda db, config, now: users.start_counter_session(db, user=user, counter=counter, now=now))
+
+    def end_counter_sessions(self, user_id):
+        """The account stops working every counter it held (signing out)."""
+        self._write(lambda db, config, now: users.end_counter_sessions(db, user_id=user_id, now=now))
+
+    def session_secret(self):
+        """The key that signs session cookies when none is configured: made once, kept in the hall."""
+        secret = self.store.get_setting("secret_key")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            with self.store.transaction() as db:
+                self.store.set_setting(db, "secret_key", secret)
+        return secret
+
     # -- administration ------------------------------------------------------------
+
+    def administer(self, kind, change, /, *, by, **data):
+        """Run ``change(db, config, now)`` and, when ``by`` (an admin's username) is given, append
+        the audit event ``kind`` with who and ``data`` in the same transaction; then publish.
+        Returns what ``change`` returned (an Outcome's result). The command line passes no ``by``."""
+        def action(db, config, now):
+            result = change(db, config, now)
+            outcome = result if isinstance(result, core.Outcome) else core.Outcome(result, [])
+            events = list(outcome.events)
+            if by is not None:
+                events.append(core.events.record(db, kind, now, data={"by": by, **data}))
+            return core.Outcome(outcome.result, events)
+        return self.perform(action)
+
+    def accounts(self):
+        """Every staff account by username (no password hashes)."""
+        return self.read(lambda db, config, now: users.list_accounts(db))
+
+    def tokens(self, newest_first=False):
+        """Every device token (never its value or hash), oldest first unless ``newest_first``."""
+        rows = self.read(lambda db, config, now: auth.list_tokens(db))
+        return rows[::-1] if newest_first else rows
+
+    def audit_log(self, limit=30):
+        """The latest audit events (configuration, accounts, tokens, end of day), newest first."""
+        return self.read(lambda db, config, now: administration.audit_log(db, limit))
+
+    def add_user(self, *, username, password, role, display_name="", counters=(), by=None):
+        """Create a staff account (its counters must exist); audited when ``by`` is given."""
+        def change(db, config, now):
+            for number in counters:
+                core.find_counter(config, number)
+            return users.add_user(db, username=username, password=password, role=role, now=now,
+                                  display_name=display_name, counters=counters)
+        return self.administer("user_changed", change, by=by, username=username.strip().lower(), change="added",
+                               role=role)
+
+    def set_user_disabled(self, username, disabled, *, by=None):
+        """Disable (its counter work ends) or enable an account; audited when ``by`` is given."""
+        return self.administer(
+            "user_changed", lambda db, config, now: users.set_disabled(db, username, disabled, now=now),
+            by=by, username=username, change="disable" if disabled else "enable")
+
+    def set_password(self, username, password, *, by=None):
+        """Give an account a new password; audited when ``by`` is given."""
+        return self.administer("user_changed", lambda db, config, now: users.set_password(db, username, password),
+                               by=by, username=username, change="password")
+
+    def create_token(self, *, role, counter=None, label="", by=None):
+        """A new device token (its counter must exist): the plain token, shown once."""
+        def change(db, config, now):
+            if counter is not None:
+                core.find_counter(config, counter)
+            return auth.create_token(db, role=role, counter=counter, label=label, now=now)
+        return self.administer("token_changed", change, by=by, role=role, counter=counter, label=label,
+                               change="created")
+
+    def revoke_token(self, token_id, *, by=None):
+        """Revoke a device token: its devices are refused (and unpaired) from now."""
+        return self.administer("token_changed", lambda db, config, now: auth.revoke_token(db, token_id, now=now),
+                               by=by, token_id=token_id, change="revoked")
+
+    def close_day(self, *, by):
+        """End today's queue now: every unfinished ticket expires. The number expired."""
+        return self.administer("day_closed", lambda db, config, now: core.expire_before(db, config, now=now,
+                                                                                       include_today=True), by=by)
 
     def config_source(self):
         """The hall's configuration as its TOML mapping (what admins edit), a fresh copy."""
@@ -184,10 +310,19 @@ class Hall:
                            code="no_config_source")
         return copy.deepcopy(source)
 
-    def reconfigure(self, db, mapping):
-        """Validate an edited mapping like a hall file and apply it inside the caller's
-        transaction (``perform``); raises ConfigError naming the key."""
-        self.store.write_config(db, parse_config(mapping), source=mapping)
+    def change_config(self, mapping, *, by, section):
+        """Validate an edited mapping like a hall file (ConfigError names the key), apply it live
+        and audit which keys of ``section`` changed."""
+        changes = administration.describe_change(self.config_source(), mapping)[:20]
+
+        def change(db, config, now):
+            self.store.write_config(db, parse_config(mapping), source=mapping)
+        return self.administer("config_changed", change, by=by, section=section, changes=changes)
+
+    def daily_backup(self, directory, *, keep_days):
+        """Today's copy of the database in ``directory`` (once a day), keeping ``keep_days`` days."""
+        return backups.daily_backup(self.store, directory, keep_days=keep_days,
+                                    today=core.local_day(self.config, self.clock()))
 
     def expire(self):
         """End yesterday's leftovers now (the hub also does it lazily and on a timer)."""
@@ -195,9 +330,11 @@ class Hall:
 
     # -- procedures and bookings (core.procedures, core.bookings) ----------------------------
 
-    def procedures(self, query="", service=None):
-        """Procedures matching ``query`` (accent-insensitive), in the hall's order."""
-        return self.read(lambda db, config, now: procedures.search_procedures(db, config, query, service=service))
+    def procedures(self, query="", service=None, include_hidden=False):
+        """Procedures matching ``query`` (accent-insensitive), in the hall's order; hidden ones
+        (and those of services the hall no longer has) only with ``include_hidden``."""
+        return self.read(lambda db, config, now: procedures.search_procedures(
+            db, config, query, service=service, include_hidden=include_hidden))
 
     def procedure(self, code, include_hidden=False):
         return self.read(lambda db, config, now: procedures.find_procedure(db, config, code,
@@ -256,6 +393,11 @@ class Hall:
     def import_bookings(self, rows):
         """``rows``: ``[(row number, mapping)]`` → ``{"imported": [...], "rejected": [...]}``."""
         return self.perform(bookings.import_bookings, rows=rows)
+
+    def booking_access_log(self, limit=500):
+        """Who looked at bookings' personal data, newest first."""
+        return self.read(lambda db, config, now: list(db.query(
+            "SELECT * FROM booking_access_log ORDER BY id DESC LIMIT ?", [limit])))
 
     def booking_upkeep(self):
         """Bookings past their check-in window become no-shows; personal data past retention goes."""

@@ -1,4 +1,7 @@
-"""The ``hallserver`` command: init, serve, token, backup, expire, settings, sounds.
+"""The ``hallserver`` command: init, serve, token, user, backup, expire, settings, sounds,
+bookings, procedures.
+
+Commands work through ``Hall`` (``common.open_hall``), like the web edges.
 
 ``main`` monkey-patches for gevent (or eventlet) before anything else is imported when
 the command is ``serve``, so every import after it gets cooperative sockets.
@@ -10,7 +13,7 @@ import sys
 import click
 
 from ..services.auth import ROLES
-from .common import fail, open_hall_store, read_settings
+from .common import fail, open_hall, open_hall_store, read_settings
 
 
 def async_mode_from(argv):
@@ -81,9 +84,7 @@ def init(config_path):
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
 def serve(host, port, async_mode, access_log):
     """Run the hub: API, pages and Socket.IO push."""
-    from ..core import local_day
     from ..errors import HallError
-    from ..services import backups
     from ..services.reminders import upkeep_forever
     from ..web import create_app, socketio
     from ..web.server import run
@@ -94,16 +95,14 @@ def serve(host, port, async_mode, access_log):
     except HallError as error:
         fail(error)
     hall = app.extensions["hall"]
-    interval = app.config["HALL_SETTINGS"]["expire_check_seconds"]
-
     settings = app.config["HALL_SETTINGS"]
+    interval = settings["expire_check_seconds"]
 
     def expire_at_day_end():
         while True:
             try:
                 hall.expire()
-                backups.daily_backup(hall.store, settings["backup_dir"], keep_days=settings["backup_keep_days"],
-                                     today=local_day(hall.config, hall.clock()))
+                hall.daily_backup(settings["backup_dir"], keep_days=settings["backup_keep_days"])
             except Exception:  # keep the timer alive; the next round retries
                 app.logger.exception("expiry or backup failed")
             socketio.sleep(interval)
@@ -117,7 +116,7 @@ def serve(host, port, async_mode, access_log):
     click.echo(f"  Trang chủ / home      http://{shown}:{port}/")
     click.echo(f"  Trạng thái / state    http://{shown}:{port}/api/v1/state")
     click.echo(f"  OpenAPI               http://{shown}:{port}/api/v1/openapi.json")
-    click.echo(f"  CSDL / database       {hall.store.path} ({socketio.server.eio.async_mode})", )
+    click.echo(f"  CSDL / database       {hall.store.path} ({socketio.server.eio.async_mode})")
     sys.stdout.flush()
     run(app, socketio, host, port, access_log=access_log)
 
@@ -133,18 +132,11 @@ def token():
 @click.option("--label", default="", help="What the token is for, e.g. 'kiosk at the door'")
 def token_create(role, counter, label):
     """Create a token; it is printed once, as the last line."""
-    import time
-
-    from ..core import find_counter
     from ..errors import HallError
-    from ..services import auth
 
-    store = open_hall_store()
+    hall = open_hall()
     try:
-        if counter is not None:
-            find_counter(store.config(), counter)
-        with store.transaction() as db:
-            plain = auth.create_token(db, role=role, counter=counter, label=label, now=time.time())
+        plain = hall.create_token(role=role, counter=counter, label=label)
     except HallError as error:
         fail(error)
     click.echo(f"Token {role}{f' quầy/counter {counter}' if counter else ''} (chỉ hiện một lần / shown once):")
@@ -154,8 +146,7 @@ def token_create(role, counter, label):
 @token.command("list")
 def token_list():
     """List tokens (never their values)."""
-    store = open_hall_store()
-    for row in store.db.query("SELECT * FROM tokens ORDER BY id"):
+    for row in open_hall().tokens():
         state = "revoked" if row["revoked_at"] else "active"
         click.echo(f"{row['id']:>4}  {row['role']:<10} {row['counter'] or '':>4}  {state:<8} {row['label'] or ''}")
 
@@ -164,13 +155,7 @@ def token_list():
 @click.argument("token_id", type=int)
 def token_revoke(token_id):
     """Revoke a token by its id (see `token list`)."""
-    import time
-
-    from ..services import auth
-
-    store = open_hall_store()
-    with store.transaction() as db:
-        auth.revoke_token(db, token_id, now=time.time())
+    open_hall().revoke_token(token_id)
     click.echo(f"Đã thu hồi / revoked token {token_id}")
 
 
@@ -192,40 +177,30 @@ def _read_password():
 @click.option("--counters", default="", help="Counters a staff member may work, e.g. 1,2 (default: all)")
 def user_add(username, role, display_name, counters):
     """Create an account; the password comes from a prompt, or the first line of stdin."""
-    import time
-
     from ..core import find_counter
     from ..errors import HallError, Invalid
-    from ..services import users
 
-    store = open_hall_store()
+    hall = open_hall()
     try:
         numbers = [int(part) for part in counters.replace(" ", "").split(",") if part]
     except ValueError:
         fail(Invalid(f"--counters: cần danh sách số, ví dụ 1,2 (nhận {counters!r})",
                       f"--counters: expected numbers such as 1,2, got {counters!r}"))
     try:
-        for number in numbers:
-            find_counter(store.config(), number)
-        password = _read_password()
-        with store.transaction() as db:
-            users.add_user(db, username=username, password=password, role=role, now=time.time(),
-                           display_name=display_name, counters=numbers)
+        for number in numbers:  # refused before the password is asked for
+            find_counter(hall.config, number)
+        hall.add_user(username=username, password=_read_password(), role=role, display_name=display_name,
+                      counters=numbers)
     except HallError as error:
         fail(error)
     click.echo(f"Đã tạo tài khoản / created {username.lower()} ({role})")
 
 
 def _set_user_disabled(username, disabled):
-    import time
-
     from ..errors import HallError
-    from ..services import users
 
-    store = open_hall_store()
     try:
-        with store.transaction() as db:
-            users.set_disabled(db, username, disabled, now=time.time())
+        open_hall().set_user_disabled(username, disabled)
     except HallError as error:
         fail(error)
 
@@ -249,8 +224,7 @@ def user_enable(username):
 @user.command("list")
 def user_list():
     """List accounts, roles, counters and state."""
-    store = open_hall_store()
-    for row in store.db.query("SELECT * FROM users ORDER BY username"):
+    for row in open_hall().accounts():
         state = "disabled" if row["disabled"] else "active"
         click.echo(f"{row['username']:<20} {row['role']:<11} {state:<9} counters {row['counters']}")
 
@@ -267,9 +241,7 @@ def backup(path):
 @cli.command()
 def expire():
     """End every unfinished ticket of an earlier day now."""
-    from ..hall import Hall
-
-    count = Hall(open_hall_store()).expire()
+    count = open_hall().expire()
     click.echo(f"Đã hết hạn / expired {count} phiếu / tickets")
 
 

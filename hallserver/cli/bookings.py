@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, open_hall_store
+from .common import fail, open_hall
 
 
 @click.group("bookings")
@@ -28,9 +28,8 @@ def bookings_import(path):
     """
     from ..core.bookings import parse_import
     from ..errors import HallError
-    from ..hall import Hall
 
-    hall = Hall(open_hall_store())
+    hall = open_hall()
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
         rows = parse_import(text, "json" if path.lower().endswith(".json") else "csv")
@@ -54,10 +53,9 @@ def bookings_import(path):
 def bookings_upkeep():
     """Once: mark no-shows, delete personal data past retention, send due reminders.
     (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
-    from ..hall import Hall
     from ..services.reminders import run_upkeep
 
-    result = run_upkeep(Hall(open_hall_store()))
+    result = run_upkeep(open_hall())
     sent = sum(1 for reminder in result["reminders"] if reminder["ok"])
     click.echo(f"Vắng mặt / no-shows {result['no_shows']}, xóa dữ liệu cá nhân / purged {result['purged']}, "
                f"nhắc lịch / reminders sent {sent} of {len(result['reminders'])}")
@@ -75,9 +73,8 @@ def procedures_load(path, replace):
     """Add or update procedures from a TOML or JSON file (see hallserver/procedures_demo.toml)."""
     from ..core.procedures import read_procedures_file
     from ..errors import HallError
-    from ..hall import Hall
 
-    hall = Hall(open_hall_store())
+    hall = open_hall()
     try:
         items = read_procedures_file(path, {service.code for service in hall.config.services})
         hall.load_procedures(items, replace=replace)
@@ -89,10 +86,5 @@ def procedures_load(path, replace):
 @procedures.command("list")
 def procedures_list():
     """Every procedure: code, service, shown or hidden, name."""
-    from ..hall import Hall
-
-    hall = Hall(open_hall_store())
-    with hall.store.reading() as db:
-        rows = list(db.query("SELECT code, service, active, name FROM procedures ORDER BY position, code"))
-    for row in rows:
+    for row in open_hall().procedures(include_hidden=True):
         click.echo(f"{row['code']:<16} {row['service']:<6} {'shown' if row['active'] else 'hidden':<7} {row['name']}")

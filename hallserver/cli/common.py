@@ -1,4 +1,4 @@
-"""What every ``hallserver`` command shares: settings, the store, and how errors are printed.
+"""What every ``hallserver`` command shares: settings, the hall, and how errors are printed.
 
 Every refusal is a HallError, printed in Vietnamese then English, with exit code 2. Only
 light modules are imported at the top: ``serve`` monkey-patches before the rest loads.
@@ -37,3 +37,10 @@ def open_hall_store():
         return open_store(read_settings()["db"])
     except HallError as error:
         fail(error)
+
+
+def open_hall():
+    """The :class:`~hallserver.hall.Hall` over the store at HALL_DB (see :func:`open_hall_store`)."""
+    from ..hall import Hall
+
+    return Hall(open_hall_store())

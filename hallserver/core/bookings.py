@@ -38,7 +38,6 @@ MAX_MOVES = 3
 HOLDING = ("booked", "checked_in", "no_show")
 STATUSES = ("booked", "checked_in", "cancelled", "no_show")
 IMPORT_HORIZON_DAYS = 366
-SOURCES = ("web", "api", "staff", "import")
 
 
 class CheckInRefused(Conflict):
@@ -533,12 +532,6 @@ def staff_bookings(db, config, *, day, services, who, role, now):
     db["booking_access_log"].insert({"at": now, "who": who, "role": role, "action": "list",
                                      "detail": f"{day} {','.join(services)}", "rows": len(rows)})
     return Outcome([staff_view(db, config, row) for row in rows], [])
-
-
-def log_access(db, *, who, role, action, detail, rows, now):
-    """Record one more look at personal data (a single booking, an export)."""
-    db["booking_access_log"].insert({"at": now, "who": who, "role": role, "action": action, "detail": detail,
-                                     "rows": rows})
 
 
 # -- import ---------------------------------------------------------------------------------

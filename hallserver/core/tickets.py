@@ -14,7 +14,6 @@ from ..errors import Conflict, Invalid, NotFound
 from .events import Outcome, record
 
 CHANNELS = ("kiosk", "online", "staff", "appointment")
-ACTIVE_STATUSES = ("waiting", "called", "serving")
 
 
 def local_time(config, now):

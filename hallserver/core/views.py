@@ -1,7 +1,7 @@
 """What each audience may see: the public board, a tracked ticket, a counter's desk.
 
-Public views never carry personal data (the hub stores none in tickets today; when
-bookings add names and phones they stay out of these functions).
+Public views never carry personal data: the phones of numbers taken from home and the
+names and phones of bookings live in their own tables, which these functions never read.
 """
 
 import json

@@ -2,8 +2,9 @@
 by the same ``parse_config`` that checks files, so a wrong value gets the same message
 naming its key (``services[2].daily_cap: must be at least 1, got 0``).
 
-Plain Python; the admin pages (``admin.py``) are the edge. Form field names carry their
-kind and their key path: ``int:services.2.daily_cap``, ``text:hall.name``,
+Plain Python; the admin pages (``web/pages/admin.py``) are the edge, and ``Hall`` applies
+each change with its audit event (:data:`AUDIT_EVENTS`). Form field names carry their kind
+and their key path: ``int:services.2.daily_cap``, ``text:hall.name``,
 ``list:counters.0.services`` (comma separated), ``lines:hall.notices`` (one per line),
 ``periods:hours.monday`` ("07:30-11:30, 13:30-17:00"), ``float:services.0.service_minutes``.
 An empty optional number removes the key (back to its default).
@@ -14,6 +15,8 @@ import copy
 from ..errors import ConfigError
 
 KINDS = ("text", "int", "float", "list", "lines", "periods")
+# The events that record an admin's change (``data.by`` names the admin).
+AUDIT_EVENTS = ("config_changed", "user_changed", "token_changed", "day_closed")
 
 
 def _convert(kind, raw, name):
@@ -93,8 +96,15 @@ def describe_change(before, after, prefix=""):
     elif isinstance(before, list) and isinstance(after, list) and all(isinstance(x, dict) for x in before + after):
         if len(before) != len(after):
             changes.append(f"{prefix.rstrip('.')}: {len(before)} → {len(after)}")
-        for index, (old, new) in enumerate(zip(before, after)):
+        for index, (old, new) in enumerate(zip(before, after, strict=False)):
             changes += describe_change(old, new, f"{prefix.rstrip('.')}[{index}].")
     elif before != after:
         changes.append(f"{prefix.rstrip('.')}: {before!r} → {after!r}")
     return changes
+
+
+def audit_log(db, limit):
+    """The latest ``limit`` audit events (``seq``, ``at``, ``type``, ``data``), newest first."""
+    placeholders = ", ".join("?" * len(AUDIT_EVENTS))
+    return list(db.query(f"SELECT seq, at, type, data FROM events WHERE type IN ({placeholders}) "
+                         "ORDER BY seq DESC LIMIT ?", [*AUDIT_EVENTS, limit]))

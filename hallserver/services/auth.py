@@ -76,6 +76,19 @@ def principal_for(db, token):
     return Principal(role=row[1], counter=row[2], token_id=row[0])
 
 
+def principal_for_id(db, token_id):
+    """The Principal of an unrevoked token by its id (a paired browser keeps only the id), or None."""
+    row = db.execute("SELECT id, role, counter FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]).fetchone()
+    if row is None:
+        return None
+    return Principal(role=row[1], counter=row[2], token_id=row[0])
+
+
+def list_tokens(db):
+    """Every token, oldest first: id, role, counter, label, created_at, revoked_at (never its hash)."""
+    return list(db.query("SELECT id, role, counter, label, created_at, revoked_at FROM tokens ORDER BY id"))
+
+
 def require(principal, *roles, counter=None):
     """Raise Unauthorized without a principal, Forbidden when its role may not act."""
     if principal is None:

@@ -139,7 +139,7 @@ def wait_bucket_labels():
     """"< 5", "5–10", …, "≥ 60": the wait-distribution buckets' labels (minutes)."""
     bounds = (0, *WAIT_BUCKETS_MINUTES)
     labels = [f"< {WAIT_BUCKETS_MINUTES[0]}"]
-    labels += [f"{low}–{high}" for low, high in zip(bounds[1:], bounds[2:])]
+    labels += [f"{low}–{high}" for low, high in zip(bounds[1:], bounds[2:], strict=False)]
     return labels + [f"≥ {WAIT_BUCKETS_MINUTES[-1]}"]
 
 
@@ -428,8 +428,9 @@ def report_rows(report, language="vi"):
 
 def hourly_rows(report):
     """The hall's issued and served tickets per local hour, 0-23: [{hour, issued, served}]."""
+    by_hour = zip(report.total.issued_by_hour, report.total.served_by_hour, strict=True)
     return [{"hour": f"{hour:02d}:00–{hour + 1:02d}:00", "issued": issued, "served": served}
-            for hour, (issued, served) in enumerate(zip(report.total.issued_by_hour, report.total.served_by_hour))]
+            for hour, (issued, served) in enumerate(by_hour)]
 
 
 def report_filename(report, extension):
@@ -498,11 +499,11 @@ def _write_table(sheet, header, rows, kinds):
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     for row in rows:
         sheet.append(row)
-        for cell, kind in zip(sheet[sheet.max_row], kinds):
+        for cell, kind in zip(sheet[sheet.max_row], kinds, strict=True):
             cell.number_format = NUMBER_FORMATS[kind]
     for cell in sheet[sheet.max_row]:
         cell.font = bold
-    for position, (label, kind) in enumerate(zip(header, kinds), start=1):
+    for position, (label, kind) in enumerate(zip(header, kinds, strict=True), start=1):
         # Headers wrap, so their longest word, not the whole label, sets the width.
         widest = max([len(word) for word in label.split()]
                      + [len(_text(row[position - 1], kind)) for row in rows])

@@ -72,6 +72,11 @@ def set_password(db, username, password):
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password), user["id"]])
 
 
+def list_accounts(db):
+    """Every account by username: id, username, display_name, role, counters (JSON), disabled."""
+    return list(db.query("SELECT id, username, display_name, role, counters, disabled FROM users ORDER BY username"))
+
+
 def principal_for_user(user):
     """The Principal acting for a signed-in account."""
     return Principal(role=user["role"], user_id=user["id"], username=user["username"],

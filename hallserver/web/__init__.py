@@ -5,7 +5,6 @@ sessions, templates and languages, blueprints (``api/``, ``pages/``), error page
 CSRF and rate limits, and Socket.IO push (``push.py``).
 """
 
-import secrets
 from datetime import timedelta
 
 from flask import Flask, request, session
@@ -41,7 +40,7 @@ def create_app(config=None, clock=None):
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     hall = configure_hall(app, settings, clock)
-    configure_sessions(app, settings, hall.store)
+    configure_sessions(app, settings, hall)
     configure_templates(app, hall)
     configure_blueprints(app)
     errors.init_app(app)
@@ -75,8 +74,9 @@ def configure_hall(app, settings, clock):
     return hall
 
 
-def configure_sessions(app, settings, store):
-    app.secret_key = settings["secret_key"] or _stored_secret(store)
+def configure_sessions(app, settings, hall):
+    """Signed, HttpOnly session cookies; the key is HALL_SECRET_KEY or one kept in the hall."""
+    app.secret_key = settings["secret_key"] or hall.session_secret()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -127,11 +127,3 @@ def configure_push(app, settings, hall):
                       ping_interval=2, ping_timeout=3)
     push.init_app(app, hall)
 
-
-def _stored_secret(store):
-    secret = store.get_setting("secret_key")
-    if secret is None:
-        secret = secrets.token_hex(32)
-        with store.transaction() as db:
-            store.set_setting(db, "secret_key", secret)
-    return secret

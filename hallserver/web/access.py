@@ -14,16 +14,14 @@ from flask import g, jsonify, redirect, render_template, request, session, url_f
 from flask_babel import gettext as _
 
 from ..errors import Forbidden
-from ..services import auth, users
+from ..services import users
 from .extensions import get_hall
 
 
 def current_user():
     """The signed-in, enabled account of this request, or None."""
     if "user" not in g:
-        hall = get_hall()
-        with hall.store.lock:
-            g.user = users.active_user(hall.store.db, session.get("user_id"))
+        g.user = get_hall().active_user(session.get("user_id"))
     return g.user
 
 
@@ -69,22 +67,22 @@ def paired_principal(role, counter=None):
     token_id = session.get("devices", {}).get(_key(role, counter))
     if token_id is None:
         return None
-    hall = get_hall()
-    with hall.store.lock:
-        row = hall.store.db.execute(
-            "SELECT role, counter FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]).fetchone()
-    if row is None or row[0] != role or row[1] != counter:
+    principal = get_hall().principal_for_token_id(token_id)
+    if principal is None or principal.role != role or principal.counter != counter:
         return None
-    return auth.Principal(role=role, counter=counter, token_id=token_id)
+    return principal
+
+
+def kiosk_principal():
+    """The kiosk token this browser was paired with, or None."""
+    return paired_principal("kiosk")
 
 
 def pair_view(role, *, counter=None, title, done_url):
     """GET: the pairing form; POST: check the token and remember it in the session."""
     error = None
     if request.method == "POST":
-        hall = get_hall()
-        with hall.store.lock:
-            principal = auth.principal_for(hall.store.db, request.form.get("token", "").strip())
+        principal = get_hall().principal_for_token(request.form.get("token", "").strip())
         if principal is None or principal.role != role or principal.counter != counter:
             error = _("Token không hợp lệ hoặc không dành cho thiết bị này.")
         else:
@@ -94,5 +92,4 @@ def pair_view(role, *, counter=None, title, done_url):
             session.permanent = True
             return redirect(done_url)
     command = f"hallserver token create --role {role}" + (f" --counter {counter}" if counter is not None else "")
-    return render_template("device_pair.html", error=error, title=title, command=command,
-                           hall=get_hall().config), 400 if error else 200
+    return render_template("device_pair.html", error=error, title=title, command=command), 400 if error else 200

@@ -195,7 +195,7 @@ class HallNamespace(Namespace):
             if not isinstance(data, dict) or not isinstance(data.get("room"), str):
                 raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
             room = data["room"]
-            with self.hall.store.lock:  # no change between the snapshot and the join
+            with self.hall.paused():  # no change between the snapshot and the join
                 principal = self.principal(data.get("token"))
                 first_view = self.authorise(room, principal)
                 join_room(room)
@@ -227,12 +227,10 @@ class HallNamespace(Namespace):
 
     def principal(self, token):
         """A device token from the payload, else the signed-in account of the connection."""
-        store = self.hall.store
-        with store.lock:
-            if token:
-                return auth.principal_for(store.db, token) if isinstance(token, str) else None
-            user = users.active_user(store.db, session.get("user_id"))
-            return users.principal_for_user(user) if user else None
+        if token:
+            return self.hall.principal_for_token(token) if isinstance(token, str) else None
+        user = self.hall.active_user(session.get("user_id"))
+        return users.principal_for_user(user) if user else None
 
     def authorise(self, room, principal):
         """Check the join; return a callable giving the room's own first event, if any."""

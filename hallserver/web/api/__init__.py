@@ -6,15 +6,13 @@ Devices and staff programs authenticate with bearer tokens, never cookies.
 
 from flask import request
 
-from ...services import auth
 from ..extensions import get_hall
 
 
 def current_principal():
+    """The Principal of the request's ``Authorization: Bearer`` device token, or None."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    hall = get_hall()
-    with hall.store.lock:
-        return auth.principal_for(hall.store.db, token.strip())
+    return get_hall().principal_for_token(token.strip())

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
 
 COUNTER_ACTIONS_DOC = {
-    "call-next": "Call the next ticket for this counter (completes the current one). `{\"ticket\": null}` when nobody waits.",
+    "call-next": ("Call the next ticket for this counter (completes the current one). "
+                  "`{\"ticket\": null}` when nobody waits."),
     "call": "Call a specific number today (`{\"number\": \"1003\"}`); a no-show is reinstated on the way.",
     "recall": "Announce the current ticket again (409 `recall_limit` after policy.max_recalls).",
     "start": "The citizen has arrived: the current ticket is being served.",
@@ -15,7 +16,8 @@ COUNTER_ACTIONS_DOC = {
 
 
 def _error(description):
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _json(schema_ref, description="OK"):
@@ -212,7 +214,8 @@ def openapi_document():
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A device token from `hallserver token create`"}},
-            "parameters": {"counter": {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}},
+            "parameters": {"counter": {"name": "number", "in": "path", "required": True,
+                                       "schema": {"type": "integer"}}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"}},

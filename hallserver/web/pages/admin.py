@@ -1,50 +1,29 @@
 """The admin pages (/admin, admin role): the hall's configuration, staff accounts,
-device tokens, end of day. Every change is validated like a hall file, takes effect
-live, and is written to the event log with who made it."""
+device tokens, end of day. The pages validate the form and call ``Hall``, which applies
+each change live and writes it to the event log with who made it."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ... import core
-from ...core import Outcome
-from ...core.events import record
 from ...errors import HallError, Invalid
 from ...services import administration, auth, backups, users
 from ..access import current_user, roles_required
 from ..extensions import get_hall, setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-AUDITED = ("config_changed", "user_changed", "token_changed", "day_closed")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-
-def audited(kind, apply_change, **data):
-    """Run ``apply_change(db, config, now)`` and append its audit line (who and what) in the
-    same transaction, then publish both; returns what ``apply_change`` returned."""
-    by = current_user()["username"]
-
-    def action(db, config, now):
-        result = apply_change(db, config, now)
-        events = list(result.events) if isinstance(result, Outcome) else []
-        events.append(record(db, kind, now, data={"by": by, **data}))
-        return Outcome(result.result if isinstance(result, Outcome) else result, events)
-    return get_hall().perform(action)
+def _admin():
+    """The signed-in admin's username, which the audit log records."""
+    return current_user()["username"]
 
 
 def _page(status=200, **extra):
     hall = get_hall()
-    store = hall.store
-    with store.reading() as db:
-        accounts = list(db.query("SELECT id, username, display_name, role, counters, disabled FROM users ORDER BY username"))
-        tokens = list(db.query("SELECT id, role, counter, label, created_at, revoked_at FROM tokens ORDER BY id DESC"))
-        log = list(db.query(
-            f"SELECT seq, at, type, data FROM events WHERE type IN ({', '.join('?' * len(AUDITED))}) "
-            "ORDER BY seq DESC LIMIT 30", list(AUDITED)))
     return render_template(
-        "admin/index.html", hall=hall.config, source=hall.config_source(), accounts=accounts, tokens=tokens, log=log,
-        roles=auth.ROLES, user_roles=users.USER_ROLES, days=("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                             "saturday", "sunday"),
-        backups=backups.list_backups(setting("backup_dir")), user=current_user(),
-        **extra), status
+        "admin/index.html", source=hall.config_source(), accounts=hall.accounts(),
+        tokens=hall.tokens(newest_first=True), log=hall.audit_log(limit=30), roles=auth.ROLES,
+        user_roles=users.USER_ROLES, days=DAYS, backups=backups.list_backups(setting("backup_dir")), **extra), status
 
 
 @bp.get("")
@@ -54,11 +33,8 @@ def index():
 
 
 def _reconfigure(edited, section):
-    hall = get_hall()
-    changes = administration.describe_change(hall.config_source(), edited)[:20]
     try:
-        audited("config_changed", lambda db, config, now: hall.reconfigure(db, edited),
-                section=section, changes=changes)
+        get_hall().change_config(edited, by=_admin(), section=section)
     except HallError as error:
         return _page(422, error=error, section=section)
     flash(f"Đã lưu thay đổi ({section}). Màn hình và kiosk đã được cập nhật.")
@@ -101,11 +77,9 @@ def _counters_field(raw):
 def add_user():
     form = request.form
     try:
-        counters = _counters_field(form.get("counters", ""))
-        audited("user_changed", lambda db, config, now: users.add_user(
-            db, username=form.get("username", ""), password=form.get("password", ""), role=form.get("role", ""),
-            display_name=form.get("display_name", ""), counters=counters, now=now),
-            username=form.get("username", "").strip().lower(), change="added", role=form.get("role", ""))
+        get_hall().add_user(username=form.get("username", ""), password=form.get("password", ""),
+                            role=form.get("role", ""), display_name=form.get("display_name", ""),
+                            counters=_counters_field(form.get("counters", "")), by=_admin())
     except HallError as error:
         return _page(422, error=error, section="users")
     flash(f"Đã tạo tài khoản {form['username']}.")
@@ -117,15 +91,15 @@ def add_user():
 def change_user(username, change):
     if change not in ("disable", "enable", "password"):
         raise Invalid(f"Thao tác không hợp lệ {change!r}", f"Unknown change {change!r}")
-    if change == "disable" and username == current_user()["username"]:
+    if change == "disable" and username == _admin():
         return _page(409, error=Invalid("Không thể tự khóa tài khoản đang dùng", "You cannot disable yourself"),
                      section="users")
-    def apply(db, config, now):
-        if change == "password":
-            return users.set_password(db, username, request.form.get("password", ""))
-        return users.set_disabled(db, username, change == "disable", now=now)
+    hall = get_hall()
     try:
-        audited("user_changed", apply, username=username, change=change)
+        if change == "password":
+            hall.set_password(username, request.form.get("password", ""), by=_admin())
+        else:
+            hall.set_user_disabled(username, change == "disable", by=_admin())
     except HallError as error:
         return _page(error.status, error=error, section="users")
     flash({"disable": f"Đã khóa {username}.", "enable": f"Đã mở khóa {username}.",
@@ -141,11 +115,8 @@ def create_token():
     form = request.form
     try:
         counter = int(form["counter"]) if form.get("counter", "").strip() else None
-        if counter is not None and not any(c.number == counter for c in get_hall().config.counters):
-            raise Invalid(f"Không có quầy số {counter}", f"Unknown counter {counter}")
-        plain = audited("token_changed", lambda db, config, now: auth.create_token(
-            db, role=form.get("role", ""), counter=counter, label=form.get("label", ""), now=now),
-            role=form.get("role", ""), counter=counter, label=form.get("label", ""), change="created")
+        plain = get_hall().create_token(role=form.get("role", ""), counter=counter, label=form.get("label", ""),
+                                        by=_admin())
     except ValueError:
         return _page(422, error=Invalid("Số quầy phải là số", "The counter must be a number"), section="tokens")
     except HallError as error:
@@ -157,8 +128,7 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @roles_required("admin")
 def revoke_token(token_id):
-    audited("token_changed", lambda db, config, now: auth.revoke_token(db, token_id, now=now),
-            token_id=token_id, change="revoked")
+    get_hall().revoke_token(token_id, by=_admin())
     flash(f"Đã thu hồi token {token_id}.")
     return redirect(url_for("admin.index", _anchor="tokens"))
 
@@ -172,7 +142,6 @@ def close_day():
     if request.form.get("confirm", "").strip().upper() != "KẾT THÚC":
         return _page(422, error=Invalid('Hãy gõ "KẾT THÚC" để xác nhận', 'Type "KẾT THÚC" to confirm'),
                      section="day")
-    count = audited("day_closed", lambda db, config, now: core.expire_before(db, config, now=now,
-                                                                           include_today=True))
+    count = get_hall().close_day(by=_admin())
     flash(f"Đã kết thúc ngày: {count} phiếu chưa xong đã hết hạn.")
     return redirect(url_for("admin.index", _anchor="day"))

@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 
 from ...core import find_service
 from ...errors import Forbidden, HallError, Invalid, Unauthorized
-from ..access import current_staff_principal, current_user, sign_in_required
+from ..access import current_staff_principal, current_user, kiosk_principal, sign_in_required
 from ..extensions import get_hall, today
 from ..guards import booking_limit, check_challenge, lookup_limit, new_challenge
 from ..inputs import field, json_body, valid_day
-from . import citizen
+from ..tickets import print_ticket, public_link, qr_svg, track_url
 
 bp = Blueprint("booking", __name__)
 
@@ -51,14 +51,14 @@ def format_time(timestamp):
 def procedures_page():
     query = request.args.get("q", "")[:100]
     service = request.args.get("dich_vu") or None
-    return render_template("booking/procedures.html", procedures=get_hall().procedures(query, service=service), query=query,
-                           service=service, is_admin=_is_admin())
+    return render_template("booking/procedures.html", procedures=get_hall().procedures(query, service=service),
+                           query=query, service=service, is_admin=_is_admin())
 
 
 @bp.get("/thu-tuc/<code>")
 def procedure_page(code):
-    return render_template("booking/procedures_detail.html", procedure=get_hall().procedure(code), is_admin=_is_admin(),
-                           )
+    return render_template("booking/procedures_detail.html", procedure=get_hall().procedure(code),
+                           is_admin=_is_admin())
 
 
 def _is_admin():
@@ -97,8 +97,8 @@ def procedure_edit(code):
         procedure = data
     else:
         procedure = hall.procedure(code, include_hidden=True) if code else {"active": True}
-    return render_template("booking/procedures_edit.html", procedure=procedure, is_new=code is None, error=error,
-                           ), 422 if error else 200
+    return render_template("booking/procedures_edit.html", procedure=procedure, is_new=code is None,
+                           error=error), 422 if error else 200
 
 
 # -- booking ------------------------------------------------------------------------------
@@ -109,8 +109,7 @@ def book_page():
     procedure, service = request.args.get("thu_tuc"), request.args.get("dich_vu")
     if not procedure and not service:
         query = request.args.get("q", "")[:100]
-        return render_template("booking/choose.html", procedures=get_hall().procedures(query), query=query,
-                               )
+        return render_template("booking/choose.html", procedures=get_hall().procedures(query), query=query)
     return booking_form({"procedure": procedure or "", "service": service or ""}, day=request.args.get("ngay"))
 
 
@@ -130,8 +129,8 @@ def booking_form(form, *, day=None, error=None):
     days = hall.booking_slots(service.code)
     chosen = _chosen_day(days, (form.get("slot") or "")[:10] or day)
     form = dict(form, idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(16))
-    return render_template("booking/form.html", procedure=procedure, service=service, days=days, chosen=chosen, form=form,
-                           error=error, challenge=new_challenge()), error.status if error else 200
+    return render_template("booking/form.html", procedure=procedure, service=service, days=days, chosen=chosen,
+                           form=form, error=error, challenge=new_challenge()), error.status if error else 200
 
 
 @bp.post("/dat-lich")
@@ -165,9 +164,9 @@ def _confirmation(code, *, error=None, status=200):
     hall = get_hall()
     booking = hall.booking(code)
     procedure = hall.procedure(booking["procedure"], include_hidden=True) if booking["procedure"] else None
-    url = citizen.public_link("booking.confirmation", code=booking["code"])
+    url = public_link("booking.confirmation", code=booking["code"])
     return render_template("booking/confirmation.html", booking=booking, procedure=procedure, url=url,
-                           qr=citizen.qr_svg(url), is_new=request.args.get("moi") == "1",
+                           qr=qr_svg(url), is_new=request.args.get("moi") == "1",
                            cancelled_now=request.args.get("huy") == "1", moved_now=request.args.get("doi") == "1",
                            error=error), status
 
@@ -205,8 +204,8 @@ def move(code):
             return redirect(url_for("booking.confirmation", code=moved["code"], doi=1))
     days = hall.booking_slots(booking["service"])
     chosen = _chosen_day(days, form["slot"][:10] or request.args.get("ngay") or booking["day"])
-    return render_template("booking/move.html", booking=booking, days=days, chosen=chosen, form=form, error=error,
-                           ), error.status if error else 200
+    return render_template("booking/move.html", booking=booking, days=days, chosen=chosen, form=form,
+                           error=error), error.status if error else 200
 
 
 # -- check-in at the kiosk -------------------------------------------------------------------
@@ -214,14 +213,14 @@ def move(code):
 @bp.post("/kiosk/check-in")
 def kiosk_check_in():
     """A code typed or scanned at a paired kiosk → the appointment's ticket, shown and printed."""
-    if citizen.kiosk_principal() is None:
+    if kiosk_principal() is None:
         raise Unauthorized(_("Kiosk chưa được ghép nối"), "This kiosk is not paired", code="unauthorized")
     result = get_hall().check_in(field(json_body(), "code", str, max_length=300), by="kiosk")
     ticket = result["ticket"]
-    url = citizen.track_url(ticket.pop("track_token"))
-    printed, print_error = (False, None) if result["again"] else citizen.print_ticket(ticket, url)
+    url = track_url(ticket.pop("track_token"))
+    printed, print_error = (False, None) if result["again"] else print_ticket(ticket, url)
     return jsonify({"ticket": ticket, "booking": result["booking"], "again": result["again"], "track_url": url,
-                    "qr_svg": citizen.qr_svg(url), "printed": printed, "print_error": print_error}), 201
+                    "qr_svg": qr_svg(url), "printed": printed, "print_error": print_error}), 201
 
 
 # -- the staff's list -------------------------------------------------------------------------
@@ -246,7 +245,7 @@ def staff_page(*, message=None, error=None, status=200):
     day = valid_day(request.values.get("ngay")) or today()
     rows = hall.staff_bookings(day=day, services=services, who=f"user:{user['username']}", role=user["role"])
     return render_template("booking/staff.html", bookings=rows, day=day, today=today(), allowed=allowed,
-                           chosen=chosen if chosen in allowed else "", user=user, message=message, error=error,
+                           chosen=chosen if chosen in allowed else "", message=message, error=error,
                            services={s.code: s.name for s in hall.config.services}), status
 
 
@@ -295,11 +294,7 @@ def staff_issue():
 @sign_in_required
 def access_log():
     """Who looked at bookings' personal data, newest first (supervisors and admins)."""
-    user = current_user()
-    if user["role"] not in ("supervisor", "admin"):
+    if current_user()["role"] not in ("supervisor", "admin"):
         raise Forbidden("Chỉ giám sát viên và quản trị viên xem nhật ký truy cập",
                         "Only supervisors and admins see the access log")
-    hall = get_hall()
-    with hall.store.reading() as db:
-        entries = list(db.query("SELECT * FROM booking_access_log ORDER BY id DESC LIMIT 500"))
-    return render_template("booking/access_log.html", entries=entries, user=user)
+    return render_template("booking/access_log.html", entries=get_hall().booking_access_log(limit=500))

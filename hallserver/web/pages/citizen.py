@@ -7,10 +7,8 @@ screen are public and carry no personal data.
 """
 
 import hashlib
-import logging
 from pathlib import Path
 
-import segno
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -19,28 +17,11 @@ from ...errors import HallError, Unauthorized
 from .. import access
 from ..extensions import get_hall, limiter, setting
 from ..inputs import field, json_body
+from ..tickets import print_ticket, qr_svg, rating_choices, track_url
 
 bp = Blueprint("citizen", __name__)
-log = logging.getLogger(__name__)
 
 SHIPPED_SOUNDS = Path(__file__).resolve().parents[3] / "sounds"  # the repository's pack
-
-
-
-
-def public_link(endpoint, **values):
-    """A link as a citizen's phone reaches it (HALL_PUBLIC_URL when set)."""
-    public = setting("public_url").rstrip("/")
-    return f"{public}{url_for(endpoint, **values)}" if public else url_for(endpoint, **values, _external=True)
-
-
-def track_url(track_token):
-    """The tracking link of a ticket, for its QR code."""
-    return public_link("citizen.track", track_token=track_token)
-
-
-def qr_svg(url):
-    return segno.make(url, error="m").svg_inline(scale=5, border=2, dark="#17212b")
 
 
 def address_hash():
@@ -49,12 +30,7 @@ def address_hash():
     return hashlib.sha256(f"{secret}|{get_remote_address()}".encode()).hexdigest()[:32]
 
 
-
 # -- the kiosk ----------------------------------------------------------------------
-
-def kiosk_principal():
-    return access.paired_principal("kiosk")
-
 
 @bp.route("/kiosk/ghep-noi", methods=["GET", "POST"])
 def kiosk_pair():
@@ -64,7 +40,7 @@ def kiosk_pair():
 
 @bp.get("/kiosk")
 def kiosk():
-    if kiosk_principal() is None:
+    if access.kiosk_principal() is None:
         return redirect(url_for("citizen.kiosk_pair"))
     return render_template("citizen/kiosk.html", state=get_hall().state())
 
@@ -72,7 +48,7 @@ def kiosk():
 @bp.post("/kiosk/tickets")
 def kiosk_issue():
     """Issue, commit, then print: a printer fault never costs the citizen the number."""
-    if kiosk_principal() is None:
+    if access.kiosk_principal() is None:
         raise Unauthorized(_("Kiosk chưa được ghép nối"), "This kiosk is not paired", code="unauthorized")
     data = json_body()
     ticket = get_hall().issue_ticket(field(data, "service", str), priority=field(data, "priority", str, required=False),
@@ -82,24 +58,6 @@ def kiosk_issue():
     ticket.pop("track_token")
     return jsonify({"ticket": ticket, "track_url": url, "qr_svg": qr_svg(url), "printed": printed,
                     "print_error": print_error}), 201
-
-
-def print_ticket(ticket, url):
-    """Print on the configured printer; faults are logged and sent to supervisors."""
-    spec = setting("printer")
-    if spec == "none":
-        return False, None
-    from ...services import printing
-
-    hall = get_hall()
-    config = hall.config
-    priority_name = next((p.name for p in config.priorities if p.code == ticket["priority"]), None)
-    printed, error = printing.print_ticket_safely(
-        spec, dict(ticket, priority_name=priority_name), {"name": config.name, "hotline": config.hotline,
-                                                          "timezone": config.timezone}, track_url=url)
-    if not printed:
-        hall.record_fault("printer", error)
-    return printed, error
 
 
 # -- numbers from home ------------------------------------------------------------
@@ -121,8 +79,8 @@ def take_number_post():
         ticket = get_hall().issue_remote_ticket(form["service"], phone=form["phone"] or None,
                                                 address_hash=address_hash())
     except HallError as error:
-        return render_template("citizen/take_number.html", state=get_hall().state(), error=error, form=form,
-                               ), error.status
+        return render_template("citizen/take_number.html", state=get_hall().state(), error=error,
+                               form=form), error.status
     return redirect(url_for("citizen.track", track_token=ticket["track_token"], moi=1))
 
 
@@ -133,8 +91,6 @@ def track(track_token):
     ticket = get_hall().ticket_by_token(track_token)
     if ticket is None:
         return render_template("citizen/not_found.html"), 404
-    from .feedback import rating_choices
-
     url = track_url(track_token)
     return render_template("citizen/track.html", ticket=ticket, track_token=track_token, url=url, qr=qr_svg(url),
                            is_new=request.args.get("moi") == "1", rated=get_hall().is_rated(track_token),

@@ -5,37 +5,32 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, render_template, request
 
 from ...core import bookings
-from ...core.tickets import local_day
 from ...errors import HallError
 from ...services import reports
 from ...services.supervision import dashboard_snapshot
-from ..access import current_user, roles_required
-from ..extensions import get_hall
+from ..access import roles_required
+from ..extensions import get_hall, today
 
 bp = Blueprint("dashboard", __name__)
 SUPERVISORS = ("supervisor", "admin")
-
 
 
 @bp.get("/dashboard")
 @roles_required(*SUPERVISORS)
 def dashboard():
     hall = get_hall()
-    return render_template("supervisor/dashboard.html", hall=hall.config, user=current_user(),
-                           snapshot=hall.read(dashboard_snapshot))
+    return render_template("supervisor/dashboard.html", snapshot=hall.read(dashboard_snapshot))
 
 
 def _report_request():
     """The report asked for in the query string; defaults: today, no grouping."""
-    hall = get_hall()
-    today = local_day(hall.config, hall.clock())
-    start = request.args.get("start") or today
+    start = request.args.get("start") or today()
     end = request.args.get("end") or start
     group_by = request.args.get("group_by") or None
 
     def build(db, config, now):
         return reports.build_report(db, config, start_day=start, end_day=end, group_by=group_by, now=now)
-    return {"start": start, "end": end, "group_by": group_by}, hall.read(build)
+    return {"start": start, "end": end, "group_by": group_by}, get_hall().read(build)
 
 
 def _booking_rows(report):
@@ -50,17 +45,16 @@ def _booking_rows(report):
 @bp.get("/reports")
 @roles_required(*SUPERVISORS)
 def report_page():
-    hall = get_hall()
-    today = date.fromisoformat(local_day(hall.config, hall.clock()))
-    presets = {"Hôm nay": (today, today), "7 ngày qua": (today - timedelta(days=6), today),
-               "Tháng này": (today.replace(day=1), today)}
+    day = date.fromisoformat(today())
+    presets = {"Hôm nay": (day, day), "7 ngày qua": (day - timedelta(days=6), day),
+               "Tháng này": (day.replace(day=1), day)}
     try:
         asked, report = _report_request()
     except HallError as error:
-        return render_template("supervisor/reports.html", hall=hall.config, error=error, asked=request.args, report=None,
+        return render_template("supervisor/reports.html", error=error, asked=request.args, report=None,
                                presets=presets, groupings=reports.GROUPINGS), error.status
     return render_template(
-        "supervisor/reports.html", hall=hall.config, asked=asked, report=report, error=None, presets=presets,
+        "supervisor/reports.html", asked=asked, report=report, error=None, presets=presets,
         groupings=reports.GROUPINGS, columns=reports.report_columns(report), rows=reports.report_rows(report),
         hours=reports.hourly_rows(report), kinds={key: reports.column_kind(key) for key in reports.COLUMN_LABELS},
         booking_rows=_booking_rows(report),

@@ -7,40 +7,34 @@ there asks about that ticket and resets itself after a while. One rating per tic
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...core.ratings import REASONS, SCORES
-from ...errors import HallError, Invalid, NotFound, Unauthorized
+from ...core import find_counter
+from ...errors import HallError, Invalid, Unauthorized
 from .. import access
 from ..extensions import get_hall
 from ..inputs import field, json_body
+from ..tickets import rating_choices
 
 bp = Blueprint("feedback", __name__)
 
 
-
 def _counter(number):
-    if not any(counter.number == number for counter in get_hall().config.counters):
-        raise NotFound(f"Không có quầy số {number}", f"Unknown counter {number}", code="unknown_counter")
-
-
-def rating_choices():
-    return {"scores": [(score, *labels) for score, labels in SCORES.items()],
-            "reasons": [(code, *labels) for code, labels in REASONS.items()]}
+    """Counter ``number`` of the hall, or NotFound."""
+    return find_counter(get_hall().config, number)
 
 
 @bp.route("/danh-gia/<int:number>/ghep-noi", methods=["GET", "POST"])
 def tablet_pair(number):
     _counter(number)
-    return access.pair_view("rating", counter=number, title=_("Ghép nối máy tính bảng đánh giá — quầy %(n)s", n=number),
-                             done_url=url_for("feedback.tablet", number=number))
+    return access.pair_view("rating", counter=number, done_url=url_for("feedback.tablet", number=number),
+                            title=_("Ghép nối máy tính bảng đánh giá — quầy %(n)s", n=number))
 
 
 @bp.get("/danh-gia/<int:number>")
 def tablet(number):
-    _counter(number)
+    counter = _counter(number)
     if access.paired_principal("rating", number) is None:
         return redirect(url_for("feedback.tablet_pair", number=number))
-    counter = next(c for c in get_hall().config.counters if c.number == number)
-    return render_template("feedback/rating_tablet.html", counter=counter, hall=get_hall().config, **rating_choices())
+    return render_template("feedback/rating_tablet.html", counter=counter, **rating_choices())
 
 
 def _rating_fields(data):

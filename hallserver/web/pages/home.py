@@ -1,4 +1,4 @@
-"""Web pages. For now the hub's front page: what runs here and where to go."""
+"""The hub's front page: what runs here and where to go."""
 
 from flask import Blueprint, render_template
 

@@ -5,7 +5,6 @@ as the API's counter actions), authenticated by the sign-in cookie and protected
 CSRF token in the ``X-CSRFToken`` header; live updates arrive over Socket.IO.
 """
 
-import time
 from urllib.parse import urlparse
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
@@ -13,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ...errors import Forbidden, HallError, NotFound, Unauthorized
-from ...services import users
+from ...core import find_counter
+from ...errors import Forbidden, HallError
 from ..access import current_staff_principal, current_user, sign_in_required
 from ..extensions import get_hall
 from ..inputs import counter_action_arguments, json_body
@@ -40,13 +39,8 @@ def sign_in():
     form = SignInForm()
     error = None
     if form.validate_on_submit():
-        hall = get_hall()
         try:
-            with hall.store.transaction() as db:
-                user = users.sign_in(db, username=form.username.data, password=form.password.data,
-                                     address=request.remote_addr or "-", now=time.time())
-            if user is None:
-                raise Unauthorized(*users.BAD_CREDENTIALS, code="bad_credentials")
+            user = get_hall().sign_in(form.username.data, form.password.data, address=request.remote_addr or "-")
         except HallError as refusal:
             error = refusal
         else:
@@ -61,9 +55,7 @@ def sign_in():
 @bp.post("/dang-xuat")
 @sign_in_required
 def sign_out():
-    hall = get_hall()
-    with hall.store.transaction() as db:
-        users.end_counter_sessions(db, user_id=current_user()["id"], now=time.time())
+    get_hall().end_counter_sessions(current_user()["id"])
     session.clear()
     return redirect(url_for("staff.sign_in"))
 
@@ -75,31 +67,22 @@ def counter_pick():
     counters = [c for c in get_hall().config.counters if principal.may_act_for_counter(c.number)]
     if len(counters) == 1:
         return redirect(url_for("staff.counter_page", number=counters[0].number))
-    return render_template("staff/counter_pick.html", counters=counters, user=current_user())
-
-
-def _counter_or_404(number):
-    for counter in get_hall().config.counters:
-        if counter.number == number:
-            return counter
-    raise NotFound(f"Không có quầy số {number}", f"Unknown counter {number}", code="unknown_counter")
+    return render_template("staff/counter_pick.html", counters=counters)
 
 
 @bp.get("/counter/<int:number>")
 @sign_in_required
 def counter_page(number):
-    counter = _counter_or_404(number)
     hall = get_hall()
-    with hall.store.transaction() as db:
-        users.start_counter_session(db, user=current_user(), counter=number, now=time.time())
+    counter = find_counter(hall.config, number)
+    hall.start_counter_session(current_user(), number)
     config = hall.config
     page_data = {
         "counter": number,
         "services": {service.code: service.name for service in config.services},
         "priorities": {priority.code: priority.name for priority in config.priorities},
     }
-    return render_template("staff/counter.html", counter=counter, user=current_user(), hall=config,
-                           services=config.services, page_data=page_data)
+    return render_template("staff/counter.html", counter=counter, services=config.services, page_data=page_data)
 
 
 @bp.post("/counter/<int:number>/action/<action>")
