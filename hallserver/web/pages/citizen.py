@@ -64,8 +64,9 @@ def kiosk_issue():
 
 @bp.get("/lay-so")
 def take_number():
-    # ?service=HT preselects a service (the "Lấy số" button of a procedure page).
-    form = {"service": request.args.get("service", "")}
+    # ?dich_vu=HT preselects a service (the "Lấy số" button of a procedure page); links
+    # printed before page parameters were Vietnamese say ?service=HT.
+    form = {"service": request.args.get("dich_vu") or request.args.get("service", "")}
     return render_template("citizen/take_number.html", state=get_hall().state(), error=None, form=form)
 
 

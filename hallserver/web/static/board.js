@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
+  const data = HallLive.data("board-data");
+  const text = data.text;
   const HIGHLIGHT_MS = 8000;
   const board = { seq: -1, counters: new Map(), services: [], call: null };
   const announced = new Set();
@@ -18,7 +20,7 @@
       const row = document.createElement("tr");
       row.dataset.counter = counter.number;
       const name = document.createElement("td");
-      name.textContent = counter.name + (counter.status === "paused" ? " (tạm dừng)" : "");
+      name.textContent = counter.status === "paused" ? HallLive.fill(text.paused, { name: counter.name }) : counter.name;
       const number = document.createElement("td");
       number.className = "number";
       number.textContent = counter.current ? counter.current.number : "—";
@@ -34,7 +36,7 @@
     }));
     const call = board.call;
     $("call-number").textContent = call ? call.number : "—";
-    $("call-counter").textContent = call ? `Quầy ${call.counter}` : "";
+    $("call-counter").textContent = call ? HallLive.fill(text.counter, { counter: call.counter }) : "";
     $("call").classList.toggle("fresh", Boolean(call && call.fresh));
   }
 
@@ -44,7 +46,7 @@
     board.services = state.services;
     $("hall-name").textContent = state.hall.name;
     const ticker = [...(state.hall.notices || [])];
-    if (state.hall.hotline) ticker.push(`Đường dây nóng / Hotline: ${state.hall.hotline}`);
+    if (state.hall.hotline) ticker.push(HallLive.fill(text.hotline, { hotline: state.hall.hotline }));
     $("ticker").textContent = ticker.join("   •   ");
     state.recent_calls.forEach((call) => announced.add(call.call_id));   // history, not news
     const last = state.recent_calls[0];
@@ -66,7 +68,7 @@
     if (buffers.has(id)) return buffers.get(id);
     const entry = manifest && manifest.clips[id];
     if (!entry) { console.warn("missing clip", id); return null; }
-    const response = await fetch(`/sounds/${entry.file}`);
+    const response = await fetch(data.urls.clip.replace("FILE", entry.file));
     const buffer = await audio.decodeAudioData(await response.arrayBuffer());
     buffers.set(id, buffer);
     return buffer;
@@ -93,7 +95,7 @@
   $("sound-gate").addEventListener("click", async () => {
     audio = new (window.AudioContext || window.webkitAudioContext)();
     await audio.resume();
-    try { manifest = await (await fetch("/sounds/manifest.json")).json(); } catch (ignored) { manifest = null; }
+    try { manifest = await (await fetch(data.urls.manifest)).json(); } catch (ignored) { manifest = null; }
     $("sound-gate").hidden = true;
     document.body.dataset.sound = "on";
   });
@@ -103,17 +105,17 @@
   }
   tick();
   setInterval(tick, 5000);
-  applyState(JSON.parse(document.getElementById("board-data").textContent).state);
+  applyState(data.state);
 
-  const socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", () => socket.emit("join", { room: "display" }));
-  socket.on("disconnect", () => { $("offline").hidden = false; document.body.dataset.connection = "offline"; });
-  socket.on("state", (state) => { $("offline").hidden = true; document.body.dataset.connection = "online"; applyState(state); });
-  socket.on("called", applyCall);
-  socket.on("queue", (payload) => { if (payload.seq > board.seq) { board.services = payload.services; render(); } });
-  socket.on("counter", (payload) => {
-    if (payload.seq <= board.seq) return;
-    board.counters.set(payload.counter.number, payload.counter);
-    render();
+  HallLive.connect({
+    room: "display",
+    seq: data.state.seq,
+    onStatus: (status) => { $("offline").hidden = status !== "offline"; },
+    onState: applyState,
+    on: {
+      called: applyCall,
+      queue: (payload) => { board.services = payload.services; render(); },
+      counter: (payload) => { board.counters.set(payload.counter.number, payload.counter); render(); },
+    },
   });
 })();

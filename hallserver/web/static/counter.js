@@ -1,29 +1,25 @@
 // The counter page: one key per action, live over Socket.IO, never two citizens per press.
 (function () {
   "use strict";
-  const data = JSON.parse(document.getElementById("hall-data").textContent);
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const data = HallLive.data("hall-data");
+  const text = data.text;
   const counter = data.counter;
   const $ = (id) => document.getElementById(id);
-  const STATUS = { waiting: "Đang chờ", called: "Đã gọi", serving: "Đang phục vụ", done: "Hoàn thành",
-                   no_show: "Vắng mặt", cancelled: "Đã hủy", expired: "Hết hạn" };
-  const CHANNEL = { kiosk: "Kiosk", online: "Trực tuyến", staff: "Tại quầy", appointment: "Lịch hẹn" };
   let connected = false;
   let busy = false;
   let desk = null;           // the latest COUNTER_STATE
-  let deskSeq = -1;
   let deskReceivedAt = Date.now();
 
   function minutes(seconds) {
     if (seconds === null || seconds === undefined) return "—";
     const m = Math.floor(seconds / 60), s = seconds % 60;
-    return m ? `${m} phút ${s} giây` : `${s} giây`;
+    return m ? HallLive.fill(text.minutes_seconds, { minutes: m, seconds: s }) : HallLive.fill(text.seconds, { seconds: s });
   }
 
-  function showMessage(text, kind) {
+  function showMessage(message, kind) {
     const box = $("message");
-    box.textContent = text || "";
-    box.hidden = !text;
+    box.textContent = message || "";
+    box.hidden = !message;
     box.dataset.kind = kind || "error";
   }
 
@@ -31,14 +27,9 @@
     document.querySelectorAll("button.action").forEach((button) => { button.disabled = !connected || busy; });
   }
 
-  function setConnection(state) {
-    connected = state === "online";
-    const box = $("connection");
-    box.dataset.state = state;
-    box.innerHTML = state === "online" ? 'Đã kết nối <span class="en">online</span>'
-      : state === "connecting" ? 'Đang kết nối… <span class="en">connecting</span>'
-      : 'Mất kết nối — đang thử lại <span class="en">connection lost, retrying</span>';
-    document.body.classList.toggle("offline", !connected);
+  function setConnection(status, error) {
+    connected = status === "online";
+    if (status === "refused") showMessage(error && error.message ? error.message : text.refused);
     setButtons();
   }
 
@@ -47,19 +38,18 @@
     const current = desk.current;
     $("current-number").textContent = current ? current.number : "—";
     $("current-service").textContent = current ? (data.services[current.service] || current.service) : "—";
-    $("current-status").textContent = current ? (STATUS[current.status] || current.status) : "—";
+    $("current-status").textContent = current ? (text.status[current.status] || current.status) : "—";
     $("current-priority").textContent = current && current.priority ? (data.priorities[current.priority] || current.priority) : "—";
-    $("current-channel").textContent = current ? (CHANNEL[current.channel] || current.channel) : "—";
+    $("current-channel").textContent = current ? (text.channel[current.channel] || current.channel) : "—";
     const elapsed = Math.round((Date.now() - deskReceivedAt) / 1000);
     $("current-waited").textContent = current ? minutes(current.waited_seconds) : "—";
     $("current-at-counter").textContent = current && current.at_counter_seconds !== null
       ? minutes(current.at_counter_seconds + elapsed) : "—";
     const paused = desk.status === "paused";
-    $("counter-status").textContent = paused ? "Quầy đang tạm dừng / paused" : "Quầy đang mở / open";
+    $("counter-status").textContent = paused ? text.paused : text.open;
     const toggle = $("pause-toggle");
     toggle.dataset.action = paused ? "resume" : "pause";
-    toggle.innerHTML = paused ? 'Tiếp tục <span class="en">Resume</span> <kbd>P</kbd>'
-                              : 'Tạm dừng <span class="en">Pause</span> <kbd>P</kbd>';
+    toggle.querySelectorAll("[data-when]").forEach((label) => { label.hidden = label.dataset.when !== toggle.dataset.action; });
     $("waiting-counts").innerHTML = "";
     desk.waiting.forEach((entry) => {
       const item = document.createElement("li");
@@ -71,16 +61,14 @@
       const row = document.createElement("tr");
       [ticket.number, data.services[ticket.service] || ticket.service,
        ticket.priority ? (data.priorities[ticket.priority] || ticket.priority) : "",
-       CHANNEL[ticket.channel] || ticket.channel, (ticket.issued_at || "").slice(11, 16)]
+       text.channel[ticket.channel] || ticket.channel, (ticket.issued_at || "").slice(11, 16)]
         .forEach((text) => { const cell = document.createElement("td"); cell.textContent = text; row.appendChild(cell); });
       return row;
     });
     $("waiting-list").replaceChildren(...rows);
   }
 
-  function acceptDesk(seq, state) {
-    if (seq < deskSeq) return;   // an older push arriving late
-    deskSeq = seq;
+  function acceptDesk(state) {
     desk = state;
     deskReceivedAt = Date.now();
     render();
@@ -91,25 +79,13 @@
     return `${Date.now()}-${Math.random().toString(16).slice(2)}`;
   }
 
-  async function post(action, body) {
-    const response = await fetch(`/counter/${counter}/action/${action}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(body),
-    });
-    let answer = null;
-    try { answer = await response.json(); } catch (ignored) { answer = null; }
-    return { status: response.status, answer };
-  }
-
   async function act(action) {
     if (!connected || busy) return;
     const body = { request_id: newRequestId() };
     if (action === "transfer") body.service = $("transfer-service").value;
     if (action === "call") {
       body.number = $("call-number").value.trim();
-      if (!body.number) { showMessage("Nhập số cần gọi / type the number to call"); $("call-number").focus(); return; }
+      if (!body.number) { showMessage(text.type_number); $("call-number").focus(); return; }
     }
     busy = true;
     setButtons();
@@ -118,21 +94,21 @@
       // A retry after a network failure reuses the request id: the hub answers the first result.
       let result = null;
       for (let attempt = 0; attempt < 3 && result === null; attempt += 1) {
-        try { result = await post(action, body); } catch (networkError) {
+        try { result = await HallLive.postJSON(data.urls.action.replace("ACTION", action), body); } catch (networkError) {
           await new Promise((resolve) => setTimeout(resolve, 400 * (attempt + 1)));
         }
       }
       if (result === null) {
-        showMessage("Không gửi được tới máy chủ. Kiểm tra kết nối. / Could not reach the hub.");
+        showMessage(text.unreachable);
       } else if (result.status >= 400) {
         const error = result.answer && result.answer.error;
-        showMessage(error ? error.message : `Lỗi ${result.status}`);
+        showMessage(error ? error.message : HallLive.fill(text.failed, { status: result.status }));
       } else {
         if (action === "call-next" && result.answer.ticket === null) {
-          showMessage("Không còn ai chờ quầy này. / Nobody is waiting for this counter.", "info");
+          showMessage(text.nobody, "info");
         }
         if (action === "call") $("call-number").value = "";
-        acceptDesk(deskSeq, result.answer.counter);
+        acceptDesk(result.answer.counter);   // the answer is newer than any push so far
       }
     } finally {
       busy = false;
@@ -163,18 +139,14 @@
   });
 
   setInterval(render, 1000);
-  setConnection("connecting");
-  const socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
-  socket.on("connect", () => {
-    socket.emit("join", { room: `counter:${counter}` }, (ack) => {
-      if (ack && ack.ok) { setConnection("online"); }
-      else { setConnection("offline"); showMessage(ack && ack.error ? ack.error.message : "Không vào được quầy"); }
-    });
-  });
-  socket.on("disconnect", () => setConnection("offline"));
-  socket.io.on("reconnect_attempt", () => setConnection("offline"));
-  socket.on("counter_state", (payload) => acceptDesk(payload.seq, payload.counter));
-  socket.on("called", (payload) => {
-    if (payload.counter.number === counter) showMessage(payload.text, "info");
+  HallLive.connect({
+    room: `counter:${counter}`,
+    badge: "connection",
+    labels: text.connection,
+    onStatus: setConnection,
+    on: {
+      counter_state: (payload) => acceptDesk(payload.counter),
+      called: (payload) => { if (payload.counter.number === counter) showMessage(payload.text, "info"); },
+    },
   });
 })();

@@ -2,9 +2,8 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const STATUS = { open: "Đang mở", paused: "Tạm dừng", closed: "Đóng" };
-  const SCORE = { 4: "Rất hài lòng", 3: "Hài lòng", 2: "Bình thường", 1: "Không hài lòng" };
-  let lastSeq = -1;
+  const data = HallLive.data("dashboard-data");
+  const text = data.text;
   const hourLabels = Array.from({ length: 24 }, (_, hour) => `${String(hour).padStart(2, "0")}h`);
 
   const cell = (text, className) => {
@@ -13,26 +12,24 @@
     if (className) td.className = className;
     return td;
   };
-  const minutes = (value) => (value === null || value === undefined ? "—" : `${value} phút`);
+  const minutes = (value) => (value === null || value === undefined ? "—" : HallLive.fill(text.minutes, { minutes: value }));
 
   const hoursChart = new Chart($("hours-chart"), {
     type: "bar",
     data: { labels: hourLabels, datasets: [
-      { label: "Lấy số / issued", data: [], backgroundColor: "#0b5cad" },
-      { label: "Đã phục vụ / served", data: [], backgroundColor: "#1b7f3b" },
+      { label: text.chart.issued, data: [], backgroundColor: "#0b5cad" },
+      { label: text.chart.served, data: [], backgroundColor: "#1b7f3b" },
     ] },
     options: { animation: false, responsive: true, aspectRatio: 2.6, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
   const waitChart = new Chart($("wait-chart"), {
     type: "bar",
-    data: { labels: [], datasets: [{ label: "Số phiếu / tickets", data: [], backgroundColor: "#f2b705" }] },
+    data: { labels: [], datasets: [{ label: text.chart.tickets, data: [], backgroundColor: "#f2b705" }] },
     options: { animation: false, responsive: true, aspectRatio: 2.6, plugins: { legend: { display: false } },
                scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
 
   function render(snapshot) {
-    if (snapshot.seq < lastSeq) return;
-    lastSeq = snapshot.seq;
     $("alerts").replaceChildren(...snapshot.alerts.map((alert) => {
       const item = document.createElement("p");
       item.className = `alert alert-${alert.kind}`;
@@ -42,10 +39,12 @@
     }));
     const totals = snapshot.totals;
     const satisfaction = snapshot.satisfaction;
+    const labels = text.totals;
     $("totals").replaceChildren(...[
-      ["Đang chờ", totals.waiting], ["Đã lấy số hôm nay", totals.issued], ["Đã phục vụ", totals.served],
-      ["Vắng mặt", totals.no_show], ["Chờ TB", minutes(totals.wait_mean_minutes)], ["Chờ P90", minutes(totals.wait_p90_minutes)],
-      ["Hài lòng", satisfaction.count ? `${satisfaction.mean} / 4 (${satisfaction.count} lượt)` : "—"],
+      [labels.waiting, totals.waiting], [labels.issued, totals.issued], [labels.served, totals.served],
+      [labels.no_show, totals.no_show], [labels.wait_mean, minutes(totals.wait_mean_minutes)],
+      [labels.wait_p90, minutes(totals.wait_p90_minutes)],
+      [labels.satisfaction, satisfaction.count ? HallLive.fill(text.satisfaction, satisfaction) : "—"],
     ].map(([label, value]) => {
       const box = document.createElement("div");
       box.className = "total";
@@ -68,7 +67,7 @@
       row.dataset.counter = counter.number;
       const current = counter.current;
       row.classList.toggle("long-service", Boolean(current && current.long_service));
-      row.append(cell(counter.name), cell(STATUS[counter.status] || counter.status), cell(counter.staff),
+      row.append(cell(counter.name), cell(text.status[counter.status] || counter.status), cell(counter.staff),
                  cell(current ? current.number : "—", "current"), cell(current ? minutes(current.elapsed_minutes) : "—"),
                  cell(counter.served), cell(minutes(counter.service_mean_minutes)));
       return row;
@@ -82,15 +81,12 @@
     document.body.dataset.seq = snapshot.seq;
   }
 
-  render(JSON.parse($("dashboard-data").textContent));
-  const socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", () => socket.emit("join", { room: "dashboard" }, (ack) => {
-    $("connection").dataset.state = ack && ack.ok ? "online" : "offline";
-    $("connection").innerHTML = ack && ack.ok ? 'Trực tiếp <span class="en">live</span>' : "Không vào được / refused";
-  }));
-  socket.on("disconnect", () => {
-    $("connection").dataset.state = "offline";
-    $("connection").innerHTML = 'Mất kết nối <span class="en">connection lost</span>';
+  render(data.snapshot);
+  HallLive.connect({
+    room: "dashboard",
+    seq: data.snapshot.seq,
+    badge: "connection",
+    labels: text.connection,
+    on: { dashboard: render },
   });
-  socket.on("dashboard", render);
 })();

@@ -3,27 +3,26 @@
 // link and Enter, so fast keystrokes ending in Enter anywhere on the page count as a scan).
 (function () {
   "use strict";
-  const text = JSON.parse(document.getElementById("kiosk-data").textContent);
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const data = HallLive.data("kiosk-data");
+  const text = data.text;
+  const fill = HallLive.fill;
   const $ = (id) => document.getElementById(id);
   const RESET_AFTER_MS = 30000;
   let busy = false;
   let connected = true;
   let resetTimer = null;
+  let services = [];         // the latest services, re-applied when the connection comes back
 
   // Visitors cannot wander off: no context menu, no text selection, no links on the page.
   document.addEventListener("contextmenu", (event) => event.preventDefault());
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (_, key) => values[key]);
-  }
 
   function showError(message) {
     $("kiosk-error").textContent = message || "";
     $("kiosk-error").hidden = !message;
   }
 
-  function applyServices(services) {
+  function applyServices(latest) {
+    services = latest;
     services.forEach((service) => {
       const button = document.querySelector(`button.service[data-service="${service.code}"]`);
       if (!button) return;
@@ -40,7 +39,7 @@
 
   async function refreshState() {
     try {
-      const response = await fetch("/api/v1/state", { cache: "no-store" });
+      const response = await fetch(data.urls.state, { cache: "no-store" });
       if (response.ok) applyServices((await response.json()).services);
     } catch (ignored) { /* the socket's state tells us when the hub is back */ }
   }
@@ -105,15 +104,9 @@
     $("appointment-info").hidden = false;
     showCheckInError(null);
     try {
-      const response = await fetch("/kiosk/check-in", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ code }),
-      });
-      const answer = await response.json();
-      if (response.status === 201) showResult(answer);
-      else showCheckInError(answer.error || { message: text.check_in_failed });
+      const { status, answer } = await HallLive.postJSON(data.urls.check_in, { code });
+      if (status === 201) showResult(answer);
+      else showCheckInError((answer && answer.error) || { message: text.check_in_failed });
     } catch (networkError) {
       showCheckInError({ message: text.check_in_failed });
     } finally {
@@ -127,16 +120,10 @@
     busy = true;
     showError("");
     try {
-      const response = await fetch("/kiosk/tickets", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ service, priority: priorityChoice() }),
-      });
-      const answer = await response.json();
-      if (response.status === 201) showResult(answer);
-      else showError(answer.error ? answer.error.message : text.failed);
-      if (response.status !== 201) refreshState();
+      const { status, answer } = await HallLive.postJSON(data.urls.issue, { service, priority: priorityChoice() });
+      if (status === 201) showResult(answer);
+      else showError(answer && answer.error ? answer.error.message : text.failed);
+      if (status !== 201) refreshState();
     } catch (networkError) {
       showError(text.failed);
     } finally {
@@ -187,18 +174,19 @@
   // Working hours change with the clock, not with events.
   setInterval(refreshState, 60000);
 
-  const socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", () => socket.emit("join", { room: "display" }));
-  socket.on("state", (state) => {
-    connected = true;
-    showError("");
-    document.querySelector(".kiosk-head h1").textContent = state.hall.name;
-    applyServices(state.services);
-  });
-  socket.on("queue", (payload) => applyServices(payload.services));
-  socket.on("disconnect", () => {
-    connected = false;
-    showError(text.offline);
-    document.querySelectorAll("button.service").forEach((button) => { button.disabled = true; });
+  HallLive.connect({
+    room: "display",
+    onStatus: (status) => {
+      // Connecting at start keeps the page's buttons; a lost hub disables them until it is back.
+      connected = status !== "offline";
+      showError(connected ? "" : text.offline);
+      if (connected) applyServices(services);
+      else document.querySelectorAll("button.service").forEach((button) => { button.disabled = true; });
+    },
+    onState: (state) => {
+      document.querySelector(".kiosk-head h1").textContent = state.hall.name;
+      applyServices(state.services);
+    },
+    on: { queue: (payload) => applyServices(payload.services) },
   });
 })();

@@ -2,8 +2,9 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const counter = Number(document.querySelector("main").dataset.counter);
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const data = HallLive.data("rating-data");
+  const text = data.text;
+  const counter = data.counter;
   const RESET_AFTER_MS = 60000;
   let current = null;
   let resetTimer = null;
@@ -27,23 +28,17 @@
     const form = new FormData($("ask"));
     const body = { number: current.number, score: Number(form.get("score")), reasons: form.getAll("reasons"),
                    comment: form.get("comment") || "" };
-    const response = await fetch(`/danh-gia/${counter}`, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (response.ok) { show("thanks"); return; }
-    const answer = await response.json().catch(() => null);
-    $("message").textContent = answer && answer.error ? answer.error.message : `Lỗi ${response.status}`;
+    const { ok, status, answer } = await HallLive.postJSON(data.urls.rate, body);
+    if (ok) { show("thanks"); return; }
+    $("message").textContent = answer && answer.error ? answer.error.message : HallLive.fill(text.failed, { status });
     $("message").hidden = false;
   });
 
-  const socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", () => socket.emit("join", { room: `rating:${counter}` }, (ack) => {
-    $("connection").dataset.state = ack && ack.ok ? "online" : "offline";
-    $("connection").textContent = ack && ack.ok ? "✓" : (ack && ack.error ? ack.error.message : "—");
-  }));
-  socket.on("disconnect", () => { $("connection").dataset.state = "offline"; $("connection").textContent = "Mất kết nối"; });
-  socket.on("rate", (payload) => ask(payload.ticket));
+  HallLive.connect({
+    room: `rating:${counter}`,
+    badge: "connection",
+    labels: text.connection,   // refused: the hub's reason is shown
+    on: { rate: (payload) => ask(payload.ticket) },
+  });
   show("idle");
 })();
