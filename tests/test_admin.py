@@ -1,45 +1,27 @@
 """Administration: only admins; config edits validated like hall files, live, audited;
 accounts, device tokens, end of day, daily backups."""
 
-import html
 import re
-import time
 
 import pytest
 
-from hallserver.services import backups, users
+from hallserver.services import backups
 from hallserver.web.extensions import socketio
-from tests.conftest import bearer
-
-PASSWORD = "quan-tri-mat-khau"
+from tests.helpers import add_user, bearer, csrf, shown_text, sign_in
 
 
 @pytest.fixture
 def admin_client(app, store):
-    with store.transaction() as db:
-        users.add_user(db, username="quantri", password=PASSWORD, role="admin", now=time.time())
-        users.add_user(db, username="giamsat", password=PASSWORD, role="supervisor", now=time.time())
-        users.add_user(db, username="lan", password=PASSWORD, role="staff", counters=[1], now=time.time())
+    add_user(store, "quantri", role="admin")
+    add_user(store, "giamsat", role="supervisor")
+    add_user(store, "lan", counters=[1])
     web = app.test_client()
     sign_in(web, "quantri")
     return web
 
 
-def sign_in(web, username):
-    token = csrf(web, "/dang-nhap")
-    web.post("/dang-nhap", data={"username": username, "password": PASSWORD, "csrf_token": token})
-
-
-def csrf(web, path):
-    return re.search(r'name="csrf-token" content="([^"]+)"', web.get(path).get_data(as_text=True)).group(1)
-
-
 def post(web, path, **fields):
     return web.post(path, data={"csrf_token": csrf(web, "/admin"), **fields})
-
-
-def text(answer):
-    return html.unescape(answer.get_data(as_text=True))
 
 
 def audit_log(store):
@@ -92,7 +74,7 @@ def test_wrong_values_are_refused_with_the_key(admin_client, store, fields, mess
     before = store.config()
     answer = post(admin_client, "/admin/config", section="x", **fields)
     assert answer.status_code == 422
-    assert message in text(answer)
+    assert message in shown_text(answer)
     assert store.config() == before and audit_log(store) == []
 
 
@@ -105,7 +87,7 @@ def test_add_and_remove_services_counters_and_priorities(admin_client, store):
     assert store.config().counters[-1].services == ("GD", "HT")
     # a service still served by a counter cannot disappear
     refused = post(admin_client, "/admin/config", section="services", list="services", remove="5")
-    assert refused.status_code == 422 and "unknown service 'GD'" in text(refused)
+    assert refused.status_code == 422 and "unknown service 'GD'" in shown_text(refused)
     post(admin_client, "/admin/config", section="counters", list="counters", remove="6")
     assert post(admin_client, "/admin/config", section="services", list="services", remove="5").status_code == 302
     assert [s.code for s in store.config().services] == ["HT", "CT", "DD", "TP", "XH"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import bearer
+from tests.helpers import bearer
 
 STATE_KEYS = {"seq", "day", "hall", "services", "counters", "recent_calls"}
 PUBLIC_TICKET_KEYS = {"number", "service", "service_name", "status", "priority", "channel", "position", "ahead",

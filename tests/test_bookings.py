@@ -11,35 +11,14 @@ from hallserver.core.bookings import booking_figures
 from hallserver.errors import ConfigError, Conflict, HallError, Invalid, NotFound
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.conftest import hall_time, small_hall_mapping
-
-PHONE = "0912345678"
-
-
-def booking_mapping(**booking):
-    """The small hall (HT, CT; counters 1: HT, 2: HT+CT, 3: CT+HT) taking bookings;
-    Friday 27/11/2026 is a holiday."""
-    mapping = small_hall_mapping()
-    mapping["hours"] = dict(mapping["hours"], holidays=["2026-11-27"])
-    mapping["booking"] = {"capacity": 2, "rate_limit": "1000 per minute", **booking}
-    return mapping
-
-
-def make_hall(tmp_path, clock, name="bookings.db", **booking):
-    store = open_store(tmp_path / name)
-    store.apply_config(parse_config(booking_mapping(**booking)))
-    return Hall(store, clock=clock)
+from tests.helpers import PHONE, book, booking_hall, booking_mapping, hall_time, init_hall, run_cli, small_hall_mapping
 
 
 @pytest.fixture
 def bhall(tmp_path, clock):
-    hall = make_hall(tmp_path, clock)
+    hall = booking_hall(tmp_path, clock)
     yield hall
     hall.store.close()
-
-
-def book(hall, slot, phone=PHONE, service="HT", name="Nguyễn Văn An", **fields):
-    return hall.book(service=service, slot=slot, name=name, phone=phone, source="api", **fields)
 
 
 def refusal(call, *args, **kwargs):
@@ -95,7 +74,7 @@ def test_service_booking_capacity_and_holidays_survive_the_store(tmp_path, clock
 # -- slots ------------------------------------------------------------------------------------
 
 def test_slots_follow_hours_holidays_slot_length_and_days_ahead(tmp_path, clock):
-    hall = make_hall(tmp_path, clock, slot_minutes=60, days_ahead=3)
+    hall = booking_hall(tmp_path, clock, slot_minutes=60, days_ahead=3)
     days = hall.booking_slots("HT")
     assert [(day["day"], day["closed"]) for day in days] == [
         ("2026-11-26", None), ("2026-11-27", "holiday"), ("2026-11-28", None), ("2026-11-29", "closed")]
@@ -153,7 +132,7 @@ def test_one_active_booking_per_phone_and_service(bhall):
 
 
 def test_caps_per_phone_in_all(tmp_path, clock):
-    hall = make_hall(tmp_path, clock, per_phone=2, per_phone_per_service=2)
+    hall = booking_hall(tmp_path, clock, per_phone=2, per_phone_per_service=2)
     book(hall, "2026-11-26T10:00")
     book(hall, "2026-11-26T10:30", service="CT")
     assert refusal(book, hall, "2026-11-26T11:00").code == "phone_cap"
@@ -306,7 +285,7 @@ def test_requeued_tickets_still_come_before_due_appointments(bhall, clock):
 
 
 def test_after_priority_and_equal_policies(tmp_path, clock):
-    hall = make_hall(tmp_path, clock, name="after.db", due_order="after_priority")
+    hall = booking_hall(tmp_path, clock, name="after.db", due_order="after_priority")
     tickets = scripted_morning(hall, clock)
     clock.set(hall_time(2026, 11, 26, 10, 0))
     extra_priority = hall.issue_ticket("HT", priority="disabled")
@@ -316,7 +295,7 @@ def test_after_priority_and_equal_policies(tmp_path, clock):
     hall.store.close()
 
     clock.set(hall_time(2026, 11, 26, 9, 0))
-    hall = make_hall(tmp_path, clock, name="equal.db", due_order="equal")
+    hall = booking_hall(tmp_path, clock, name="equal.db", due_order="equal")
     tickets = scripted_morning(hall, clock)
     clock.set(hall_time(2026, 11, 26, 10, 0))
     assert calls(hall, 4) == [tickets[name]["number"] for name in ("priority", "walk_in_1", "walk_in_2",
@@ -340,7 +319,7 @@ def test_bookings_not_checked_in_expire_as_no_shows(bhall, clock):
 
 
 def test_retention_deletes_personal_data_and_keeps_the_counts(tmp_path, clock):
-    hall = make_hall(tmp_path, clock, retention_days=30)
+    hall = booking_hall(tmp_path, clock, retention_days=30)
     booking = book(hall, "2026-11-26T10:00", dossier_code="000.00.12.H57-261126-0001")
     hall.issue_remote_ticket("HT", phone="0987654321", address_hash="home")
     clock.set(hall_time(2026, 12, 26, 12, 0))                            # 30 days later: kept
@@ -413,14 +392,7 @@ def test_import_json_rows(bhall):
 def test_import_and_upkeep_from_the_command_line(tmp_path):
     from datetime import date, timedelta
 
-    from tests.conftest import run_cli
-
-    db = tmp_path / "hall.db"
-    config = tmp_path / "hall.toml"
-    config.write_text('[hall]\nname = "Xã CLI"\n[hours]\ndefault = ["00:00-24:00"]\n[booking]\ncapacity = 1\n'
-                      '[[services]]\ncode = "HT"\nname = "Hộ tịch"\nblock = "1001-1999"\n'
-                      '[[counters]]\nnumber = 1\nservices = ["HT"]\n', encoding="utf-8")
-    run_cli("init", "--config", str(config), db=db)
+    db = init_hall(tmp_path, hall={"name": "Xã CLI"}, booking={"capacity": 1})
     day = date.today() + timedelta(days=3)
     export = tmp_path / "export.csv"
     export.write_text("\ufeffservice,date,time,name,phone,ref\n"

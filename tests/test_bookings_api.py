@@ -3,25 +3,17 @@ the staff's list (access logged), import; roles and refusals in the API's error 
 
 import pytest
 
-from tests.conftest import bearer, hall_time, make_token
-from tests.test_bookings_web import NAME, PHONE, demo_app
+from tests.helpers import NAME, PHONE, bearer, hall_time, make_token
 
 
 @pytest.fixture
-def api_app(tmp_path, clock):
-    app = demo_app(tmp_path, clock)
-    yield app
-    app.extensions["hall"].store.close()
+def api(web_app):
+    return web_app.test_client()
 
 
 @pytest.fixture
-def api(api_app):
-    return api_app.test_client()
-
-
-@pytest.fixture
-def keys(api_app):
-    store = api_app.extensions["hall"].store
+def keys(web_app):
+    store = web_app.extensions["hall"].store
     return {role: make_token(store, role) for role in ("kiosk", "display", "supervisor", "admin")} | {
         "counter": make_token(store, "counter", 1)}
 
@@ -113,7 +105,7 @@ def test_check_in_through_the_api(api, keys, clock):
     assert tracked["position"] == 1 and tracked["channel"] == "appointment"
 
 
-def test_the_day_list_is_for_supervisors_and_logged(api, api_app, keys):
+def test_the_day_list_is_for_supervisors_and_logged(api, web_app, keys):
     public_book(api, dossier_code="H57-1")
     assert api.get("/api/v1/bookings").status_code == 401
     for role in ("kiosk", "counter", "display"):
@@ -123,7 +115,7 @@ def test_the_day_list_is_for_supervisors_and_logged(api, api_app, keys):
     assert [(b["name"], b["phone"], b["dossier_code"], b["source"]) for b in answer["bookings"]] == [
         (NAME, PHONE, "H57-1", "api")]
     assert api.get("/api/v1/bookings?day=hôm-nay", headers=bearer(keys["admin"])).status_code == 422
-    logged = api_app.extensions["hall"].store.db.execute("SELECT who, role, detail, rows FROM booking_access_log")
+    logged = web_app.extensions["hall"].store.db.execute("SELECT who, role, detail, rows FROM booking_access_log")
     assert [tuple(row) for row in logged] == [("token:3", "supervisor", "2026-11-26 HT", 1)]
 
 

@@ -12,8 +12,7 @@ from hallserver.config import parse_config
 from hallserver.errors import HallError
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.conftest import hall_time
-from tests.test_bookings import booking_mapping
+from tests.helpers import booking_mapping, hall_time
 
 CAPACITY = 5
 ATTEMPTS = 50

@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from hallserver.services import reminders
-from tests.conftest import free_port, hall_time
-from tests.test_bookings import PHONE, book, make_hall
+from tests.helpers import PHONE, HubProcess, book, booking_hall, cli_token, free_port, hall_time, init_hall
 
 SECRET = "bi-mat-cua-cong-sms"
 
@@ -54,7 +53,7 @@ def gateway():
 
 @pytest.fixture
 def rhall(tmp_path, clock, gateway):
-    hall = make_hall(tmp_path, clock, reminder_url=gateway.url, reminder_secret=SECRET)
+    hall = booking_hall(tmp_path, clock, reminder_url=gateway.url, reminder_secret=SECRET)
     yield hall
     hall.store.close()
 
@@ -111,7 +110,7 @@ def test_failures_are_retried_with_backoff_then_given_up(rhall, gateway):
 
 
 def test_an_unreachable_gateway_fails_after_max_attempts(tmp_path, clock):
-    hall = make_hall(tmp_path, clock, reminder_url=f"http://127.0.0.1:{free_port()}/hook")
+    hall = booking_hall(tmp_path, clock, reminder_url=f"http://127.0.0.1:{free_port()}/hook")
     book(hall, "2026-11-28T08:00")
     now = at(27, 17, 0)
     for attempt in range(1, reminders.MAX_ATTEMPTS + 1):
@@ -195,7 +194,7 @@ def test_booking_never_waits_for_a_slow_gateway(tmp_path, clock):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    hall = make_hall(tmp_path, clock, reminder_url=f"http://127.0.0.1:{server.server_port}/")
+    hall = booking_hall(tmp_path, clock, reminder_url=f"http://127.0.0.1:{server.server_port}/")
     started = time.monotonic()
     book(hall, "2026-11-26T10:30")
     assert time.monotonic() - started < 0.5
@@ -204,28 +203,18 @@ def test_booking_never_waits_for_a_slow_gateway(tmp_path, clock):
     server.server_close()
 
 
+@pytest.mark.hub
 def test_the_hub_sends_due_reminders_from_its_background_task(tmp_path, gateway, monkeypatch):
     import sqlite3
 
-    import requests
-
-    from tests.conftest import HubProcess, cli_token, run_cli
-
-    db = tmp_path / "hub.db"
-    config = tmp_path / "hall.toml"
-    config.write_text(f'[hall]\nname = "Xã Nhắc Lịch"\n[hours]\ndefault = ["00:00-24:00"]\n'
-                      f'[booking]\nreminder_url = "{gateway.url}"\n'
-                      '[[services]]\ncode = "HT"\nname = "Hộ tịch"\nblock = "1001-1999"\n'
-                      '[[counters]]\nnumber = 1\nservices = ["HT"]\n', encoding="utf-8")
-    run_cli("init", "--config", str(config), db=db)
+    db = init_hall(tmp_path, hall={"name": "Xã Nhắc Lịch"}, booking={"reminder_url": gateway.url})
     token = cli_token(db, "counter", 1)
     monkeypatch.setenv("HALL_EXPIRE_CHECK_SECONDS", "1")
     hub = HubProcess(db).start()
     try:
-        slot = requests.get(f"{hub.url}/api/v1/bookings/slots?service=HT", timeout=5).json()["days"][2]["slots"][0]
-        booking = requests.post(f"{hub.url}/api/v1/bookings", json={
-            "service": "HT", "slot": slot["slot"], "name": "Nguyễn Văn An", "phone": PHONE},
-            headers={"Authorization": f"Bearer {token}"}, timeout=5).json()["booking"]
+        slot = hub.get("/api/v1/bookings/slots?service=HT").json()["days"][2]["slots"][0]
+        booking = hub.post("/api/v1/bookings", token, {
+            "service": "HT", "slot": slot["slot"], "name": "Nguyễn Văn An", "phone": PHONE}).json()["booking"]
         with sqlite3.connect(db) as connection:                       # as if the day had come
             connection.execute("UPDATE booking_reminders SET next_attempt_at = 0")
         deadline = time.monotonic() + 10

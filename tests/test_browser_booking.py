@@ -9,50 +9,36 @@ import json
 import re
 
 import pytest
-import requests
 
 from hallserver.core.procedures import demo_procedures
-from tests.conftest import HubProcess, cli_token, init_hall, run_cli, screenshot
+from tests.helpers import (
+    CT,
+    HT,
+    browser_pair_kiosk,
+    browser_sign_in,
+    cli_user,
+    hub_with_tokens,
+    init_hall,
+    run_cli,
+    screenshot,
+)
 
-PASSWORD = "mat-khau-quay-1"
-HALL_TOML = """
-[hall]
-name = "UBND xã Thử Nghiệm"
-hotline = "0210 3 888 999"
-[hours]
-default = ["00:00-24:00"]
-[booking]
-slot_minutes = 30
-capacity = 2
-check_in_before_minutes = 30
-check_in_after_minutes = 15
-[[services]]
-code = "HT"
-name = "Hộ tịch"
-block = "1001-1999"
-[[services]]
-code = "CT"
-name = "Chứng thực"
-prefix = "B"
-width = 3
-[[counters]]
-number = 1
-services = ["HT", "CT"]
-"""
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 @pytest.fixture
 def booking_hub(tmp_path):
-    db = init_hall(tmp_path, HALL_TOML)
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "hotline": "0210 3 888 999"},
+                   booking={"slot_minutes": 30, "capacity": 2, "check_in_before_minutes": 30,
+                            "check_in_after_minutes": 15},
+                   services=[HT, CT], counters=[{"number": 1, "services": ["HT", "CT"]}])
     procedures = tmp_path / "procedures.json"
     demo = demo_procedures({"HT", "CT", "DD", "TP", "XH"})
     ours = [dict(p, **p.pop("details")) for p in demo if p["service"] in ("HT", "CT")]
     procedures.write_text(json.dumps(ours, ensure_ascii=False), encoding="utf-8")
     run_cli("procedures", "load", str(procedures), db=db)
-    run_cli("user", "add", "lan", "--role", "staff", "--counters", "1", db=db, input=PASSWORD + "\n")
-    hub = HubProcess(db).start()
-    hub.kiosk = cli_token(db, "kiosk")
-    hub.counter = cli_token(db, "counter", 1)
+    cli_user(db, "lan", "staff", "--counters", "1")
+    hub = hub_with_tokens(db).start()
     yield hub
     hub.stop()
 
@@ -99,18 +85,12 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
 
     # the counter signs in first, so it hears the new ticket live
     counter = browser.new_page(viewport={"width": 1366, "height": 800})
-    counter.goto(f"{hub.url}/counter")
-    counter.fill("input[name=username]", "lan")
-    counter.fill("input[name=password]", PASSWORD)
-    counter.click("button[type=submit]")
+    browser_sign_in(counter, hub.url, "lan", path="/counter")
     counter.wait_for_url(f"{hub.url}/counter/1")
     counter.wait_for_selector("#connection[data-state=online]")
 
     kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})
-    kiosk.goto(f"{hub.url}/kiosk/ghep-noi")
-    kiosk.fill("input[name=token]", hub.kiosk)
-    kiosk.click("button[type=submit]")
-    kiosk.wait_for_url(f"{hub.url}/kiosk")
+    browser_pair_kiosk(kiosk, hub.url, hub.kiosk)
     kiosk.wait_for_function("() => !document.querySelector('button.service[data-service=HT]').disabled")
     # the scanner "types" the QR's link and Enter, with nothing focused
     kiosk.keyboard.type(confirmation_url, delay=5)
@@ -121,10 +101,10 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     screenshot(kiosk, "kiosk-appointment-checked-in")
 
     # a booking for another day: the kiosk says so and offers a normal ticket instead
-    later = requests.get(f"{hub.url}/api/v1/bookings/slots?service=CT", timeout=5).json()["days"][2]
-    other = requests.post(f"{hub.url}/api/v1/bookings", json={
-        "service": "CT", "slot": later["slots"][0]["slot"], "name": "Lê Văn Cường", "phone": "0987654321"},
-        headers={"Authorization": f"Bearer {hub.counter}"}, timeout=5).json()["booking"]
+    later = hub.get("/api/v1/bookings/slots?service=CT").json()["days"][2]
+    other = hub.post("/api/v1/bookings", hub.counter, {
+        "service": "CT", "slot": later["slots"][0]["slot"], "name": "Lê Văn Cường", "phone": "0987654321"}
+    ).json()["booking"]
     kiosk.click("#done")
     kiosk.click("#appointment")
     kiosk.fill("#booking-code", other["code"].lower())

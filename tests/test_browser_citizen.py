@@ -4,59 +4,32 @@ page, browser hall screen, numbers from home."""
 import re
 
 import pytest
-import requests
 
-from tests.conftest import HubProcess, cli_token, init_hall, screenshot
+from tests.helpers import CT, HT, browser_pair_kiosk, hub_with_tokens, init_hall, screenshot
 
-HALL_TOML = """
-[hall]
-name = "UBND xã Thử Nghiệm"
-hotline = "0210 3 888 999"
-[hours]
-default = ["00:00-24:00"]
-[[priorities]]
-code = "elderly"
-name = "Người cao tuổi"
-[[services]]
-code = "HT"
-name = "Hộ tịch"
-description = "Khai sinh, kết hôn, khai tử"
-block = "1001-1999"
-[[services]]
-code = "CT"
-name = "Chứng thực"
-description = "Bản sao, chữ ký"
-prefix = "B"
-width = 3
-daily_cap = 1
-[[counters]]
-number = 1
-services = ["HT", "CT"]
-"""
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 @pytest.fixture
 def citizen_hub(tmp_path):
-    db = init_hall(tmp_path, HALL_TOML)
-    hub = HubProcess(db).start()
-    hub.kiosk = cli_token(db, "kiosk")
-    hub.counter = cli_token(db, "counter", 1)
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "hotline": "0210 3 888 999"},
+                   priorities=[{"code": "elderly", "name": "Người cao tuổi"}],
+                   services=[dict(HT, description="Khai sinh, kết hôn, khai tử"),
+                             dict(CT, description="Bản sao, chữ ký", daily_cap=1)],
+                   counters=[{"number": 1, "services": ["HT", "CT"]}])
+    hub = hub_with_tokens(db).start()
     yield hub
     hub.stop()
 
 
 def call_next(hub):
-    return requests.post(f"{hub.url}/api/v1/counters/1/call-next", json={},
-                         headers={"Authorization": f"Bearer {hub.counter}"}, timeout=5).json()
+    return hub.post("/api/v1/counters/1/call-next", hub.counter).json()
 
 
 def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
     hub = citizen_hub
     kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})
-    kiosk.goto(f"{hub.url}/kiosk/ghep-noi")
-    kiosk.fill("input[name=token]", hub.kiosk)
-    kiosk.click("button[type=submit]")
-    kiosk.wait_for_url(f"{hub.url}/kiosk")
+    browser_pair_kiosk(kiosk, hub.url, hub.kiosk)
     screenshot(kiosk, "kiosk-start")
 
     with kiosk.expect_response(f"{hub.url}/kiosk/tickets") as answer:
@@ -75,8 +48,7 @@ def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
     # the citizen scans the kiosk's QR code; a second one took a number a moment later
     phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     phone.goto(track_url)
-    second = requests.post(f"{hub.url}/api/v1/tickets", json={"service": "HT"},
-                           headers={"Authorization": f"Bearer {hub.kiosk}"}, timeout=5).json()["ticket"]
+    second = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]
     other_phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     other_phone.goto(f"{hub.url}/t/{second['track_token']}")
     for page in (phone, other_phone):
@@ -130,7 +102,7 @@ def test_take_a_number_from_home_and_cancel(citizen_hub, browser):
     phone.on("dialog", lambda dialog: dialog.accept())
     phone.click("#cancel")
     phone.wait_for_selector("#status:text-is('Đã hủy')")
-    state = requests.get(f"{hub.url}/api/v1/state", timeout=5).json()
+    state = hub.get("/api/v1/state").json()
     assert state["services"][0]["waiting"] == 0
     phone.goto(f"{hub.url}/lay-so?lang=en")
     assert "Take a number online" in phone.inner_text("h1")

@@ -1,29 +1,25 @@
 """The web counter page in real headless Chromium against a real hub on loopback."""
 
-import requests
+import pytest
 
-from tests.conftest import DisplayClient, HubProcess, cli_token, run_cli, screenshot
+from tests.helpers import DisplayClient, HubProcess, browser_sign_in, cli_token, cli_user, screenshot
 
-PASSWORD = "mat-khau-quay-2"
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 def test_sign_in_call_next_and_the_hall_screen_hears_it(hub_db, page):
-    run_cli("user", "add", "lan", "--role", "staff", "--counters", "2", "--name", "Nguyễn Thị Lan",
-            db=hub_db, input=PASSWORD + "\n")
+    cli_user(hub_db, "lan", "staff", "--counters", "2", "--name", "Nguyễn Thị Lan")
     kiosk = cli_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     try:
         display = DisplayClient(hub.url)
         page.goto(f"{hub.url}/counter")
         assert "/dang-nhap" in page.url
-        page.fill("input[name=username]", "lan")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser_sign_in(page, hub.url, "lan", path=None)
         page.wait_for_url(f"{hub.url}/counter/2")
         page.wait_for_selector("#connection[data-state=online]")
 
-        issued = requests.post(f"{hub.url}/api/v1/tickets", json={"service": "CT"},
-                               headers={"Authorization": f"Bearer {kiosk}"}, timeout=5).json()["ticket"]
+        issued = hub.post("/api/v1/tickets", kiosk, {"service": "CT"}).json()["ticket"]
         # the waiting list updates live, without a reload
         page.wait_for_selector(f"#waiting-list td:text-is('{issued['number']}')")
         page.keyboard.press("Enter")

@@ -1,36 +1,28 @@
 """Supervisors' pages in real headless Chromium against a hub on loopback."""
 
-import requests
+import pytest
 
-from tests.conftest import HubProcess, cli_token, run_cli, screenshot
+from tests.helpers import HubProcess, browser_pair_kiosk, browser_sign_in, cli_token, cli_user, screenshot
 
-PASSWORD = "giam-sat-mat-khau"
-
-
-def sign_in(page, hub, username):
-    page.goto(f"{hub.url}/dang-nhap")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 def test_dashboard_follows_the_hall_live(hub_db, page):
-    run_cli("user", "add", "giamsat", "--role", "supervisor", db=hub_db, input=PASSWORD + "\n")
+    cli_user(hub_db, "giamsat", "supervisor")
     kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 2)
     hub = HubProcess(hub_db).start()
     try:
-        sign_in(page, hub, "giamsat")
+        browser_sign_in(page, hub.url, "giamsat")
         page.goto(f"{hub.url}/dashboard")
         page.wait_for_selector("#connection[data-state=online]")
         assert page.inner_text("tr[data-service=CT] td.waiting") == "0"
-        requests.post(f"{hub.url}/api/v1/tickets", json={"service": "CT"},
-                      headers={"Authorization": f"Bearer {kiosk}"}, timeout=5)
+        hub.post("/api/v1/tickets", kiosk, {"service": "CT"})
         page.wait_for_selector("tr[data-service=CT] td.waiting:text-is('1')", timeout=10_000)
-        requests.post(f"{hub.url}/api/v1/counters/2/call-next", json={},
-                      headers={"Authorization": f"Bearer {counter}"}, timeout=5)
+        hub.post("/api/v1/counters/2/call-next", counter)
         page.wait_for_selector("tr[data-counter='2'] td.current:text-is('3001')", timeout=10_000)
         assert page.inner_text("tr[data-service=CT] td.waiting") == "0"
-        assert page.evaluate("() => Chart.getChart('hours-chart').data.datasets[0].data.reduce((a, b) => a + b, 0)") == 1
+        issued = "() => Chart.getChart('hours-chart').data.datasets[0].data.reduce((a, b) => a + b, 0)"
+        assert page.evaluate(issued) == 1
         screenshot(page, "dashboard-live")
 
         page.goto(f"{hub.url}/reports")
@@ -41,20 +33,17 @@ def test_dashboard_follows_the_hall_live(hub_db, page):
 
 
 def test_admin_renames_a_service_and_kiosk_and_screen_follow(hub_db, browser):
-    run_cli("user", "add", "quantri", "--role", "admin", db=hub_db, input=PASSWORD + "\n")
+    cli_user(hub_db, "quantri", "admin")
     kiosk_token = cli_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     try:
         kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})
-        kiosk.goto(f"{hub.url}/kiosk/ghep-noi")
-        kiosk.fill("input[name=token]", kiosk_token)
-        kiosk.click("button[type=submit]")
-        kiosk.wait_for_url(f"{hub.url}/kiosk")
+        browser_pair_kiosk(kiosk, hub.url, kiosk_token)
         screen = browser.new_page(viewport={"width": 1920, "height": 1080})
         screen.goto(f"{hub.url}/display")
         screen.wait_for_selector("body[data-connection=online]")
         admin = browser.new_page(viewport={"width": 1366, "height": 900})
-        sign_in(admin, hub, "quantri")
+        browser_sign_in(admin, hub.url, "quantri")
         admin.goto(f"{hub.url}/admin")
         admin.fill("input[name='text:services.1.name']", "Chứng thực bản sao")
         admin.click("tr[data-service=CT] form.row-form button[type=submit]")

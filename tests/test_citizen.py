@@ -10,12 +10,9 @@ from babel.messages.pofile import read_po
 
 from hallserver import create_app
 from hallserver.config import parse_config
+from hallserver.errors import Conflict
 from hallserver.store import open_store
-from tests.conftest import ROOT, bearer, hall_time, make_token, small_hall_mapping
-
-
-def csrf(client, path):
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+from tests.helpers import ROOT, bearer, csrf, hall_time, make_token, small_hall_mapping
 
 
 def pair(client, token):
@@ -134,9 +131,9 @@ def test_caps_per_phone_and_per_address(web):
 
 def test_address_cap(public_app, web):
     hall = public_app.extensions["hall"]
-    for index in range(5):
+    for _ in range(5):
         hall.issue_remote_ticket("HT", phone=None, address_hash="same-place")
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(Conflict) as refused:
         hall.issue_remote_ticket("HT", phone=None, address_hash="same-place")
     assert refused.value.code == "address_cap_reached"
 

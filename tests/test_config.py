@@ -4,7 +4,7 @@ import pytest
 
 from hallserver.config import demo_config, load_config, parse_config
 from hallserver.errors import ConfigError
-from tests.conftest import run_cli, small_hall_mapping
+from tests.helpers import HT, hall_toml, run_cli, small_hall_mapping
 
 
 def test_demo_hall_is_a_commune_center_open_around_the_clock():
@@ -85,25 +85,10 @@ def test_toml_syntax_errors_and_missing_files_are_named(tmp_path):
         load_config(tmp_path / "missing.toml")
 
 
-HALL_TOML = """
-[hall]
-name = "UBND xã Thử Nghiệm"
-[hours]
-default = ["07:30-11:30", "13:30-17:00"]
-[[services]]
-code = "HT"
-name = "Hộ tịch"
-block = "1001-1999"
-[[counters]]
-number = 1
-services = ["HT"]
-"""
-
-
 def test_cli_init_applies_a_file_and_is_idempotent(tmp_path):
     db = tmp_path / "hall.db"
     hall_file = tmp_path / "hall.toml"
-    hall_file.write_text(HALL_TOML, encoding="utf-8")
+    hall_file.write_text(hall_toml(), encoding="utf-8")
     first = run_cli("init", "--config", str(hall_file), db=db)
     assert "UBND xã Thử Nghiệm" in first.stdout
     again = run_cli("init", db=db)
@@ -118,7 +103,7 @@ def test_cli_init_applies_a_file_and_is_idempotent(tmp_path):
 
 def test_cli_init_with_a_wrong_file_names_the_key(tmp_path):
     hall_file = tmp_path / "hall.toml"
-    hall_file.write_text(HALL_TOML.replace('block = "1001-1999"', 'block = "x"'), encoding="utf-8")
+    hall_file.write_text(hall_toml(services=[dict(HT, block="x")]), encoding="utf-8")
     result = run_cli("init", "--config", str(hall_file), db=tmp_path / "hall.db", check=False)
     assert result.returncode == 2
     assert "services[0].block: expected \"START-END\"" in result.stderr

@@ -3,7 +3,7 @@
 import pytest
 
 from hallserver.errors import Conflict, Invalid, NotFound
-from tests.conftest import hall_time
+from tests.helpers import hall_time
 
 
 def issue(hall, service="HT", priority=None, advance=1):
@@ -55,7 +55,7 @@ def test_block_exhaustion_is_a_conflict(tmp_path, clock):
     from hallserver.config import parse_config
     from hallserver.hall import Hall
     from hallserver.store import open_store
-    from tests.conftest import small_hall_mapping
+    from tests.helpers import small_hall_mapping
 
     mapping = small_hall_mapping()
     mapping["services"][0]["block"] = "1-2"
@@ -366,7 +366,7 @@ def test_unfinished_tickets_expire_at_the_configured_closing_time(tmp_path, cloc
     from hallserver.config import parse_config
     from hallserver.hall import Hall
     from hallserver.store import open_store
-    from tests.conftest import small_hall_mapping
+    from tests.helpers import small_hall_mapping
 
     mapping = small_hall_mapping(policy={"close_at": "17:30"}, hours={"default": ["07:00-19:00"]})
     store = open_store(tmp_path / "closing.db")

@@ -1,20 +1,16 @@
 """Satisfaction ratings: the counter's tablet (paired device, live prompt) and the
 tracking page; one rating per ticket."""
 
-import re
 
 import pytest
 
 from hallserver.web.extensions import socketio
-from tests.conftest import bearer, make_token
-
-
-def csrf(client, path):
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+from tests.helpers import bearer, csrf, csrf_in, make_token
 
 
 def serve_one(client, tokens, counter=1):
-    ticket = client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"])).get_json()["ticket"]
+    ticket = client.post("/api/v1/tickets", json={"service": "HT"},
+                         headers=bearer(tokens["kiosk"])).get_json()["ticket"]
     for action in ("call-next", "done"):
         client.post(f"/api/v1/counters/{counter}/{action}", json={}, headers=bearer(tokens[f"counter{counter}"]))
     return ticket
@@ -36,7 +32,8 @@ def test_tablet_needs_its_own_counters_rating_token(app, store, tokens):
     assert web.get("/danh-gia/1").headers["Location"].endswith("/danh-gia/1/ghep-noi")
     other = make_token(store, "rating", 2)
     for wrong in (other, tokens["kiosk"], tokens["counter1"]):
-        answer = web.post("/danh-gia/1/ghep-noi", data={"token": wrong, "csrf_token": csrf(web, "/danh-gia/1/ghep-noi")})
+        answer = web.post("/danh-gia/1/ghep-noi",
+                          data={"token": wrong, "csrf_token": csrf(web, "/danh-gia/1/ghep-noi")})
         assert answer.status_code == 400
     assert web.get("/danh-gia/99").status_code == 404
 
@@ -49,12 +46,13 @@ def test_done_prompts_the_tablet_which_rates_once(app, client, tokens, tablet):
     assert [prompt["ticket"]["number"] for prompt in prompts] == [ticket["number"]]
     page = tablet.get("/danh-gia/1").get_data(as_text=True)
     assert "Rất hài lòng" in page and "Không hài lòng" in page and "Chờ lâu" in page
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    token = csrf_in(page)
     body = {"number": ticket["number"], "score": 2, "reasons": ["wait_long"], "comment": "Chờ hơi lâu"}
     assert tablet.post("/danh-gia/1", json=body, headers={"X-CSRFToken": token}).status_code == 200
     again = tablet.post("/danh-gia/1", json=body, headers={"X-CSRFToken": token})
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_rated"
-    row = app.extensions["hall"].store.db.execute("SELECT score, reasons, comment, source, counter FROM ratings").fetchone()
+    row = app.extensions["hall"].store.db.execute(
+        "SELECT score, reasons, comment, source, counter FROM ratings").fetchone()
     assert row == (2, '["wait_long"]', "Chờ hơi lâu", "tablet", 1)
     live.disconnect()
 
@@ -98,7 +96,7 @@ def test_tracking_page_offers_the_rating_once_done(app, client, tokens):
     web = app.test_client()
     page = web.get(f"/t/{ticket['track_token']}").get_data(as_text=True)
     assert 'id="rating"' in page and "Bạn có hài lòng" in page
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    token = csrf_in(page)
     answer = web.post(f"/t/{ticket['track_token']}/danh-gia", data={"score": "4", "csrf_token": token})
     assert answer.headers["Location"].endswith("danh_gia=ok")
     page = web.get(f"/t/{ticket['track_token']}").get_data(as_text=True)
@@ -109,7 +107,8 @@ def test_tracking_page_offers_the_rating_once_done(app, client, tokens):
 
 
 def test_waiting_tickets_cannot_be_rated(app, client, tokens):
-    ticket = client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"])).get_json()["ticket"]
+    ticket = client.post("/api/v1/tickets", json={"service": "HT"},
+                         headers=bearer(tokens["kiosk"])).get_json()["ticket"]
     web = app.test_client()
     token = csrf(web, f"/t/{ticket['track_token']}")
     answer = web.post(f"/t/{ticket['track_token']}/danh-gia", data={"score": "4", "csrf_token": token})

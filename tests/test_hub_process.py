@@ -9,11 +9,9 @@ import time
 import pytest
 import requests
 
-from tests.conftest import DisplayClient, HubProcess, cli_token, run_cli
+from tests.helpers import DisplayClient, HubProcess, bearer, cli_token, run_cli
 
-
-def post(hub, path, token, body=None):
-    return requests.post(f"{hub.url}{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+pytestmark = pytest.mark.hub
 
 
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
@@ -24,8 +22,8 @@ def test_real_client_hears_a_call_over_websocket(hub_db, async_mode):
         display = DisplayClient(hub.url)
         assert display.ack["ok"] is True
         display.wait_for("state")
-        assert post(hub, "/api/v1/tickets", kiosk, {"service": "CT"}).status_code == 201
-        assert post(hub, "/api/v1/counters/2/call-next", counter).json()["ticket"]["number"] == "3001"
+        assert hub.post("/api/v1/tickets", kiosk, {"service": "CT"}).status_code == 201
+        assert hub.post("/api/v1/counters/2/call-next", counter).json()["ticket"]["number"] == "3001"
         called = display.wait_for("called")
         assert called["ticket"]["number"] == "3001" and called["counter"]["number"] == 2
         assert called["text"].endswith("3001 đến quầy số 2")
@@ -38,9 +36,9 @@ def test_real_client_hears_a_call_over_websocket(hub_db, async_mode):
 def test_state_survives_a_restart(hub_db):
     kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
     hub = HubProcess(hub_db).start()
-    tokens = [post(hub, "/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
+    tokens = [hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
               for _ in range(3)]
-    post(hub, "/api/v1/counters/1/call-next", counter)
+    hub.post("/api/v1/counters/1/call-next", counter)
     before = requests.get(f"{hub.url}/api/v1/state", timeout=5).json()
     hub.stop()
 
@@ -50,7 +48,7 @@ def test_state_survives_a_restart(hub_db):
         assert after["seq"] == before["seq"]
         assert after["counters"] == before["counters"] and after["services"] == before["services"]
         assert requests.get(f"{hub.url}/api/v1/tickets/{tokens[0]}", timeout=5).json()["ticket"]["status"] == "called"
-        assert post(hub, "/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"] == "1004"
+        assert hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"] == "1004"
     finally:
         hub.stop()
 
@@ -65,7 +63,7 @@ def test_kill_9_loses_no_acknowledged_ticket(hub_db):
         while not stop.is_set():
             try:
                 answer = session.post(f"{hub.url}/api/v1/tickets", json={"service": service},
-                                      headers={"Authorization": f"Bearer {kiosk}"}, timeout=5)
+                                      headers=bearer(kiosk), timeout=5)
             except requests.RequestException:
                 return
             if answer.status_code == 201:
@@ -118,17 +116,22 @@ def _call_many(db_path, counter, results):
         results.append(answer["ticket"]["number"])
 
 
-def test_processes_issuing_together_get_no_duplicate_or_lost_numbers(hub_db):
+def in_processes(target, argument_lists):
+    """``target(*arguments, results)`` in a process of its own for each argument list, all at
+    once; what they all appended to ``results``."""
     with multiprocessing.Manager() as manager:
         results = manager.list()
-        workers = [multiprocessing.Process(target=_issue_many, args=(str(hub_db), service, 60, results))
-                   for service in ("HT", "HT", "HT", "CT")]
+        workers = [multiprocessing.Process(target=target, args=(*arguments, results)) for arguments in argument_lists]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join(timeout=60)
             assert worker.exitcode == 0
-        numbers = list(results)
+        return list(results)
+
+
+def test_processes_issuing_together_get_no_duplicate_or_lost_numbers(hub_db):
+    numbers = in_processes(_issue_many, [(str(hub_db), service, 60) for service in ("HT", "HT", "HT", "CT")])
     assert len(numbers) == len(set(numbers)) == 240
     assert sorted(n for n in numbers if n.startswith("1")) == [str(1001 + i) for i in range(180)]
     assert sorted(n for n in numbers if n.startswith("3")) == [str(3001 + i) for i in range(60)]
@@ -141,23 +144,14 @@ def test_counters_calling_at_once_never_call_a_ticket_twice(hub_db):
     hall = Hall(open_store(hub_db))
     for _ in range(150):
         hall.issue_ticket("HT")
-    with multiprocessing.Manager() as manager:
-        results = manager.list()
-        workers = [multiprocessing.Process(target=_call_many, args=(str(hub_db), counter, results))
-                   for counter in (1, 2, 3)]  # all three serve HT in the demo hall
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=60)
-            assert worker.exitcode == 0
-        called = list(results)
+    called = in_processes(_call_many, [(str(hub_db), counter) for counter in (1, 2, 3)])  # all serve HT
     assert len(called) == len(set(called)) == 150
 
 
 def test_backup_of_a_live_hub(hub, hub_db, tmp_path):
     kiosk = cli_token(hub_db, "kiosk")
     for _ in range(5):
-        post(hub, "/api/v1/tickets", kiosk, {"service": "DD"})
+        hub.post("/api/v1/tickets", kiosk, {"service": "DD"})
     copy = tmp_path / "backup" / "copy.db"
     result = run_cli("backup", str(copy), db=hub_db)
     assert "copy.db" in result.stdout

@@ -9,8 +9,7 @@ import pytest
 from hallserver.config import demo_config
 from hallserver.core.procedures import demo_procedures, fold, parse_procedures, read_procedures_file
 from hallserver.errors import ConfigError
-from tests.conftest import run_cli
-from tests.test_bookings_web import add_user, page_csrf, signed_in, text, web_app  # noqa: F401 (web_app: a fixture)
+from tests.helpers import add_user, csrf, run_cli, signed_in, text
 
 SERVICES = {service.code for service in demo_config().services}
 
@@ -56,7 +55,7 @@ def test_the_catalogue_page_searches_without_accents(web_app):
     page = text(web.get("/thu-tuc?q=dang ky khai sinh"))
     assert "Đăng ký kết hôn" not in page and "thủ tục phù hợp với “dang ky khai sinh”" in page
     assert page.index('data-code="HT-KHAISINH"') < page.index('data-code="HT-CAICHINH"')   # "sửa giấy khai sinh"
-    assert 'href="/dat-lich?thu_tuc=HT-KHAISINH"' in page and 'href="/lay-so?service=HT"' in page
+    assert 'href="/dat-lich?thu_tuc=HT-KHAISINH"' in page and 'href="/lay-so?dich_vu=HT"' in page
     assert "Chứng thực chữ ký" in text(web.get("/thu-tuc?dich_vu=CT"))
     assert "Không tìm thấy thủ tục phù hợp" in text(web.get("/thu-tuc?q=xyz"))
 
@@ -74,8 +73,9 @@ def test_a_procedure_page_says_what_to_bring(web_app):
 
 
 def test_the_take_number_button_preselects_the_service(web_app):
-    page = text(web_app.test_client().get("/lay-so?service=CT"))
-    assert re.search(r'value="CT"\s+checked', page) and not re.search(r'value="HT"\s+checked', page)
+    for query in ("dich_vu=CT", "service=CT"):   # the page's word, and the one older printed links carry
+        page = text(web_app.test_client().get(f"/lay-so?{query}"))
+        assert re.search(r'value="CT"\s+checked', page) and not re.search(r'value="HT"\s+checked', page)
 
 
 def test_admins_edit_procedures_in_the_browser(web_app, hall):
@@ -84,7 +84,7 @@ def test_admins_edit_procedures_in_the_browser(web_app, hall):
     assert signed_in(web_app, "lan").get("/thu-tuc/moi").status_code == 403
     admin = signed_in(web_app, "quantri")
     assert "Thêm thủ tục" in text(admin.get("/thu-tuc"))
-    form = {"csrf_token": page_csrf(admin, "/thu-tuc/moi"), "code": "HT-GIAMHO", "name": "Đăng ký giám hộ",
+    form = {"csrf_token": csrf(admin, "/thu-tuc/moi"), "code": "HT-GIAMHO", "name": "Đăng ký giám hộ",
             "service": "HT", "documents": "Tờ khai đăng ký giám hộ\n\nVăn bản cử người giám hộ\n",
             "fee": "Miễn lệ phí", "active": "1"}
     saved = admin.post("/thu-tuc/moi", data=form)

@@ -3,7 +3,7 @@
 import pytest
 
 from hallserver.web.extensions import socketio
-from tests.conftest import bearer
+from tests.helpers import bearer
 
 
 @pytest.fixture

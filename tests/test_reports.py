@@ -12,7 +12,7 @@ from hallserver.errors import Invalid
 from hallserver.hall import Hall
 from hallserver.services import reports, users
 from hallserver.store import open_store
-from tests.conftest import Clock, hall_time, small_hall_mapping
+from tests.helpers import Clock, hall_time, small_hall_mapping
 
 DAY = "2026-11-26"
 NEXT_DAY = "2026-11-27"

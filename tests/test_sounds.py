@@ -1,4 +1,4 @@
-"""The voice clip pack: audio processing, builders, the shipped pack (hallserver.sounds)."""
+"""The voice clip pack: audio processing, builders, the shipped pack (hallserver.voice)."""
 
 import json
 import math

@@ -1,7 +1,6 @@
 """Staff accounts, sign-in, CSRF, throttling and who may act for a counter — over HTTP
 (API tokens and signed-in pages) and over Socket.IO."""
 
-import re
 import time
 
 import pytest
@@ -9,33 +8,10 @@ import pytest
 from hallserver.errors import TooManyRequests
 from hallserver.services import users
 from hallserver.web.extensions import socketio
-from tests.conftest import bearer, run_cli
+from tests.helpers import PASSWORD, add_user, bearer, csrf, csrf_in, run_cli, sign_in
 
-PASSWORD = "mat-khau-dai-1"
 ACTIONS = ["call-next", "recall", "start", "done", "no-show", "pause", "resume", "call", "transfer", "reinstate"]
 ACTION_BODIES = {"call": {"number": "1001"}, "reinstate": {"number": "1001"}, "transfer": {"service": "CT"}}
-
-
-def add_user(store, username, role="staff", counters=()):
-    with store.transaction() as db:
-        users.add_user(db, username=username, password=PASSWORD, role=role, now=time.time(), counters=counters)
-
-
-def csrf_from(page):
-    return re.search(r'name="csrf-token" content="([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"',
-                     page).group(1, 2)
-
-
-def page_token(client, path="/dang-nhap"):
-    html = client.get(path).get_data(as_text=True)
-    first, second = csrf_from(html)
-    return first or second
-
-
-def sign_in(client, username, password=PASSWORD, next_path=None):
-    token = page_token(client)
-    path = "/dang-nhap" + (f"?next={next_path}" if next_path else "")
-    return client.post(path, data={"username": username, "password": password, "csrf_token": token})
 
 
 @pytest.fixture
@@ -104,7 +80,7 @@ def test_counter_page_records_who_works_where(client, staff, store):
     assert page.status_code == 200 and "Gọi tiếp" in page.get_data(as_text=True)
     assert users.counter_workers(store.db) == {1: "lan"}
     assert client.get("/counter/2").status_code == 403
-    token = csrf_from(page.get_data(as_text=True))[0]
+    token = csrf_in(page.get_data(as_text=True))
     assert client.post("/dang-xuat", data={"csrf_token": token}).status_code == 302
     assert users.counter_workers(store.db) == {}
     rows = list(store.db.query("SELECT counter, ended_at FROM counter_sessions"))
@@ -122,7 +98,7 @@ def test_disabled_accounts_lose_their_session(client, staff, store):
 
 def test_page_actions_need_the_csrf_header(client, staff):
     sign_in(client, "lan")
-    token = csrf_from(client.get("/counter/1").get_data(as_text=True))[0]
+    token = csrf_in(client.get("/counter/1").get_data(as_text=True))
     refused = client.post("/counter/1/action/call-next", json={})
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf"
     allowed = client.post("/counter/1/action/call-next", json={}, headers={"X-CSRFToken": token})
@@ -175,7 +151,7 @@ def test_http_matrix_for_counter_1(app, client, tokens, staff, name):
         headers = bearer(tokens[name])
     elif kind == "session":
         sign_in(client, SESSION_USERS[name])
-        headers = {"X-CSRFToken": page_token(client, "/counter/2" if name.endswith("2") else "/counter/1")}
+        headers = {"X-CSRFToken": csrf(client, "/counter/2" if name.endswith("2") else "/counter/1")}
     client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"]))
     before = client.get("/api/v1/state").get_json()["seq"]
     for action in ACTIONS:

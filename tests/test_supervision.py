@@ -4,7 +4,6 @@ the pushes, and the downloads."""
 import csv
 import io
 import re
-import time
 
 import openpyxl
 import pytest
@@ -12,28 +11,14 @@ import pytest
 from hallserver.services import users
 from hallserver.services.supervision import dashboard_snapshot
 from hallserver.web.extensions import socketio
-from tests.conftest import bearer, hall_time
-
-PASSWORD = "mat-khau-dai-1"
-
-
-def add_user(store, username, role, counters=()):
-    with store.transaction() as db:
-        return users.add_user(db, username=username, password=PASSWORD, role=role, now=time.time(),
-                              counters=counters, display_name=username.title())
-
-
-def sign_in(client, username):
-    page = client.get("/dang-nhap").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    return client.post("/dang-nhap", data={"username": username, "password": PASSWORD, "csrf_token": token})
+from tests.helpers import add_user, bearer, hall_time, sign_in
 
 
 @pytest.fixture
 def people(store):
-    add_user(store, "giamsat", "supervisor")
-    add_user(store, "quantri", "admin")
-    add_user(store, "lan", "staff", counters=[1])
+    add_user(store, "giamsat", "supervisor", display_name="Giamsat")
+    add_user(store, "quantri", "admin", display_name="Quantri")
+    add_user(store, "lan", "staff", counters=[1], display_name="Lan")
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/reports", "/reports.csv", "/reports.xlsx"])

@@ -1,0 +1,407 @@
+"""Plain helpers the tests share: the hall's clock, hall files (mappings and TOML), tokens
+and accounts, signing in and CSRF tokens, the command line, a real hub process on loopback
+and a Socket.IO display client. Fixtures live in conftest.py; this module has none."""
+
+import html
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import wave
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+import socketio
+
+from hallserver.config import demo_mapping, parse_config
+from hallserver.core.procedures import demo_procedures
+from hallserver.hall import Hall
+from hallserver.services import auth, users
+from hallserver.store import open_store
+
+HALL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ROOT = Path(__file__).resolve().parent.parent
+HALLSERVER = str(Path(sys.executable).with_name("hallserver"))
+ARTIFACTS = ROOT / "test-artifacts"
+
+PASSWORD = "mat-khau-dai-1"
+NAME, PHONE = "Nguyễn Thị Hoa", "0912345678"
+
+
+# -- time -------------------------------------------------------------------------------------
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, moment):
+        self.now = moment.timestamp()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds=1.0):
+        self.now += seconds
+        return self.now
+
+    def set(self, moment):
+        self.now = moment.timestamp()
+
+
+def hall_time(*args):
+    """A moment in the hall's time zone: ``hall_time(2026, 11, 26, 9, 0)``."""
+    return datetime(*args, tzinfo=HALL_TZ)
+
+
+# -- hall files -------------------------------------------------------------------------------
+
+HT = {"code": "HT", "name": "Hộ tịch", "block": "1001-1999"}
+CT = {"code": "CT", "name": "Chứng thực", "prefix": "B", "width": 3}
+
+
+def small_hall_mapping(**changes):
+    """A two-service hall for policy tests, as a TOML-shaped mapping."""
+    mapping = {
+        "hall": {"name": "Xã Thử"},
+        "hours": {"default": ["07:30-11:30", "13:30-17:00"], "saturday": ["07:30-11:30"], "sunday": []},
+        "policy": {"priority_streak": 2, "max_recalls": 2},
+        "priorities": [{"code": "elderly", "name": "Người cao tuổi"}, {"code": "disabled", "name": "Người khuyết tật"}],
+        "services": [
+            dict(HT, service_minutes=6),
+            dict(CT, daily_cap=3, service_minutes=4),
+        ],
+        "counters": [
+            {"number": 1, "services": ["HT"]},
+            {"number": 2, "services": ["HT", "CT"]},
+            {"number": 3, "services": ["CT", "HT"]},
+        ],
+    }
+    mapping.update(changes)
+    return mapping
+
+
+def booking_mapping(**booking):
+    """The small hall (HT, CT; counters 1: HT, 2: HT+CT, 3: CT+HT) taking bookings;
+    Friday 27/11/2026 is a holiday."""
+    mapping = small_hall_mapping()
+    mapping["hours"] = dict(mapping["hours"], holidays=["2026-11-27"])
+    mapping["booking"] = {"capacity": 2, "rate_limit": "1000 per minute", **booking}
+    return mapping
+
+
+def booking_hall(tmp_path, clock, name="bookings.db", **booking):
+    """A Hall on its own database file, from ``booking_mapping(**booking)``."""
+    store = open_store(tmp_path / name)
+    store.apply_config(parse_config(booking_mapping(**booking)))
+    return Hall(store, clock=clock)
+
+
+def book(hall, slot, phone=PHONE, service="HT", name="Nguyễn Văn An", **fields):
+    return hall.book(service=service, slot=slot, name=name, phone=phone, source="api", **fields)
+
+
+def demo_app(tmp_path, clock, rate_limit="1000 per minute", name="web.db"):
+    """The demo hall (open around the clock) with its procedures, booking from Thursday 09:00."""
+    from hallserver import create_app
+
+    mapping = demo_mapping()
+    mapping["booking"]["rate_limit"] = rate_limit
+    store = open_store(tmp_path / name)
+    store.apply_config(parse_config(mapping))
+    app = create_app({"db": store.path, "async_mode": "threading", "public_url": "http://192.168.1.10:5000"},
+                     clock=clock)
+    hall = app.extensions["hall"]
+    hall.load_procedures(demo_procedures({service.code for service in hall.config.services}))
+    return app
+
+
+def hall_mapping(**sections):
+    """The smallest hall open around the clock: service HT at counter 1. Each keyword
+    replaces (or adds) a whole top-level section: ``hall_mapping(booking={"capacity": 1})``."""
+    mapping = {
+        "hall": {"name": "UBND xã Thử Nghiệm"},
+        "hours": {"default": ["00:00-24:00"]},
+        "services": [dict(HT)],
+        "counters": [{"number": 1, "services": ["HT"]}],
+    }
+    mapping.update(sections)
+    return mapping
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def toml_text(mapping):
+    """A hall mapping as a hall file: tables and arrays of tables, one level deep."""
+    lines = []
+    for section, value in mapping.items():
+        if isinstance(value, dict):
+            lines.append(f"[{section}]")
+            lines += [f"{key} = {_toml_value(item)}" for key, item in value.items()]
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for table in value:
+                lines.append(f"[[{section}]]")
+                lines += [f"{key} = {_toml_value(item)}" for key, item in table.items()]
+        else:
+            lines.insert(0, f"{section} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def hall_toml(**sections):
+    """``hall_mapping(**sections)`` as the text of a hall file."""
+    return toml_text(hall_mapping(**sections))
+
+
+def init_hall(tmp_path, **sections):
+    """A hall database initialised by ``hallserver init --config`` from ``hall_toml(**sections)``."""
+    db = tmp_path / "hall.db"
+    config = tmp_path / "hall.toml"
+    config.write_text(hall_toml(**sections), encoding="utf-8")
+    run_cli("init", "--config", str(config), db=db)
+    return db
+
+
+# -- tokens and accounts ----------------------------------------------------------------------
+
+def make_token(store, role, counter=None):
+    with store.transaction() as db:
+        return auth.create_token(db, role=role, counter=counter, now=time.time())
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def add_user(store, username, role="staff", counters=(), password=PASSWORD, display_name=""):
+    with store.transaction() as db:
+        return users.add_user(db, username=username, password=password, role=role, now=time.time(),
+                              counters=counters, display_name=display_name)
+
+
+# -- pages through the Flask test client -------------------------------------------------------
+
+def text(answer):
+    return answer.get_data(as_text=True)
+
+
+def shown_text(answer):
+    """The page's text with HTML entities decoded, as a person reads it."""
+    return html.unescape(text(answer))
+
+
+def csrf_in(page):
+    """The CSRF token of a page's HTML: its ``csrf-token`` meta tag, else a hidden form field."""
+    found = (re.search(r'name="csrf-token" content="([^"]+)"', page)
+             or re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+             or re.search(r'type="hidden" name="csrf_token" value="([^"]+)"', page))
+    return found.group(1)
+
+
+def csrf(client, path):
+    """The CSRF token of the page at ``path``."""
+    return csrf_in(text(client.get(path)))
+
+
+def sign_in(client, username, password=PASSWORD, next_path=None):
+    path = "/dang-nhap" + (f"?next={next_path}" if next_path else "")
+    return client.post(path, data={"username": username, "password": password,
+                                   "csrf_token": csrf(client, "/dang-nhap")})
+
+
+def signed_in(app, username, password=PASSWORD):
+    """A new test client of ``app``, signed in as ``username``."""
+    client = app.test_client()
+    sign_in(client, username, password)
+    return client
+
+
+# -- the command line and a real hub process on loopback ---------------------------------------
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_cli(*arguments, db, check=True, input=None):
+    environment = dict(os.environ, HALL_DB=str(db))
+    return subprocess.run([HALLSERVER, *arguments], env=environment, capture_output=True, text=True,
+                          check=check, input=input, timeout=60)
+
+
+def cli_token(db, role, counter=None):
+    arguments = ["token", "create", "--role", role] + (["--counter", str(counter)] if counter else [])
+    return run_cli(*arguments, db=db).stdout.strip().splitlines()[-1]
+
+
+def cli_user(db, username, role, *options, password=PASSWORD):
+    """``hallserver user add USERNAME --role ROLE [options]``, the password typed in."""
+    return run_cli("user", "add", username, "--role", role, *options, db=db, input=password + "\n")
+
+
+class HubProcess:
+    """``hallserver serve`` in a subprocess on a free loopback port; ``start`` again after
+    ``stop`` or ``kill`` to restart it on the same port."""
+
+    def __init__(self, db, port=None, async_mode="gevent"):
+        self.db = Path(db)
+        self.port = port or free_port()
+        self.async_mode = async_mode
+        self.process = None
+        self.log = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=20):
+        environment = dict(os.environ, HALL_DB=str(self.db))
+        if self.log:
+            self.log.close()
+        self.log = open(self.db.with_suffix(f".{self.port}.log"), "ab")
+        self.process = subprocess.Popen(
+            [HALLSERVER, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.async_mode],
+            env=environment, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hub exited with {self.process.returncode}: {self.read_log()}")
+            try:
+                if requests.get(f"{self.url}/api/v1/state", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"hub did not start: {self.read_log()}")
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        return self.db.with_suffix(f".{self.port}.log").read_text(errors="replace")[-3000:]
+
+    def get(self, path, token=None, timeout=10):
+        return requests.get(f"{self.url}{path}", headers=bearer(token) if token else {}, timeout=timeout)
+
+    def post(self, path, token, body=None, timeout=10):
+        return requests.post(f"{self.url}{path}", json=body or {}, headers=bearer(token), timeout=timeout)
+
+    def kill(self):
+        """``kill -9``: no clean shutdown, no chance to flush anything."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.log:
+            self.log.close()
+
+
+def hub_with_tokens(db, counter=1):
+    """A HubProcess on ``db`` (not started) with a kiosk token ``hub.kiosk`` and a token
+    ``hub.counter`` for ``counter``."""
+    hub = HubProcess(db)
+    hub.kiosk = cli_token(db, "kiosk")
+    hub.counter = cli_token(db, "counter", counter)
+    return hub
+
+
+class DisplayClient:
+    """A python-socketio client joined to the display room, recording what it hears."""
+
+    def __init__(self, url):
+        self.events = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("state", "called", "queue", "counter"):
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.ack = self.client.call("join", {"room": "display"}, timeout=10)
+
+    def _recorder(self, name):
+        def record(payload):
+            with self.arrived:
+                self.events.append((name, payload))
+                self.arrived.notify_all()
+        return record
+
+    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                for event_name, payload in self.events:
+                    if event_name == name and predicate(payload):
+                        return payload
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no {name} event within {timeout}s: {self.events}")
+                self.arrived.wait(remaining)
+
+    def close(self):
+        self.client.disconnect()
+
+
+# -- a real browser (Playwright pages) -------------------------------------------------------------
+
+def browser_sign_in(page, url, username, password=PASSWORD, path="/dang-nhap"):
+    """Sign in through the form: go to ``path`` (which may redirect to the form; None: the
+    page is on the form already), fill it in and submit it."""
+    if path is not None:
+        page.goto(f"{url}{path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def browser_pair_kiosk(page, url, token):
+    """Pair the page as a kiosk with a kiosk token and wait for the kiosk screen."""
+    page.goto(f"{url}/kiosk/ghep-noi")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/kiosk")
+
+
+# -- artifacts ------------------------------------------------------------------------------------
+
+def screenshot(page, name):
+    """Keep a screenshot of a Playwright page as a test artifact (test-artifacts/NAME.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_files=()):
+    """A small voice pack in the ``hallserver.sounds`` format: one short tone per clip."""
+    directory.mkdir(parents=True, exist_ok=True)
+    frames = int(seconds * sample_rate)
+    tone = b"".join(int(8000 * (1 if (i // 20) % 2 else -1)).to_bytes(2, "little", signed=True)
+                    for i in range(frames))
+    clips = {}
+    for clip_id in clip_ids:
+        name = f"{clip_id}.wav"
+        if clip_id not in missing_files:
+            with wave.open(str(directory / name), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(sample_rate)
+                out.writeframes(tone)
+        clips[clip_id] = {"file": name, "text": clip_id, "sample_rate": sample_rate, "duration": seconds}
+    manifest = {"manifest_version": 1, "format": "wav", "sample_rate": sample_rate, "channels": 1,
+                "sample_width": 2, "playback": {"gap_seconds": 0.01, "after_chime_seconds": 0.02}, "clips": clips}
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return directory
