@@ -386,7 +386,7 @@ def screenshot(page, name):
 
 
 def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_files=()):
-    """A small voice pack in the ``hallserver.sounds`` format: one short tone per clip."""
+    """A small voice pack in the ``hallserver.voice.pack`` format: one short tone per clip."""
     directory.mkdir(parents=True, exist_ok=True)
     frames = int(seconds * sample_rate)
     tone = b"".join(int(8000 * (1 if (i // 20) % 2 else -1)).to_bytes(2, "little", signed=True)
