@@ -39,6 +39,9 @@ POLICY_RANGES = {
     "remote_per_phone": (0, 100),
     "remote_per_address": (0, 1000),
     "soon_ahead": (0, 100),
+    "repeat_guard_seconds": (0, 60),
+    "confirm_arrival_seconds": (0, 3600),
+    "undo_seconds": (0, 300),
 }
 BOOKING_RANGES = {
     "slot_minutes": (5, 240),
@@ -101,6 +104,13 @@ class Policy:
     soon_ahead: int = 3
     # Minute of the day when unfinished tickets expire (None: at midnight).
     close_at: int | None = None
+    # A "next" this soon after the counter's last call is a reflex double press: nothing changes.
+    repeat_guard_seconds: int = 5
+    # A "next" on a ticket called less than this ago and never started asks whether the
+    # citizen came (done) or not (no-show), instead of counting them as served.
+    confirm_arrival_seconds: int = 90
+    # How long a counter may undo its last action.
+    undo_seconds: int = 10
 
 
 @dataclass(frozen=True)

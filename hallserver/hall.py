@@ -32,6 +32,7 @@ COUNTER_ACTIONS = {
     "reinstate": core.reinstate,
     "pause": core.pause,
     "resume": core.resume,
+    "undo": core.undo,
 }
 
 

@@ -255,7 +255,7 @@ def scripted_morning(hall, clock):
 def calls(hall, count, counter=1):
     numbers = []
     for _ in range(count):
-        hall.clock.advance(1)
+        hall.clock.advance(180)   # each citizen served for a few minutes
         numbers.append(hall.counter_action(counter, "call-next")["ticket"]["number"])
     return numbers
 

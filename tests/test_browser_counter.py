@@ -29,7 +29,13 @@ def test_sign_in_call_next_and_the_hall_screen_hears_it(hub_db, page):
         assert called["counter"]["number"] == 2
         screenshot(page, "counter-page-called")
 
-        # nothing else waits: the page says so in Vietnamese
+        # a reflex second press calls nobody else and says so
+        page.click("button[data-action=call-next]")
+        page.wait_for_selector(f"#message:has-text('Vừa mời số {issued['number']}')")
+        assert page.inner_text("#current-number") == issued["number"]
+        # served (H), then next: nothing else waits, and the page says so in Vietnamese
+        page.keyboard.press("h")
+        page.wait_for_selector("#current-number:text-is('—')")
         page.click("button[data-action=call-next]")
         page.wait_for_selector("#message:has-text('Không còn ai chờ quầy này')")
 

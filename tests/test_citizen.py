@@ -165,6 +165,7 @@ def test_walk_ins_first_policy(tmp_path, clock):
     walk_in = hall.issue_ticket("HT")
     assert hall.ticket_by_token(walk_in["track_token"])["position"] == 1
     assert hall.counter_action(1, "call-next")["ticket"]["number"] == walk_in["number"]
+    clock.advance(180)
     assert hall.counter_action(1, "call-next")["ticket"]["number"] == remote["number"]
 
 

@@ -11,8 +11,12 @@ def issue(hall, service="HT", priority=None, advance=1):
     return hall.issue_ticket(service, priority=priority)
 
 
+SERVING_SECONDS = 180  # a citizen at the counter: longer than policy.confirm_arrival_seconds
+
+
 def act(hall, counter, action, **arguments):
-    hall.clock.advance(1)
+    """One counter action a moment after the last; a call-next comes after a citizen was served."""
+    hall.clock.advance(SERVING_SECONDS if action == "call-next" else 1)
     return hall.counter_action(counter, action, **arguments)
 
 

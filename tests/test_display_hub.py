@@ -50,6 +50,7 @@ class Hub(HubProcess):
     def call_next(self, service="HT"):
         """Issue a ticket at the kiosk and call it to counter 2; return its number."""
         number = self.post("/api/v1/tickets", self.kiosk, {"service": service}).json()["ticket"]["number"]
+        self.post("/api/v1/counters/2/done", self.counter)   # the last citizen served (409 when none)
         self.post("/api/v1/counters/2/call-next", self.counter)
         return number
 

@@ -133,7 +133,7 @@ def test_a_new_ticket_redraws_no_counter(connect, client, tokens):
     assert [name for name, _ in received(display)] == ["queue"]
 
 
-def test_ticket_room_follows_position_and_call(connect, client, tokens):
+def test_ticket_room_follows_position_and_call(connect, client, tokens, clock):
     first = issue(client, tokens)["ticket"]
     second = issue(client, tokens)["ticket"]
     phone = connect()
@@ -143,7 +143,8 @@ def test_ticket_room_follows_position_and_call(connect, client, tokens):
     act(client, tokens)  # calls 1001: 1002 moves up
     [update] = [payload for name, payload in received(phone, "ticket")]
     assert update["ticket"]["position"] == 1
-    act(client, tokens)  # calls 1002
+    clock.advance(180)
+    act(client, tokens)  # 1001 served; calls 1002
     events = received(phone)
     assert [payload["ticket"]["number"] for name, payload in events if name == "called"] == ["1002"]
     assert [payload["ticket"]["status"] for name, payload in events if name == "ticket"] == ["called"]

@@ -29,4 +29,5 @@ from .tickets import (  # noqa: F401
     resume,
     start,
     transfer,
+    undo,
 )

@@ -5,6 +5,7 @@ same day); waiting/called → waiting in another service (transferred, number ke
 waiting/called → cancelled; anything unfinished → expired after its day.
 """
 
+import json
 import re
 import secrets
 from datetime import datetime
@@ -65,6 +66,18 @@ def _counter_row(db, config, number):
 def _set_counter(db, number, **values):
     assignments = ", ".join(f"{column} = ?" for column in values)
     db.execute(f"UPDATE counters SET {assignments} WHERE number = ?", [*values.values(), number])
+
+
+# What an undoable event remembers of the ticket and the counter, to put them back.
+TICKET_STATE = ("status", "service", "counter", "called_at", "started_at", "finished_at", "requeued_at", "recalls",
+                "transferred_from")
+COUNTER_STATE = ("current_ticket", "priority_streak")
+
+
+def _before(ticket, counter_row):
+    """The state an undo restores: the ticket's and its counter's, before the change."""
+    return {"ticket": {column: ticket[column] for column in TICKET_STATE},
+            "counter": {column: counter_row[column] for column in COUNTER_STATE}}
 
 
 def _ended(config, now, include_today=False):
@@ -280,7 +293,7 @@ def choose_next(db, config, counter_number, now):
     return priority, True
 
 
-def _announce(db, config, ticket, counter, now, *, recall):
+def _announce(db, config, ticket, counter, now, *, recall, before=None):
     counter_config = find_counter(config, counter)
     settings = config.announcement
     announcement = voice.compose_announcement(
@@ -293,20 +306,48 @@ def _announce(db, config, ticket, counter, now, *, recall):
             "number": ticket["number"], "counter_name": counter_config.name, "recall": recall,
             "priority": ticket["priority"], "channel": ticket["channel"],
             "text": announcement.text, "text_en": announcement.text_en, "clips": list(announcement.clips),
+            **({"before": before} if before else {}),
         },
     )
 
 
-def _finish_current(db, config, counter_row, now):
-    """One key serves the hall: calling the next citizen completes the current one."""
+def _finish_current(db, config, counter_row, now, *, arrived=True):
+    """One key serves the hall: calling the next citizen completes the current one (or, when
+    the counter said the citizen never came, marks them absent)."""
     if counter_row["current_ticket"] is None:
         return []
     ticket = _ticket(db, counter_row["current_ticket"])
-    _set_counter(db, counter_row["number"], current_ticket=None)
     if ticket["status"] not in ("called", "serving"):
+        _set_counter(db, counter_row["number"], current_ticket=None)
         return []
-    ticket = _set_ticket(db, ticket["id"], status="done", finished_at=now)
-    return [record(db, "done", now, ticket=ticket, counter=counter_row["number"], service=ticket["service"])]
+    before = _before(ticket, counter_row)
+    _set_counter(db, counter_row["number"], current_ticket=None)
+    status = "done" if arrived else "no_show"
+    ticket = _set_ticket(db, ticket["id"], status=status, finished_at=now)
+    return [record(db, status, now, ticket=ticket, counter=counter_row["number"], service=ticket["service"],
+                   data={"before": before})]
+
+
+def _check_not_a_double_press(db, config, counter_row, now, arrived):
+    """Refuse a call-next that would cost the counter's current citizen their turn.
+
+    Within ``policy.repeat_guard_seconds`` of the last call the press is a reflex: nothing
+    changes. A ticket called less than ``policy.confirm_arrival_seconds`` ago and never
+    started may be a citizen who never came: the counter says which (``arrived``).
+    """
+    if counter_row["current_ticket"] is None:
+        return
+    ticket = _ticket(db, counter_row["current_ticket"])
+    if ticket["status"] != "called" or ticket["started_at"] is not None or ticket["called_at"] is None:
+        return
+    age = now - ticket["called_at"]
+    number = ticket["number"]
+    if age < config.policy.repeat_guard_seconds:
+        raise Conflict(f"Vừa mời số {number}", f"Ticket {number} was just called", code="just_called")
+    if arrived is None and age < config.policy.confirm_arrival_seconds:
+        raise Conflict(f"Số {number} đã đến quầy chưa? B: đã đến, xong · V: vắng mặt",
+                       f"Did ticket {number} come to the counter? B: came, done · V: absent",
+                       code="arrival_unknown")
 
 
 def _open_counter(db, config, counter):
@@ -318,18 +359,27 @@ def _open_counter(db, config, counter):
 
 def _call(db, config, counter_row, ticket, now, events):
     counter = counter_row["number"]
+    # Undoing the call frees the counter (the citizen it finished has their own undo) and
+    # gives back the priority streak it had before this call.
+    before = _before(ticket, {"current_ticket": _counter_row(db, config, counter)["current_ticket"],
+                              "priority_streak": counter_row["priority_streak"]})
     ticket = _set_ticket(db, ticket["id"], status="called", counter=counter, called_at=now,
                          started_at=None, requeued_at=None, recalls=0)
     _set_counter(db, counter, current_ticket=ticket["id"])
-    events.append(_announce(db, config, ticket, counter, now, recall=False))
+    events.append(_announce(db, config, ticket, counter, now, recall=False, before=before))
     return Outcome(ticket, events)
 
 
-def call_next(db, config, *, counter, now):
-    """Call the next ticket for ``counter``; the result is None when nobody waits."""
+def call_next(db, config, *, counter, now, arrived=None):
+    """Call the next ticket for ``counter``; the result is None when nobody waits.
+
+    The current ticket is completed first, or marked absent when ``arrived`` is False; a
+    press that would cost its citizen their turn is refused (see _check_not_a_double_press).
+    """
     events = _expire_if_stale(db, config, now)
     counter_row = _open_counter(db, config, counter)
-    events += _finish_current(db, config, counter_row, now)
+    _check_not_a_double_press(db, config, counter_row, now, arrived)
+    events += _finish_current(db, config, counter_row, now, arrived=arrived is not False)
     ticket, priority_pick = choose_next(db, config, counter, now)
     if ticket is None:
         return Outcome(None, events)
@@ -392,20 +442,23 @@ def start(db, config, *, counter, now):
     return Outcome(ticket, [record(db, "started", now, ticket=ticket, counter=counter, service=ticket["service"])])
 
 
+def _finish(db, config, counter, now, status, statuses):
+    ticket = _current(db, config, counter, statuses=statuses)
+    before = _before(ticket, _counter_row(db, config, counter))
+    ticket = _set_ticket(db, ticket["id"], status=status, finished_at=now)
+    _set_counter(db, counter, current_ticket=None)
+    return Outcome(ticket, [record(db, status, now, ticket=ticket, counter=counter, service=ticket["service"],
+                                   data={"before": before})])
+
+
 def done(db, config, *, counter, now):
     """The counter has finished with its current ticket."""
-    ticket = _current(db, config, counter)
-    ticket = _set_ticket(db, ticket["id"], status="done", finished_at=now)
-    _set_counter(db, counter, current_ticket=None)
-    return Outcome(ticket, [record(db, "done", now, ticket=ticket, counter=counter, service=ticket["service"])])
+    return _finish(db, config, counter, now, "done", ("called", "serving"))
 
 
 def no_show(db, config, *, counter, now):
     """The called citizen did not come; the ticket can be reinstated today."""
-    ticket = _current(db, config, counter, statuses=("called",))
-    ticket = _set_ticket(db, ticket["id"], status="no_show", finished_at=now)
-    _set_counter(db, counter, current_ticket=None)
-    return Outcome(ticket, [record(db, "no_show", now, ticket=ticket, counter=counter, service=ticket["service"])])
+    return _finish(db, config, counter, now, "no_show", ("called",))
 
 
 def reinstate(db, config, *, number, now, counter=None):
@@ -425,11 +478,12 @@ def transfer(db, config, *, counter, service, now):
         raise Conflict(f"Số {ticket['number']} đã thuộc dịch vụ {target.name}",
                        f"Ticket {ticket['number']} is already in {target.name_en}", code="same_service")
     from_service = ticket["service"]
+    before = _before(ticket, _counter_row(db, config, counter))
     ticket = _set_ticket(db, ticket["id"], status="waiting", service=target.code, counter=None,
                          transferred_from=from_service, requeued_at=now, started_at=None)
     _set_counter(db, counter, current_ticket=None)
     return Outcome(ticket, [record(db, "transferred", now, ticket=ticket, counter=counter, service=target.code,
-                                   data={"from": from_service, "to": target.code})])
+                                   data={"from": from_service, "to": target.code, "before": before})])
 
 
 def cancel(db, config, *, track_token, now):
@@ -448,22 +502,66 @@ def cancel(db, config, *, track_token, now):
                                    service=ticket["service"])])
 
 
+def _set_counter_status(db, config, counter, now, status, event, refusal):
+    if _counter_row(db, config, counter)["status"] == status:
+        raise Conflict(*refusal[:2], code=refusal[2])
+    _set_counter(db, counter, status=status)
+    return Outcome(None, [record(db, event, now, counter=counter)])
+
+
 def pause(db, config, *, counter, now):
     """The counter stops taking new calls (break, meeting); its current ticket stays."""
-    row = _counter_row(db, config, counter)
-    if row["status"] == "paused":
-        raise Conflict(f"Quầy số {counter} đã tạm dừng", f"Counter {counter} is already paused", code="already_paused")
-    _set_counter(db, counter, status="paused")
-    return Outcome(None, [record(db, "counter_paused", now, counter=counter)])
+    return _set_counter_status(db, config, counter, now, "paused", "counter_paused", (
+        f"Quầy số {counter} đã tạm dừng", f"Counter {counter} is already paused", "already_paused"))
 
 
 def resume(db, config, *, counter, now):
     """The counter takes calls again."""
-    row = _counter_row(db, config, counter)
-    if row["status"] == "open":
-        raise Conflict(f"Quầy số {counter} đang mở", f"Counter {counter} is already open", code="already_open")
-    _set_counter(db, counter, status="open")
-    return Outcome(None, [record(db, "counter_resumed", now, counter=counter)])
+    return _set_counter_status(db, config, counter, now, "open", "counter_resumed", (
+        f"Quầy số {counter} đang mở", f"Counter {counter} is already open", "already_open"))
+
+
+UNDOABLE = ("called", "done", "no_show", "transferred")
+
+
+def undo(db, config, *, counter, now):
+    """Reverse the counter's last action within ``policy.undo_seconds``: a call puts the ticket
+    back in its place in line, a done goes back to serving, a no-show back to called, a
+    transfer back to its service and counter. A call-next that also finished the previous
+    citizen is one action: both are reversed. Each reversal is an ``undone`` event."""
+    find_counter(config, counter)
+    last_action = _last_action(db, counter)
+    if not last_action or now - last_action[0]["at"] > config.policy.undo_seconds:
+        raise Conflict("Không có thao tác nào để hoàn tác", "Nothing to undo", code="nothing_to_undo")
+    events, ticket = [], None
+    for event in last_action:
+        ticket = _ticket(db, event["ticket"])
+        latest = db.execute("SELECT MAX(seq) FROM events WHERE ticket = ?", [ticket["id"]]).fetchone()[0]
+        if latest != event["seq"]:
+            raise Conflict(f"Số {ticket['number']} đã thay đổi sau đó, không hoàn tác được",
+                           f"Ticket {ticket['number']} has changed since; it cannot be undone", code="cannot_undo")
+        before = json.loads(event["data"])["before"]
+        ticket = _set_ticket(db, ticket["id"], **before["ticket"])
+        _set_counter(db, counter, **before["counter"])
+        events.append(record(db, "undone", now, ticket=ticket, counter=counter, service=ticket["service"],
+                             data={"undid": event["type"], "seq": event["seq"], "from_service": event["service"]}))
+    current = _counter_row(db, config, counter)["current_ticket"]
+    return Outcome(_ticket(db, current) if current is not None else ticket, events)
+
+
+def _last_action(db, counter):
+    """The counter's last action: its newest events recorded in one transaction (same ``at``),
+    newest first, when they can be undone; [] otherwise."""
+    rows = list(db.query("SELECT seq, at, type, ticket, service, data FROM events WHERE counter = ? "
+                         "ORDER BY seq DESC LIMIT 4", [counter]))
+    action = []
+    for row in rows:
+        if row["at"] != rows[0]["at"]:
+            break
+        if row["type"] not in UNDOABLE or "before" not in json.loads(row["data"]):
+            break
+        action.append(row)
+    return action
 
 
 def expire_before(db, config, *, now, include_today=False):

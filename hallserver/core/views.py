@@ -102,8 +102,9 @@ def public_counter(db, config, number):
 def recent_calls(db, config, now, limit=10):
     rows = db.execute(
         "SELECT seq, at, counter, data FROM events WHERE type IN ('called', 'recalled') AND at >= ? "
+        "AND seq NOT IN (SELECT json_extract(data, '$.seq') FROM events WHERE type = 'undone' AND at >= ?) "
         "ORDER BY seq DESC LIMIT ?",
-        [_day_start(config, now), limit],
+        [_day_start(config, now), _day_start(config, now), limit],
     ).fetchall()
     calls = []
     for seq, at, counter, data in rows:

@@ -40,6 +40,7 @@ How the figures are counted (decisions, so the page, the exports and the tests a
 """
 
 import bisect
+import copy
 import csv
 import io
 import json
@@ -252,10 +253,17 @@ class _TicketSummary:
 
 
 def _summarise(events, tz):
-    """Replay one ticket's events (in ``seq`` order) into its summary."""
+    """Replay one ticket's events (in ``seq`` order) into its summary. An ``undone`` event
+    puts the summary back as it was before the event it reverses."""
     summary = None
     started_at = None
-    for kind, at, counter, service, data in events:
+    before = {}   # seq → (summary, started_at) just before that event
+    for seq, kind, at, counter, service, data in events:
+        before[seq] = (copy.copy(summary), started_at)
+        if kind == "undone" and data.get("seq") in before:
+            summary, started_at = before[data["seq"]]
+            summary = copy.copy(summary)
+            continue
         if kind == "issued":
             summary = _TicketSummary(issued_at=at, issued_hour=_local(at, tz).hour,
                                      channel=data.get("channel"), service=service)
@@ -311,14 +319,14 @@ def _load_tickets(db, config, start, end):
     """{ticket id: _TicketSummary} for the tickets issued in [start, end)."""
     tz = config.tz
     rows = db.execute(
-        "SELECT event.ticket, event.type, event.at, event.counter, event.service, event.data "
+        "SELECT event.ticket, event.seq, event.type, event.at, event.counter, event.service, event.data "
         "FROM events AS issue JOIN events AS event ON event.ticket = issue.ticket "
         "WHERE issue.type = 'issued' AND issue.at >= ? AND issue.at < ? ORDER BY event.ticket, event.seq",
         [start, end],
     ).fetchall()
     by_ticket = {}
-    for ticket, kind, at, counter, service, data in rows:
-        by_ticket.setdefault(ticket, []).append((kind, at, counter, service, json.loads(data or "{}")))
+    for ticket, seq, kind, at, counter, service, data in rows:
+        by_ticket.setdefault(ticket, []).append((seq, kind, at, counter, service, json.loads(data or "{}")))
     tickets = {ticket: _summarise(events, tz) for ticket, events in by_ticket.items()}
     tickets = {ticket: summary for ticket, summary in tickets.items() if summary is not None}
     for ticket, score in db.execute(

@@ -30,12 +30,15 @@ def json_body():
 
 
 def field(data, name, kind, required=True, max_length=100):
-    """One body field of type ``kind`` (str or int), or None when optional and absent."""
+    """One body field of type ``kind`` (str, int or bool), or None when optional and absent."""
     value = data.get(name)
     if value is None:
         if required:
             raise Invalid(f"Thiếu trường {name!r}", f"Missing field {name!r}", code="missing_field")
         return None
+    if kind is bool and not isinstance(value, bool):
+        raise Invalid(f"Trường {name!r} phải là true hoặc false", f"Field {name!r} must be true or false",
+                      code="wrong_type")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise Invalid(f"Trường {name!r} phải là số nguyên", f"Field {name!r} must be an integer", code="wrong_type")
     if kind is str:
@@ -61,6 +64,8 @@ def counter_action_arguments(action, data):
         arguments["service"] = field(data, "service", str)
     if action in ("call", "reinstate"):
         arguments["number"] = field(data, "number", str, max_length=10)
+    if action == "call-next":
+        arguments["arrived"] = field(data, "arrived", bool, required=False)
     return arguments, field(data, "request_id", str, required=False, max_length=REQUEST_ID_MAX)
 
 

@@ -83,7 +83,9 @@ class Changes:
             if event.ticket:
                 self.tickets.add(event.ticket["id"])
         types = {event.type for event in events}
-        self.reconfigured = "config_changed" in types
+        # Names, counters, hours may all have changed, or a call was undone: screens take a
+        # new snapshot (its recent calls no longer hold the undone one).
+        self.resnapshot = bool(types & {"config_changed", "undone"})
         known = {counter.number for counter in config.counters}
         # Boards change only for counters an event names (or all of them when the day ends or
         # the hall is reconfigured); desks change whenever one of their services' queues moves.
@@ -109,8 +111,7 @@ class Publisher:
         self.send_signals(events, config)
         changes = Changes(events, config)
         estimator = Estimator(db, config, now)
-        if changes.reconfigured:
-            # Names, counters, hours may all have changed: screens and kiosks take a new snapshot.
+        if changes.resnapshot:
             socketio.emit("state", views.public_state(db, config, now), to=SCREENS)
         socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
                       to=SCREENS)

@@ -2,7 +2,9 @@
 
 COUNTER_ACTIONS_DOC = {
     "call-next": ("Call the next ticket for this counter (completes the current one). "
-                  "`{\"ticket\": null}` when nobody waits."),
+                  "`{\"ticket\": null}` when nobody waits. 409 `just_called` within policy.repeat_guard_seconds "
+                  "of the last call; 409 `arrival_unknown` when the current ticket was called recently and never "
+                  "started: repeat with `{\"arrived\": true}` (done) or `false` (no-show)."),
     "call": "Call a specific number today (`{\"number\": \"1003\"}`); a no-show is reinstated on the way.",
     "recall": "Announce the current ticket again (409 `recall_limit` after policy.max_recalls).",
     "start": "The citizen has arrived: the current ticket is being served.",
@@ -12,6 +14,8 @@ COUNTER_ACTIONS_DOC = {
     "reinstate": "Put today's no-show (`{\"number\": ...}`) back at the front of its queue.",
     "pause": "Stop taking calls (break); the current ticket stays.",
     "resume": "Take calls again.",
+    "undo": ("Reverse the counter's last action within policy.undo_seconds (a call, done, no-show or "
+             "transfer); 409 `nothing_to_undo` or `cannot_undo`."),
 }
 
 
@@ -195,6 +199,9 @@ def openapi_document():
         if action in ("call", "reinstate"):
             properties["number"] = {"type": "string"}
             required = ["number"]
+        if action == "call-next":
+            properties["arrived"] = {"type": "boolean",
+                                     "description": "Whether the current, never-started ticket's citizen came"}
         counter_paths[f"/counters/{{number}}/{action}"] = {
             "post": {
                 "summary": description,
