@@ -25,7 +25,8 @@ from .transport import ActionResult
 #: Hub refusals that mean the settings are wrong, not the moment: exit 2.
 SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
 #: After these refusals our idea of the counter was stale: ask the hub again.
-STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status")
+STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status",
+                  "cannot_undo")
 PROMPT_TIMEOUT = 20.0
 PROMPT_MAX = 10
 TICK = 0.5
@@ -43,8 +44,8 @@ class Interrupted(Exception):
 class Prompt:
     """A short input line: a ticket number to call, or the service to transfer to."""
 
-    kind: str  # "number" (call it), "reinstate" (put it back in the queue), "transfer"
-    text: str = ""
+    kind: str  # "number" (call it), "reinstate" (put it back in the queue), "transfer", "arrival"
+    text: str = ""  # what was typed; for "arrival", the ticket number asked about
     opened_at: float = 0.0
 
 
@@ -63,6 +64,7 @@ class CounterApp:
         self.ignored_while_sending = False
         self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
+        self.answer_prefix = ""  # said before the hub's answer to the action in flight ("1011 vắng mặt → ")
         self.quitting = False
         self.exit_code = None
 
@@ -200,6 +202,8 @@ class CounterApp:
 
     def prompt_text(self):
         prompt = self.prompt
+        if prompt.kind == "arrival":
+            return self.arrival_question(prompt.text)
         if prompt.kind == "reinstate":
             return (f"Khôi phục số: {prompt.text}_ (Enter; . xoá)", "reinstate a no-show: Enter; . erases")
         if prompt.kind == "number":
@@ -211,13 +215,16 @@ class CounterApp:
     def prompt_key(self, key):
         prompt = self.prompt
         prompt.opened_at = self.clock()
-        if len(key) == 1 and key.isalnum():
+        if prompt.kind == "arrival":
+            self.arrival_key(key)
+        elif len(key) == 1 and key.isalnum():
             prompt.text = (prompt.text + key.upper())[:PROMPT_MAX]
         elif key in (".", "backspace"):
             if prompt.text:
                 prompt.text = prompt.text[:-1]
-            else:
+            elif key == ".":
                 self.close_prompt()
+            # an extra Backspace on an empty prompt does nothing: outside it, it would undo
         elif key == "escape" or (key == "-" and prompt.kind == "transfer"):
             self.close_prompt()
         elif key == "enter" and not prompt.text:
@@ -236,6 +243,33 @@ class CounterApp:
             self.submit(action, number=self.resolve_number(prompt.text))
         else:
             self.note("Phím không dùng ở đây", "key not used here")
+
+    # -- did the citizen come? (409 arrival_unknown) ---------------------------------------
+
+    def ask_arrival(self, number):
+        """The hub asks whether the citizen just called ever came: B / V (keypad 0 / .)."""
+        self.prompt = Prompt("arrival", number, self.clock())
+        vi, en = self.arrival_question(number)
+        self.screen.log(f"? {vi} / {en}")
+
+    def arrival_question(self, number):
+        keypad = ", ".join(f"{'/'.join(key_label(key) for key in self.keymap.keys_for(command))} = {letter}"
+                           for command, letter in (("done", "B"), ("no-show", "V"))
+                           if self.keymap.keys_for(command))
+        keypad = f" [{keypad}]" if keypad else ""
+        return (f"Số {number} đã đến quầy chưa? B: đã đến (xong) · V: vắng mặt{keypad}",
+                f"did {number} come? B: came, done · V: no-show · other keys cancel")
+
+    def arrival_key(self, key):
+        """B (came: done) or V (no-show) sends call-next again with ``arrived``; any other key cancels."""
+        number, arrived = self.prompt.text, self.keymap.arrival_answer(key)
+        self.prompt = None
+        if arrived is None:
+            self.note(f"Đã huỷ: số {number} vẫn ở quầy", f"cancelled: {number} stays at the counter")
+            return
+        if self.submit("call-next", arrived=arrived):
+            self.answer_prefix = (f"{number} đã đến, xong / came, done → " if arrived
+                                  else f"{number} vắng mặt / no-show → ")
 
     def close_prompt(self):
         self.prompt = None
@@ -264,14 +298,15 @@ class CounterApp:
 
     # -- actions -------------------------------------------------------------------------
 
-    def submit(self, action, **body):
-        """Send one action in the background, unless one is already in flight."""
+    def submit(self, action, **body) -> bool:
+        """Send one action in the background, unless one is already in flight (then False)."""
         if self.in_flight:
             self.ignored_while_sending = True
-            return
+            return False
         self.in_flight = ACTION_LABELS[action]
         self.ignored_while_sending = False
         self._in_background("result", action, lambda: self.client.perform(action, **body))
+        return True
 
     def refresh(self):
         """Ask the hub for the counter's state (at start, and when ours proved stale)."""
@@ -294,12 +329,22 @@ class CounterApp:
     def on_result(self, result):
         self.in_flight = None
         label = ACTION_LABELS[result.action]
+        prefix, self.answer_prefix = self.answer_prefix, ""
         if result.ok:
             self.apply_counter((result.answer or {}).get("counter"), (result.answer or {}).get("seq"))
-            text = f"✓ {label.label}: {describe_success(result)}"
+            text = f"✓ {label.label}: {prefix}{describe_success(result)}"
             if result.attempts > 1:
                 text += f" (sau {result.attempts} lần thử / after {result.attempts} attempts)"
             activity = text
+        elif result.code == "just_called":
+            # a reflex second press: the hub changed nothing, nobody lost their turn; a notice, not an error
+            text = f"{result.message or 'Vừa mời'} · just called"
+            activity = text
+        elif result.code == "arrival_unknown":
+            self.ask_arrival(arrival_number(result.message) or (self.view.current or {}).get("number", "?"))
+            if self.quitting:
+                self.exit_code = 0
+            return
         elif result.unreachable:
             text = (f"✗ {label.label}: {result.message} / {result.message_en}. "
                     "Nhấn lại để gửi lại / press again to resend")
@@ -388,6 +433,8 @@ def describe_success(result) -> str:
     ticket = (result.answer or {}).get("ticket")
     if result.action == "call-next" and ticket is None:
         return "không còn ai chờ / nobody waiting"
+    if result.action == "undo":
+        return describe_undo(ticket)
     if result.action in ("pause", "resume"):
         return "quầy tạm dừng / counter paused" if result.action == "pause" else "quầy mở lại / counter open"
     if ticket is None:
@@ -400,6 +447,28 @@ def describe_success(result) -> str:
     if result.action in ("call-next", "call"):
         return f"{number} ({service})"
     return str(number)
+
+
+#: Where a ticket stands after an undo, in a few words.
+UNDONE_STATUS = {"waiting": ("trở lại hàng chờ", "back in line"), "called": ("đang gọi", "called"),
+                 "serving": ("đang phục vụ", "serving"), "done": ("xong", "done"),
+                 "no_show": ("vắng mặt", "no-show")}
+
+
+def describe_undo(ticket) -> str:
+    """The ticket the undo left at the counter (or put back in line), with its status."""
+    if not isinstance(ticket, dict):
+        return "đã hoàn tác / undone"
+    status = ticket.get("status", "")
+    vi, en = UNDONE_STATUS.get(status, (status, status))
+    where = f" ({ticket['service']})" if status == "waiting" and ticket.get("service") else ""
+    return f"số {ticket.get('number')}{where} {vi} / {en}"
+
+
+def arrival_number(message: str) -> str | None:
+    """The ticket number in the hub's arrival question ("Số 1011 đã đến quầy chưa? ...")."""
+    found = re.match(r"\s*Số\s+(\S+)", message or "")
+    return found.group(1) if found else None
 
 
 def _digits_value(number: str) -> int | None:

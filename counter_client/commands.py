@@ -31,14 +31,21 @@ COMMANDS = {command.name: command for command in (
     Command("transfer", "Chuyển dịch vụ", "Transfer"),
     Command("call-number", "Gọi số", "Call a number"),
     Command("reinstate", "Khôi phục số vắng", "Reinstate a no-show"),
+    Command("undo", "Hoàn tác", "Undo"),
     Command("help", "Trợ giúp", "Help"),
     Command("quit", "Thoát", "Quit"),
 )}
 
 #: The hub action each command (or prompt) posts; the rest are handled in the client.
-HUB_ACTIONS = ("call-next", "call", "recall", "start", "done", "no-show", "transfer", "reinstate", "pause", "resume")
+HUB_ACTIONS = ("call-next", "call", "recall", "start", "done", "no-show", "transfer", "reinstate", "pause", "resume",
+               "undo")
 #: Labels of hub actions that are not commands of their own.
 ACTION_LABELS = {**COMMANDS, "call": COMMANDS["call-number"]}
+
+#: Answers to "did the citizen come?" (after 409 arrival_unknown): B / V, and on a keypad
+#: the keys of the map's "done" (0) and "no-show" (.) commands, which mean the same.
+ARRIVAL_ANSWERS = {"b": True, "v": False}
+ARRIVAL_COMMANDS = {"done": True, "no-show": False}
 
 #: For a USB numeric keypad: every action is one key, or a prompt opened by one key.
 DEFAULT_KEYS = MappingProxyType({
@@ -49,6 +56,12 @@ DEFAULT_KEYS = MappingProxyType({
     "*": "start",
     "/": "pause-toggle",
     "-": "transfer",
+    # undo: Backspace (keyboards, and keypads with a ← key), Z and Ctrl+Z as on the counter
+    # page; NumLock, which every keypad has, with --input evdev (a terminal never sees it)
+    "backspace": "undo",
+    "z": "undo",
+    "ctrl-z": "undo",
+    "numlock": "undo",
     # typing a number starts "call this number": the digit is its first character
     **{digit: "call-number" for digit in "123456789"},
     "q": "quit",
@@ -67,6 +80,15 @@ class KeyMap:
 
     def __init__(self, bindings=DEFAULT_KEYS):
         self.bindings = dict(bindings)
+
+    def keys_for(self, command: str) -> list[str]:
+        return sorted(key for key, name in self.bindings.items() if name == command)
+
+    def arrival_answer(self, key: str) -> bool | None:
+        """True (came: done), False (never came: no-show) or None for ``key`` in the arrival prompt."""
+        if key in ARRIVAL_ANSWERS:
+            return ARRIVAL_ANSWERS[key]
+        return ARRIVAL_COMMANDS.get(self.bindings.get(key))
 
     def command_for(self, key: str) -> Command | None:
         name = self.bindings.get(key)
@@ -102,6 +124,10 @@ class KeyMap:
                 how = (": gõ số rồi Enter / type the number, then Enter (+ = khôi phục / reinstate)"
                        if name == "call-number" else "")
                 lines.append(f"  {_keys_label(keys_by_command[name]):<10} {command.label}{how}")
+        came = ",".join(["B", *(key_label(key) for key in self.keys_for("done"))])
+        absent = ",".join(["V", *(key_label(key) for key in self.keys_for("no-show"))])
+        lines.append(f"  {came} / {absent}  khi hỏi 'đã đến quầy chưa?': đã đến (xong) / vắng mặt; phím khác huỷ "
+                     "— when asked whether the citizen came: came (done) / no-show; other keys cancel")
         lines.append(f"  {'Ctrl-C':<10} {COMMANDS['quit'].label}")
         return lines
 

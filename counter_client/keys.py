@@ -20,9 +20,11 @@ import string
 CTRL_C = "ctrl-c"
 #: The input ended (the terminal closed); the client quits.
 END_OF_INPUT = "eof"
+#: Ctrl+Z (undo on the counter page too); raw mode delivers it as a key, not a suspend.
+CTRL_Z = "ctrl-z"
 
 NAVIGATION_KEYS = ("insert", "delete", "home", "end", "pageup", "pagedown", "up", "down", "left", "right", "begin")
-NAMED_KEYS = ("enter", "backspace", "escape", "tab", "space", "numlock") + NAVIGATION_KEYS + tuple(
+NAMED_KEYS = ("enter", "backspace", "escape", "tab", "space", "numlock", CTRL_Z) + NAVIGATION_KEYS + tuple(
     f"f{n}" for n in range(1, 13))
 SYMBOL_KEYS = tuple("+-*/.=,?")
 #: Every key name a key map may bind.
@@ -31,7 +33,7 @@ KEY_NAMES = frozenset(string.digits) | frozenset(string.ascii_lowercase) | froze
 
 #: How the README, the help and the prompts show a key.
 KEY_LABELS = {"enter": "Enter", "backspace": "Backspace", "escape": "Esc", "tab": "Tab", "space": "Space",
-              "numlock": "NumLock", "pageup": "PgUp", "pagedown": "PgDn"}
+              "numlock": "NumLock", "pageup": "PgUp", "pagedown": "PgDn", CTRL_Z: "Ctrl-Z"}
 
 
 def key_label(name: str) -> str:
@@ -54,7 +56,7 @@ CSI_TILDE_KEYS = {"1": "home", "2": "insert", "3": "delete", "4": "end", "5": "p
                   "7": "home", "8": "end", "11": "f1", "12": "f2", "13": "f3", "14": "f4", "15": "f5",
                   "17": "f6", "18": "f7", "19": "f8", "20": "f9", "21": "f10", "23": "f11", "24": "f12"}
 CONTROL_KEYS = {0x0D: "enter", 0x0A: "enter", 0x7F: "backspace", 0x08: "backspace", 0x09: "tab",
-                0x03: CTRL_C, 0x04: END_OF_INPUT, 0x20: "space"}
+                0x03: CTRL_C, 0x04: END_OF_INPUT, 0x1A: CTRL_Z, 0x20: "space"}
 ESC = 0x1B
 CSI_LONGEST = 16  # longer than any key sequence: garbage, not a key still arriving
 
@@ -167,6 +169,7 @@ KEY_KPENTER = 96
 SHIFT_CODES = frozenset({42, 54})
 CTRL_CODES = frozenset({29, 97})
 KEY_C = 46
+KEY_Z = 44
 #: What Shift makes of a main-keyboard key (US layout), where it matters to us.
 SHIFTED_CODES = {13: "+", 9: "*", 53: "?"}
 
@@ -194,6 +197,8 @@ class EvdevTranslator:
             return None
         if self._ctrl and code == KEY_C:
             return CTRL_C
+        if self._ctrl and code == KEY_Z:
+            return CTRL_Z
         if self._shift and code in SHIFTED_CODES:
             return SHIFTED_CODES[code]
         return LINUX_KEY_CODES.get(code)

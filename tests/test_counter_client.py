@@ -32,7 +32,7 @@ from counter_client.screen import CounterView, Screen, plain, status_line
 from counter_client.transport import ActionResult, HubClient
 from hallclient import Backoff
 from hallserver.store import open_store
-from tests.helpers import ROOT, HubProcess, make_token, run_cli
+from tests.helpers import HT, ROOT, HubProcess, init_hall, make_token, run_cli
 
 # -- keys -------------------------------------------------------------------------------
 
@@ -47,6 +47,7 @@ from tests.helpers import ROOT, HubProcess, make_token, run_cli
     (b"\x1bOk\x1bOm\x1bOj\x1bOo\x1bOn\x1bOp\x1bOy", ["+", "-", "*", "/", ".", "0", "9"]),
     (b"\x1b[2~\x1b[3~\x1b[A\x1b[1;5B\x1bOF", ["insert", "delete", "up", "down", "end"]),
     (b"\x7f\x08\t\x03", ["backspace", "backspace", "tab", CTRL_C]),
+    (b"\x1a", ["ctrl-z"]),  # raw mode: Ctrl+Z is a key (undo), not a suspend
     ("đ".encode(), ["đ"]),
 ])
 def test_terminal_decoder(data, keys):
@@ -90,12 +91,13 @@ def test_evdev_modifiers():
     assert translator.translate(13, 1) == "="
     translator.translate(29, 1)  # left ctrl
     assert translator.translate(46, 1) == CTRL_C
+    assert translator.translate(44, 1) == "ctrl-z"
 
 
 def test_every_default_key_exists_on_a_usb_keypad():
-    keypad_codes = {96, 78, 74, 55, 98, 83, 82, 79, 80, 81, 75, 76, 77, 71, 72, 73}
+    keypad_codes = {69, 96, 78, 74, 55, 98, 83, 82, 79, 80, 81, 75, 76, 77, 71, 72, 73}  # 69: NumLock
     keypad_keys = {LINUX_KEY_CODES[code] for code in keypad_codes}
-    actions = {"call-next", "recall", "no-show", "done", "start", "pause-toggle", "transfer", "call-number"}
+    actions = {"call-next", "recall", "no-show", "done", "start", "pause-toggle", "transfer", "call-number", "undo"}
     assert {DEFAULT_KEYS[key] for key in keypad_keys if key in DEFAULT_KEYS} == actions
 
 
@@ -105,7 +107,8 @@ def test_default_key_map():
     keys = KeyMap()
     assert keys.command_for("enter").label == "Gọi tiếp / Next"
     expected = {"+": "recall", ".": "no-show", "0": "done", "*": "start", "/": "pause-toggle", "-": "transfer",
-                "5": "call-number", "q": "quit"}
+                "5": "call-number", "q": "quit", "z": "undo", "backspace": "undo", "ctrl-z": "undo",
+                "numlock": "undo"}
     assert {key: keys.command_for(key).name for key in expected} == expected
     assert keys.command_for("insert") is None
 
@@ -126,6 +129,8 @@ def test_help_lists_every_bound_command():
     assert "  Enter      Gọi tiếp / Next" in lines
     assert any(line.startswith("  1-9        Gọi số / Call a number") for line in lines)
     assert any(line.startswith("  ?,h ") for line in lines)
+    assert "  Backspace,Ctrl-Z,NumLock,z Hoàn tác / Undo" in lines
+    assert any(line.startswith("  B,0 / V,.  khi hỏi 'đã đến quầy chưa?'") for line in lines)
     assert lines[-1].startswith("  Ctrl-C")
 
 
@@ -304,6 +309,8 @@ class FakeHub:
     def perform(self, action, **body):
         self.performed.append((action, body))
         answer = self.answers.get(action)
+        if isinstance(answer, list):  # one answer per press, in order
+            answer = answer.pop(0)
         if isinstance(answer, ActionResult):
             return answer
         return ActionResult(action, ok=True, answer=answer or {"ticket": None, "counter": self.state})
@@ -497,6 +504,86 @@ def test_run_returns_when_q_is_pressed_and_stops_the_reader():
                      run_job=lambda job: job())
     app.inbox.put(("key", "q"))
     assert app.run(keyboard) == 0 and keyboard.stopped
+
+
+# -- double presses, "did the citizen come?", undo ------------------------------------------
+
+JUST_CALLED = ActionResult("call-next", ok=False, code="just_called", message="Vừa mời số 1011",
+                           message_en="Ticket 1011 was just called")
+ARRIVAL_UNKNOWN = ActionResult("call-next", ok=False, code="arrival_unknown",
+                               message="Số 1011 đã đến quầy chưa? B: đã đến, xong · V: vắng mặt",
+                               message_en="Did ticket 1011 come to the counter? B: came, done · V: absent")
+
+
+def test_a_second_enter_just_after_a_call_is_a_calm_notice(counter):
+    counter.hub.answers["call-next"] = JUST_CALLED
+    counter.press("enter")
+    output = counter.output.getvalue()
+    assert "Vừa mời số 1011 · just called" in output and "Vừa mời số 1011 · just called" in last_status(counter.output)
+    assert "✗" not in output and "\a" not in output
+    assert counter.hub.performed == [("call-next", {})] and counter.app.prompt is None
+
+
+@pytest.mark.parametrize("key, arrived", [("b", True), ("0", True), ("v", False), (".", False)])
+def test_the_arrival_question_is_answered_with_b_or_v_or_the_keypads_done_and_no_show(counter, key, arrived):
+    counter.hub.answers["call-next"] = [ARRIVAL_UNKNOWN, {"ticket": called("1012"),
+                                                          "counter": counter_state(current=called("1012"))}]
+    counter.press("enter")
+    question = "Số 1011 đã đến quầy chưa? B: đã đến (xong) · V: vắng mặt [0 = B, . = V]"
+    assert question in counter.output.getvalue() and question in last_status(counter.output)
+    assert "✗" not in counter.output.getvalue()
+    counter.press(key)
+    assert counter.hub.performed == [("call-next", {}), ("call-next", {"arrived": arrived})]
+    outcome = "1011 đã đến, xong / came, done" if arrived else "1011 vắng mặt / no-show"
+    assert f"✓ Gọi tiếp / Next: {outcome} → 1012 (HT)" in counter.output.getvalue()
+    assert counter.app.prompt is None
+
+
+@pytest.mark.parametrize("key", ["enter", "5", "escape", "q", "z"])
+def test_any_other_key_cancels_the_arrival_question(counter, key):
+    counter.hub.answers["call-next"] = ARRIVAL_UNKNOWN
+    counter.press("enter", key)
+    assert counter.hub.performed == [("call-next", {})] and counter.app.prompt is None
+    assert "Đã huỷ: số 1011 vẫn ở quầy / cancelled: 1011 stays at the counter" in last_status(counter.output)
+    assert counter.app.exit_code is None
+
+
+def test_the_arrival_question_follows_a_changed_key_map():
+    keyboard, hub, output = FakeKeyboard(), FakeHub(), io.StringIO()
+    keys = KeyMap().with_overrides({"f2": "done", "0": "none"})
+    app = CounterApp(Settings(hub="http://hub", counter=2, token="t", keys=keys), hub,
+                     Screen(output, interactive=True, width=200), run_job=lambda job: job())
+    app.attach(keyboard)
+    hub.answers["call-next"] = [ARRIVAL_UNKNOWN, {}]
+    for key in ("enter", "f2"):
+        keyboard.press(key)
+        app.pump()
+    assert "[F2 = B, . = V]" in output.getvalue()
+    assert hub.performed == [("call-next", {}), ("call-next", {"arrived": True})]
+
+
+@pytest.mark.parametrize("key", ["z", "backspace", "ctrl-z", "numlock"])
+def test_undo_keys_post_undo_and_show_what_the_hub_did(counter, key):
+    back_in_line = {"number": "1011", "service": "HT", "status": "waiting"}
+    counter.hub.answers["undo"] = {"ticket": back_in_line, "counter": counter_state(waiting=4)}
+    counter.press(key)
+    assert counter.hub.performed == [("undo", {})]
+    assert "✓ Hoàn tác / Undo: số 1011 (HT) trở lại hàng chờ / back in line" in counter.output.getvalue()
+
+
+def test_a_refused_undo_shows_the_hubs_message(counter):
+    counter.hub.answers["undo"] = ActionResult("undo", ok=False, code="nothing_to_undo",
+                                               message="Không có thao tác nào để hoàn tác",
+                                               message_en="Nothing to undo")
+    counter.press("z")
+    assert "✗ Hoàn tác / Undo: Không có thao tác nào để hoàn tác (Nothing to undo)" in counter.output.getvalue()
+
+
+def test_an_extra_backspace_in_a_prompt_does_not_undo(counter):
+    counter.press("1", "backspace", "backspace")
+    assert counter.app.prompt is not None and counter.hub.performed == []
+    counter.press("escape")
+    assert counter.app.prompt is None and counter.hub.performed == []
 
 
 def test_status_line_fits_the_terminal_and_drops_english_first():
@@ -897,3 +984,104 @@ def test_a_lost_answer_is_retried_under_the_same_request_id_and_calls_one_citize
     assert hub_counter(shared_hub, 6)["current"]["number"] == first
     waiting = shared_hub.get("/api/v1/counters/6", token).json()["counter"]["waiting_list"]
     assert [ticket["number"] for ticket in waiting] == [second]
+
+
+# -- double presses, the arrival question and undo on a real hub ---------------------------
+
+REPEAT_GUARD = 2  # seconds: long enough that a quick second press is always inside it, on a busy machine
+
+
+@pytest.fixture(scope="module")
+def policy_hub(tmp_path_factory):
+    """A hub whose counter rules are quick to test: repeat guard 2 s, arrival asked within 20 s.
+    Counters 1, 2, 3 each serve a service of their own, so the tests do not share a queue."""
+    services = [dict(HT), {"code": "DD", "name": "Đất đai", "block": "2001-2999"},
+                {"code": "XD", "name": "Xây dựng", "block": "3001-3999"}]
+    db = init_hall(tmp_path_factory.mktemp("policy_hub"),
+                   policy={"repeat_guard_seconds": REPEAT_GUARD, "confirm_arrival_seconds": 20},
+                   services=services,
+                   counters=[{"number": n, "services": [service["code"]]} for n, service in enumerate(services, 1)])
+    hub = HubProcess(db)
+    hub.tokens = create_tokens(db, 1, 2, 3)
+    hub.kiosk = hub.tokens["kiosk"]
+    yield hub.start()
+    hub.stop()
+
+
+def issue_ticket(hub, service):
+    answer = hub.post("/api/v1/tickets", hub.kiosk, {"service": service})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["ticket"]
+
+
+def counter_seen_with_token(hub, number):
+    answer = hub.get(f"/api/v1/counters/{number}", hub.tokens[number])
+    assert answer.status_code == 200, answer.text
+    counter = answer.json()["counter"]
+    return (counter["current"] or {}).get("number"), [ticket["number"] for ticket in counter["waiting_list"]]
+
+
+def counter_session(hub, number):
+    session = TerminalSession("--hub", hub.url, "--counter", str(number),
+                              environ={"HALL_COUNTER_TOKEN": hub.tokens[number]})
+    session.wait_for(lambda s: "Đã kết nối / online" in s.last_status(), what="online")
+    return session
+
+
+@pytest.mark.hub
+def test_a_quick_second_enter_is_a_notice_and_calls_nobody(policy_hub):
+    first, second = issue_ticket(policy_hub, "HT")["number"], issue_ticket(policy_hub, "HT")["number"]
+    session = counter_session(policy_hub, 1)
+    try:
+        session.press(b"\r")
+        session.wait_for(lambda s: f"Số {first} (HT) đang gọi / called" in s.last_status(), what="the call")
+        session.press(b"\r")  # the reflex second press
+        session.wait_for(f"Vừa mời số {first} · just called")
+        assert "✗" not in session.text and "\a" not in session.text
+        assert counter_seen_with_token(policy_hub, 1) == (first, [second])
+        session.press(b"q")
+        assert session.wait_exit() == 0
+    finally:
+        session.close()
+
+
+@pytest.mark.hub
+def test_the_arrival_question_v_marks_a_no_show_and_calls_the_next(policy_hub):
+    absent, second = issue_ticket(policy_hub, "DD"), issue_ticket(policy_hub, "DD")["number"]
+    session = counter_session(policy_hub, 2)
+    try:
+        session.press(b"\r")
+        session.wait_for(lambda s: f"Số {absent['number']} (DD) đang gọi / called" in s.last_status(), what="call")
+        time.sleep(REPEAT_GUARD + 0.2)  # past the repeat guard, well within the 20 s of the arrival question
+        session.press(b"\r")
+        session.wait_for(f"Số {absent['number']} đã đến quầy chưa? B: đã đến (xong) · V: vắng mặt")
+        assert counter_seen_with_token(policy_hub, 2) == (absent["number"], [second])  # nothing changed yet
+        session.press(b"v")
+        session.wait_for(f"✓ Gọi tiếp / Next: {absent['number']} vắng mặt / no-show → {second} (DD)")
+        assert counter_seen_with_token(policy_hub, 2) == (second, [])
+        ticket = policy_hub.get(f"/api/v1/tickets/{absent['track_token']}").json()["ticket"]
+        assert ticket["status"] == "no_show"
+        session.press(b"q")
+        assert session.wait_exit() == 0
+    finally:
+        session.close()
+
+
+@pytest.mark.hub
+def test_undo_after_a_call_puts_the_ticket_back_in_line(policy_hub):
+    number = issue_ticket(policy_hub, "XD")["number"]
+    session = counter_session(policy_hub, 3)
+    try:
+        session.press(b"\r")
+        session.wait_for(lambda s: f"Số {number} (XD) đang gọi / called" in s.last_status(), what="the call")
+        session.press(b"z")
+        session.wait_for(f"✓ Hoàn tác / Undo: số {number} (XD) trở lại hàng chờ / back in line")
+        assert counter_seen_with_token(policy_hub, 3) == (None, [number])
+        session.wait_for(lambda s: "chưa gọi số / no ticket" in s.last_status() and "Chờ / waiting: 1"
+                         in s.last_status(), what="the status after the undo")
+        session.press(b"\x1a")  # Ctrl+Z again: the undo itself is not undone
+        session.wait_for("✗ Hoàn tác / Undo: Không có thao tác nào để hoàn tác (Nothing to undo)")
+        session.press(b"q")
+        assert session.wait_exit() == 0
+    finally:
+        session.close()
