@@ -53,6 +53,14 @@ class TooManyRequests(HallError):
     code = "too_many_requests"
 
 
+class Busy(HallError):
+    """Another process holds the database's write lock longer than a request may wait."""
+
+    status = 503
+    code = "busy"
+    retry_after_seconds = 2
+
+
 class Invalid(HallError):
     status = 422
     code = "invalid"

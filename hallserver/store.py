@@ -3,8 +3,15 @@
 Everything that allocates a number or changes a ticket runs inside
 ``store.transaction()``, a ``BEGIN IMMEDIATE`` transaction: a second writer (another
 thread, another process) waits its turn instead of failing with "database is locked".
-One ``Store`` holds one connection shared by the threads or greenlets of a process,
-guarded by a lock; other processes open their own ``Store`` on the same file.
+It waits at most ``write_wait_seconds``, retrying in Python with ``time.sleep`` (which
+gevent makes cooperative, so screens keep their sockets while a writer waits), then
+refuses with :class:`~hallserver.errors.Busy` (503).
+
+One ``Store`` holds two connections shared by the threads or greenlets of a process:
+the writer (``db``, guarded by ``lock``) and a reader (``read_db``, guarded by
+``read_lock``). In WAL mode a reader never waits for a writer, so reads go on while a
+write waits for another process (a backup tool, a sqlite3 shell, a second hub) to let go.
+Other processes open their own ``Store`` on the same file.
 """
 
 import contextlib
@@ -12,13 +19,16 @@ import json
 import os
 import sqlite3
 import threading
+import time
 
 import sqlite_utils
 
 from .config import AnnouncementSettings, BookingSettings, Counter, HallConfig, Policy, Priority, Service
-from .errors import HallError
+from .errors import Busy, HallError
 
-BUSY_TIMEOUT_MS = 15_000
+WRITE_WAIT_SECONDS = 5.0      # how long a write waits for another process's write lock
+WRITE_RETRY_SECONDS = 0.02
+READ_BUSY_TIMEOUT_MS = 2_000  # readers wait only in rare cases (WAL recovery, a truncating checkpoint)
 
 
 def _migration_1(db):
@@ -206,30 +216,42 @@ MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration
 class Store:
     """One connection to the hall database, with the lock that shares it."""
 
-    def __init__(self, path):
+    def __init__(self, path, write_wait_seconds=WRITE_WAIT_SECONDS):
         self.path = str(path)
+        self.write_wait_seconds = write_wait_seconds
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-        self.db = sqlite_utils.Database(connection)
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db = self._connect(busy_timeout_ms=READ_BUSY_TIMEOUT_MS)
         self.db.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed ticket survives a power cut, not only a process crash.
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA foreign_keys = ON")
+        # From now on the writer never blocks inside SQLite: transaction() retries in
+        # Python, so the wait is bounded and cooperative.
+        self.db.execute("PRAGMA busy_timeout = 0")
+        self.read_db = self._connect(busy_timeout_ms=READ_BUSY_TIMEOUT_MS)
         self.lock = threading.RLock()
+        self.read_lock = threading.RLock()
         self._config = None
         self._config_version = None
 
+    def _connect(self, busy_timeout_ms):
+        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+        database = sqlite_utils.Database(connection)
+        database.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        return database
+
     def close(self):
-        with self.lock:
+        with self.lock, self.read_lock:
             self.db.close()
+            self.read_db.close()
 
     @contextlib.contextmanager
     def transaction(self):
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception. Waits at most
+        ``write_wait_seconds`` for another writer, then raises :class:`Busy`."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 yield self.db
             except BaseException:
@@ -241,15 +263,35 @@ class Store:
                 self.db.rollback()
                 raise
 
+    def _begin_immediate(self):
+        deadline = time.monotonic() + self.write_wait_seconds
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise Busy("Hệ thống đang bận, vui lòng thử lại sau giây lát",
+                               "The hall is busy; please try again in a moment") from None
+                time.sleep(WRITE_RETRY_SECONDS)
+
     @contextlib.contextmanager
     def reading(self):
-        """A consistent read: a deferred transaction, no write lock taken."""
-        with self.lock:
-            self.db.execute("BEGIN")
+        """A consistent read on the reader connection: never waits for a writer.
+
+        Nested readings (a view that reads the configuration) share the outer snapshot.
+        """
+        with self.read_lock:
+            if self.read_db.conn.in_transaction:
+                yield self.read_db
+                return
+            self.read_db.execute("BEGIN")
             try:
-                yield self.db
+                yield self.read_db
             finally:
-                self.db.rollback()
+                self.read_db.conn.rollback()
 
     # -- schema -------------------------------------------------------------
 
@@ -267,8 +309,11 @@ class Store:
 
     def integrity_problems(self):
         """``PRAGMA integrity_check``: an empty list when the file is sound."""
-        with self.lock:
-            rows = self.db.execute("PRAGMA integrity_check").fetchall()
+        try:
+            with self.reading() as db:
+                rows = db.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as error:   # too damaged to check
+            return [str(error)]
         return [row[0] for row in rows if row[0] != "ok"]
 
     def backup(self, target_path):
@@ -285,14 +330,15 @@ class Store:
     # -- hall settings ------------------------------------------------------
 
     def is_configured(self):
-        with self.lock:
-            if "hall_settings" not in self.db.table_names():
+        with self.reading() as db:
+            if "hall_settings" not in db.table_names():
                 return False
-            return self.db.execute("SELECT 1 FROM hall_settings WHERE key = 'hall'").fetchone() is not None
+            return db.execute("SELECT 1 FROM hall_settings WHERE key = 'hall'").fetchone() is not None
 
     def get_setting(self, key, default=None):
-        with self.lock:
-            row = self.db.execute("SELECT value FROM hall_settings WHERE key = ?", [key]).fetchone()
+        """One hall setting as committed (inside a write, the writer's own change is not seen)."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM hall_settings WHERE key = ?", [key]).fetchone()
         return default if row is None else json.loads(row[0])
 
     def set_setting(self, db, key, value):
@@ -340,7 +386,7 @@ class Store:
 
     def config(self):
         """The applied HallConfig, cached until the configuration changes."""
-        with self.lock:
+        with self.reading() as db:
             version = self.get_setting("config_version")
             if version is None:
                 raise HallError("Hệ thống chưa được khởi tạo: chạy `hallserver init`",
@@ -355,15 +401,15 @@ class Store:
                 hours={day: tuple(tuple(p) for p in periods) for day, periods in self.get_setting("hours").items()},
                 services=tuple(
                     Service(**{k: row[k] for k in Service.__dataclass_fields__})
-                    for row in self.db.query("SELECT * FROM services WHERE active = 1 ORDER BY position")
+                    for row in db.query("SELECT * FROM services WHERE active = 1 ORDER BY position")
                 ),
                 counters=tuple(
                     Counter(number=row["number"], name=row["name"], services=tuple(json.loads(row["services"])))
-                    for row in self.db.query("SELECT * FROM counters WHERE active = 1 ORDER BY position")
+                    for row in db.query("SELECT * FROM counters WHERE active = 1 ORDER BY position")
                 ),
                 priorities=tuple(
                     Priority(code=row["code"], name=row["name"], name_en=row["name_en"])
-                    for row in self.db.query("SELECT * FROM priorities WHERE active = 1 ORDER BY position")
+                    for row in db.query("SELECT * FROM priorities WHERE active = 1 ORDER BY position")
                 ),
                 policy=Policy(**{key: value for key, value in self.get_setting("policy").items()
                                  if key in Policy.__dataclass_fields__}),

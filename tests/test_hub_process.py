@@ -110,7 +110,7 @@ def _call_many(db_path, counter, results):
 
     hall = Hall(open_store(db_path))
     while True:
-        if hall.counter_state(counter)["current"]:
+        if hall.counter_state(counter)["counter"]["current"]:
             hall.counter_action(counter, "done")   # served at once: nothing for the double-press guard
         answer = hall.counter_action(counter, "call-next")
         if answer["ticket"] is None:

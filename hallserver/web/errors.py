@@ -45,7 +45,11 @@ def _body(code, message, message_en):
 
 
 def hall_error(error):
-    return refusal(error.as_dict(), error.status)
+    response, status = refusal(error.as_dict(), error.status)
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after:
+        return response, status, {"Retry-After": str(retry_after)}
+    return response, status
 
 
 def too_many_requests(error):
