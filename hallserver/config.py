@@ -6,6 +6,7 @@ both raise ``ConfigError`` whose message names the key (``services[2].block: ...
 in its database (see ``store.apply_config``), so files are only read by ``init``.
 """
 
+import math
 import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
@@ -243,7 +244,11 @@ def _choice(mapping, key, prefix, default, choices):
     return value
 
 
-def _integer(mapping, key, prefix, default=None, minimum=None, maximum=None):
+# No number in a hall file needs more; a larger one would overflow SQLite's integers.
+LARGEST_NUMBER = 10**9
+
+
+def _integer(mapping, key, prefix, default=None, minimum=None, maximum=LARGEST_NUMBER):
     value = mapping.get(key, default)
     if value is None:
         return None
@@ -256,12 +261,16 @@ def _integer(mapping, key, prefix, default=None, minimum=None, maximum=None):
     return value
 
 
-def _number(mapping, key, prefix, default, minimum):
+def _number(mapping, key, prefix, default, minimum, maximum=LARGEST_NUMBER):
     value = mapping.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(f"{prefix}{key}", f"expected a number, got {value!r}")
+    if not math.isfinite(value):   # nan or inf would take every estimate down with it
+        _fail(f"{prefix}{key}", f"expected a finite number, got {value!r}")
     if value < minimum:
         _fail(f"{prefix}{key}", f"must be at least {minimum}, got {value}")
+    if value > maximum:
+        _fail(f"{prefix}{key}", f"must be at most {maximum}, got {value}")
     return float(value)
 
 

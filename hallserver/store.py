@@ -213,6 +213,17 @@ def _migration_6(db):
 MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6)
 
 
+def keep_private(path):
+    """The database holds citizens' phones and the key that signs staff cookies: only the
+    hub's own account may read it (0600), and with it its WAL and shared-memory files,
+    which SQLite creates with the database's mode."""
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)
+
+
 class Store:
     """One connection to the hall database, with the lock that shares it."""
 
@@ -220,7 +231,8 @@ class Store:
         self.path = str(path)
         self.write_wait_seconds = write_wait_seconds
         directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        keep_private(self.path)
         self.db = self._connect(busy_timeout_ms=READ_BUSY_TIMEOUT_MS)
         self.db.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed ticket survives a power cut, not only a process crash.
@@ -319,7 +331,8 @@ class Store:
     def backup(self, target_path):
         """Copy the live database to ``target_path`` with SQLite's online backup."""
         target_path = str(target_path)
-        os.makedirs(os.path.dirname(os.path.abspath(target_path)), exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(target_path)), mode=0o700, exist_ok=True)
+        keep_private(target_path)
         target = sqlite3.connect(target_path)
         try:
             with self.lock:

@@ -31,7 +31,7 @@ def daily_backup(store, directory, *, today, keep_days):
     made = None
     if not target.exists():
         partial = folder / f".hall-{today}.db.partial"
-        store.backup(partial)
+        store.backup(partial)   # private like the database itself (Store.backup)
         os.replace(partial, target)  # a crash mid-copy never leaves a half file under the real name
         made = target
     oldest_kept = (date.fromisoformat(today) - timedelta(days=keep_days - 1)).isoformat()

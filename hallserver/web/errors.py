@@ -61,11 +61,14 @@ def csrf_refused(error):
 
 
 def http_error(error):
-    """Werkzeug's own refusals (404, 405, 413, ...): JSON under /api, its own page elsewhere."""
+    """Werkzeug's own refusals (404, 405, 413, ...): JSON under /api, its own page elsewhere.
+    A 405 keeps its ``Allow`` header either way."""
     if not request.path.startswith("/api/"):
         return error
     message, message_en = HTTP_MESSAGES.get(error.code, (error.description, error.description))
-    return refusal(_body(HTTP_CODES.get(error.code, "http_error"), message, message_en), error.code)
+    response, status = refusal(_body(HTTP_CODES.get(error.code, "http_error"), message, message_en), error.code)
+    allow = dict(error.get_headers()).get("Allow")
+    return (response, status, {"Allow": allow}) if allow else (response, status)
 
 
 def init_app(app):

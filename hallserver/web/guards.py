@@ -12,6 +12,7 @@ import secrets
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..core import ascii_number
 from ..errors import Invalid
 from .api import current_principal
 from .extensions import get_hall, limiter
@@ -54,8 +55,9 @@ def check_challenge(token, answer):
     except BadSignature:
         raise Invalid("Thiếu hoặc sai câu hỏi kiểm tra", "Missing or invalid check question",
                       code="challenge_failed") from None
-    given = str(answer).strip() if isinstance(answer, (str, int)) and not isinstance(answer, bool) else ""
-    if not given.isdigit() or len(given) > 3 or not hmac.compare_digest(_digest(data["n"], int(given)), data["d"]):
+    given = ascii_number(str(answer), maximum=999) if isinstance(answer, (str, int)) and not isinstance(
+        answer, bool) else None
+    if given is None or not hmac.compare_digest(_digest(data["n"], given), data["d"]):
         raise Invalid("Câu trả lời kiểm tra chưa đúng", "The answer to the check question is wrong",
                       code="challenge_failed")
     return data["n"]

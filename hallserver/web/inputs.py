@@ -3,15 +3,17 @@
 Shared by the API, the pages' scripts and the Socket.IO handlers, so each is validated once.
 """
 
+import io
 import json
 from datetime import date
 
-from flask import request
+from flask import abort, request
 
 from ..errors import BadRequest, Invalid, NotFound
 from ..hall import COUNTER_ACTIONS
 
 REQUEST_ID_MAX = 100
+MAX_NUMBER = 10**9   # larger whole numbers from people are refused, not overflowed into SQLite
 
 
 def json_body():
@@ -21,7 +23,7 @@ def json_body():
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: [[[[… nested too deep
         raise BadRequest("Nội dung không phải JSON hợp lệ", "Malformed JSON body", code="malformed_json") from None
     if not isinstance(data, dict):
         raise BadRequest("Nội dung phải là một đối tượng JSON", "The body must be a JSON object",
@@ -41,6 +43,8 @@ def field(data, name, kind, required=True, max_length=100):
                       code="wrong_type")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise Invalid(f"Trường {name!r} phải là số nguyên", f"Field {name!r} must be an integer", code="wrong_type")
+    if kind is int and not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise Invalid(f"Trường {name!r} quá lớn", f"Field {name!r} is too large", code="invalid_value")
     if kind is str:
         if not isinstance(value, str):
             raise Invalid(f"Trường {name!r} phải là chuỗi", f"Field {name!r} must be a string", code="wrong_type")
@@ -75,3 +79,38 @@ def valid_day(value):
         return date.fromisoformat(value).isoformat() if value else None
     except ValueError:
         return None
+
+
+class WholeBodyLimit:
+    """WSGI middleware: a body sent without a length (chunked) is read here, up to the limit.
+
+    Werkzeug enforces ``MAX_CONTENT_LENGTH`` against the declared length; a chunked body
+    over it used to be cut short silently (an import of 400 rows answered 200 with rows
+    missing). Here it is read whole or marked too large, so it is refused with 413 however
+    it is sent.
+    """
+
+    def __init__(self, wsgi_app, limit):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        if not environ.get("CONTENT_LENGTH") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(self.limit + 1)
+            environ["hall.body_too_large"] = len(body) > self.limit
+            environ["wsgi.input"] = io.BytesIO(b"" if len(body) > self.limit else body)
+            environ["CONTENT_LENGTH"] = "0" if len(body) > self.limit else str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ["wsgi.input_terminated"] = False
+        return self.wsgi_app(environ, start_response)
+
+
+def refuse_oversized_bodies():
+    if request.environ.get("hall.body_too_large"):
+        abort(413)
+
+
+def init_app(app):
+    """Refuse bodies over ``MAX_CONTENT_LENGTH`` however they are sent (before CSRF reads a form)."""
+    app.wsgi_app = WholeBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    app.before_request(refuse_oversized_bodies)
