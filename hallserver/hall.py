@@ -159,8 +159,10 @@ class Hall:
                                                           data={"device": device, "message": message})])
         self.perform(fault)
 
-    def counter_action(self, counter, action, request_id=None, **arguments):
-        """Run a counter action; a repeated ``request_id`` returns the first answer, doing nothing."""
+    def counter_action(self, counter, action, request_id=None, user=None, **arguments):
+        """Run a counter action; a repeated ``request_id`` returns the first answer, doing nothing.
+        A signed-in ``user`` acts only at a counter that is free (it becomes theirs) or theirs:
+        while someone else works it, 409 ``counter_taken`` (see ``take_over_counter``)."""
         if action not in COUNTER_ACTIONS:
             raise Invalid(f"Thao tác không hợp lệ {action!r}", f"Unknown action {action!r}", code="unknown_action")
         function = COUNTER_ACTIONS[action]
@@ -172,6 +174,8 @@ class Hall:
                 ).fetchone()
                 if row:
                     return core.Outcome(json.loads(row[0]), [])
+            if user is not None:
+                users.claim_counter(db, user=user, counter=counter, now=now)
             outcome = function(db, config, now=now, counter=counter, **arguments)
             estimator = Estimator(db, config, now)
             ticket = outcome.result if isinstance(outcome.result, dict) else None
@@ -180,6 +184,9 @@ class Hall:
                 "ticket": views.staff_ticket(config, ticket, now, estimator) if ticket else None,
                 "counter": views.counter_state(db, config, counter, now, estimator),
             }
+            if action == "undo":
+                response["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]}
+                                      for event in outcome.events]
             if request_id is not None:
                 db["requests"].insert({"counter": counter, "request_id": request_id, "action": action,
                                        "response": json.dumps(response, ensure_ascii=False), "at": now})
@@ -220,6 +227,22 @@ class Hall:
     def start_counter_session(self, user, counter):
         """``user`` works ``counter`` from now (Forbidden when the account may not)."""
         self._write(lambda db, config, now: users.start_counter_session(db, user=user, counter=counter, now=now))
+
+    def open_counter(self, user, counter):
+        """``user`` opens ``counter``'s page (Forbidden when the account may not): who else
+        works it, or None (a free counter is then theirs; see ``users.open_counter``)."""
+        return self._write(lambda db, config, now: users.open_counter(db, user=user, counter=counter, now=now))
+
+    def take_over_counter(self, user, counter):
+        """``user`` takes ``counter`` over, confirmed: the previous holder, or None."""
+        def change(db, config, now):
+            core.find_counter(config, counter)
+            return users.take_over_counter(db, user=user, counter=counter, now=now)
+        return self._write(change)
+
+    def counter_holder(self, counter):
+        """Who works ``counter`` now, or None."""
+        return self.read(lambda db, config, now: users.counter_holder(db, counter))
 
     def end_counter_sessions(self, user_id):
         """The account stops working every counter it held (signing out)."""

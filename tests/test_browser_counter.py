@@ -51,6 +51,10 @@ def test_sign_in_call_next_and_the_hall_screen_hears_it(hub_db, page):
         screenshot(page, "counter-page-offline")
         hub = HubProcess(hub_db, port=hub.port).start()
         page.wait_for_selector("#connection[data-state=online]", timeout=15_000)
-        assert page.is_enabled("button[data-action=call-next]")
+        # back online: the buttons work again ("Gọi tiếp" stays disabled while the counter is paused)
+        assert page.is_enabled("#pause-toggle")
+        assert page.is_disabled("button[data-action=call-next]")
+        page.keyboard.press("p")
+        page.wait_for_selector("button[data-action=call-next]:enabled")
     finally:
         hub.stop()

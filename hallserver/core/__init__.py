@@ -10,9 +10,11 @@ from . import events  # noqa: F401
 from .events import Event, Outcome, current_seq  # noqa: F401
 from .tickets import (  # noqa: F401
     CHANNELS,
+    ascii_number,
     availability,
     call_next,
     call_number,
+    calling_order,
     cancel,
     done,
     expire_before,

@@ -160,14 +160,31 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now, du
     return Outcome(ticket, events)
 
 
-PHONE_PATTERN = re.compile(r"^0\d{9}$")
+PHONE_PATTERN = re.compile(r"^0[0-9]{9}$")   # ASCII digits only: \d would take ٣ and ３ too
+
+
+# A phone's full-width keyboard types ０-９: the same digits. Other scripts' digits and
+# superscripts (٣, ², ①) are not numbers here.
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_number(text, maximum=10**9):
+    """``text`` as a whole number when it is ASCII digits (full-width ones count) no larger
+    than ``maximum``; None otherwise (², ٣, 10**20 are not numbers here)."""
+    if not isinstance(text, str):
+        return None
+    text = text.translate(FULL_WIDTH_DIGITS).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 def normalise_phone(phone):
     """A Vietnamese mobile or landline number as 10 digits starting with 0, or None."""
     if phone is None or not str(phone).strip():
         return None
-    digits = re.sub(r"[\s.()-]", "", str(phone))
+    digits = re.sub(r"[\s.()-]", "", str(phone).translate(FULL_WIDTH_DIGITS))
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) == 11:
@@ -222,15 +239,16 @@ def availability(db, config, now):
 
 # -- the call-next policy -------------------------------------------------------
 
-def _oldest(db, where, params, services, order):
+def _waiting_line(db, where, today, services, order, limit=1):
+    """Today's waiting tickets of ``services`` matching ``where``, first ``limit`` in ``order``;
+    tickets of the same age go by the counter's order of preference, then by id."""
     preference = " ".join(f"WHEN ? THEN {index}" for index in range(len(services)))
     placeholders = ", ".join("?" for _ in services)
-    rows = list(db.query(
+    return list(db.query(
         f"SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service IN ({placeholders}) AND {where} "
-        f"ORDER BY {order}, CASE service {preference} END, id LIMIT 1",
-        [*params[:1], *services, *params[1:], *services],
+        f"ORDER BY {order}, CASE service {preference} END, id LIMIT ?",
+        [today, *services, *services, limit],
     ))
-    return rows[0] if rows else None
 
 
 def _is_due(now):
@@ -259,6 +277,41 @@ def waiting_order_sql(config, now):
     return f"requeued_at IS NULL, requeued_at, {due_first}priority IS NULL, {calling_age(config, now)}, id"
 
 
+def _lines(db, config, counter_number, now, limit):
+    """The counter's four waiting lines, each in its own order and at most ``limit`` long:
+    requeued (reinstated and transferred), due appointments (``booking.due_order = "ahead"``),
+    priority, normal. A due appointment is also in the priority or normal line."""
+    services = list(find_counter(config, counter_number).services)
+    today = local_day(config, now)
+    age = calling_age(config, now)
+    due = (_waiting_line(db, f"requeued_at IS NULL AND {_is_due(now)}", today, services, "due_at", limit)
+           if config.booking.due_order == "ahead" else [])
+    return (_waiting_line(db, "requeued_at IS NOT NULL", today, services, "requeued_at", limit), due,
+            _waiting_line(db, "requeued_at IS NULL AND priority IS NOT NULL", today, services, age, limit),
+            _waiting_line(db, "requeued_at IS NULL AND priority IS NULL", today, services, age, limit))
+
+
+def _pick(config, heads, streak):
+    """The policy between the heads of the lines: (ticket, priority pick: True, False or None
+    when the streak does not count)."""
+    requeued, due, priority, normal = heads
+    if requeued is not None:
+        return requeued, None
+    if due is not None:
+        return due, None
+    if priority is None:
+        return normal, False
+    if streak >= config.policy.priority_streak and normal is not None and int(normal["issued_at"]) < int(
+        priority["issued_at"]
+    ):
+        return normal, False
+    return priority, True
+
+
+def _streak(db, counter_number):
+    return db.execute("SELECT priority_streak FROM counters WHERE number = ?", [counter_number]).fetchone()[0]
+
+
 def choose_next(db, config, counter_number, now):
     """The ticket ``call_next`` would take for this counter, and whether it is a priority pick.
 
@@ -270,27 +323,27 @@ def choose_next(db, config, counter_number, now):
     after the requeued tickets (``booking.due_order = "ahead"``), right after the
     priority tickets (``"after_priority"``), or wait like everyone (``"equal"``).
     """
-    counter = find_counter(config, counter_number)
-    services = list(counter.services)
-    today = local_day(config, now)
-    requeued = _oldest(db, "requeued_at IS NOT NULL", [today], services, "requeued_at")
-    if requeued:
-        return requeued, None
-    if config.booking.due_order == "ahead":
-        due = _oldest(db, f"requeued_at IS NULL AND {_is_due(now)}", [today], services, "due_at")
-        if due:
-            return due, None
-    age = calling_age(config, now)
-    priority = _oldest(db, "requeued_at IS NULL AND priority IS NOT NULL", [today], services, age)
-    normal = _oldest(db, "requeued_at IS NULL AND priority IS NULL", [today], services, age)
-    if priority is None:
-        return normal, False
-    streak = db.execute("SELECT priority_streak FROM counters WHERE number = ?", [counter_number]).fetchone()[0]
-    if streak >= config.policy.priority_streak and normal is not None and int(normal["issued_at"]) < int(
-        priority["issued_at"]
-    ):
-        return normal, False
-    return priority, True
+    heads = [line[0] if line else None for line in _lines(db, config, counter_number, now, 1)]
+    return _pick(config, heads, _streak(db, counter_number))
+
+
+def calling_order(db, config, counter_number, now, limit=10):
+    """The next ``limit`` waiting tickets in the order ``call_next`` would call them at this
+    counter if nothing else happened (the same policy, the priority streak carried along);
+    reads only."""
+    lines = _lines(db, config, counter_number, now, limit)
+    streak = _streak(db, counter_number)
+    order, taken = [], set()
+    while len(order) < limit:
+        heads = [next((ticket for ticket in line if ticket["id"] not in taken), None) for line in lines]
+        ticket, priority_pick = _pick(config, heads, streak)
+        if ticket is None:
+            break
+        order.append(ticket)
+        taken.add(ticket["id"])
+        if priority_pick is not None:
+            streak = streak + 1 if priority_pick else 0
+    return order
 
 
 def _announce(db, config, ticket, counter, now, *, recall, before=None):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from .estimates import Estimator
 from .events import current_seq
-from .tickets import availability, local_day
+from .tickets import availability, calling_order, local_day
 
 
 def iso(config, timestamp):
@@ -36,7 +36,8 @@ def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=Fa
         "position": position,
         "ahead": None if position is None else position - 1,
         "eta_minutes": estimator.eta_minutes(ticket["service"], position) if position else None,
-        "counter": ticket["counter"] if ticket["status"] in ("called", "serving") else None,
+        # a no-show keeps the counter that called it: the citizen goes back there today
+        "counter": ticket["counter"] if ticket["status"] in ("called", "serving", "no_show") else None,
         "issued_at": iso(config, ticket["issued_at"]),
         "called_at": iso(config, ticket["called_at"]),
     }
@@ -136,7 +137,7 @@ def public_state(db, config, now, recent=10):
 
 
 def counter_state(db, config, number, now, estimator=None, waiting_limit=50):
-    """A counter's desk: its status, current ticket and what waits for it."""
+    """A counter's desk: its status, current ticket and what waits for it, in calling order."""
     estimator = estimator or Estimator(db, config, now)
     counter = next(c for c in config.counters if c.number == number)
     row = next(db.query("SELECT * FROM counters WHERE number = ?", [number]))
@@ -144,15 +145,13 @@ def counter_state(db, config, number, now, estimator=None, waiting_limit=50):
     if row["current_ticket"] is not None:
         ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [row["current_ticket"]]))
         current = staff_ticket(config, ticket, now)
-    placeholders = ", ".join("?" for _ in counter.services)
+    # In calling order: what call-next would take, one after the other (the first is next).
     waiting_list = [
         {"number": t["number"], "service": t["service"], "priority": t["priority"], "channel": t["channel"],
-         "issued_at": iso(config, t["issued_at"]), "requeued": t["requeued_at"] is not None}
-        for t in db.query(
-            f"SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service IN ({placeholders}) "
-            "ORDER BY requeued_at IS NULL, requeued_at, CAST(issued_at AS INTEGER), id LIMIT ?",
-            [local_day(config, now), *counter.services, waiting_limit],
-        )
+         "issued_at": iso(config, t["issued_at"]), "requeued": t["requeued_at"] is not None,
+         "transferred_from": t["transferred_from"] if t["requeued_at"] is not None else None,
+         "due_at": iso(config, t["due_at"]), "next": index == 0}
+        for index, t in enumerate(calling_order(db, config, number, now, waiting_limit))
     ]
     return {
         "number": number,

@@ -122,12 +122,15 @@ def sign_in(db, *, username, password, address, now):
     return user
 
 
-def start_counter_session(db, *, user, counter, now):
-    """Record that ``user`` works ``counter`` from now; whoever held it before stops."""
-    principal = principal_for_user(user)
-    if not principal.may_act_for_counter(counter):
+def _check_may_work(user, counter):
+    if not principal_for_user(user).may_act_for_counter(counter):
         raise Forbidden(f"Tài khoản {user['username']} không được làm việc tại quầy số {counter}",
                         f"{user['username']} may not work counter {counter}")
+
+
+def start_counter_session(db, *, user, counter, now):
+    """Record that ``user`` works ``counter`` from now; whoever held it before stops."""
+    _check_may_work(user, counter)
     current = db.execute("SELECT id, user_id FROM counter_sessions WHERE counter = ? AND ended_at IS NULL",
                          [counter]).fetchall()
     if any(user_id == user["id"] for _, user_id in current):
@@ -135,6 +138,58 @@ def start_counter_session(db, *, user, counter, now):
     db.execute("UPDATE counter_sessions SET ended_at = ? WHERE ended_at IS NULL AND (counter = ? OR user_id = ?)",
                [now, counter, user["id"]])
     db["counter_sessions"].insert({"user_id": user["id"], "counter": counter, "started_at": now})
+
+
+def counter_holder(db, counter):
+    """Who works ``counter`` now: {user_id, username, display_name, started_at}, or None."""
+    row = db.execute(
+        "SELECT user_id, username, display_name, started_at FROM counter_sessions "
+        "JOIN users ON users.id = counter_sessions.user_id WHERE counter = ? AND ended_at IS NULL "
+        "ORDER BY started_at DESC LIMIT 1", [counter]).fetchone()
+    if row is None:
+        return None
+    user_id, username, display_name, started_at = row
+    return {"user_id": user_id, "username": username, "display_name": display_name or username,
+            "started_at": started_at}
+
+
+def open_counter(db, *, user, counter, now):
+    """``user`` opens ``counter``'s page: never takes it from someone else. A staff account
+    takes a free counter at once; a supervisor or admin only looking takes it with their
+    first action (``claim_counter``). Returns who else holds the counter, or None."""
+    _check_may_work(user, counter)
+    holder = counter_holder(db, counter)
+    if holder is not None and holder["user_id"] != user["id"]:
+        return holder
+    if holder is None and user["role"] == "staff":
+        start_counter_session(db, user=user, counter=counter, now=now)
+    return None
+
+
+def take_over_counter(db, *, user, counter, now):
+    """The explicit, confirmed take-over: ``user`` works ``counter`` from now, whoever held it
+    stops. Returns the previous holder (None when the counter was free or already theirs)."""
+    holder = counter_holder(db, counter)
+    start_counter_session(db, user=user, counter=counter, now=now)
+    return holder if holder is not None and holder["user_id"] != user["id"] else None
+
+
+def counter_taken(counter, holder):
+    """The refusal of an action at a counter someone else works."""
+    name = holder["display_name"]
+    return Conflict(f"Quầy số {counter} đang do {name} làm việc. Bấm “Nhận quầy” để nhận quầy rồi thao tác.",
+                    f"{name} is working counter {counter}. Take the counter over first.", code="counter_taken")
+
+
+def claim_counter(db, *, user, counter, now):
+    """Before a signed-in account acts for ``counter``: refused (409 ``counter_taken``) while
+    someone else works it; a free counter becomes theirs, so the action is credited to them."""
+    _check_may_work(user, counter)
+    holder = counter_holder(db, counter)
+    if holder is not None and holder["user_id"] != user["id"]:
+        raise counter_taken(counter, holder)
+    if holder is None:
+        start_counter_session(db, user=user, counter=counter, now=now)
 
 
 def end_counter_sessions(db, *, user_id, now):

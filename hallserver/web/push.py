@@ -15,13 +15,13 @@ import logging
 from flask import request, session
 from flask_socketio import Namespace, join_room
 
-from ..core import views
+from ..core import ascii_number, views
 from ..core.estimates import Estimator
 from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
 from ..services import auth, supervision, users
 from .access import paired_principal
 from .extensions import socketio
-from .inputs import counter_action_arguments
+from .inputs import MAX_NUMBER, counter_action_arguments
 
 log = logging.getLogger(__name__)
 PUBLIC_ROOMS = ("display",)
@@ -190,7 +190,7 @@ class HallNamespace(Namespace):
         super().__init__(namespace)
         self.hall = hall
 
-    def on_join(self, data):
+    def on_join(self, data=None):
         """``join {"room", "token"}`` → ack ``{"ok": true, "room", "seq"}`` or ``{"ok": false, "error"}``."""
         try:
             if not isinstance(data, dict) or not isinstance(data.get("room"), str):
@@ -208,7 +208,7 @@ class HallNamespace(Namespace):
         except HallError as error:
             return error_ack(error)
 
-    def on_counter_action(self, data):
+    def on_counter_action(self, data=None):
         """``counter_action {"counter", "action", "request_id", "number"|"service", "token"?}``.
 
         The same rules and answer as ``POST /api/v1/counters/<n>/<action>``, as an ack:
@@ -216,13 +216,17 @@ class HallNamespace(Namespace):
         """
         try:
             if not isinstance(data, dict) or not isinstance(data.get("action"), str) or isinstance(
-                    data.get("counter"), bool) or not isinstance(data.get("counter"), int):
+                    data.get("counter"), bool) or not isinstance(data.get("counter"), int) or not (
+                    0 <= data["counter"] <= MAX_NUMBER):
                 raise Invalid("Cần {\"counter\": N, \"action\": ...}", "Expected {\"counter\": N, \"action\": ...}",
                               code="invalid_action")
             counter, action = data["counter"], data["action"]
             auth.require(self.principal(data.get("token")), counter=counter)
             arguments, request_id = counter_action_arguments(action, data)
-            return {"ok": True, **self.hall.counter_action(counter, action, request_id=request_id, **arguments)}
+            # a signed-in account acts only at a counter it works (or that is free)
+            user = None if data.get("token") else self.hall.active_user(session.get("user_id"))
+            return {"ok": True, **self.hall.counter_action(counter, action, request_id=request_id, user=user,
+                                                           **arguments)}
         except HallError as error:
             return error_ack(error)
 
@@ -243,16 +247,16 @@ class HallNamespace(Namespace):
             snapshot = hall.read(supervision.dashboard_snapshot)
             return lambda: ("dashboard", snapshot)
         kind, _, key = room.partition(":")
-        if kind == "rating" and key.isdigit() and any(c.number == int(key) for c in hall.config.counters):
-            tablet = principal or paired_principal("rating", int(key))
+        number = ascii_number(key)
+        if kind == "rating" and number is not None and any(c.number == number for c in hall.config.counters):
+            tablet = principal or paired_principal("rating", number)
             if tablet is None:
                 raise Unauthorized("Cần token hợp lệ", "A valid token is required")
-            if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == int(key))):
+            if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == number)):
                 raise Forbidden(f"Token này không dành cho máy đánh giá quầy {key}",
                                 f"This token is not counter {key}'s rating tablet")
             return None
-        if kind == "counter" and key.isdigit():
-            number = int(key)
+        if kind == "counter" and number is not None:
             auth.require(principal, counter=number)
             desk = hall.counter_state(number)
             return lambda: ("counter_state", desk)
