@@ -317,25 +317,77 @@ def test_file_printer_writes_the_job(tmp_path):
     assert device.read_bytes() == escpos_encoding(render_ticket(ticket(), HALL, track_url=TRACK_URL))
 
 
-class FakeNetworkPrinter:
-    """A raw-TCP printer on loopback that keeps what each connection sent."""
+DLE_EOT = b"\x10\x04"
+RASTER = GS + b"v0"
+READY = {1: 0x12, 2: 0x12, 4: 0x12}  # DLE EOT 1, 2, 4: online, nothing wrong, paper adequate
 
-    def __init__(self):
+
+class FakeNetworkPrinter:
+    """A raw-TCP printer on loopback that keeps what each connection sent, and answers its
+    real-time status queries (DLE EOT n) like an ESC/POS printer.
+
+    ``status``: its answer byte to DLE EOT 1, 2 and 4 (None: it reads everything and never
+    answers); ``answers``: how many queries it answers before falling silent; ``reads=False``:
+    it accepts connections and never reads a byte (a printer whose firmware hung).
+    ``jobs`` holds each connection's bytes without the status queries, ``queries`` the n of each query.
+    """
+
+    def __init__(self, status=READY, *, answers=None, reads=True):
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
-        self.jobs = []
+        self.status, self.answers, self.reads = status, answers, reads
+        self.jobs, self.queries = [], []
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    @property
+    def spec(self):
+        return f"network:127.0.0.1:{self.port}"
+
     def _serve(self):
-        connection, _ = self.server.accept()
-        with connection:
-            chunks = []
-            while chunk := connection.recv(65536):
-                chunks.append(chunk)
-        self.jobs.append(b"".join(chunks))
+        self.server.settimeout(0.1)
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                if self.reads:
+                    self.jobs.append(self._read_job(connection))
+                else:
+                    self.stopping.wait()
+
+    def _read_job(self, connection):
+        data, job, at = b"", bytearray(), 0
+        while chunk := connection.recv(65536):
+            data += chunk
+            while at < len(data):
+                rest = data[at:]
+                if rest.startswith(RASTER) and len(rest) >= 8:
+                    size = (rest[4] + 256 * rest[5]) * (rest[6] + 256 * rest[7])
+                    if len(rest) < 8 + size:
+                        break
+                    job += rest[:8 + size]
+                    at += 8 + size
+                elif rest.startswith(DLE_EOT) and len(rest) >= 3:
+                    self._answer(connection, rest[2])
+                    at += 3
+                elif RASTER.startswith(rest[:3]) or DLE_EOT.startswith(rest[:2]) and len(rest) < 3:
+                    break  # the start of a command whose rest is still on its way
+                else:
+                    job.append(rest[0])
+                    at += 1
+        return bytes(job + data[at:])
+
+    def _answer(self, connection, n):
+        self.queries.append(n)
+        if self.status is None or (self.answers is not None and len(self.queries) > self.answers):
+            return
+        connection.sendall(bytes([self.status[n]]))
 
     def close(self):
+        self.stopping.set()
         self.thread.join(timeout=5)
         self.server.close()
 
@@ -348,6 +400,93 @@ def test_network_printer_receives_the_job():
     finally:
         fake.close()
     assert fake.jobs == [escpos_encoding(render_ticket(ticket(), HALL, track_url=TRACK_URL))]
+    assert fake.queries == [1, 2, 4, 1, 2, 4]  # asked before the job, and after it for the proof it was read
+
+
+# -- printing tells the truth ---------------------------------------------------------------
+
+
+def print_on(fake, **options):
+    """Print the sample ticket on a fake network printer with short timeouts: (PrintResult, seconds)."""
+    printer = printer_from_config(fake.spec, timeout=1, status_timeout=0.3, **options)
+    started = time.monotonic()
+    try:
+        result = printer.print_ticket_checked(ticket(), HALL, track_url=TRACK_URL)
+    finally:
+        fake.close()
+    return result, time.monotonic() - started
+
+
+def test_a_printer_that_answers_confirms_the_ticket():
+    result, _ = print_on(FakeNetworkPrinter())
+    assert (result.printed, result.confirmed, result.message, result.alert) == (True, True, None, None)
+
+
+def test_a_printer_that_accepts_and_never_reads_is_doubt_not_printed():
+    fake = FakeNetworkPrinter(reads=False)
+    result, elapsed = print_on(fake)
+    assert result.printed is False and result.confirmed is False
+    assert result.alert == f"Máy in kiosk không phản hồi (mạng 127.0.0.1:{fake.port}): kiểm tra giấy, nắp và cáp"
+    assert result.alert_en == (f"The kiosk printer does not answer (network 127.0.0.1:{fake.port}): "
+                               "check paper, cover and cable")
+    assert "không trả lời câu hỏi trạng thái" in result.message
+    assert elapsed < 2
+
+
+def test_a_printer_that_reads_but_never_answers_gets_no_job():
+    fake = FakeNetworkPrinter(status=None)
+    result, _ = print_on(fake)
+    assert result.printed is False and "không phản hồi" in result.alert
+    assert fake.queries == [1] and fake.jobs == [b""]  # asked once, heard nothing, sent nothing
+
+
+def test_a_printer_silent_after_the_job_did_not_confirm_it():
+    fake = FakeNetworkPrinter(answers=3)  # answers before the job, then falls silent
+    result, _ = print_on(fake)
+    assert result.printed is False
+    assert result.alert == (f"Máy in kiosk không xác nhận đã in phiếu (mạng 127.0.0.1:{fake.port}): "
+                            "kiểm tra giấy, nắp và cáp")
+    assert fake.jobs[0].startswith(INIT)  # the job went out; nobody knows whether it came out
+
+
+@pytest.mark.parametrize("status, alert", [
+    ({1: 0x1A, 2: 0x32, 4: 0x72}, "Máy in kiosk hết giấy ({where}): thay cuộn giấy"),
+    ({1: 0x1A, 2: 0x16, 4: 0x12}, "Máy in kiosk đang mở nắp ({where}): đóng nắp máy in"),
+    ({1: 0x1A, 2: 0x52, 4: 0x12}, "Máy in kiosk báo lỗi ({where}): tắt rồi bật lại máy in, kiểm tra dao cắt giấy"),
+    ({1: 0x1A, 2: 0x12, 4: 0x12}, "Máy in kiosk đang ngoại tuyến ({where}): kiểm tra giấy, nắp và nút nạp giấy"),
+])
+def test_a_printer_that_is_not_ready_says_why_and_gets_no_job(status, alert):
+    fake = FakeNetworkPrinter(status)
+    result, _ = print_on(fake)
+    assert result.printed is False
+    assert result.alert == alert.format(where=f"mạng 127.0.0.1:{fake.port}")
+    assert fake.jobs == [b""]
+
+
+def test_paper_near_end_prints_and_warns_the_supervisor():
+    fake = FakeNetworkPrinter({1: 0x12, 2: 0x12, 4: 0x1E})
+    result, _ = print_on(fake)
+    assert result.printed is True and result.confirmed is True
+    assert result.alert == f"Máy in kiosk sắp hết giấy (mạng 127.0.0.1:{fake.port}): chuẩn bị cuộn giấy mới"
+
+
+def test_an_answer_no_printer_gives_is_doubt():
+    result, _ = print_on(FakeNetworkPrinter({1: 0xFF, 2: 0xFF, 4: 0xFF}))
+    assert result.printed is False and "không phản hồi" in result.alert
+
+
+def test_a_refused_connection_alert_has_no_errno():
+    port = closed_port()
+    result = printer_from_config(f"network:127.0.0.1:{port}").print_ticket_checked(ticket(), HALL)
+    assert "[Errno 111]" in result.message  # the technician's detail, for the log
+    assert result.alert == (f"Máy kiosk không kết nối được máy in (mạng 127.0.0.1:{port}): "
+                            "kiểm tra máy in đã bật và cáp")
+
+
+def test_one_way_devices_cannot_confirm_but_print(tmp_path):
+    for spec in ("dummy", f"file:{tmp_path}/lp0"):
+        result = printer_from_config(spec).print_ticket_checked(ticket(), HALL)
+        assert (result.printed, result.confirmed, result.alert) == (True, None, None)
 
 
 def test_usb_needs_pyusb_only_when_printing(monkeypatch, caplog):

@@ -16,9 +16,22 @@ of the ``HALL_PRINTER`` setting (see :func:`parse_printer_spec`)::
 Printing never loses a ticket: the number is already issued when we print, so faults
 come back as :class:`PrinterError` (or ``(False, message)`` from
 :func:`print_ticket_safely`) and the kiosk keeps the number and QR code on screen.
+
+Printing tells the truth. A network printer that accepted the connection has not printed
+anything: the bytes may sit in a socket buffer it never reads. Printers that can answer
+(network, USB: python-escpos drivers with a ``_read``) are asked their real-time status
+(``DLE EOT 1``, ``2`` and ``4``: online, cover, paper) before the job, which is not sent
+to a printer that is offline, open or out of paper, and again after it: the printer
+answers a real-time query only once it has taken in the bytes before it, so an answer
+after the job means the printer read it. No answer within ``status_timeout`` is doubt,
+and doubt is reported as not printed. Each fault carries, besides its technical
+message for the log, an *alert* in a supervisor's words (``Máy in kiosk không phản hồi
+(mạng 192.168.1.50:9100): kiểm tra giấy, nắp và cáp``). One-way devices (``file:``,
+``dummy``) cannot be asked; for them a job written without error counts as printed.
 """
 
 import logging
+import socket
 import threading
 import time
 import unicodedata
@@ -39,6 +52,17 @@ SETTING_NAME = "HALL_PRINTER"
 SPEC_FORMS = "none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"
 NETWORK_DEFAULT_PORT = 9100
 DEFAULT_TIMEOUT_SECONDS = 5.0
+STATUS_TIMEOUT_SECONDS = 3.0  # a printer answers a status query in milliseconds; silence is doubt
+
+# ESC/POS real-time status queries (DLE EOT n) and what their answer bytes mean.
+STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04"
+STATUS_FIXED_MASK, STATUS_FIXED_BITS = 0x93, 0x12  # bits 0 and 7 are 0, bits 1 and 4 are 1 in every answer
+STATUS_OFFLINE = 0x08         # DLE EOT 1
+STATUS_COVER_OPEN = 0x04      # DLE EOT 2
+STATUS_PAPER_STOP = 0x20      # DLE EOT 2: printing stopped for lack of paper
+STATUS_ERROR = 0x40           # DLE EOT 2: an error (cutter, head temperature...)
+STATUS_PAPER_NEAR_END = 0x0C  # DLE EOT 4
+STATUS_PAPER_END = 0x60       # DLE EOT 4
 
 # Printable width of common roll widths: 80 mm paper prints 72 mm, 58 mm paper 48 mm.
 PRINTABLE_MM = {80: 72, 58: 48}
@@ -78,14 +102,63 @@ _MISSING_CODE_POINT = "\U000f0000"
 
 
 class PrinterError(HallError):
-    """The printer could not print the ticket; the ticket itself stands."""
+    """The printer could not print the ticket (or did not confirm it); the ticket itself stands.
+
+    ``message`` is technical, for the log; ``alert`` (and ``alert_en``) says it in a
+    supervisor's words, for the dashboard: what is wrong, where, and what to check.
+    """
 
     status = 503
     code = "printer_error"
 
-    def __init__(self, reason, reason_en=None):
+    def __init__(self, reason, reason_en=None, *, alert=None, alert_en=None):
         super().__init__(f"Máy in gặp sự cố: {reason}", f"Printer fault: {reason_en or reason}")
         self.reason = reason
+        self.alert = alert or f"Máy in kiosk gặp sự cố: {reason}"
+        self.alert_en = alert_en or (f"The kiosk printer has a fault: {reason_en}" if reason_en else self.alert)
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """A printer's answers to DLE EOT 1, 2 and 4."""
+
+    offline: bool
+    cover_open: bool
+    paper_out: bool
+    paper_near_end: bool
+    error: bool
+
+    @classmethod
+    def from_bytes(cls, printer, cause, paper):
+        return cls(offline=bool(printer & STATUS_OFFLINE), cover_open=bool(cause & STATUS_COVER_OPEN),
+                   paper_out=bool(cause & STATUS_PAPER_STOP) or bool(paper & STATUS_PAPER_END),
+                   paper_near_end=bool(paper & STATUS_PAPER_NEAR_END), error=bool(cause & STATUS_ERROR))
+
+    @property
+    def ready(self):
+        return not (self.offline or self.cover_open or self.paper_out or self.error)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """How a print job went, never raised.
+
+    ``printed``: the ticket was confirmed by the printer (or written without error to a
+    device that cannot be asked). ``confirmed``: True when the printer answered after the
+    job, None when it cannot be asked. ``message``: the technical reason it was not
+    printed (for the log). ``alert``/``alert_en``: what to tell the supervisor (a fault,
+    or a warning such as paper running low on a printed ticket), or None.
+    """
+
+    printed: bool
+    confirmed: bool | None = None
+    message: str | None = None
+    alert: str | None = None
+    alert_en: str | None = None
+
+    @classmethod
+    def failed(cls, error):
+        return cls(False, False, error.message, error.alert, error.alert_en)
 
 
 # ---------------------------------------------------------------- inputs
@@ -168,6 +241,8 @@ def find_font(bold=False):
         f"cài bằng: {FONT_PACKAGE_HINT}",
         f"no TrueType font with Vietnamese letters ({'bold' if bold else 'regular'}) among "
         f"{', '.join(FONT_CANDIDATES[bold])}; install one: {FONT_PACKAGE_HINT}",
+        alert=f"Máy chủ thiếu phông chữ tiếng Việt để in phiếu: báo quản trị viên ({FONT_PACKAGE_HINT})",
+        alert_en=f"The hub lacks a Vietnamese font to print tickets: tell the administrator ({FONT_PACKAGE_HINT})",
     )
 
 
@@ -467,12 +542,27 @@ def _is_hex(text):
     return all(char in "0123456789abcdefABCDEF" for char in text)
 
 
-def printer_from_config(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS):
+def printer_where(spec):
+    """Where a printer is, in words for the supervisor's alert: ``(Vietnamese, English)``."""
+    parsed = spec if isinstance(spec, PrinterSpec) else parse_printer_spec(spec)
+    if parsed.kind == "network":
+        return f"mạng {parsed.host}:{parsed.port}", f"network {parsed.host}:{parsed.port}"
+    if parsed.kind == "usb":
+        ids = f"{parsed.vendor_id:04x}:{parsed.product_id:04x}"
+        return f"cổng USB {ids}", f"USB port {ids}"
+    if parsed.kind == "file":
+        return f"thiết bị {parsed.path}", f"device {parsed.path}"
+    return "máy in thử", "test printer"
+
+
+def printer_from_config(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS,
+                        status_timeout=STATUS_TIMEOUT_SECONDS):
     """The TicketPrinter for a ``HALL_PRINTER`` value, or None for ``none``.
 
     Nothing is opened here: each print job connects and disconnects, so a printer
     switched off, unplugged or restarted between tickets is picked up again.
-    ``timeout`` bounds each network or USB operation, in seconds.
+    ``timeout`` bounds each network or USB operation, in seconds; ``status_timeout`` how
+    long a status query may go unanswered before the job is in doubt.
     """
     parsed = spec if isinstance(spec, PrinterSpec) else parse_printer_spec(spec)
     if parsed.kind == "none":
@@ -490,7 +580,8 @@ def printer_from_config(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_T
     else:
         def driver():
             return _usb_printer(parsed.vendor_id, parsed.product_id, timeout)
-    return TicketPrinter(driver, name=str(parsed), width_mm=width_mm, dpi=dpi, timeout=timeout)
+    return TicketPrinter(driver, name=str(parsed), width_mm=width_mm, dpi=dpi, timeout=timeout,
+                         where=printer_where(parsed), status_timeout=status_timeout)
 
 
 USB_HELP = "pip install pyusb; apt-get install libusb-1.0-0"
@@ -524,10 +615,13 @@ class TicketPrinter:
     Jobs are serialised: two kiosk requests never interleave their bytes.
     """
 
-    def __init__(self, escpos_printer, *, name="printer", width_mm=80, dpi=DEFAULT_DPI, timeout=None):
+    def __init__(self, escpos_printer, *, name="printer", width_mm=80, dpi=DEFAULT_DPI, timeout=None,
+                 where=None, status_timeout=STATUS_TIMEOUT_SECONDS):
         self._make_driver = escpos_printer if callable(escpos_printer) else None
         self._driver = None if callable(escpos_printer) else escpos_printer
         self.name = name
+        self.where, self.where_en = where or (name, name)
+        self.status_timeout = status_timeout
         self.width_mm = width_mm
         self.dpi = dpi
         self.width_px = ticket_width_px(width_mm, dpi)
@@ -545,18 +639,28 @@ class TicketPrinter:
         return self._driver
 
     def print_image(self, image):
-        """Send one image as a job; raises PrinterError on any printer fault."""
+        """Send one image as a job; raises PrinterError on any printer fault or doubt.
+
+        Returns the printer's status after the job (a PrinterStatus), or None when the
+        printer cannot be asked (a one-way device).
+        """
         with self._lock:
             started = time.monotonic()
+            after = None
             try:
                 driver = self.driver
                 _set_paper_width(driver, self.width_px)
                 # Opened explicitly: python-escpos opens lazily only once, so after a
                 # failed open it would never try again.
                 driver.open()
+                asks = answers_status(driver)
+                if asks:
+                    self._check(self._status(driver, after=False), after=False)
                 driver.hw("INIT")  # a clean state, whatever a failed job left behind
                 driver.image(image, impl="bitImageRaster")
                 driver.cut()
+                if asks:
+                    after = self._check(self._status(driver, after=True), after=True)
             except PrinterError:
                 raise
             except Exception as exc:
@@ -564,26 +668,107 @@ class TicketPrinter:
             finally:
                 self._close_quietly()
             log.debug("printed %dx%d on %s in %.2f s", image.width, image.height, self.name, time.monotonic() - started)
+            return after
 
     def print_ticket(self, ticket, hall, *, track_url=None):
-        """Render and print a ticket; raises PrinterError on a fault."""
-        self.print_image(render_ticket(ticket, hall, width_mm=self.width_mm, dpi=self.dpi, track_url=track_url))
+        """Render and print a ticket; raises PrinterError on a fault or when the printer did not confirm it.
+
+        Returns the printer's status after the job, or None when it cannot be asked.
+        """
+        return self.print_image(render_ticket(ticket, hall, width_mm=self.width_mm, dpi=self.dpi,
+                                              track_url=track_url))
+
+    def print_ticket_checked(self, ticket, hall, *, track_url=None):
+        """Print a ticket and say how it went, as a :class:`PrintResult`: never raises."""
+        number = _ticket_number(ticket)
+        try:
+            status = self.print_ticket(ticket, hall, track_url=track_url)
+        except PrinterError as exc:
+            log.warning("ticket %s not printed on %s: %s", number, self.name, exc.message_en)
+            return PrintResult.failed(exc)
+        except Exception as exc:  # a bug must not cost the citizen the number on screen either
+            log.exception("ticket %s not printed on %s: unexpected error", number, self.name)
+            return PrintResult.failed(PrinterError(
+                f"lỗi không xác định ({type(exc).__name__})", f"unexpected error ({type(exc).__name__})",
+                alert=f"Máy kiosk không in được phiếu ({self.where}): báo quản trị viên xem nhật ký máy chủ",
+                alert_en=f"The kiosk could not print a ticket ({self.where_en}): ask the administrator "
+                         "to look at the hub's log"))
+        if status is not None and status.paper_near_end:
+            return PrintResult(True, True, alert=f"Máy in kiosk sắp hết giấy ({self.where}): chuẩn bị cuộn giấy mới",
+                               alert_en=f"The kiosk printer is running out of paper ({self.where_en}): "
+                                        "have a new roll ready")
+        return PrintResult(True, None if status is None else True)
+
+    def _status(self, driver, *, after):
+        """The printer's answers to DLE EOT 1, 2 and 4; PrinterError when it does not answer."""
+        device = getattr(driver, "_device", None)
+        if isinstance(device, socket.socket):
+            device.settimeout(self.status_timeout)
+        answers = []
+        try:
+            for query in (STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER):
+                answers.append(self._ask(driver, query))
+                if answers[-1] is None:  # silence once is enough: do not wait three times
+                    break
+        finally:
+            if isinstance(device, socket.socket):
+                device.settimeout(self.timeout)
+        if None in answers:
+            when, when_en = ("sau khi gửi phiếu", "after the ticket was sent") if after else ("", "")
+            raise PrinterError(
+                f"máy in {self.name} không trả lời câu hỏi trạng thái {when}".strip()
+                + f" trong {self.status_timeout:g} giây",
+                f"printer {self.name} did not answer the status query {when_en}".strip()
+                + f" within {self.status_timeout:g} s",
+                alert=(f"Máy in kiosk không xác nhận đã in phiếu ({self.where}): kiểm tra giấy, nắp và cáp"
+                       if after else f"Máy in kiosk không phản hồi ({self.where}): kiểm tra giấy, nắp và cáp"),
+                alert_en=(f"The kiosk printer did not confirm the ticket ({self.where_en}): "
+                          "check paper, cover and cable" if after else
+                          f"The kiosk printer does not answer ({self.where_en}): check paper, cover and cable"),
+            )
+        return PrinterStatus.from_bytes(*answers)
+
+    @staticmethod
+    def _ask(driver, query):
+        """One status byte, or None for silence, a closed connection or an answer no printer gives."""
+        try:
+            answer = driver.query_status(query)
+        except (OSError, ValueError):  # socket timeouts are OSErrors, pyusb's errors too
+            return None
+        if not answer or answer[-1] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
+            return None
+        return answer[-1]
+
+    def _check(self, status, *, after):
+        """Refuse a printer that is not ready; ``after``: it went wrong while printing."""
+        if status.ready:
+            return status
+        where, where_en = self.where, self.where_en
+        if status.paper_out:
+            problem = ("hết giấy", "is out of paper", "thay cuộn giấy", "put in a new paper roll")
+        elif status.cover_open:
+            problem = ("đang mở nắp", "has its cover open", "đóng nắp máy in", "close the printer's cover")
+        elif status.error:
+            problem = ("báo lỗi", "reports an error", "tắt rồi bật lại máy in, kiểm tra dao cắt giấy",
+                       "switch the printer off and on, check the paper cutter")
+        else:
+            problem = ("đang ngoại tuyến", "is offline", "kiểm tra giấy, nắp và nút nạp giấy",
+                       "check paper, cover and the feed button")
+        vi, en, todo, todo_en = problem
+        during, during_en = (" khi đang in", " while printing") if after else ("", "")
+        raise PrinterError(
+            f"máy in {self.name} {vi}{during}", f"printer {self.name} {en}{during_en}",
+            alert=f"Máy in kiosk {vi}{during} ({where}): {todo}",
+            alert_en=f"The kiosk printer {en}{during_en} ({where_en}): {todo_en}",
+        )
 
     def print_ticket_safely(self, ticket, hall, *, track_url=None):
         """Print a ticket and return ``(True, None)``, or ``(False, Vietnamese message)``: never raises.
 
         The ticket is already issued; the kiosk shows the message beside the number and QR code.
         """
-        number = _ticket_number(ticket)
-        try:
-            self.print_ticket(ticket, hall, track_url=track_url)
-        except PrinterError as exc:
-            log.warning("ticket %s not printed on %s: %s", number, self.name, exc.message_en)
-            return False, exc.message
-        except Exception as exc:  # a bug must not cost the citizen the number on screen either
-            log.exception("ticket %s not printed on %s: unexpected error", number, self.name)
-            return False, PrinterError(f"lỗi không xác định ({type(exc).__name__})").message
-        return True, None
+        result = self.print_ticket_checked(ticket, hall, track_url=track_url)
+        return result.printed, result.message
 
     def _close_quietly(self):
         # Each job opens its own connection: a printer restarted between tickets is
@@ -596,41 +781,65 @@ class TicketPrinter:
             log.debug("closing %s failed", self.name, exc_info=True)
 
     def _explain(self, exc):
-        """A PrinterError in words a technician can act on."""
+        """A PrinterError in words a technician can act on, with an alert a supervisor can act on."""
         from escpos.exceptions import DeviceNotFoundError, ImageWidthError
 
         # python-escpos keeps its own message in .msg; its last line holds the OS's reason.
         text = str(getattr(exc, "msg", exc)).strip()
         detail = text.splitlines()[-1] if text else type(exc).__name__
+        where, where_en = self.where, self.where_en
         if isinstance(exc, ImageWidthError):
             return PrinterError(
                 f"phiếu rộng hơn khổ giấy của máy in {self.name} ({detail} điểm)",
                 f"the ticket is wider than {self.name}'s paper ({detail} dots)",
+                alert=f"Máy in kiosk dùng giấy hẹp hơn khổ đã cài đặt ({where}): báo quản trị viên",
+                alert_en=f"The kiosk printer's paper is narrower than configured ({where_en}): "
+                         "tell the administrator",
             )
         if isinstance(exc, DeviceNotFoundError):
             return PrinterError(
                 f"không kết nối được máy in {self.name} ({detail})",
                 f"cannot open printer {self.name} ({detail})",
+                alert=f"Máy kiosk không kết nối được máy in ({where}): kiểm tra máy in đã bật và cáp",
+                alert_en=f"The kiosk cannot reach its printer ({where_en}): check it is switched on "
+                         "and its cable",
             )
         if isinstance(exc, TimeoutError):
             return PrinterError(
                 f"máy in {self.name} không phản hồi" + (f" sau {self.timeout:g} giây" if self.timeout else ""),
                 f"printer {self.name} did not answer" + (f" within {self.timeout:g} s" if self.timeout else ""),
+                alert=f"Máy in kiosk không phản hồi ({where}): kiểm tra giấy, nắp và cáp",
+                alert_en=f"The kiosk printer does not answer ({where_en}): check paper, cover and cable",
             )
         if type(exc).__name__ == "NoBackendError":  # pyusb found no libusb
             return PrinterError(
                 f"in qua USB cần thư viện libusb ({USB_HELP})",
                 f"printing over USB needs libusb ({USB_HELP})",
+                alert=f"Máy kiosk thiếu thư viện in qua USB: báo quản trị viên ({USB_HELP})",
+                alert_en=f"The kiosk lacks the USB printing library: tell the administrator ({USB_HELP})",
             )
         if isinstance(exc, OSError):
             return PrinterError(
                 f"lỗi khi gửi phiếu tới máy in {self.name} ({detail})",
                 f"sending the ticket to {self.name} failed ({detail})",
+                alert=f"Máy in kiosk ngắt kết nối khi nhận phiếu ({where}): kiểm tra giấy, nắp và cáp",
+                alert_en=f"The kiosk printer dropped the connection while taking a ticket ({where_en}): "
+                         "check paper, cover and cable",
             )
         return PrinterError(
             f"lỗi máy in {self.name} ({type(exc).__name__}: {detail})",
             f"printer {self.name} failed ({type(exc).__name__}: {detail})",
+            alert=f"Máy in kiosk báo lỗi ({where}): tắt rồi bật lại máy in; nếu vẫn lỗi, báo quản trị viên",
+            alert_en=f"The kiosk printer failed ({where_en}): switch it off and on; if it still fails, "
+                     "tell the administrator",
         )
+
+
+def answers_status(driver):
+    """Can this python-escpos printer be asked its status? (Network, USB, serial: yes; file, dummy: no.)"""
+    from escpos.escpos import Escpos
+
+    return type(driver)._read is not Escpos._read
 
 
 def _set_paper_width(driver, width_px):
@@ -656,15 +865,18 @@ _shared_printers = {}
 _shared_printers_lock = threading.Lock()
 
 
-def shared_printer(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS):
+def shared_printer(spec, *, width_mm=80, dpi=DEFAULT_DPI, timeout=DEFAULT_TIMEOUT_SECONDS, status_timeout=None):
     """The one TicketPrinter of the process for these settings (None for ``none``).
 
     Requests that print to the same printer share it, so their jobs queue on its lock.
+    ``status_timeout`` defaults to STATUS_TIMEOUT_SECONDS as it is when first asked.
     """
-    key = (str(spec).strip(), width_mm, dpi, timeout)
+    status_timeout = STATUS_TIMEOUT_SECONDS if status_timeout is None else status_timeout
+    key = (str(spec).strip(), width_mm, dpi, timeout, status_timeout)
     with _shared_printers_lock:
         if key not in _shared_printers:
-            _shared_printers[key] = printer_from_config(spec, width_mm=width_mm, dpi=dpi, timeout=timeout)
+            _shared_printers[key] = printer_from_config(spec, width_mm=width_mm, dpi=dpi, timeout=timeout,
+                                                        status_timeout=status_timeout)
         return _shared_printers[key]
 
 
@@ -675,12 +887,25 @@ def print_ticket_safely(printer, ticket, hall, *, track_url=None, width_mm=80):
     ``printer`` is a TicketPrinter, None, or a ``HALL_PRINTER`` value (then the
     :func:`shared_printer` for it, on ``width_mm`` paper).
     """
+    result = print_ticket_checked(printer, ticket, hall, track_url=track_url, width_mm=width_mm)
+    return result.printed, result.message
+
+
+def print_ticket_checked(printer, ticket, hall, *, track_url=None, width_mm=80):
+    """Print a ticket and say how it went (a :class:`PrintResult`), never raising.
+
+    ``printer`` as for :func:`print_ticket_safely`; no printer gives ``PrintResult(False)``
+    with no message and no alert.
+    """
     if isinstance(printer, (str, PrinterSpec)):
         try:
             printer = shared_printer(printer, width_mm=width_mm)
-        except ValueError as exc:  # a wrong setting must not cost the citizen the number on screen
+        except ValueError as exc:
             log.error("ticket %s not printed: %s", _ticket_number(ticket), exc)
-            return False, PrinterError(f"cấu hình máy in sai ({exc})", f"wrong printer setting ({exc})").message
+            return PrintResult.failed(PrinterError(
+                f"cấu hình máy in sai ({exc})", f"wrong printer setting ({exc})",
+                alert="Cấu hình máy in của kiosk sai (HALL_PRINTER): báo quản trị viên",
+                alert_en="The kiosk's printer setting is wrong (HALL_PRINTER): tell the administrator"))
     if printer is None:
-        return False, None
-    return printer.print_ticket_safely(ticket, hall, track_url=track_url)
+        return PrintResult(False)
+    return printer.print_ticket_checked(ticket, hall, track_url=track_url)

@@ -24,6 +24,10 @@ def _minutes(seconds):
     return None if seconds is None else round(seconds / 60, 1)
 
 
+# The devices that report faults, in words a supervisor reads at a glance.
+DEVICE_NAMES = {"printer": ("Máy in phiếu", "Ticket printer"), None: ("Thiết bị", "Device")}
+
+
 def dashboard_snapshot(db, config, now):
     """Everything the dashboard draws, as one JSON-ready dict with the hall's ``seq``."""
     today = local_day(config, now)
@@ -95,8 +99,10 @@ def dashboard_snapshot(db, config, now):
         fault = json.loads(data)
         when = datetime.fromtimestamp(at, config.tz).strftime("%H:%M")
         alerts.append({"kind": "device_fault", "key": f"fault:{seq}",
-                       "message": f"{when} — {fault.get('device')}: {fault.get('message')}",
-                       "message_en": f"{when} — {fault.get('device')}: {fault.get('message')}"})
+                       "message": f"{when} — {DEVICE_NAMES.get(fault.get('device'), DEVICE_NAMES[None])[0]}: "
+                                  f"{fault.get('message')}",
+                       "message_en": f"{when} — {DEVICE_NAMES.get(fault.get('device'), DEVICE_NAMES[None])[1]}: "
+                                     f"{fault.get('message')}"})
 
     return {
         "seq": current_seq(db),

@@ -4,9 +4,11 @@ the choices offered for rating the service.
 """
 
 import segno
-from flask import url_for
+from flask import current_app, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ..core.ratings import REASONS, SCORES
+from ..errors import Invalid, NotFound
 from .extensions import get_hall, setting
 
 
@@ -27,8 +29,11 @@ def qr_svg(url):
 
 
 def print_ticket(ticket, url):
-    """Print on the configured printer (HALL_PRINTER): ``(printed, error)``. A fault is logged
-    and recorded for supervisors; it never costs the citizen the number."""
+    """Print on the configured printer (HALL_PRINTER): ``(printed, error)``, where ``printed`` is
+    True only when the printer confirmed the ticket (or is a one-way device that took it
+    without error). A fault or a doubt is logged and raised on the supervisors' dashboard in
+    words they can act on; it never costs the citizen the number. A warning (paper running
+    low) is raised too, with the ticket printed."""
     spec = setting("printer")
     if spec == "none":
         return False, None
@@ -37,12 +42,44 @@ def print_ticket(ticket, url):
     hall = get_hall()
     config = hall.config
     priority_name = next((p.name for p in config.priorities if p.code == ticket["priority"]), None)
-    printed, error = printing.print_ticket_safely(
+    result = printing.print_ticket_checked(
         spec, dict(ticket, priority_name=priority_name), {"name": config.name, "hotline": config.hotline,
                                                           "timezone": config.timezone}, track_url=url)
-    if not printed:
-        hall.record_fault("printer", error)
-    return printed, error
+    if result.alert:
+        hall.record_fault("printer", result.alert)
+    return result.printed, result.message
+
+
+PRINT_SALT = "hall-kiosk-print"
+PRINT_TOKEN_SECONDS = 120
+
+
+def printer_configured():
+    return setting("printer") != "none"
+
+
+def deferred_print(track_token):
+    """What a kiosk needs to have a just-issued ticket printed by a second request (so it can
+    show the number at once, with "Printing…"): ``{"url", "token"}``, or None without a printer.
+    The token is signed and lasts two minutes."""
+    if not printer_configured():
+        return None
+    token = URLSafeTimedSerializer(current_app.secret_key, salt=PRINT_SALT).dumps(track_token)
+    return {"url": url_for("citizen.kiosk_print"), "token": token}
+
+
+def print_deferred(token):
+    """Print the ticket a :func:`deferred_print` token names: ``(printed, error)``."""
+    try:
+        track_token = URLSafeTimedSerializer(current_app.secret_key, salt=PRINT_SALT).loads(
+            token, max_age=PRINT_TOKEN_SECONDS)
+    except BadData:
+        raise Invalid("Phiếu này không còn in được", "This ticket can no longer be printed",
+                      code="print_expired") from None
+    ticket = get_hall().ticket_by_token(track_token)
+    if ticket is None:
+        raise NotFound("Không tìm thấy số", "Ticket not found", code="not_found")
+    return print_ticket(ticket, track_url(track_token))
 
 
 def rating_choices():

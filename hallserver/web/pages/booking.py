@@ -21,7 +21,7 @@ from ..access import current_staff_principal, current_user, kiosk_principal, sig
 from ..extensions import get_hall, today
 from ..guards import booking_limit, check_challenge, lookup_limit, new_challenge
 from ..inputs import field, json_body, valid_day
-from ..tickets import print_ticket, public_link, qr_svg, track_url
+from ..tickets import deferred_print, print_ticket, public_link, qr_svg, track_url
 
 bp = Blueprint("booking", __name__)
 
@@ -215,12 +215,21 @@ def kiosk_check_in():
     """A code typed or scanned at a paired kiosk → the appointment's ticket, shown and printed."""
     if kiosk_principal() is None:
         raise Unauthorized(_("Kiosk chưa được ghép nối"), "This kiosk is not paired", code="unauthorized")
-    result = get_hall().check_in(field(json_body(), "code", str, max_length=300), by="kiosk")
+    data = json_body()
+    later = field(data, "print_later", bool, required=False)   # as for POST /kiosk/tickets
+    result = get_hall().check_in(field(data, "code", str, max_length=300), by="kiosk")
     ticket = result["ticket"]
-    url = track_url(ticket.pop("track_token"))
-    printed, print_error = (False, None) if result["again"] else print_ticket(ticket, url)
-    return jsonify({"ticket": ticket, "booking": result["booking"], "again": result["again"], "track_url": url,
-                    "qr_svg": qr_svg(url), "printed": printed, "print_error": print_error}), 201
+    token = ticket.pop("track_token")
+    url = track_url(token)
+    answer = {"ticket": ticket, "booking": result["booking"], "again": result["again"], "track_url": url,
+              "qr_svg": qr_svg(url), "printed": False, "print_error": None}
+    if result["again"]:
+        answer["print"] = None   # the ticket was printed the first time
+    elif later:
+        answer.update(printed=None, print=deferred_print(token))
+    else:
+        answer["printed"], answer["print_error"] = print_ticket(ticket, url)
+    return jsonify(answer), 201
 
 
 # -- the staff's list -------------------------------------------------------------------------

@@ -1,24 +1,136 @@
-// The kiosk: tap a service, get a number (shown, printed, with a QR to follow it); or check
-// an appointment in by its code, typed or scanned (a keyboard-wedge scanner types the QR's
-// link and Enter, so fast keystrokes ending in Enter anywhere on the page count as a scan).
+// The kiosk: tap a service, get a number (shown at once, then printed, with a QR to follow it);
+// priority citizens first tap their category (a big button: no priority without a category);
+// or check an appointment in by its code, typed or scanned (a keyboard-wedge scanner types the
+// QR's link and Enter, so fast keystrokes ending in Enter anywhere on the page count as a scan).
+//
+// Screens: the start (services), the priority categories, the appointment, the ticket. Any
+// screen but the untouched start goes back to it after data.timeouts.idle_seconds without a
+// touch; the ticket screen after data.timeouts.result_seconds, counting down. Going back to the
+// start also goes back to Vietnamese: the next citizen finds the kiosk as the hall set it up.
 (function () {
   "use strict";
   const data = HallLive.data("kiosk-data");
-  const text = data.text;
   const fill = HallLive.fill;
   const $ = (id) => document.getElementById(id);
-  const RESET_AFTER_MS = 30000;
+  const START_LANGUAGE = data.languages[0];
+  const IDLE_MS = data.timeouts.idle_seconds * 1000;
+  const RESULT_SECONDS = data.timeouts.result_seconds;
+  let language = START_LANGUAGE;
+  let text = data.text[language];
   let busy = false;
   let connected = true;
-  let resetTimer = null;
-  let services = [];         // the latest services, re-applied when the connection comes back
+  let idleTimer = null;
+  let countdownTimer = null;
+  let countdownLeft = 0;
+  let priority = null;        // the chosen category's code; only a category button sets it
+  let services = data.services;   // the latest services, re-applied when the connection or language changes
+  let shown = null;           // the answer on the ticket screen, re-drawn when the language changes
 
   // Visitors cannot wander off: no context menu, no text selection, no links on the page.
   document.addEventListener("contextmenu", (event) => event.preventDefault());
 
+  const english = () => language !== START_LANGUAGE;
+  const named = (item) => (item ? (english() && item.name_en) || item.name : "");
+  const priorityByCode = (code) => data.priorities.find((item) => item.code === code);
+  const serviceByCode = (code) => services.find((item) => item.code === code);
+  /** A sentence with a count: [one, other] forms from the data block. */
+  const counted = (forms, count) => fill(forms[count === 1 ? 0 : 1], { count });
+
+  // -- screens -----------------------------------------------------------------------------
+
+  function showScreen(id) {
+    for (const screen of ["choose", "priority-screen", "appointment-info", "result"]) $(screen).hidden = screen !== id;
+    document.body.dataset.screen = id;
+    if (id !== "result") stopCountdown();
+    touched();
+  }
+
+  function atStart() {
+    return document.body.dataset.screen === "choose" && priority === null && !english();
+  }
+
+  /** Every touch (or key) restarts the idle clock, and the ticket screen's countdown. */
+  function touched() {
+    clearTimeout(idleTimer);
+    idleTimer = null;
+    if (document.body.dataset.screen === "result") {
+      startCountdown();
+    } else if (!atStart()) {
+      idleTimer = setTimeout(reset, IDLE_MS);
+    }
+  }
+
+  function startCountdown() {
+    clearInterval(countdownTimer);
+    countdownLeft = RESULT_SECONDS;
+    showCountdown();
+    countdownTimer = setInterval(() => {
+      countdownLeft -= 1;
+      if (countdownLeft <= 0) reset();
+      else showCountdown();
+    }, 1000);
+  }
+
+  function showCountdown() {
+    $("countdown").textContent = fill(text.countdown, { seconds: countdownLeft });
+  }
+
+  function stopCountdown() {
+    clearInterval(countdownTimer);
+    countdownTimer = null;
+  }
+
+  function reset() {
+    stopCountdown();
+    shown = null;
+    priority = null;
+    $("booking-code").value = "";
+    showCheckInError(null);
+    showError("");
+    setLanguage(START_LANGUAGE);
+    showScreen("choose");
+  }
+
+  ["pointerdown", "keydown"].forEach((type) => document.addEventListener(type, touched, true));
+
+  // -- language ------------------------------------------------------------------------------
+
+  function setLanguage(next) {
+    language = next;
+    text = data.text[language];
+    document.documentElement.lang = language;
+    document.body.dataset.language = language;
+    document.querySelectorAll("[data-text]").forEach((element) => { element.textContent = text[element.dataset.text]; });
+    document.querySelectorAll("[data-placeholder]").forEach((element) => {
+      element.placeholder = text[element.dataset.placeholder];
+      element.setAttribute("aria-label", text[element.dataset.placeholder]);
+    });
+    $("lang").lang = data.languages.find((code) => code !== language);
+    $("hall-name").textContent = english() ? data.hall.name_en : data.hall.name;
+    document.querySelectorAll("button.priority").forEach((button) => {
+      button.textContent = named(priorityByCode(button.dataset.priority));
+    });
+    applyServices(services);
+    showPriority();
+    if (shown) showResult(shown);
+  }
+
+  $("lang").addEventListener("click", () => {
+    setLanguage(english() ? START_LANGUAGE : data.languages.find((code) => code !== START_LANGUAGE));
+    touched();
+  });
+
+  // -- services --------------------------------------------------------------------------------
+
   function showError(message) {
     $("kiosk-error").textContent = message || "";
     $("kiosk-error").hidden = !message;
+  }
+
+  /** A refusal from the hub, in the kiosk's language. */
+  function errorText(error, fallback) {
+    if (!error) return fallback;
+    return (english() ? error.message_en : error.message) || error.message || fallback;
   }
 
   function applyServices(latest) {
@@ -27,11 +139,12 @@
       const button = document.querySelector(`button.service[data-service="${service.code}"]`);
       if (!button) return;
       button.disabled = !service.available || !connected;
-      // An admin may rename a service while the kiosk runs: names follow the hub.
-      button.querySelector(".service-name").textContent = service.name;
-      button.querySelector(".service-description").textContent = service.description || "";
+      // An admin may rename a service while the kiosk runs: names follow the hub, in the kiosk's language.
+      button.querySelector(".service-name").textContent = named(service);
+      // Descriptions are Vietnamese only: English shows the name alone.
+      button.querySelector(".service-description").textContent = english() ? "" : service.description || "";
       const status = button.querySelector(".service-status");
-      status.textContent = service.available ? fill(text.waiting, { count: service.waiting })
+      status.textContent = service.available ? counted(text.waiting, service.waiting)
                                              : text.unavailable[service.unavailable];
       button.classList.toggle("unavailable", !service.available);
     });
@@ -44,10 +157,32 @@
     } catch (ignored) { /* the socket's state tells us when the hub is back */ }
   }
 
-  function priorityChoice() {
-    if (!$("priority-toggle").checked) return null;
-    const chosen = document.querySelector('input[name="priority"]:checked');
-    return chosen ? chosen.value : null;
+  function showPriority() {
+    const chosen = priorityByCode(priority);
+    $("priority-banner").hidden = !chosen;
+    $("priority-chosen").textContent = chosen ? fill(text.priority_chosen, { name: named(chosen) }) : "";
+    $("hint").textContent = chosen ? text.hint_priority : text.hint;
+    document.body.classList.toggle("priority-chosen", Boolean(chosen));
+  }
+
+  function choosePriority(code) {
+    priority = priorityByCode(code) ? code : null;
+    showPriority();
+    showScreen("choose");
+  }
+
+  // -- the ticket --------------------------------------------------------------------------
+
+  function showPrint(state) {
+    $("result-print").dataset.state = state;
+    $("result-print").textContent = { printing: text.printing, printed: text.printed,
+                                      doubt: text.not_printed, none: text.no_printer }[state];
+  }
+
+  function printState(answer) {
+    if (answer.print) return "printing";
+    if (answer.printed) return "printed";
+    return answer.print_error ? "doubt" : "none";
   }
 
   function showResult(answer) {
@@ -58,61 +193,33 @@
       $("result-appointment").textContent = answer.again ? text.appointment_again : fill(text.appointment, { time: booking.time });
     }
     $("result-number").textContent = ticket.number;
-    $("result-service").textContent = ticket.service_name;
-    $("result-ahead").textContent = fill(text.ahead, { count: ticket.ahead });
+    const service = serviceByCode(ticket.service);
+    $("result-service").textContent = service ? named(service) : ticket.service_name;
+    const category = priorityByCode(ticket.priority);
+    $("result-priority").hidden = !ticket.priority;
+    $("result-priority").textContent = ticket.priority ? fill(text.priority_chosen, { name: named(category) || ticket.priority }) : "";
+    $("result-ahead").textContent = counted(text.ahead, ticket.ahead);
     $("result-eta").textContent = ticket.eta_minutes ? fill(text.eta, { minutes: ticket.eta_minutes }) : text.eta_now;
     $("result-qr").innerHTML = answer.qr_svg;
-    $("result-print").textContent = answer.printed ? text.printed : (answer.print_error ? text.not_printed : text.no_printer);
-    $("choose").hidden = true;
-    $("result").hidden = false;
-    clearTimeout(resetTimer);
-    resetTimer = setTimeout(reset, RESET_AFTER_MS);
+    showPrint(answer.print_state || printState(answer));
+    if (shown === answer) return;   // a language change re-draws the same ticket
+    shown = answer;
+    showScreen("result");
+    if (answer.print) printTicket(answer);
   }
 
-  function reset() {
-    clearTimeout(resetTimer);
-    $("result").hidden = true;
-    $("choose").hidden = false;
-    $("priority-toggle").checked = false;
-    $("priority-choices").hidden = true;
-    document.querySelectorAll('input[name="priority"]').forEach((input) => { input.checked = false; });
-    $("appointment-info").hidden = true;
-    $("booking-code").value = "";
-    showCheckInError(null);
-    showError("");
-  }
-
-  function serviceName(code) {
-    const name = document.querySelector(`button.service[data-service="${code}"] .service-name`);
-    return name ? name.textContent : code;
-  }
-
-  function showCheckInError(error) {
-    $("check-in-error").hidden = !error;
-    $("check-in-error").textContent = error ? error.message : "";
-    const fallback = $("check-in-fallback");
-    fallback.hidden = !(error && error.service);
-    if (error && error.service) {
-      fallback.dataset.service = error.service;
-      fallback.textContent = fill(text.fallback, { service: serviceName(error.service) });
-    }
-  }
-
-  async function checkIn(code) {
-    if (busy || !code.trim()) return;
-    busy = true;
-    $("appointment-info").hidden = false;
-    showCheckInError(null);
+  /** The second request: the printer's truth. The number is on screen meanwhile ("Printing…"). */
+  async function printTicket(answer) {
+    let state = "doubt";
     try {
-      const { status, answer } = await HallLive.postJSON(data.urls.check_in, { code });
-      if (status === 201) showResult(answer);
-      else showCheckInError((answer && answer.error) || { message: text.check_in_failed });
-    } catch (networkError) {
-      showCheckInError({ message: text.check_in_failed });
-    } finally {
-      busy = false;
-      $("booking-code").value = "";
-    }
+      const { status, answer: printed } = await HallLive.postJSON(answer.print.url, { token: answer.print.token });
+      if (status === 200 && printed.printed) state = "printed";
+    } catch (networkError) { /* no answer is doubt */ }
+    answer.print_state = state;
+    answer.print = null;
+    if (shown !== answer) return;    // the citizen already left
+    showPrint(state);
+    startCountdown();                // the citizen gets the full time to read what happened
   }
 
   async function issue(service) {
@@ -120,9 +227,16 @@
     busy = true;
     showError("");
     try {
-      const { status, answer } = await HallLive.postJSON(data.urls.issue, { service, priority: priorityChoice() });
-      if (status === 201) showResult(answer);
-      else showError(answer && answer.error ? answer.error.message : text.failed);
+      const body = { service, print_later: true };
+      if (priority) body.priority = priority;
+      const { status, answer } = await HallLive.postJSON(data.urls.issue, body);
+      if (status === 201) {
+        priority = null;       // this ticket has it; the next citizen chooses again
+        showPriority();
+        showResult(answer);
+      } else {
+        showError(errorText(answer && answer.error, text.failed));
+      }
       if (status !== 201) refreshState();
     } catch (networkError) {
       showError(text.failed);
@@ -131,22 +245,64 @@
     }
   }
 
+  // -- appointments ------------------------------------------------------------------------
+
+  function showCheckInError(error) {
+    $("check-in-error").hidden = !error;
+    $("check-in-error").textContent = error ? errorText(error, text.check_in_failed) : "";
+    const fallback = $("check-in-fallback");
+    fallback.hidden = !(error && error.service);
+    if (error && error.service) {
+      fallback.dataset.service = error.service;
+      fallback.textContent = fill(text.fallback, { service: named(serviceByCode(error.service)) || error.service });
+    }
+  }
+
+  async function checkIn(code) {
+    if (busy || !code.trim()) return;
+    busy = true;
+    showScreen("appointment-info");
+    showCheckInError(null);
+    try {
+      const { status, answer } = await HallLive.postJSON(data.urls.check_in, { code, print_later: true });
+      if (status === 201) showResult(answer);
+      else showCheckInError((answer && answer.error) || { message: text.check_in_failed, message_en: text.check_in_failed });
+    } catch (networkError) {
+      showCheckInError({ message: text.check_in_failed, message_en: text.check_in_failed });
+    } finally {
+      busy = false;
+      $("booking-code").value = "";
+    }
+  }
+
+  // -- taps ----------------------------------------------------------------------------------
+
   document.querySelectorAll("button.service").forEach((button) => {
     button.addEventListener("click", () => issue(button.dataset.service));
   });
-  $("priority-toggle").addEventListener("change", () => { $("priority-choices").hidden = !$("priority-toggle").checked; });
-  $("appointment").addEventListener("click", () => {
-    $("appointment-info").hidden = !$("appointment-info").hidden;
-    if (!$("appointment-info").hidden) $("booking-code").focus();
+  document.querySelectorAll("button.priority").forEach((button) => {
+    button.addEventListener("click", () => choosePriority(button.dataset.priority));
   });
+  if ($("priority-open")) $("priority-open").addEventListener("click", () => showScreen("priority-screen"));
+  $("priority-back").addEventListener("click", () => showScreen("choose"));
+  $("priority-cancel").addEventListener("click", () => choosePriority(null));
+  $("appointment").addEventListener("click", () => {
+    showCheckInError(null);
+    showScreen("appointment-info");
+    $("booking-code").focus();
+  });
+  $("appointment-back").addEventListener("click", () => showScreen("choose"));
   $("check-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
     checkIn($("booking-code").value);
   });
   $("check-in-fallback").addEventListener("click", () => {
+    const service = $("check-in-fallback").dataset.service;
     showCheckInError(null);
-    issue($("check-in-fallback").dataset.service);
+    showScreen("choose");
+    issue(service);
   });
+  $("done").addEventListener("click", reset);
 
   // A scanner types far faster than a person: at most SCAN_GAP_MS between keys.
   const SCAN_GAP_MS = 60;
@@ -164,7 +320,6 @@
       scanned += event.key;
     }
   });
-  $("done").addEventListener("click", reset);
 
   function tick() {
     $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: document.body.dataset.timezone });
@@ -173,6 +328,9 @@
   setInterval(tick, 10000);
   // Working hours change with the clock, not with events.
   setInterval(refreshState, 60000);
+
+  document.body.dataset.screen = "choose";
+  setLanguage(START_LANGUAGE);
 
   HallLive.connect({
     room: "display",
@@ -184,7 +342,8 @@
       else document.querySelectorAll("button.service").forEach((button) => { button.disabled = true; });
     },
     onState: (state) => {
-      document.querySelector(".kiosk-head h1").textContent = state.hall.name;
+      data.hall = { name: state.hall.name, name_en: state.hall.name_en || state.hall.name };
+      $("hall-name").textContent = english() ? data.hall.name_en : data.hall.name;
       applyServices(state.services);
     },
     on: { queue: (payload) => applyServices(payload.services) },

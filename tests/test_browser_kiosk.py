@@ -1,0 +1,204 @@
+"""The kiosk in real headless Chromium with touch, as an elderly citizen uses it, at
+1080×1920 portrait and 1920×1080 landscape, against a hub on loopback (the demo hall: five
+services, five priority categories, English names) printing on a fake network printer."""
+
+import json
+import re
+import sqlite3
+
+import pytest
+
+from tests.helpers import browser_pair_kiosk, hub_with_tokens, run_cli, screenshot
+from tests.test_printing import FakeNetworkPrinter
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+PORTRAIT = {"width": 1080, "height": 1920}
+LANDSCAPE = {"width": 1920, "height": 1080}
+VIETNAMESE = re.compile(r"[À-ỹ]")
+
+
+@pytest.fixture
+def kiosk_hub(tmp_path, monkeypatch):
+    """Start a demo-hall hub printing on a fake network printer: ``start(FakeNetworkPrinter(...))``."""
+    started = []
+
+    def start(printer):
+        db = tmp_path / "hall.db"
+        run_cli("init", db=db)
+        monkeypatch.setenv("HALL_PRINTER", printer.spec)
+        hub = hub_with_tokens(db).start()
+        hub.printer = printer
+        started.append(hub)
+        return hub
+    yield start
+    for hub in started:
+        hub.stop()
+        hub.printer.close()
+
+
+def open_kiosk(browser, hub, viewport, query=""):
+    context = browser.new_context(viewport=viewport, has_touch=True, locale="vi-VN")
+    page = context.new_page()
+    browser_pair_kiosk(page, hub.url, hub.kiosk)
+    if query:
+        page.goto(f"{hub.url}/kiosk{query}")
+    page.wait_for_function("() => !document.querySelector('button.service[data-service=HT]').disabled")
+    return page
+
+
+def measure(page, selector, inner=None):
+    """Each element's box and (of ``inner`` in it, or itself) computed font size in px."""
+    return page.eval_on_selector_all(selector, """(elements, inner) => elements.map((element) => {
+        const box = element.getBoundingClientRect();
+        const text = inner ? element.querySelector(inner) : element;
+        return {top: box.top, bottom: box.bottom, left: box.left, right: box.right, height: box.height,
+                width: box.width, font: parseFloat(getComputedStyle(text).fontSize),
+                color: getComputedStyle(text).color, background: getComputedStyle(element).backgroundColor};
+    })""", inner)
+
+
+def assert_tiles_for_a_finger(page, viewport):
+    tiles = measure(page, "button.service", ".service-name")
+    assert len(tiles) == 5
+    for tile in tiles:
+        assert tile["height"] >= 160 and tile["font"] >= 40, tile
+        assert tile["bottom"] <= viewport["height"] and tile["right"] <= viewport["width"], tile  # no scrolling
+        assert tile["color"] != tile["background"]
+    # the tiles fill the screen: together they cover most of it
+    area = sum(tile["width"] * tile["height"] for tile in tiles)
+    assert area >= 0.45 * viewport["width"] * viewport["height"]
+
+
+def test_portrait_priority_ticket_for_an_elderly_finger(kiosk_hub, browser):
+    hub = kiosk_hub(FakeNetworkPrinter())
+    kiosk = open_kiosk(browser, hub, PORTRAIT)
+    assert_tiles_for_a_finger(kiosk, PORTRAIT)
+    names = measure(kiosk, "button.service", ".service-name")
+    assert all(tile["width"] >= 0.8 * PORTRAIT["width"] for tile in names)   # one column: wide tiles
+    assert kiosk.locator("input[type=checkbox]").count() == 0
+    screenshot(kiosk, "kiosk-portrait-start")
+
+    # the priority button opens the categories: big buttons, each choosing the priority itself
+    kiosk.tap("#priority-open")
+    kiosk.wait_for_selector("#priority-screen:not([hidden])")
+    categories = measure(kiosk, "button.priority")
+    assert len(categories) == 5 and all(b["height"] >= 160 and b["font"] >= 40 for b in categories)
+    screenshot(kiosk, "kiosk-portrait-priority")
+    # going back chooses nothing: the next tap gives a normal ticket
+    kiosk.tap("#priority-back")
+    kiosk.wait_for_selector("#choose:not([hidden])")
+    assert kiosk.is_hidden("#priority-banner")
+
+    kiosk.tap("#priority-open")
+    kiosk.tap("button.priority[data-priority=elderly]")
+    kiosk.wait_for_selector("#priority-banner:not([hidden])")
+    assert kiosk.inner_text("#priority-chosen") == "Ưu tiên: Người cao tuổi"
+    assert kiosk.inner_text("#hint") == "Chạm vào dịch vụ để lấy số ưu tiên"
+    screenshot(kiosk, "kiosk-portrait-priority-chosen")
+    with kiosk.expect_response(f"{hub.url}/kiosk/tickets") as answer:
+        kiosk.tap("button.service[data-service=HT]")
+    assert answer.value.json()["ticket"]["priority"] == "elderly"
+    kiosk.wait_for_selector("#result:not([hidden])")
+    assert kiosk.inner_text("#result-number") == "1001"
+    assert kiosk.inner_text("#result-priority") == "Ưu tiên: Người cao tuổi"
+    kiosk.wait_for_selector("#result-print[data-state=printed]")
+    assert kiosk.inner_text("#result-print") == "Phiếu đã được in. Vui lòng nhận phiếu."
+    assert re.fullmatch(r"Màn hình tự trở về sau \d+ giây", kiosk.inner_text("#countdown"))
+    assert measure(kiosk, "#done")[0]["height"] >= 96
+    screenshot(kiosk, "kiosk-portrait-priority-ticket")
+
+    # "Xong" goes back to the start with the priority forgotten: the next citizen gets a normal ticket
+    kiosk.tap("#done")
+    kiosk.wait_for_selector("#choose:not([hidden])")
+    assert kiosk.is_hidden("#priority-banner")
+    with kiosk.expect_response(f"{hub.url}/kiosk/tickets") as answer:
+        kiosk.tap("button.service[data-service=CT]")
+    assert answer.value.json()["ticket"]["priority"] is None
+    kiosk.wait_for_selector("#result:not([hidden])")
+    assert kiosk.is_hidden("#result-priority")
+    kiosk.context.close()
+
+
+def test_landscape_english_idle_timeout_and_auto_return(kiosk_hub, browser):
+    hub = kiosk_hub(FakeNetworkPrinter())
+    kiosk = open_kiosk(browser, hub, LANDSCAPE, query="?idle=2&result=3")
+    assert_tiles_for_a_finger(kiosk, LANDSCAPE)
+    screenshot(kiosk, "kiosk-landscape-start")
+
+    # English: the kiosk's words and the hall's, services' and priorities' names from name_en
+    assert kiosk.inner_text("#lang") == "English"
+    kiosk.tap("#lang")
+    kiosk.wait_for_selector("html[lang=en]")
+    assert kiosk.inner_text("#lang") == "Tiếng Việt"
+    assert kiosk.inner_text("#hall-name") == "Demo Commune Public Administration Service Center"
+    assert kiosk.inner_text("button.service[data-service=HT] .service-name") == "Civil status"
+    assert kiosk.inner_text("button.service[data-service=DD] .service-name") == "Land and construction"
+    assert kiosk.inner_text("#hint") == "Touch the service you need to take a number"
+    status = kiosk.inner_text("button.service[data-service=HT] .service-status")
+    assert status == "Waiting: 0 people"
+    kiosk.tap("#priority-open")
+    assert kiosk.inner_text("button.priority[data-priority=disabled]") == "People with disabilities"
+    screenshot(kiosk, "kiosk-landscape-english-priority")
+    # left alone on a sub-screen in English: back to the start, in Vietnamese, after idle_seconds
+    kiosk.wait_for_timeout(1000)
+    assert kiosk.is_visible("#priority-screen")
+    kiosk.wait_for_selector("#choose:not([hidden])", timeout=4000)
+    assert kiosk.get_attribute("html", "lang") == "vi"
+    assert kiosk.inner_text("button.service[data-service=HT] .service-name") == "Hộ tịch"
+
+    # an English ticket, then the ticket screen returns by itself, counting down
+    kiosk.tap("#lang")
+    kiosk.tap("#priority-open")
+    kiosk.tap("button.priority[data-priority=pregnant]")
+    kiosk.tap("button.service[data-service=TP]")
+    kiosk.wait_for_selector("#result-print[data-state=printed]")
+    assert kiosk.inner_text("#result-service") == "Justice and residence"
+    assert kiosk.inner_text("#result-priority") == "Priority: Pregnant women"
+    assert kiosk.inner_text("#result-print") == "Your ticket has been printed. Please take it."
+    assert "ahead of you" in kiosk.inner_text("#result-ahead")
+    assert kiosk.inner_text("#countdown") in ("This screen goes back in 3 seconds",
+                                              "This screen goes back in 2 seconds")
+    for element in ("#result", "#choose", "#hall-name"):
+        assert not VIETNAMESE.search(kiosk.inner_text(element)), element
+    screenshot(kiosk, "kiosk-landscape-english-ticket")
+    kiosk.wait_for_selector("#choose:not([hidden])", timeout=5000)
+    assert kiosk.get_attribute("html", "lang") == "vi" and kiosk.is_hidden("#priority-banner")
+    kiosk.context.close()
+
+
+def test_check_in_errors_in_english(kiosk_hub, browser):
+    hub = kiosk_hub(FakeNetworkPrinter())
+    kiosk = open_kiosk(browser, hub, LANDSCAPE)
+    kiosk.tap("#lang")
+    kiosk.tap("#appointment")
+    kiosk.wait_for_selector("#appointment-info:not([hidden])")
+    assert kiosk.get_attribute("#booking-code", "placeholder") == "Booking code"
+    kiosk.fill("#booking-code", "ZZZZZZZZ")
+    kiosk.tap("#check-in")
+    kiosk.wait_for_selector("#check-in-error:not([hidden])")
+    error = kiosk.inner_text("#check-in-error")
+    assert error and not VIETNAMESE.search(error), error
+    screenshot(kiosk, "kiosk-english-check-in-error")
+    kiosk.context.close()
+
+
+def test_a_printer_that_never_reads_gets_the_citizen_to_note_the_number(kiosk_hub, browser):
+    hub = kiosk_hub(FakeNetworkPrinter(reads=False))
+    kiosk = open_kiosk(browser, hub, PORTRAIT)
+    kiosk.tap("button.service[data-service=HT]")
+    kiosk.wait_for_selector("#result:not([hidden])")
+    # the number is on screen at once, while the kiosk waits for the printer's word
+    assert kiosk.inner_text("#result-number") == "1001"
+    assert kiosk.get_attribute("#result-print", "data-state") == "printing"
+    assert kiosk.inner_text("#result-print") == "Đang in phiếu…"
+    screenshot(kiosk, "kiosk-printing")
+    kiosk.wait_for_selector("#result-print[data-state=doubt]", timeout=10000)
+    assert kiosk.inner_text("#result-print") == "Máy in chưa xác nhận — hãy ghi lại số của bạn trên màn hình"
+    screenshot(kiosk, "kiosk-printer-not-confirmed")
+    with sqlite3.connect(hub.db) as db:
+        faults = [json.loads(row[0]) for row in db.execute("SELECT data FROM events WHERE type = 'device_fault'")]
+    where = f"mạng 127.0.0.1:{hub.printer.port}"
+    message = f"Máy in kiosk không phản hồi ({where}): kiểm tra giấy, nắp và cáp"
+    assert faults == [{"device": "printer", "message": message}]
+    kiosk.context.close()
