@@ -53,7 +53,7 @@ def decode_qr(element):
 
 def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     hub = booking_hub
-    phone = browser.new_page(viewport={"width": 412, "height": 900}, is_mobile=True)
+    phone = browser.new_page(viewport={"width": 412, "height": 900}, is_mobile=True, locale="vi-VN")
     phone.goto(f"{hub.url}/thu-tuc")
     phone.fill("input[name=q]", "dang ky khai sinh")
     phone.click("form[role=search] button[type=submit]")

@@ -47,19 +47,19 @@ def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
     screen.goto(f"{hub.url}/display")
     screen.wait_for_selector("body[data-connection=online]")
     # the citizen scans the kiosk's QR code; a second one took a number a moment later
-    phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
     phone.goto(track_url)
     second = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]
-    other_phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+    other_phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
     other_phone.goto(f"{hub.url}/t/{second['track_token']}")
     for page in (phone, other_phone):
         page.wait_for_selector("#connection[data-state=online]")
-    assert phone.inner_text("#number") == "1001" and other_phone.inner_text("#ahead") == "1"
+    assert phone.inner_text("#number") == "1001" and other_phone.inner_text("#ahead") == "1 người phía trước"
     assert "Sắp đến lượt" in other_phone.inner_text("#headline")
 
     assert call_next(hub)["ticket"]["number"] == "1001"
     phone.wait_for_selector("#headline:has-text('Mời đến quầy số 1')")
-    other_phone.wait_for_selector("#ahead:text-is('0')")
+    other_phone.wait_for_selector("#ahead:text-is('Không còn ai phía trước')")
     screen.wait_for_selector("#call-number:text-is('1001')")
     screen.wait_for_selector("tr[data-counter='1'] td.number:text-is('1001')")
     assert screen.is_visible("#sound-gate")
@@ -90,7 +90,7 @@ def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
 
 def test_take_a_number_from_home_and_cancel(citizen_hub, browser):
     hub = citizen_hub
-    phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
     phone.goto(f"{hub.url}/lay-so")
     phone.check("input[name=service][value=HT]")
     phone.fill("input[name=phone]", "0912 345 678")

@@ -38,6 +38,31 @@ def test_tablet_needs_its_own_counters_rating_token(app, store, tokens):
     assert web.get("/danh-gia/99").status_code == 404
 
 
+def test_a_paired_tablet_outlives_the_staff_session(app, client, tokens, tablet):
+    """The pairing is its own signed cookie for 400 days (renewed whenever the tablet page
+    opens), not the session's, which lasts a staff sign-in (HALL_SESSION_HOURS, 12 h)."""
+    devices = tablet.get_cookie("hall_devices")
+    assert devices is not None and devices.http_only and devices.same_site == "Lax"
+    assert devices.max_age >= 300 * 86400
+    session = tablet.get_cookie("hall_session")
+    assert session is None or session.expires is None  # not a 12-hour permanent session
+    # 13 hours later the session cookie (and its CSRF token) is gone: still paired
+    tablet.delete_cookie("hall_session")
+    page = tablet.get("/danh-gia/1")
+    assert page.status_code == 200 and "hall_devices=" in page.headers.get("Set-Cookie", "")
+    ticket = serve_one(client, tokens)
+    assert tablet.post("/danh-gia/1", json={"number": ticket["number"], "score": 4},
+                       headers={"X-CSRFToken": csrf_in(page.get_data(as_text=True))}).status_code == 200
+    # a forged or foreign cookie pairs nothing; revoking the token unpairs the tablet
+    stranger = app.test_client()
+    stranger.set_cookie("hall_devices", devices.value[:-2] + "xx")
+    assert stranger.get("/danh-gia/1").status_code == 302
+    hall = app.extensions["hall"]
+    token_id = hall.principal_for_token(tablet.token).token_id
+    hall.revoke_token(token_id)
+    assert tablet.get("/danh-gia/1").headers["Location"].endswith("/danh-gia/1/ghep-noi")
+
+
 def test_done_prompts_the_tablet_which_rates_once(app, client, tokens, tablet):
     live = socketio.test_client(app, flask_test_client=tablet)
     assert live.emit("join", {"room": "rating:1"}, callback=True)["ok"] is True

@@ -5,13 +5,18 @@ the signed, HttpOnly session cookie, and ``roles_required`` guards the pages.
 
 Browser devices (a kiosk, a counter's rating tablet) are paired once with a device token.
 Whoever installs the device pastes a token on its pairing page; the browser keeps only
-the token's id in its signed, HttpOnly session cookie. Revoking the token unpairs it.
+the token's id in a signed, HttpOnly cookie of its own (``hall_devices``, 400 days, renewed
+whenever the device's page is opened), apart from the session cookie, whose lifetime is a
+staff sign-in's (HALL_SESSION_HOURS): a tablet stays paired overnight and for months.
+Revoking the token unpairs it.
 """
 
 import functools
+from datetime import timedelta
 
-from flask import g, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import Forbidden
 from ..services import users
@@ -58,13 +63,47 @@ def roles_required(*roles):
 
 # -- paired devices ------------------------------------------------------------------------
 
+DEVICE_COOKIE = "hall_devices"
+DEVICE_COOKIE_LIFETIME = timedelta(days=400)  # the longest a browser keeps a cookie (Chromium)
+
+
 def _key(role, counter):
     return f"{role}:{counter}" if counter is not None else role
 
 
+def _serializer():
+    return URLSafeSerializer(current_app.secret_key, salt="hall-devices")
+
+
+def paired_devices():
+    """{"rating:2": token_id, ...}: the pairings this browser carries (its signed cookie;
+    pairings made before the cookie existed are still read from the session)."""
+    devices = dict(session.get("devices", {}))
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if cookie:
+        try:
+            stored = _serializer().loads(cookie)
+        except BadSignature:
+            stored = {}
+        if isinstance(stored, dict):
+            devices.update({key: value for key, value in stored.items() if isinstance(value, int)})
+    return devices
+
+
+def keep_paired(response, devices=None):
+    """Write (or renew for another DEVICE_COOKIE_LIFETIME) this browser's pairings cookie."""
+    devices = paired_devices() if devices is None else devices
+    if devices:
+        response.set_cookie(DEVICE_COOKIE, _serializer().dumps(devices),
+                            max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()), httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
 def paired_principal(role, counter=None):
-    """The Principal of this browser for ``role`` (and ``counter``), or None."""
-    token_id = session.get("devices", {}).get(_key(role, counter))
+    """The Principal of this browser for ``role`` (and ``counter``), or None (never paired,
+    or its token was revoked)."""
+    token_id = paired_devices().get(_key(role, counter))
     if token_id is None:
         return None
     principal = get_hall().principal_for_token_id(token_id)
@@ -79,17 +118,16 @@ def kiosk_principal():
 
 
 def pair_view(role, *, counter=None, title, done_url):
-    """GET: the pairing form; POST: check the token and remember it in the session."""
+    """GET: the pairing form; POST: check the token and remember it in the pairings cookie."""
     error = None
     if request.method == "POST":
         principal = get_hall().principal_for_token(request.form.get("token", "").strip())
         if principal is None or principal.role != role or principal.counter != counter:
             error = _("Token không hợp lệ hoặc không dành cho thiết bị này.")
         else:
-            devices = dict(session.get("devices", {}))
+            devices = paired_devices()
             devices[_key(role, counter)] = principal.token_id
-            session["devices"] = devices
-            session.permanent = True
-            return redirect(done_url)
+            # Not in the session: its cookie lasts a staff sign-in (12 h), a device lasts months.
+            return keep_paired(redirect(done_url), devices)
     command = f"hallserver token create --role {role}" + (f" --counter {counter}" if counter is not None else "")
     return render_template("device_pair.html", error=error, title=title, command=command), 400 if error else 200

@@ -4,7 +4,7 @@ After "done" at counter N, the hub pushes ``rate`` to the room ``rating:N``; the
 there asks about that ticket and resets itself after a while. One rating per ticket.
 """
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...core import find_counter
@@ -34,7 +34,8 @@ def tablet(number):
     counter = _counter(number)
     if access.paired_principal("rating", number) is None:
         return redirect(url_for("feedback.tablet_pair", number=number))
-    return render_template("feedback/rating_tablet.html", counter=counter, **rating_choices())
+    page = make_response(render_template("feedback/rating_tablet.html", counter=counter, **rating_choices()))
+    return access.keep_paired(page)  # opened every morning: the pairing never runs out
 
 
 def _rating_fields(data):

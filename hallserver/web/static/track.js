@@ -1,30 +1,64 @@
-// Follow one ticket live: position, estimate, "Sắp đến lượt", "Mời đến quầy số N".
+// Follow one ticket live: position, estimate, "Sắp đến lượt", "Mời đến quầy số N", and what
+// to do after a no-show. Names (service, priority) come in both languages in the page's data
+// block; pushes carry codes, and the page shows the name in its own language.
 (function () {
   "use strict";
   const data = HallLive.data("track-data");
   const text = data.text;
+  const names = data.names || { services: {}, priorities: {} };
   const $ = (id) => document.getElementById(id);
   let ticket = data.ticket;
   let announcedCall = null;
+  let lastCounter = ticket.counter || null;   // a no-show is asked back to the counter that called
 
   const fill = HallLive.fill;
+  let plurals = null;
+  try { plurals = new Intl.PluralRules(data.lang); } catch (ignored) { plurals = null; }
+
+  /** "1 person ahead" / "3 people ahead": the page's plural forms {one, other} for ``count``. */
+  function plural(forms, count) {
+    const rule = plurals ? plurals.select(count) : (count === 1 ? "one" : "other");
+    return fill(forms[rule] || forms.other, { count });
+  }
+
+  /** A service or priority name in the page's language (its code when unknown). */
+  function named(table, code) {
+    const entry = table && table[code];
+    if (!entry) return code || "";
+    return data.lang === "en" && entry.name_en ? entry.name_en : entry.name;
+  }
+
+  const known = (value) => value !== null && value !== undefined;
 
   function render() {
+    if (ticket.counter) lastCounter = ticket.counter;
+    $("service").textContent = named(names.services, ticket.service);
+    $("priority").hidden = !ticket.priority;
+    if (ticket.priority) $("priority-name").textContent = named(names.priorities, ticket.priority);
     $("status").textContent = text.status[ticket.status] || ticket.status;
-    $("ahead").textContent = ticket.ahead === null || ticket.ahead === undefined ? "—" : ticket.ahead;
-    $("eta").textContent = ticket.eta_minutes === null || ticket.eta_minutes === undefined ? "—"
-      : fill(text.minutes, { minutes: ticket.eta_minutes });
+    const waiting = ticket.status === "waiting";
+    $("ahead").textContent = !waiting || !known(ticket.ahead) ? "—"
+      : ticket.ahead === 0 ? text.none_ahead : plural(text.ahead, ticket.ahead);
+    $("eta").textContent = !waiting || !known(ticket.eta_minutes) ? "—"
+      : ticket.eta_minutes < 1 ? text.under_a_minute : plural(text.minutes, ticket.eta_minutes);
     const headline = $("headline");
     if ((ticket.status === "called" || ticket.status === "serving") && ticket.counter) {
       headline.textContent = fill(text.called, { counter: ticket.counter });
       headline.dataset.kind = "called";
-    } else if (ticket.status === "waiting" && ticket.ahead !== null && ticket.ahead <= data.soon_ahead) {
+    } else if (ticket.status === "waiting" && known(ticket.ahead) && ticket.ahead <= data.soon_ahead) {
       headline.textContent = text.soon;
       headline.dataset.kind = "soon";
     } else {
       headline.textContent = "";
       headline.dataset.kind = "";
     }
+    const absent = ticket.status === "no_show";
+    $("no-show").hidden = !absent;
+    if (absent) {
+      $("no-show-text").textContent = lastCounter ? fill(text.no_show, { counter: lastCounter }) : text.no_show_anywhere;
+    }
+    // only while waiting: once called, the page already rings and there is nothing to switch on
+    $("notify").hidden = ticket.status !== "waiting" || !window.Notification || Notification.permission === "granted";
     $("cancel").hidden = !(ticket.status === "waiting" || ticket.status === "called");
     if ($("rating")) $("rating").hidden = ticket.status !== "done";
   }
@@ -40,13 +74,14 @@
   }
 
   function accept(next) {
+    if (!next || typeof next !== "object") return;
     ticket = next;
     render();
   }
 
   $("notify").addEventListener("click", async () => {
     if (window.Notification) await Notification.requestPermission();
-    $("notify").hidden = !window.Notification || Notification.permission === "granted";
+    render();
     new Audio(data.urls.chime).play().catch(() => {});
   });
   $("cancel").addEventListener("click", async () => {
@@ -62,8 +97,9 @@
     badge: "connection",
     labels: { connecting: text.connecting, online: text.online, offline: text.offline, refused: text.offline },
     on: {
-      ticket: (payload) => accept(payload.ticket),
+      ticket: (payload) => accept(payload && payload.ticket),
       called: (payload) => {
+        if (!payload || !payload.counter) return;
         if (payload.call_id === announcedCall) return;
         announcedCall = payload.call_id;
         ticket = Object.assign({}, ticket, { status: "called", counter: payload.counter.number });

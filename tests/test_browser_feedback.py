@@ -1,0 +1,153 @@
+"""The counter's rating tablet in real headless Chromium (800×1280, touch) against a hub on
+loopback: done at the counter → the question with the number → one tap → thanks → idle."""
+
+import time
+
+import pytest
+
+from tests.helpers import HT, cli_token, hub_with_tokens, init_hall, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+TABLET = {"viewport": {"width": 800, "height": 1280}, "has_touch": True, "is_mobile": True, "locale": "vi-VN"}
+
+
+@pytest.fixture
+def tablet_hub(tmp_path):
+    db = init_hall(tmp_path, services=[dict(HT, name_en="Civil status")],
+                   counters=[{"number": 1, "services": ["HT"]}])
+    hub = hub_with_tokens(db)
+    hub.rating = cli_token(db, "rating", 1)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def serve_one(hub):
+    """A citizen takes a number, is called, served and finished at counter 1."""
+    number = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]["number"]
+    assert hub.post("/api/v1/counters/1/call-next", hub.counter).json()["ticket"]["number"] == number
+    hub.post("/api/v1/counters/1/start", hub.counter).raise_for_status()
+    hub.post("/api/v1/counters/1/done", hub.counter).raise_for_status()
+    return number
+
+
+def paired_tablet(browser, hub):
+    context = browser.new_context(**TABLET)
+    tablet = context.new_page()
+    tablet.goto(f"{hub.url}/danh-gia/1")
+    assert tablet.url == f"{hub.url}/danh-gia/1/ghep-noi"
+    tablet.fill("input[name=token]", hub.rating)
+    tablet.tap("button[type=submit]")
+    tablet.wait_for_url(f"{hub.url}/danh-gia/1")
+    tablet.wait_for_selector("#connection[data-state=online]")
+    return context, tablet
+
+
+def box(page, selector):
+    return page.locator(selector).bounding_box()
+
+
+def test_tablet_asks_after_done_and_one_tap_rates(tablet_hub, browser):
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub)
+    errors = []
+    tablet.on("pageerror", lambda error: errors.append(str(error)))
+    assert tablet.is_visible("#idle") and not tablet.is_visible("#ask")
+    screenshot(tablet, "rating-tablet-idle")
+
+    number = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    assert tablet.inner_text("#ask-number") == number
+    assert f"giải quyết số {number}?" in tablet.inner_text("#ask h1")
+    assert "<span" not in tablet.inner_text("#ask h1")
+    scores = tablet.locator(".tablet-score")
+    assert scores.count() == 4
+    for index in range(4):
+        size = scores.nth(index).bounding_box()
+        assert size["height"] >= 64 and size["width"] >= 64, size
+    screenshot(tablet, "rating-tablet-ask")
+
+    # "Rất hài lòng": one tap sends it
+    with tablet.expect_response(f"{hub.url}/danh-gia/1") as answer:
+        tablet.tap(".tablet-score[data-score='4']")
+    assert answer.value.status == 200
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    screenshot(tablet, "rating-tablet-thanks")
+    tablet.wait_for_selector("#idle:not([hidden])", timeout=8000)
+    assert not tablet.is_visible("#ask")
+
+    # "Không hài lòng" opens the reasons, each a big tap target, then "Gửi đánh giá"
+    second = serve_one(hub)
+    tablet.wait_for_function(f"() => document.getElementById('ask-number').textContent === '{second}'")
+    tablet.tap(".tablet-score[data-score='1']")
+    tablet.wait_for_selector("#details:not([hidden])")
+    reasons = tablet.locator(".tablet-reason")
+    assert reasons.count() == 6
+    for index in range(reasons.count()):
+        size = reasons.nth(index).bounding_box()
+        assert size["height"] >= 64 and size["width"] >= 300, size
+    assert box(tablet, "#send")["height"] >= 64
+    tablet.tap(".tablet-reason:has(input[value=wait_long])")
+    assert tablet.is_checked("input[value=wait_long]")
+    screenshot(tablet, "rating-tablet-reasons")
+    with tablet.expect_response(f"{hub.url}/danh-gia/1") as answer:
+        tablet.tap("#send")
+    assert answer.value.status == 200
+    tablet.wait_for_selector("#thanks:not([hidden])")
+
+    assert errors == []
+    context.close()
+
+
+def test_a_bad_push_does_not_stop_the_tablet(tablet_hub, browser):
+    """Pushes the hub never sends, slipped into the tablet's socket: ignored, and the next
+    real one still asks."""
+    hub = tablet_hub
+    context = browser.new_context(**TABLET)
+    tablet = context.new_page()
+    sockets = []
+
+    def relay(socket):
+        server = socket.connect_to_server()
+        sockets.append(socket)
+        return server
+
+    tablet.route_web_socket("**/socket.io/**", relay)
+    errors = []
+    tablet.on("pageerror", lambda error: errors.append(str(error)))
+    tablet.goto(f"{hub.url}/danh-gia/1/ghep-noi")
+    tablet.fill("input[name=token]", hub.rating)
+    tablet.tap("button[type=submit]")
+    tablet.wait_for_selector("#connection[data-state=online]")
+    for bad in ('42["rate",null]', '42["rate","?"]', '42["rate",{"ticket":null}]', '42["rate",{"ticket":{}}]',
+                '42["rate",{"ticket":{"number":null}}]', '42["rate",[1,2]]'):
+        sockets[-1].send(bad)
+    tablet.wait_for_timeout(300)
+    assert tablet.is_visible("#idle") and not tablet.is_visible("#ask")
+    number = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    assert tablet.inner_text("#ask-number") == number
+    tablet.tap(".tablet-score[data-score='4']")
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    assert errors == []
+    context.close()
+
+
+def test_the_tablet_stays_paired_overnight(tablet_hub, browser):
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub)
+    cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+    assert cookies["hall_devices"]["httpOnly"] and cookies["hall_devices"]["expires"] > time.time() + 300 * 86400
+    # the session cookie (a staff sign-in's lifetime) is gone by the morning: still paired
+    context.clear_cookies()
+    context.add_cookies([dict(cookies["hall_devices"])])
+    tablet.goto(f"{hub.url}/danh-gia/1")
+    assert tablet.url == f"{hub.url}/danh-gia/1"
+    tablet.wait_for_selector("#connection[data-state=online]")
+    number = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    with tablet.expect_response(f"{hub.url}/danh-gia/1") as answer:
+        tablet.tap(".tablet-score[data-score='3']")
+    assert answer.value.status == 200, number
+    context.close()

@@ -1,0 +1,160 @@
+"""Numbers from home and the tracking page on a phone (390×844, touch) in real headless
+Chromium against a hub on loopback: nothing wider than the phone, what to do after a
+no-show, the notification button only while waiting, English from the browser's language
+(names from ``name_en``, plurals) and language links that keep the page's query."""
+
+import re
+
+import pytest
+import requests
+
+from tests.helpers import CT, HT, hub_with_tokens, init_hall, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.fixture
+def phone_hub(tmp_path):
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "name_en": "Thu Nghiem Commune Service Center"},
+                   priorities=[{"code": "elderly", "name": "Người cao tuổi", "name_en": "Elderly"}],
+                   services=[dict(HT, name_en="Civil status"), dict(CT, name_en="Certification")],
+                   counters=[{"number": 1, "services": ["HT", "CT"]}])
+    hub = hub_with_tokens(db).start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def phone_in(browser):
+    contexts = []
+
+    def open_phone(locale):
+        context = browser.new_context(locale=locale, **PHONE)
+        contexts.append(context)
+        return context.new_page()
+    yield open_phone
+    for context in contexts:
+        context.close()
+
+
+def assert_fits(page):
+    assert page.evaluate(NO_OVERFLOW), page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def assert_language_links_tap_sized(page):
+    links = page.locator("nav.lang a")
+    assert links.count() == 2
+    for index in range(2):
+        size = links.nth(index).bounding_box()
+        assert size["height"] >= 44 and size["width"] >= 44, size
+
+
+def test_number_from_home_called_then_absent(phone_hub, phone_in):
+    hub = phone_hub
+    phone = phone_in("vi-VN")
+    phone.goto(f"{hub.url}/lay-so")
+    assert phone.inner_text("h1") == "Lấy số trực tuyến"
+    assert_fits(phone)
+    assert_language_links_tap_sized(phone)
+    phone.tap("label.choice:has(input[value=HT])")
+    phone.tap("button[type=submit]")
+    phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"))
+    phone.wait_for_selector("#connection[data-state=online]")
+    # the link to this page, to keep: inside the phone's width, the page too
+    link = phone.locator("#track-url").bounding_box()
+    assert link["x"] >= 0 and link["x"] + link["width"] <= 390
+    assert_fits(phone)
+    assert_language_links_tap_sized(phone)
+    assert phone.inner_text("#ahead") == "Không còn ai phía trước"
+    assert phone.is_visible("#notify") and not phone.is_visible("#no-show")
+    screenshot(phone, "tracking-phone-new")
+
+    hub.post("/api/v1/counters/1/call-next", hub.counter).raise_for_status()
+    phone.wait_for_selector("#headline:has-text('Mời đến quầy số 1')")
+    assert not phone.is_visible("#notify")   # called: nothing left to switch on
+    screenshot(phone, "tracking-phone-called")
+
+    hub.post("/api/v1/counters/1/no-show", hub.counter).raise_for_status()
+    phone.wait_for_selector("#no-show:not([hidden])")
+    guidance = phone.inner_text("#no-show-text")
+    assert guidance == ("Bạn đã bị đánh dấu vắng mặt: hãy đến quầy số 1 hôm nay để được gọi lại, "
+                        "hoặc lấy số mới.")
+    assert not phone.is_visible("#notify") and not phone.is_visible("#cancel")
+    assert_fits(phone)
+    screenshot(phone, "tracking-phone-no-show")
+    # the same after reloading the page (rendered by the hub, not only pushed)
+    phone.reload()
+    assert "hãy đến quầy số 1 hôm nay" in phone.inner_text("#no-show")
+    phone.tap("#new-number")
+    phone.wait_for_url(re.compile(r".*/lay-so\?dich_vu=HT$"))
+    assert phone.is_checked("input[name=service][value=HT]")
+
+
+def test_english_phone_sees_english_names_and_plurals(phone_hub, phone_in):
+    hub = phone_hub
+    ahead = [hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"] for _ in range(3)]
+    elderly = hub.post("/api/v1/tickets", hub.kiosk, {"service": "CT", "priority": "elderly"}).json()["ticket"]
+
+    phone = phone_in("en-US")   # Accept-Language: en-US; nothing chosen on the page
+    phone.goto(f"{hub.url}/lay-so")
+    assert phone.inner_text("h1") == "Take a number online"
+    assert phone.inner_text("#topbar .brand") == "Thu Nghiem Commune Service Center"
+    services = phone.inner_text("form.take-number fieldset")
+    assert "Civil status" in services and "Certification" in services and "Hộ tịch" not in services
+    assert "Waiting: 3 people" in services and "Waiting: 1 person" in services
+    assert_fits(phone)
+    screenshot(phone, "take-number-english")
+    phone.tap("label.choice:has(input[value=HT])")
+    phone.tap("button[type=submit]")
+    phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"))
+    phone.wait_for_selector("#connection[data-state=online]")
+    assert phone.inner_text("#service") == "Civil status"
+    assert phone.inner_text("#ahead") == "3 people ahead"
+    assert re.fullmatch(r"about \d+ minutes?", phone.inner_text("#eta"))
+    assert_fits(phone)
+    screenshot(phone, "tracking-english")
+    # positions move live: the pushes bring numbers, the page its plural
+    for ticket in ahead[:2]:
+        requests.post(f"{hub.url}/api/v1/tickets/{ticket['track_token']}/cancel", timeout=10).raise_for_status()
+    phone.wait_for_selector("#ahead:text-is('1 person ahead')")
+
+    # the priority ticket: English priority and service names, also after a transfer (pushed)
+    other = phone_in("en-GB")
+    other.goto(f"{hub.url}/t/{elderly['track_token']}")
+    other.wait_for_selector("#connection[data-state=online]")
+    assert other.inner_text("#service") == "Certification"
+    assert other.inner_text("#priority") == "Priority: Elderly"
+    called = hub.post("/api/v1/counters/1/call-next", hub.counter).json()["ticket"]
+    assert called["number"] == elderly["number"]
+    other.wait_for_selector("#headline:has-text('Please go to counter 1')")
+    hub.post("/api/v1/counters/1/transfer", hub.counter, {"service": "HT"}).raise_for_status()
+    other.wait_for_selector("#service:text-is('Civil status')")
+    assert other.inner_text("#priority") == "Priority: Elderly"
+    screenshot(other, "tracking-english-transferred")
+
+
+def test_browser_language_and_language_links(phone_hub, phone_in):
+    hub = phone_hub
+    # a Vietnamese phone that also reads English stays Vietnamese
+    phone = phone_in("vi-VN")
+    phone.goto(f"{hub.url}/thu-tuc?q=ket+hon")
+    english = phone.locator("nav.lang a[hreflang=en]")
+    assert english.get_attribute("href") == "/thu-tuc?q=ket+hon&lang=en"
+    assert_language_links_tap_sized(phone)
+    english.tap()
+    phone.wait_for_url(f"{hub.url}/thu-tuc?q=ket+hon&lang=en")
+    assert phone.input_value("input[name=q]") == "ket hon"
+    assert phone.locator("nav.lang a[aria-current]").inner_text() == "English"
+    # the choice is remembered, and going back keeps the query too
+    phone.goto(f"{hub.url}/lay-so?dich_vu=HT")
+    assert phone.inner_text("h1") == "Take a number online"
+    phone.locator("nav.lang a[hreflang=vi]").tap()
+    phone.wait_for_url(f"{hub.url}/lay-so?dich_vu=HT&lang=vi")
+    assert phone.inner_text("h1") == "Lấy số trực tuyến"
+    assert phone.is_checked("input[name=service][value=HT]")
+    assert_fits(phone)
+    screenshot(phone, "take-number-language-links")
