@@ -85,11 +85,17 @@ def test_add_and_remove_services_counters_and_priorities(admin_client, store):
     post(admin_client, "/admin/config", section="counters", list="counters", add="1",
          **{"int:new.number": "7", "text:new.name": "Quầy 7", "list:new.services": "GD, HT"})
     assert store.config().counters[-1].services == ("GD", "HT")
+    # a removal first asks (nothing changes), and names the counters still serving the service
+    asked = post(admin_client, "/admin/config", section="services", list="services", remove="5")
+    assert asked.status_code == 200 and "Xóa lĩnh vực «Giáo dục» (GD)?" in shown_text(asked)
+    assert 'name="confirmed" value="yes"' in shown_text(asked) and "Quầy 7" in shown_text(asked)
+    assert store.config().services[-1].name == "Giáo dục"
     # a service still served by a counter cannot disappear
-    refused = post(admin_client, "/admin/config", section="services", list="services", remove="5")
+    refused = post(admin_client, "/admin/config", section="services", list="services", remove="5", confirmed="yes")
     assert refused.status_code == 422 and "unknown service 'GD'" in shown_text(refused)
-    post(admin_client, "/admin/config", section="counters", list="counters", remove="6")
-    assert post(admin_client, "/admin/config", section="services", list="services", remove="5").status_code == 302
+    post(admin_client, "/admin/config", section="counters", list="counters", remove="6", confirmed="yes")
+    assert post(admin_client, "/admin/config", section="services", list="services", remove="5",
+                confirmed="yes").status_code == 302
     assert [s.code for s in store.config().services] == ["HT", "CT", "DD", "TP", "XH"]
     post(admin_client, "/admin/config", section="priorities", list="priorities", add="1",
          **{"text:new.code": "veteran", "text:new.name": "Cựu chiến binh"})
@@ -111,7 +117,9 @@ def test_accounts_from_the_admin_page(app, admin_client, store):
                   counters="2", password="mat-khau-hoa-1")
     assert answer.status_code == 302
     assert post(admin_client, "/admin/users", username="hoa", role="staff", password="x" * 9).status_code == 422
-    post(admin_client, "/admin/users/hoa/disable")
+    assert "Khóa tài khoản hoa (Trần Thị Hoa)?" in shown_text(post(admin_client, "/admin/users/hoa/disable"))
+    assert store.db.execute("SELECT disabled FROM users WHERE username = 'hoa'").fetchone()[0] == 0
+    post(admin_client, "/admin/users/hoa/disable", confirmed="yes")
     assert store.db.execute("SELECT disabled FROM users WHERE username = 'hoa'").fetchone()[0] == 1
     post(admin_client, "/admin/users/hoa/enable")
     post(admin_client, "/admin/users/hoa/password", password="mat-khau-moi-2")
@@ -131,7 +139,9 @@ def test_device_tokens_created_once_listed_and_revoked(admin_client, store, clie
     page = admin_client.get("/admin").get_data(as_text=True)
     assert "kiosk cửa chính" in page and token not in page
     token_id = store.db.execute("SELECT id FROM tokens WHERE label = 'kiosk cửa chính'").fetchone()[0]
-    post(admin_client, f"/admin/tokens/{token_id}/revoke")
+    assert "Thu hồi token" in shown_text(post(admin_client, f"/admin/tokens/{token_id}/revoke"))
+    assert client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(token)).status_code == 201
+    post(admin_client, f"/admin/tokens/{token_id}/revoke", confirmed="yes")
     assert client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(token)).status_code == 401
     assert post(admin_client, "/admin/tokens", role="counter").status_code == 422
     assert post(admin_client, "/admin/tokens", role="counter", counter="99").status_code == 422

@@ -54,6 +54,7 @@ from ..core.tickets import CHANNELS
 from ..errors import Invalid
 
 GROUPINGS = ("service", "counter", "staff", "channel")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)   # days a report may cover
 NOBODY = "—"
 OUTCOMES = ("served", "no_show", "cancelled", "expired", "unfinished")
 # Ticket event types and the outcome they leave the ticket in.
@@ -383,6 +384,11 @@ def build_report(db, config, *, start_day, end_day, group_by=None, now=None):
     if last < first:
         raise Invalid("Ngày kết thúc phải sau ngày bắt đầu", "The end day must not be before the start day",
                       code="invalid_range")
+    for day, name in ((first, "start_day"), (last, "end_day")):
+        if not FIRST_DAY <= day <= LAST_DAY:   # 9999-12-31 + 1 day would not be a date at all
+            raise Invalid(f"{name}: ngày {day.isoformat()} nằm ngoài {FIRST_DAY.year}–{LAST_DAY.year}",
+                          f"{name}: {day.isoformat()} is outside {FIRST_DAY.year}–{LAST_DAY.year}",
+                          code="invalid_range")
     if group_by is not None and group_by not in GROUPINGS:
         raise Invalid(f"Không nhóm được theo {group_by!r}", f"Cannot group by {group_by!r} "
                       f"(one of {', '.join(GROUPINGS)})", code="unknown_grouping")
@@ -457,6 +463,15 @@ def _text(value, kind):
     return str(value)
 
 
+# A cell a spreadsheet would run as a formula (a staff member named "=HYPERLINK(...)").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text):
+    """Text that a spreadsheet shows as typed, never runs: a formula-like start gets a quote."""
+    return f"'{text}" if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text
+
+
 def report_csv(report):
     """The report table as CSV text: a UTF-8 byte-order mark first (so Excel reads the
     Vietnamese correctly), Vietnamese header, one row per group and the total; minutes with
@@ -465,9 +480,10 @@ def report_csv(report):
     output.write("\ufeff")
     writer = csv.writer(output)
     columns = report_columns(report)
-    writer.writerow(label for _, label in columns)
+    writer.writerow(_inert(label) for _, label in columns)
     for row in report_rows(report):
-        writer.writerow(_text(row[key], column_kind(key)) for key, _ in columns)
+        writer.writerow(_inert(_text(row[key], column_kind(key))) if column_kind(key) == "text"
+                        else _text(row[key], column_kind(key)) for key, _ in columns)
     return output.getvalue()
 
 
@@ -509,6 +525,8 @@ def _write_table(sheet, header, rows, kinds):
         sheet.append(row)
         for cell, kind in zip(sheet[sheet.max_row], kinds, strict=True):
             cell.number_format = NUMBER_FORMATS[kind]
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"   # openpyxl would store "=…" as a formula
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     for position, (label, kind) in enumerate(zip(header, kinds, strict=True), start=1):
@@ -546,3 +564,70 @@ def report_xlsx(report):
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+# -- figures as people read them (the reports page; the exports keep plain numbers) ----------
+
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+UNKNOWN = "—"
+SATISFIED_SCORES = (4, 3)  # "Rất hài lòng" and "Hài lòng" count as satisfied
+
+
+def duration_text(seconds):
+    """A duration as minutes and seconds: ``"4 ph 30 s"``, ``"45 s"``, ``"12 ph"``, ``"1 giờ 5 ph"``
+    (whole seconds, rounded); ``"—"`` when nothing was measured."""
+    if seconds is None:
+        return UNKNOWN
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} giờ {minutes} ph" if minutes else f"{hours} giờ"
+    if minutes:
+        return f"{minutes} ph {seconds} s" if seconds else f"{minutes} ph"
+    return f"{seconds} s"
+
+
+def minutes_text(minutes):
+    """``duration_text`` of a value in minutes (the report rows keep minutes)."""
+    return UNKNOWN if minutes is None else duration_text(minutes * 60)
+
+
+def day_text(day, weekday=True):
+    """``"Thứ Năm 26/11/2026"`` (or ``"26/11/2026"``) from a ``date`` or ``"YYYY-MM-DD"``."""
+    day = _day(day, "day")
+    return f"{WEEKDAYS[day.weekday()]} {day:%d/%m/%Y}" if weekday else f"{day:%d/%m/%Y}"
+
+
+def range_text(start_day, end_day):
+    """``"Thứ Năm 26/11/2026"`` for one day, ``"Thứ Hai 23/11/2026 – Thứ Năm 26/11/2026"`` for a range."""
+    return day_text(start_day) if start_day == end_day else f"{day_text(start_day)} – {day_text(end_day)}"
+
+
+def moment_text(iso):
+    """``"09:15 Thứ Năm 26/11/2026"`` from an ISO 8601 time (``Report.generated_at``)."""
+    moment = datetime.fromisoformat(iso)
+    return f"{moment:%H:%M} {day_text(moment.date())}"
+
+
+def satisfied_percent(figures):
+    """The share of ratings that were "Rất hài lòng" or "Hài lòng", in whole percent; None without ratings."""
+    if not figures.rating_count:
+        return None
+    satisfied = sum(figures.ratings.get(score, 0) for score in SATISFIED_SCORES)
+    return round(100 * satisfied / figures.rating_count)
+
+
+def satisfaction_text(figures, language="vi"):
+    """``"75 % hài lòng, 4 lượt"`` (``"75 % satisfied, 4 ratings"``); ``"chưa có đánh giá"`` without ratings."""
+    percent = satisfied_percent(figures)
+    if language == "vi":
+        return "chưa có đánh giá" if percent is None else f"{percent} % hài lòng, {figures.rating_count} lượt"
+    if percent is None:
+        return "no ratings yet"
+    return f"{percent} % satisfied, {figures.rating_count} rating{'s' if figures.rating_count != 1 else ''}"
+
+
+def time_columns():
+    """[(time key, (vi, en), [(measure, (vi, en))])]: the report's three durations and their measures."""
+    return [(key, labels, list(_MEASURES.items())) for key, labels in _TIMES.items()]

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, render_template, request
 
 from ...core import bookings
+from ...core.ratings import SCORES
 from ...errors import HallError
 from ...services import reports
 from ...services.supervision import dashboard_snapshot
@@ -13,6 +14,20 @@ from ..extensions import get_hall, today
 
 bp = Blueprint("dashboard", __name__)
 SUPERVISORS = ("supervisor", "admin")
+# The reports page's first table: how many tickets, and how each ended.
+COUNT_COLUMNS = ("issued", "served", "no_show", "cancelled", "expired", "unfinished", "transferred", "reinstated")
+
+
+@bp.app_template_filter("duration")
+def duration_filter(seconds):
+    """``{{ seconds|duration }}``: "4 ph 30 s"."""
+    return reports.duration_text(seconds)
+
+
+@bp.app_template_filter("vn_day")
+def vn_day_filter(day, weekday=True):
+    """``{{ "2026-11-26"|vn_day }}``: "Thứ Năm 26/11/2026"."""
+    return reports.day_text(day, weekday)
 
 
 @bp.get("/dashboard")
@@ -46,18 +61,22 @@ def _booking_rows(report):
 @roles_required(*SUPERVISORS)
 def report_page():
     day = date.fromisoformat(today())
-    presets = {"Hôm nay": (day, day), "7 ngày qua": (day - timedelta(days=6), day),
-               "Tháng này": (day.replace(day=1), day)}
+    presets = {"Hôm nay / Today": (day, day), "7 ngày qua / Last 7 days": (day - timedelta(days=6), day),
+               "Tháng này / This month": (day.replace(day=1), day)}
     try:
         asked, report = _report_request()
     except HallError as error:
         return render_template("supervisor/reports.html", error=error, asked=request.args, report=None,
                                presets=presets, groupings=reports.GROUPINGS), error.status
+    lines = [(group.label, group.label_en, group.figures, False) for group in report.groups]
+    lines.append((*reports.TOTAL_LABELS, report.total, True))
     return render_template(
         "supervisor/reports.html", asked=asked, report=report, error=None, presets=presets,
-        groupings=reports.GROUPINGS, columns=reports.report_columns(report), rows=reports.report_rows(report),
-        hours=reports.hourly_rows(report), kinds={key: reports.column_kind(key) for key in reports.COLUMN_LABELS},
-        booking_rows=_booking_rows(report),
+        groupings=reports.GROUPINGS, lines=lines, group_label=reports.GROUP_COLUMN_LABELS[report.group_by],
+        counts=COUNT_COLUMNS, labels=reports.COLUMN_LABELS, times=reports.time_columns(),
+        scores=sorted(SCORES.items(), reverse=True), hours=reports.hourly_rows(report),
+        booking_rows=_booking_rows(report), satisfaction=reports.satisfaction_text,
+        report_moment=reports.moment_text(report.generated_at),
     )
 
 

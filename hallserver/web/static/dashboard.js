@@ -12,7 +12,21 @@
     if (className) td.className = className;
     return td;
   };
-  const minutes = (value) => (value === null || value === undefined ? "—" : HallLive.fill(text.minutes, { minutes: value }));
+  // Minutes (floats) as people read them: "4 ph 30 s", "45 s", "1 giờ 5 ph".
+  const minutes = (value) => {
+    if (value === null || value === undefined) return "—";
+    const total = Math.round(value * 60);
+    const hours = Math.floor(total / 3600), mins = Math.floor((total % 3600) / 60), secs = total % 60;
+    if (hours) return HallLive.fill(mins ? text.duration.hours_minutes : text.duration.hours, { hours, minutes: mins });
+    if (mins) return HallLive.fill(secs ? text.duration.minutes_seconds : text.duration.minutes, { minutes: mins, seconds: secs });
+    return HallLive.fill(text.duration.seconds, { seconds: secs });
+  };
+  // "75 % hài lòng, 4 lượt": the share of ratings 4 (very satisfied) and 3 (satisfied).
+  const satisfied = (satisfaction) => {
+    const scores = satisfaction.by_score || {};
+    const percent = Math.round((100 * ((scores["4"] || 0) + (scores["3"] || 0))) / satisfaction.count);
+    return HallLive.fill(text.satisfaction, { percent, count: satisfaction.count });
+  };
 
   const hoursChart = new Chart($("hours-chart"), {
     type: "bar",
@@ -44,7 +58,7 @@
       [labels.waiting, totals.waiting], [labels.issued, totals.issued], [labels.served, totals.served],
       [labels.no_show, totals.no_show], [labels.wait_mean, minutes(totals.wait_mean_minutes)],
       [labels.wait_p90, minutes(totals.wait_p90_minutes)],
-      [labels.satisfaction, satisfaction.count ? HallLive.fill(text.satisfaction, satisfaction) : "—"],
+      [labels.satisfaction, satisfaction.count ? satisfied(satisfaction) : text.no_ratings],
     ].map(([label, value]) => {
       const box = document.createElement("div");
       box.className = "total";
@@ -58,7 +72,7 @@
       row.dataset.service = service.code;
       row.classList.toggle("over-target", service.over_target);
       row.append(cell(service.name), cell(service.waiting, "waiting"), cell(minutes(service.longest_wait_minutes)),
-                 cell(minutes(service.eta_minutes)), cell(minutes(service.wait_mean_minutes)),
+                 cell(service.eta_minutes === 0 ? text.now : minutes(service.eta_minutes)), cell(minutes(service.wait_mean_minutes)),
                  cell(minutes(service.wait_p90_minutes)), cell(service.served, "served"), cell(service.no_show));
       return row;
     }));
