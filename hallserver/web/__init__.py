@@ -6,15 +6,17 @@ CSRF and rate limits, and Socket.IO push (``push.py``).
 """
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from flask import Flask, request, session
 from flask_babel import get_locale
+from werkzeug.routing import IntegerConverter
 
 from ..errors import HallError
 from ..hall import Hall
 from ..settings import load_settings
 from ..store import open_store
-from . import access, errors, push
+from . import access, errors, inputs, push
 from .api import bookings as bookings_api
 from .api import queue as queue_api
 from .extensions import babel, csrf, limiter, socketio
@@ -44,6 +46,7 @@ def create_app(config=None, clock=None):
     configure_templates(app, hall)
     configure_blueprints(app)
     errors.init_app(app)
+    inputs.init_app(app)
     configure_protection(app)
     configure_push(app, settings, hall)
     return app
@@ -87,26 +90,78 @@ def configure_sessions(app, settings, hall):
     )
 
 
+# Pages a citizen opens on their own phone or PC: with no language picked, the browser's
+# Accept-Language decides. The hall's shared devices (kiosk, rating tablet, hall screen) and
+# the staff's pages start in Vietnamese whatever their browser says.
+OWN_DEVICE_PAGES = frozenset({
+    "citizen.take_number", "citizen.take_number_post", "citizen.track", "feedback.track_rate",
+    "booking.procedures_page", "booking.procedure_page", "booking.book_page", "booking.book_submit",
+    "booking.lookup_page", "booking.confirmation", "booking.cancel", "booking.move",
+})
+
+
+def browser_language():
+    """"en" if the browser's Accept-Language puts English before Vietnamese, else "vi"."""
+    for value, _quality in request.accept_languages:   # best first
+        primary = value.split("-")[0].split("_")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "vi"
+
+
 def select_locale():
-    """Vietnamese unless the visitor chose English (``?lang=en``, remembered in the session)."""
+    """The language the visitor chose (``?lang=en``, remembered in the session); else, on a
+    citizen's own device, the browser's preference between English and Vietnamese; else
+    Vietnamese."""
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         session["lang"] = chosen
-    return session.get("lang", "vi")
+        return chosen
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    if request.endpoint in OWN_DEVICE_PAGES:
+        return browser_language()
+    return "vi"
+
+
+def language_url(language):
+    """This page in ``language``: the same path and query (``/thu-tuc?q=ket+hon``), its ``lang`` replaced."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*query, ('lang', language)])}"
+
+
+def named(thing):
+    """The name of a hall, service or priority (config object or dict) in the page's language."""
+    if thing is None:
+        return ""
+    get = thing.get if isinstance(thing, dict) else lambda key: getattr(thing, key, None)
+    if get_locale() is not None and get_locale().language == "en" and get("name_en"):
+        return get("name_en")
+    return get("name") or ""
 
 
 def configure_templates(app, hall):
-    """Languages, and what every template may use: ``hall`` (its configuration) and ``user``."""
+    """Languages, and what every template may use: ``hall`` (its configuration) and ``user``;
+    ``language_url(code)`` and the filter ``named`` (a name in the page's language)."""
     babel.init_app(app, locale_selector=select_locale, default_locale="vi",
                    default_timezone=hall.config.timezone)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale, language_url=language_url)
+    app.jinja_env.filters["named"] = named
 
     @app.context_processor
     def hall_and_user():
         return {"hall": hall.config, "user": access.current_user()}
 
 
+class WholeNumberConverter(IntegerConverter):
+    """``<int:…>`` in every route: ASCII digits, at most nine (Python's ``\\d`` also takes ² and ٣,
+    and a 23-digit number would overflow SQLite); anything else is a 404."""
+
+    regex = r"[0-9]{1,9}"
+
+
 def configure_blueprints(app):
+    app.url_map.converters["int"] = WholeNumberConverter
     for module in PAGES + APIS:
         app.register_blueprint(module.bp)
 
