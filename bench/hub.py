@@ -18,6 +18,9 @@ import time
 import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Every bench runs on this hall: the demo hall's services and counters, blocks big enough
+# for a run, open around the clock, "next" without the double-press guard.
+BENCH_HALL = os.path.join(HERE, "bench_hall.toml")
 ROOT = os.path.dirname(HERE)
 
 
@@ -88,7 +91,7 @@ def cpu_seconds(pid):
 class Hub:
     """``with Hub(config=...) as hub:`` → a running hub at ``hub.url`` with ``hub.tokens``."""
 
-    def __init__(self, config=None, async_mode="gevent", label="hub", keep=False, serve_command=None):
+    def __init__(self, config=BENCH_HALL, async_mode="gevent", label="hub", keep=False, serve_command=None):
         self.config = config
         # ``serve_command``: another way to start ``hallserver serve`` (a list; the serve
         # arguments are appended), e.g. a wrapper that applies a candidate hub change.

@@ -27,10 +27,9 @@ from collections import Counter
 
 import requests
 
-from .hub import HERE, Hub
+from .hub import BENCH_HALL, HERE, Hub
 
 LUA = os.path.join(HERE, "tickets.lua")
-BENCH_HALL = os.path.join(HERE, "bench_hall.toml")
 SERVICES = ("HT", "CT", "DD", "TP", "XH")
 
 
