@@ -168,6 +168,38 @@ def test_daily_backups_are_kept_for_n_days(store, tmp_path):
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.parametrize("fields, named", [
+    ({"text:services.abc.name": "X"}, "services.abc.name"),
+    ({"text:services[abc].name": "X"}, "services[abc].name"),
+    ({"text:services.999.name": "X"}, "services.999.name: no item 999"),
+    ({"text:services[999].name": "X"}, "services[999].name: no item 999"),
+    ({"text:services." + "9" * 30 + ".name": "X"}, "no item " + "9" * 30),
+    ({"text:counters.-1": "X"}, "counters.-1"),
+    ({"text:counters[-1]": "X"}, "counters[-1]"),
+    ({"text:hall..name": "X"}, "hall..name"),
+    ({"text:services.².name": "X"}, "services.².name"),
+    ({"text:hall.name.x": "X"}, "hall.name.x"),
+    ({"int:policy.max_recalls.x": "2"}, "policy.max_recalls.x"),
+    ({"list:counters.0.services.7": "HT"}, "counters.0.services.7: no item 7"),
+    ({"text:hours.monday.0": "07:30-11:30"}, "hours.monday.0"),
+    ({"int:policy.max_recalls": "١٢"}, "policy.max_recalls: expected a number"),
+    ({"list": "hall", "remove": "0", "confirmed": "yes"}, "hall: not an array of tables"),
+    ({"list": "hall", "add": "1", "text:new.name": "X"}, "hall: not an array of tables"),
+    ({"list": "services", "remove": "-1"}, "remove: expected an item number"),
+    ({"list": "services", "remove": "9" * 30, "confirmed": "yes"}, "remove: expected an item number"),
+    ({"list": "services", "add": "1", "text:new.0.code": "X"}, "0.code"),
+])
+def test_malformed_field_paths_are_refused_naming_the_field(admin_client, store, fields, named):
+    """Form field paths that do not fit the hall (a key inside a list or a plain value, an item
+    that is not there, ``a..b``, a negative or huge index) are a 422 naming the field, never a 500."""
+    before = store.config()
+    answer = post(admin_client, "/admin/config", section="services", **fields)
+    assert answer.status_code == 422
+    page = shown_text(answer)
+    assert named in page
+    assert store.config() == before and audit_log(store) == []
+
+
 def test_admin_forms_need_the_csrf_token(admin_client, store):
     before = store.config()
     for path, fields in (("/admin/config", {"section": "hall", "text:hall.name": "Bị đổi"}),

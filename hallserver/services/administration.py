@@ -11,6 +11,7 @@ An empty optional number removes the key (back to its default).
 """
 
 import copy
+import re
 
 from ..errors import ConfigError
 
@@ -26,6 +27,8 @@ def _convert(kind, raw, name):
     if kind in ("int", "float"):
         if raw == "":
             return None
+        if not raw.isascii():   # int() would take "١٢" and "１２"; numbers from people are ASCII digits
+            raise ConfigError(f"{name}: cần một số, nhận {raw!r}", f"{name}: expected a number, got {raw!r}")
         try:
             return int(raw) if kind == "int" else float(raw)
         except ValueError:
@@ -37,24 +40,59 @@ def _convert(kind, raw, name):
     raise ConfigError(f"{name}: loại trường không rõ {kind!r}", f"{name}: unknown field kind {kind!r}")
 
 
+KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+INDEX = re.compile(r"[0-9]{1,9}")   # ASCII digits only: "²" and "٣" are not item numbers
+
+
+def _no_field(dotted, vietnamese, english):
+    return ConfigError(f"Chưa lưu: trường «{dotted}» không có trong cấu hình ({vietnamese})",
+                       f"{dotted}: no such field in the hall's configuration ({english})")
+
+
 def _path(dotted):
-    return [int(part) if part.isdigit() else part for part in dotted.split(".")]
+    """``a.2.b`` (or ``a[2].b``) as keys and item numbers; anything else is refused naming the field."""
+    parts = re.sub(r"\[([^\]]*)\]", r".\1", dotted).split(".")
+    for part in parts:
+        if part.isascii() and part.isdigit() and not INDEX.fullmatch(part):
+            raise ConfigError(f"Chưa lưu: trường «{dotted}»: không có mục số {part}", f"{dotted}: no item {part}")
+        if not (KEY.fullmatch(part) or INDEX.fullmatch(part)):
+            raise _no_field(dotted, f"phần {part!r} không phải tên hay số thứ tự",
+                            f"{part!r} is neither a key nor an item number")
+    return [int(part) if INDEX.fullmatch(part) else part for part in parts]
+
+
+def _step(target, part, dotted, create):
+    """The child ``part`` of a table or list, refused naming the field when there is none."""
+    if isinstance(target, list):
+        if not isinstance(part, int):
+            raise _no_field(dotted, f"cần số thứ tự của mục, nhận {part!r}", f"expected an item number, got {part!r}")
+        if part >= len(target):
+            raise ConfigError(f"Chưa lưu: trường «{dotted}»: không có mục số {part}", f"{dotted}: no item {part}")
+        return target[part]
+    if isinstance(part, int):
+        raise _no_field(dotted, f"không phải danh sách, không có mục số {part}", f"not a list, no item {part}")
+    return target.setdefault(part, {}) if create else target.get(part)
 
 
 def set_value(mapping, dotted, value):
-    """Set ``a.2.b`` in nested dicts/lists; None removes the key."""
+    """Set ``a.2.b`` in nested dicts/lists; None removes the key. A path that does not fit
+    the hall's shape (an item that is not there, a key inside a plain value, ``a..b``,
+    ``counters.-1``) is a :class:`ConfigError` naming the field, never a crash."""
     *parents, last = _path(dotted)
     target = mapping
     for part in parents:
-        if isinstance(part, int):
-            if not isinstance(target, list) or part >= len(target):
-                raise ConfigError(f"{dotted}: không có mục số {part}", f"{dotted}: no item {part}")
-            target = target[part]
-        else:
-            target = target.setdefault(part, {})
-    if value is None:
-        if isinstance(target, dict):
-            target.pop(last, None)
+        target = _step(target, part, dotted, create=True)
+        if not isinstance(target, dict | list):
+            raise _no_field(dotted, "phần trước nó là một giá trị, không phải bảng", "a plain value has no fields")
+    if isinstance(target, list):
+        _step(target, last, dotted, create=False)   # the item must be there
+        if value is None:
+            raise ConfigError(f"Chưa lưu: trường «{dotted}» không được để trống", f"{dotted}: cannot be empty")
+        target[last] = value
+    elif isinstance(last, int):
+        raise _no_field(dotted, f"không phải danh sách, không có mục số {last}", f"not a list, no item {last}")
+    elif value is None:
+        target.pop(last, None)
     else:
         target[last] = value
 
@@ -70,17 +108,26 @@ def apply_fields(mapping, fields):
     return edited
 
 
+def _items(mapping, list_key):
+    """The array of tables ``list_key`` of ``mapping`` (created empty), refused when it is not one."""
+    items = mapping.setdefault(list_key, []) if KEY.fullmatch(list_key or "") else None
+    if not isinstance(items, list):
+        raise ConfigError(f"Chưa lưu: «{list_key or 'list'}» không phải danh sách mục (như services, counters)",
+                          f"{list_key or 'list'}: not an array of tables (such as services, counters)")
+    return items
+
+
 def add_item(mapping, list_key, item):
     """A copy of ``mapping`` with ``item`` appended to the array of tables ``list_key``."""
     edited = copy.deepcopy(mapping)
-    edited.setdefault(list_key, []).append({key: value for key, value in item.items() if value not in (None, "", [])})
+    _items(edited, list_key).append({key: value for key, value in item.items() if value not in (None, "", [])})
     return edited
 
 
 def remove_item(mapping, list_key, index):
     """A copy of ``mapping`` without item ``index`` of ``list_key``."""
     edited = copy.deepcopy(mapping)
-    items = edited.get(list_key, [])
+    items = _items(edited, list_key)
     if not 0 <= index < len(items):
         raise ConfigError(f"{list_key}[{index}]: không có mục này", f"{list_key}[{index}]: no such item")
     del items[index]

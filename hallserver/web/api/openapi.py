@@ -35,12 +35,21 @@ ERRORS = {
     "404": _error("Unknown counter, ticket or action"),
     "409": _error("Conflict: cap reached, outside hours, counter paused, nothing to recall, ..."),
     "413": _error("Body larger than HALL_MAX_BODY_BYTES"),
-    "422": _error("Missing field, wrong type or unknown code"),
+    "422": _error("Missing field, wrong type, empty or too long value, or unknown code"),
+    "429": _error("Too many requests from this address (booking.rate_limit; look-ups: 60 a minute)"),
+    "503": {**_error("The database is held by another writer (a backup, a second hub): try again"),
+            "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}},
 }
 
 
 def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
+
+
+def _text(max_length=100, **schema):
+    """A string field as the hub reads it (``inputs.field``): empty or blank strings and strings
+    over ``max_length`` are refused with 422."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S", **schema}
 
 
 def _body(properties, required=()):
@@ -86,8 +95,8 @@ BOOKING_SCHEMAS = {
         "keywords": {"type": "array", "items": {"type": "string"}}}, "required": ["code", "name", "service"]},
 }
 
-CODE_AND_PHONE = {"code": {"type": "string", "description": "The booking code, as shown or scanned"},
-                  "phone": {"type": "string", "description": "The phone the booking was made with (second factor)"}}
+CODE_AND_PHONE = {"code": _text(300, description="The booking code, as shown or scanned"),
+                  "phone": _text(20, description="The phone the booking was made with (second factor)")}
 
 BOOKING_PATHS = {
     "/procedures": {
@@ -101,7 +110,10 @@ BOOKING_PATHS = {
                  "security": [{"bearer": []}],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "$ref": "#/components/schemas/Procedure"}}}},
-                 "responses": {"200": {"description": "The saved procedure"}, **_errors("401", "403", "422")}},
+                 "responses": {"200": {"description": "The saved procedure", "content": {"application/json": {
+                     "schema": {"type": "object", "properties": {"procedure": {
+                         "$ref": "#/components/schemas/Procedure"}}}}}},
+                     **_errors("400", "401", "403", "413", "422", "503")}},
     },
     "/bookings/slots": {"get": {
         "summary": "A service's bookable days and slots with the places left (public)",
@@ -110,21 +122,30 @@ BOOKING_PATHS = {
         "responses": {"200": {"description": "`{service, slot_minutes, days: [{day, closed, slots: [{slot, time, "
                                              "ends, free}]}]}`"}, **_errors("404", "422")}}},
     "/bookings/challenge": {"get": {
-        "summary": "A check question for a public booking: `{challenge, question, expires_in}`",
-        "responses": {"200": {"description": "Answer it in POST /bookings"}}}},
+        "summary": "A check question for a public booking: `{challenge, image (PNG data URL: the sum is only "
+                   "there), question, question_en, expires_in, phone_verification}`",
+        "responses": {"200": {"description": "Answer it in POST /bookings (or POST /bookings/verify-phone)"}}}},
+    "/bookings/verify-phone": {"post": {
+        "summary": "Where the hall sends codes: a solved challenge → a 6-digit code sent to the phone through "
+                   "the hall's webhook: `{verification, expires_in, phone}`",
+        "requestBody": _body({"phone": _text(20), "challenge": _text(500),
+                              "answer": {"type": ["string", "integer"]}}, ["phone", "challenge"]),
+        "responses": {"202": {"description": "The code was sent"},
+                      **_errors("400", "409", "413", "422", "429", "503")}}},
     "/bookings": {
         "post": {"summary": "Book a slot: public with a solved challenge, or a counter/supervisor/admin token. "
                             "The same idempotency_key again returns the same booking",
                  "security": [{}, {"bearer": []}],
                  "requestBody": _body({
-                     "procedure": {"type": "string"}, "service": {"type": "string"},
-                     "slot": {"type": "string", "examples": ["2026-11-27T09:00"]},
-                     "name": {"type": "string", "maxLength": 100}, "phone": {"type": "string"},
-                     "dossier_code": {"type": "string"}, "idempotency_key": {"type": "string", "maxLength": 100},
-                     "challenge": {"type": "string"}, "answer": {"type": ["string", "integer"]}},
+                     "procedure": _text(20), "service": _text(20),
+                     "slot": _text(20, examples=["2026-11-27T09:00"]),
+                     "name": _text(100), "phone": _text(20),
+                     "dossier_code": _text(40), "idempotency_key": _text(100),
+                     "challenge": _text(500), "answer": {"type": ["string", "integer"]},
+                     "verification": _text(100), "code": _text(20)},
                      ["slot", "name", "phone"]),
-                 "responses": {**_booking_answer("201", "Booked"), **_errors("400", "403", "404", "409", "422"),
-                               "429": _error("Too many bookings from this address")}},
+                 "responses": {**_booking_answer("201", "Booked"),
+                               **_errors("400", "403", "404", "409", "413", "422", "429", "503")}},
         "get": {"summary": "A day's bookings with names and phones (supervisor or admin token); every call "
                            "is written to the access log",
                 "security": [{"bearer": []}],
@@ -138,16 +159,16 @@ BOOKING_PATHS = {
     "/bookings/lookup": {"post": {
         "summary": "A booking by its code (public: the code is the secret)",
         "requestBody": _body({"code": CODE_AND_PHONE["code"]}, ["code"]),
-        "responses": {**_booking_answer(), **_errors("404")}}},
+        "responses": {**_booking_answer(), **_errors("400", "404", "413", "422", "429")}}},
     "/bookings/cancel": {"post": {
         "summary": "Cancel a booking with its code and phone (or a supervisor/admin token and the code)",
         "security": [{}, {"bearer": []}],
         "requestBody": _body(CODE_AND_PHONE, ["code"]),
-        "responses": {**_booking_answer(), **_errors("404", "409", "422")}}},
+        "responses": {**_booking_answer(), **_errors("400", "404", "409", "413", "422", "429", "503")}}},
     "/bookings/move": {"post": {
         "summary": "Move a booking to another slot of its service (code and phone)",
-        "requestBody": _body({**CODE_AND_PHONE, "slot": {"type": "string"}}, ["code", "phone", "slot"]),
-        "responses": {**_booking_answer(), **_errors("404", "409", "422")}}},
+        "requestBody": _body({**CODE_AND_PHONE, "slot": _text(20)}, ["code", "phone", "slot"]),
+        "responses": {**_booking_answer(), **_errors("400", "404", "409", "413", "422", "429", "503")}}},
     "/bookings/check-in": {"post": {
         "summary": "Check a booking in (kiosk, counter, supervisor or admin token): its ticket, channel "
                    "`appointment`; 409 `too_early` / `too_late` name the `service` for a normal ticket",
@@ -155,7 +176,7 @@ BOOKING_PATHS = {
         "requestBody": _body({"code": CODE_AND_PHONE["code"]}, ["code"]),
         "responses": {"201": {"description": "`{booking, ticket (with track_token), again: false}`"},
                       "200": {"description": "Already checked in: the same ticket, `again: true`"},
-                      **_errors("401", "403", "404", "409")}}},
+                      **_errors("400", "401", "403", "404", "409", "413", "422", "503")}}},
     "/bookings/import": {"post": {
         "summary": "Import bookings made elsewhere (admin token): JSON `{rows: [...]}` or a text/csv body; "
                    "answers `{imported: [{row, code, slot}], rejected: [{row, code, message, message_en}]}`",
@@ -164,7 +185,7 @@ BOOKING_PATHS = {
             "application/json": {"schema": {"type": "object", "properties": {"rows": {"type": "array"}}}},
             "text/csv": {"schema": {"type": "string"}}}},
         "responses": {"200": {"description": "Every row imported or rejected with its reason"},
-                      **_errors("400", "401", "403", "413", "422")}}},
+                      **_errors("400", "401", "403", "413", "422", "503")}}},
 }
 
 
@@ -190,14 +211,13 @@ def openapi_document():
     }
     counter_paths = {}
     for action, description in COUNTER_ACTIONS_DOC.items():
-        properties = {"request_id": {"type": "string", "maxLength": 100,
-                                     "description": "Repeating it returns the first answer and changes nothing"}}
+        properties = {"request_id": _text(100, description="Repeating it returns the first answer and changes nothing")}
         required = []
         if action == "transfer":
-            properties["service"] = {"type": "string"}
+            properties["service"] = _text(100, examples=["HT"])
             required = ["service"]
         if action in ("call", "reinstate"):
-            properties["number"] = {"type": "string"}
+            properties["number"] = _text(10)
             required = ["number"]
         if action == "call-next":
             properties["arrived"] = {"type": "boolean",
@@ -210,7 +230,7 @@ def openapi_document():
                 "requestBody": {"required": False, "content": {"application/json": {"schema": {
                     "type": "object", "properties": properties, "required": required}}}},
                 "responses": {"200": _json("#/components/schemas/CounterAnswer"),
-                              **_errors("400", "401", "403", "404", "409", "413", "422")},
+                              **_errors("400", "401", "403", "404", "409", "413", "422", "503")},
             }
         }
     return {
@@ -221,7 +241,7 @@ def openapi_document():
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A device token from `hallserver token create`"}},
-            "parameters": {"counter": {"name": "number", "in": "path", "required": True,
+            "parameters": {"counter": {"name": "number", "in": "path", "required": True, "example": 1,
                                        "schema": {"type": "integer"}}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
@@ -257,10 +277,11 @@ def openapi_document():
                 "security": [{"bearer": []}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["service"],
-                    "properties": {"service": {"type": "string"}, "priority": {"type": ["string", "null"]}}}}}},
+                    "properties": {"service": _text(100, examples=["HT"]),
+                                   "priority": {**_text(100), "type": ["string", "null"]}}}}}},
                 "responses": {"201": {"description": "Issued", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"ticket": {"$ref": "#/components/schemas/Ticket"}}}}}},
-                              **_errors("400", "401", "403", "409", "413", "422")},
+                              **_errors("400", "401", "403", "409", "413", "422", "503")},
             }},
             "/tickets/{track_token}": {"get": {
                 "summary": "Follow a ticket (public: the track token is the secret)",
@@ -272,7 +293,9 @@ def openapi_document():
             "/tickets/{track_token}/cancel": {"post": {
                 "summary": "Give up the place (waiting or called tickets)",
                 "parameters": [{"name": "track_token", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "Cancelled"}, **_errors("404", "409")},
+                "responses": {"200": {"description": "Cancelled", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"ticket": {"$ref": "#/components/schemas/Ticket"}}}}}},
+                              **_errors("404", "409", "503")},
             }},
             "/counters/{number}": {"get": {
                 "summary": "A counter's desk: status, current ticket, what waits for it",
