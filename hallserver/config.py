@@ -54,6 +54,10 @@ BOOKING_RANGES = {
     "per_phone": (1, 100),
     "reminder_minutes_before": (0, 24 * 60),
     "retention_days": (1, 3650),
+    "unverified_per_slot": (0, 1000),
+    "verify_code_minutes": (1, 60),
+    "verify_attempts": (1, 20),
+    "verify_codes_per_hour": (1, 100),
 }
 
 
@@ -140,6 +144,11 @@ class BookingSettings:
     reminder_day_before: int | None = 17 * 60   # minute of the previous day; None: no day-before reminder
     reminder_minutes_before: int = 60   # 0: no reminder shortly before
     retention_days: int = 90            # names and phones are deleted this long after the slot
+    # Phone verification: with reminder_url set, a public booking needs a one-time code sent there.
+    unverified_per_slot: int = 1        # without it: public bookings from unverified phones per slot and service
+    verify_code_minutes: int = 10       # a code is good this long...
+    verify_attempts: int = 5            # ...for this many wrong tries
+    verify_codes_per_hour: int = 3      # codes sent to one phone per hour
 
 
 @dataclass(frozen=True)
@@ -565,6 +574,10 @@ def _parse_booking(table):
         reminder_day_before=_time_of_day(table, "reminder_day_before", prefix, defaults["reminder_day_before"]),
         reminder_minutes_before=whole("reminder_minutes_before"),
         retention_days=whole("retention_days"),
+        unverified_per_slot=whole("unverified_per_slot"),
+        verify_code_minutes=whole("verify_code_minutes"),
+        verify_attempts=whole("verify_attempts"),
+        verify_codes_per_hour=whole("verify_codes_per_hour"),
     )
 
 

@@ -16,7 +16,9 @@ from tests.helpers import (
     HT,
     browser_pair_kiosk,
     browser_sign_in,
+    challenge_answer,
     cli_user,
+    hub_secret,
     hub_with_tokens,
     init_hall,
     run_cli,
@@ -43,6 +45,19 @@ def booking_hub(tmp_path):
     hub.stop()
 
 
+def solve_picture(page, hub):
+    """The picture is drawn (loaded, wide) and nothing on the page reads as a sum; the test
+    answers with the hub's own secret, as a citizen answers with their eyes. "Đổi hình khác"
+    brings another picture and token without losing what was typed."""
+    assert page.evaluate("() => document.getElementById('challenge-image').naturalWidth") == 260
+    assert not re.search(r"\d+\s*(\+|cộng)\s*\d+", page.inner_text("#booking-form"))
+    before = page.get_attribute("#challenge", "value")
+    page.click("#new-challenge")
+    page.wait_for_function("(old) => document.getElementById('challenge').value !== old", arg=before)
+    token = page.get_attribute("#challenge", "value")
+    page.fill("#answer", str(challenge_answer(hub_secret(hub.db), token)))
+
+
 def decode_qr(element):
     import zxingcpp
     from PIL import Image
@@ -64,14 +79,14 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     screenshot(phone, "procedure-khai-sinh")
     phone.click("#book")
 
-    # the first free slot of the first day with room; the check question is a small sum
+    # the first free slot of the first day with room; the check question is a small sum in a picture
     slot = phone.locator("fieldset.day:not([hidden]) input[name=slot]:not([disabled])").first
     slot_value = slot.get_attribute("value")
     slot.check()
     phone.fill("input[name=name]", "Nguyễn Thị Hoa")
     phone.fill("input[name=phone]", "0912 345 678")
-    first, second = re.search(r"(\d+) cộng (\d+)", phone.inner_text("label:has(#answer)")).groups()
-    phone.fill("#answer", str(int(first) + int(second)))
+    assert "chưa có dịch vụ gửi mã xác minh" in phone.inner_text("#verification-note")
+    solve_picture(phone, hub)
     screenshot(phone, "booking-form")
     phone.click("#booking-form button[type=submit]")
     phone.wait_for_url(re.compile(r".*/dat-lich/[A-Z0-9]{4}-[A-Z0-9]{4}\?moi=1$"))
@@ -128,3 +143,37 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     assert number in phone.inner_text("#booking-status")
     for page in (phone, kiosk, counter):
         page.close()
+
+
+def test_book_with_the_picture_and_the_code_sent_to_the_phone(tmp_path, browser):
+    from tests.test_bookings_reminders import Gateway
+
+    gateway = Gateway()
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm"}, booking={"reminder_url": gateway.url},
+                   services=[HT], counters=[{"number": 1, "services": ["HT"]}])
+    hub = hub_with_tokens(db).start()
+    try:
+        phone = browser.new_page(viewport={"width": 412, "height": 900}, is_mobile=True, locale="vi-VN")
+        phone.goto(f"{hub.url}/dat-lich?dich_vu=HT")
+        assert "sẽ gửi mã xác minh" in phone.inner_text("#verification-note")
+        phone.locator("fieldset.day:not([hidden]) input[name=slot]:not([disabled])").first.check()
+        phone.fill("input[name=name]", "Nguyễn Thị Hoa")
+        phone.fill("input[name=phone]", "0912 345 678")
+        solve_picture(phone, hub)
+        phone.click("#booking-form button[type=submit]")
+        phone.wait_for_selector("#booking-form[data-step=code] #code")
+        screenshot(phone, "booking-code-step")
+        code = gateway.requests[-1]["json"]["code"]
+        assert gateway.requests[-1]["json"]["to"]["phone"] == "0912345678" and code not in phone.content()
+        phone.fill("#code", f"{(int(code) + 1) % 1000000:06d}")
+        phone.click("#booking-form button[type=submit]")
+        phone.wait_for_selector("#booking-error")
+        assert "còn 4 lần thử" in phone.inner_text("#booking-error")
+        phone.fill("#code", code)
+        phone.click("#booking-form button[type=submit]")
+        phone.wait_for_url(re.compile(r".*/dat-lich/[A-Z0-9]{4}-[A-Z0-9]{4}\?moi=1$"))
+        assert phone.inner_text("#booking-code")
+        phone.close()
+    finally:
+        hub.stop()
+        gateway.close()

@@ -11,6 +11,10 @@ no-show expiry, retention and ``send_due`` from a background task of ``hallserve
 The payload carries the citizen's phone and name (the gateway has to reach them), an
 ``Idempotency-Key`` header that stays the same across retries, and, with
 ``booking.reminder_secret``, ``X-Hall-Signature: sha256=<HMAC of the body>``.
+
+The same webhook carries the one-time codes that verify a citizen's phone before a public
+booking (``send_verification``, kind ``verification``): sent at once, while the citizen
+waits on the page, never retried (the citizen asks for a new code).
 """
 
 import hashlib
@@ -92,17 +96,49 @@ def _claim(store, now):
     return config, jobs
 
 
+def _request(config, payload):
+    """The body and headers of one webhook POST, signed when the hall has a secret."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "HallQueue-reminders/1",
+               "Idempotency-Key": payload["id"]}
+    if config.booking.reminder_secret:
+        signature = hmac.new(config.booking.reminder_secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Hall-Signature"] = f"sha256={signature}"
+    return body, headers
+
+
+def verification_text(config, code, minutes):
+    """The code's message, ready for an SMS gateway to send as it is."""
+    return (f"{config.name}: mã xác minh đặt lịch hẹn của bạn là {code} (có hiệu lực {minutes} phút). "
+            "Không cung cấp mã này cho người khác.")
+
+
+def send_verification(config, verification, *, post=post_json):
+    """POST a one-time code (``core.verification.start``'s result) to the hall's webhook now;
+    (ok, error)."""
+    minutes = config.booking.verify_code_minutes
+    payload = {
+        "id": f"verification-{verification['id']}",
+        "kind": "verification",
+        "hall": {"name": config.name, "hotline": config.hotline},
+        "to": {"phone": verification["phone"], "name": None},
+        "code": verification["code"],
+        "expires_in": minutes * 60,
+        "text": verification_text(config, verification["code"], minutes),
+    }
+    body, headers = _request(config, payload)
+    ok, error = post(config.booking.reminder_url, body, headers)
+    if not ok:
+        log.warning("verification code for a phone could not be sent: %s", error)
+    return ok, error
+
+
 def send_due(store, now, *, post=post_json):
     """Send every reminder due at ``now``; returns ``[{"id", "kind", "code", "ok", "error"}]``."""
     config, jobs = _claim(store, now)
     results = []
     for reminder, attempts, payload in jobs:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "HallQueue-reminders/1",
-                   "Idempotency-Key": payload["id"]}
-        if config.booking.reminder_secret:
-            signature = hmac.new(config.booking.reminder_secret.encode(), body, hashlib.sha256).hexdigest()
-            headers["X-Hall-Signature"] = f"sha256={signature}"
+        body, headers = _request(config, payload)
         ok, error = post(config.booking.reminder_url, body, headers)
         results.append({"id": reminder["id"], "kind": reminder["kind"], "code": payload["booking"]["code"],
                         "attempts": attempts, "ok": ok, "error": error})

@@ -1,8 +1,10 @@
 """What stands between the public and a booking: the check question and the rate limits.
 
-Booking from the web or the public API needs the answer to a small arithmetic question,
-signed with the hub's secret (no outside service); staff tokens skip it. Booking,
-cancelling and moving share one limit per address.
+Booking from the web or the public API needs the answer to a small sum (a two-digit
+number plus a digit) shown only as a distorted picture (:mod:`..services.check_image`), never
+as text; the token is signed with the hub's secret (no outside service) and holds a keyed
+hash of the answer, not the answer; staff tokens skip it. Booking, cancelling and moving
+share one limit per address; looking a booking up by its code has its own.
 """
 
 import hashlib
@@ -14,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..core import ascii_number
 from ..errors import Invalid
+from ..services import check_image
 from .api import current_principal
 from .extensions import get_hall, limiter
 
@@ -23,26 +26,34 @@ STAFF_BOOKING_ROLES = ("counter", "supervisor", "admin")
 LOOKUP_LIMIT = "60 per minute"  # a hall's Wi-Fi puts many phones behind one address
 
 
-def _secret():
-    key = current_app.secret_key
-    return key if isinstance(key, bytes) else key.encode()
+CHALLENGE_SALT = "hall-booking-challenge"
+
+
+def challenge_serializer(secret):
+    return URLSafeTimedSerializer(secret, salt=CHALLENGE_SALT)
+
+
+def answer_digest(secret, nonce, answer):
+    """The keyed hash a challenge token carries: only the hub's secret tells the answer."""
+    key = secret if isinstance(secret, bytes) else secret.encode()
+    return hmac.new(key, f"{nonce}:{answer}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _serializer():
-    return URLSafeTimedSerializer(current_app.secret_key, salt="hall-booking-challenge")
+    return challenge_serializer(current_app.secret_key)
 
 
 def _digest(nonce, answer):
-    return hmac.new(_secret(), f"{nonce}:{answer}".encode(), hashlib.sha256).hexdigest()[:32]
+    return answer_digest(current_app.secret_key, nonce, answer)
 
 
 def new_challenge():
-    """``{"token", "question"}``: the token holds a nonce and a keyed hash of the answer,
-    never the answer itself, and expires after CHALLENGE_SECONDS."""
-    first, second = 1 + secrets.randbelow(9), 1 + secrets.randbelow(9)
+    """``{"token", "image"}``: the sum as a PNG data URL (no digit of it as text anywhere);
+    the token holds a nonce and a keyed hash of the answer, and expires after CHALLENGE_SECONDS."""
+    first, second = 10 + secrets.randbelow(40), 1 + secrets.randbelow(9)
     nonce = secrets.token_urlsafe(12)
     return {"token": _serializer().dumps({"n": nonce, "d": _digest(nonce, first + second)}),
-            "question": f"{first} + {second}", "first": first, "second": second}
+            "image": check_image.data_url(f"{first} + {second}")}
 
 
 def check_challenge(token, answer):

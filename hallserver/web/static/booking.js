@@ -1,4 +1,5 @@
-// Booking pages: switch days without reloading, print the confirmation, confirm a cancellation.
+// Booking pages: switch days without reloading, a new check picture, print the confirmation,
+// confirm a cancellation.
 // Every page works without this script (day tabs are links, forms post normally).
 (function () {
   "use strict";
@@ -11,6 +12,32 @@
       tabs.querySelectorAll("a[data-day]").forEach((tab) => tab.setAttribute("aria-current", String(tab === link)));
       document.querySelectorAll("fieldset.day").forEach((day) => { day.hidden = day.dataset.day !== link.dataset.day; });
       history.replaceState(null, "", link.href);
+    });
+  }
+  // "Đổi hình khác": a new check picture without losing what was typed (without the script,
+  // the link reloads the page).
+  const newChallenge = document.getElementById("new-challenge");
+  if (newChallenge) {
+    newChallenge.addEventListener("click", (event) => {
+      event.preventDefault();
+      fetch(newChallenge.dataset.url, { headers: { Accept: "application/json" } })
+        .then((answer) => (answer.ok ? answer.json() : Promise.reject(answer.status)))
+        .then((body) => {
+          document.getElementById("challenge").value = body.challenge;
+          document.getElementById("challenge-image").src = body.image;
+          const input = document.getElementById("answer");
+          input.value = "";
+          input.focus();
+        })
+        .catch(() => window.location.reload());
+    });
+  }
+  // One press sends one code / one booking: a second click while the page loads does nothing.
+  const bookingForm = document.getElementById("booking-form");
+  if (bookingForm) {
+    bookingForm.addEventListener("submit", () => {
+      const button = bookingForm.querySelector("button[type=submit]");
+      window.setTimeout(() => { button.disabled = true; }, 0);
     });
   }
   const print = document.getElementById("print");
