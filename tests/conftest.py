@@ -112,15 +112,49 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+# Content-Security-Policy violations Chromium reported on its console during the current test.
+CSP_VIOLATIONS = []
+
+
+def _watch_for_csp_violations(message):
+    if "Content Security Policy" in message.text:
+        CSP_VIOLATIONS.append(f"{message.location.get('url', '')}: {message.text}")
+
+
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright. Every context it opens reports the
+    page's Content-Security-Policy violations (a browser test then fails: see below)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        new_context = browser.new_context
+
+        def watched_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            context.on("console", _watch_for_csp_violations)
+            return context
+
+        new_page = browser.new_page
+
+        def watched_page(*args, **kwargs):
+            page = new_page(*args, **kwargs)
+            page.on("console", _watch_for_csp_violations)
+            return page
+
+        browser.new_context, browser.new_page = watched_context, watched_page
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """No page broke the hub's Content-Security-Policy (an inline script, a blocked socket...)."""
+    CSP_VIOLATIONS.clear()
+    yield
+    violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not violations, "\n".join(violations)
 
 
 @pytest.fixture

@@ -109,6 +109,8 @@ def serve(host, port, async_mode, access_log):
 
     socketio.start_background_task(expire_at_day_end)
     socketio.start_background_task(app.extensions["publisher"].dashboard_updates)
+    # Sockets of tokens revoked, accounts disabled or signed out elsewhere; sessions past their hours.
+    socketio.start_background_task(app.extensions["hall_namespace"].sweep_forever)
     # Appointments: no-shows, retention, reminder webhooks (hallserver.services.reminders).
     socketio.start_background_task(upkeep_forever, hall, socketio.sleep, interval)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -219,6 +221,20 @@ def user_enable(username):
     """Allow a disabled account to sign in again."""
     _set_user_disabled(username, False)
     click.echo(f"Đã mở khóa / enabled {username}")
+
+
+@user.command("password")
+@click.argument("username")
+def user_password(username):
+    """Set a new password (prompt, or the first line of stdin); every session of the account ends."""
+    from ..errors import HallError
+
+    hall = open_hall()
+    try:
+        hall.set_password(username, _read_password())
+    except HallError as error:
+        fail(error)
+    click.echo(f"Đã đặt mật khẩu mới / new password set for {username.strip().lower()}")
 
 
 @user.command("list")

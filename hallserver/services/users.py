@@ -4,8 +4,10 @@ Plain Python on the store (werkzeug only for password hashing). Roles: ``admin``
 ``supervisor``, ``staff``; staff may be limited to certain counters.
 """
 
+import functools
 import json
 import re
+import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,10 +17,24 @@ from .auth import Principal
 USER_ROLES = ("admin", "supervisor", "staff")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_LENGTH = 8
-# Failed sign-ins within the window, per account and per address, before a pause.
+# Failed sign-ins within the window before a pause: for one account from one address (a
+# stranger guessing a colleague's password pauses only themselves, never the colleague at
+# their own desk), and from one address for any accounts.
 FAILURE_WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
+
+
+def new_session_nonce():
+    """A fresh session nonce: every sign-in cookie carrying the account's previous one is dead."""
+    return secrets.token_hex(16)
+
+
+@functools.cache
+def _dummy_hash():
+    """What an unknown username's password is checked against, so that it costs as long as a
+    known one's (the hash's method and work factor are werkzeug's default, like real ones)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def _user_row(db, username):
@@ -42,18 +58,19 @@ def add_user(db, *, username, password, role, now, display_name="", counters=())
         "username": username, "display_name": display_name or username,
         "password_hash": generate_password_hash(password), "role": role,
         "counters": json.dumps(sorted(set(counters))), "disabled": 0, "created_at": now,
+        "session_nonce": new_session_nonce(),
     })
     return _user_row(db, username)
 
 
 def set_disabled(db, username, disabled, *, now):
-    """Disable (or enable) an account; a disabled account's counter work ends now."""
+    """Disable (or enable) an account; a disabled account's sessions and counter work end now."""
     user = _user_row(db, username.strip().lower())
     if user is None:
         raise NotFound(f"Không có tài khoản {username}", f"No user {username}", code="unknown_user")
     db.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, user["id"]])
     if disabled:
-        db.execute("UPDATE counter_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now, user["id"]])
+        end_sessions(db, user_id=user["id"], now=now)
     return _user_row(db, user["username"])
 
 
@@ -64,12 +81,21 @@ def _check_password(password):
 
 
 def set_password(db, username, password):
-    """Give an account a new password (an admin resetting a forgotten one)."""
+    """Give an account a new password (an admin resetting a forgotten one): every session it
+    had ends (whoever knew the old password is signed out too)."""
     _check_password(password)
     user = _user_row(db, username.strip().lower())
     if user is None:
         raise NotFound(f"Không có tài khoản {username}", f"No user {username}", code="unknown_user")
-    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password), user["id"]])
+    db.execute("UPDATE users SET password_hash = ?, session_nonce = ? WHERE id = ?",
+               [generate_password_hash(password), new_session_nonce(), user["id"]])
+
+
+def end_sessions(db, *, user_id, now):
+    """Every sign-in of the account ends (signing out, disabling): a new session nonce, and
+    its counter work stops."""
+    db.execute("UPDATE users SET session_nonce = ? WHERE id = ?", [new_session_nonce(), user_id])
+    end_counter_sessions(db, user_id=user_id, now=now)
 
 
 def list_accounts(db):
@@ -84,10 +110,20 @@ def principal_for_user(user):
 
 
 def active_user(db, user_id):
-    """The account behind a session, or None once it is disabled or gone."""
+    """The enabled account with this id, or None once it is disabled or gone."""
     if user_id is None:
         return None
     rows = list(db.query("SELECT * FROM users WHERE id = ? AND disabled = 0", [user_id]))
+    return rows[0] if rows else None
+
+
+def session_user(db, user_id, nonce):
+    """The account behind a sign-in cookie: enabled, and the cookie's nonce still its own
+    (not signed out, password not reset since); else None."""
+    if user_id is None or not isinstance(nonce, str) or not nonce:
+        return None
+    rows = list(db.query("SELECT * FROM users WHERE id = ? AND disabled = 0 AND session_nonce = ?",
+                         [user_id, nonce]))
     return rows[0] if rows else None
 
 
@@ -102,23 +138,28 @@ BAD_CREDENTIALS = ("Tên đăng nhập hoặc mật khẩu không đúng", "Wron
 def sign_in(db, *, username, password, address, now):
     """Check a password, with throttling: the user row, or None after recording the failure.
 
+    Failures count per account *and* address (``MAX_FAILURES_PER_USER``) and per address
+    (``MAX_FAILURES_PER_ADDRESS``): whoever guesses pauses themselves, not the account's
+    owner elsewhere. Exactly one password hash is checked whatever the username (a dummy hash
+    for unknown or disabled ones), so the time taken does not tell which usernames exist.
     Returns rather than raises on a wrong password so that the caller's transaction
     commits the failure (a rolled-back failure would never count towards the limit).
     """
     username = (username or "").strip().lower()
-    for key, limit in ((f"user:{username}", MAX_FAILURES_PER_USER), (f"address:{address}", MAX_FAILURES_PER_ADDRESS)):
+    account_key = f"user:{username}@{address}"
+    for key, limit in ((account_key, MAX_FAILURES_PER_USER), (f"address:{address}", MAX_FAILURES_PER_ADDRESS)):
         count, last = _failures(db, key, now)
         if count >= limit:
             minutes = max(1, round((last + FAILURE_WINDOW_SECONDS - now) / 60))
             raise TooManyRequests(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
                            f"Too many failed sign-ins. Try again in {minutes} minutes.", code="throttled")
     user = _user_row(db, username)
-    if user is None or user["disabled"] or not check_password_hash(user["password_hash"], password or ""):
-        db["sign_in_failures"].insert_all([{"key": f"user:{username}", "at": now},
+    matches = check_password_hash(user["password_hash"] if user else _dummy_hash(), password or "")
+    if user is None or user["disabled"] or not matches:
+        db["sign_in_failures"].insert_all([{"key": account_key, "at": now},
                                            {"key": f"address:{address}", "at": now}])
         return None
-    db.execute("DELETE FROM sign_in_failures WHERE key = ? OR at < ?",
-               [f"user:{username}", now - FAILURE_WINDOW_SECONDS])
+    db.execute("DELETE FROM sign_in_failures WHERE key = ? OR at < ?", [account_key, now - FAILURE_WINDOW_SECONDS])
     return user
 
 

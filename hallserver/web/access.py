@@ -1,7 +1,11 @@
 """Who is asking: signed-in staff (sessions, roles) and paired browser devices.
 
 Staff sign in with a username and password (``pages/staff.py``); their account id lives in
-the signed, HttpOnly session cookie, and ``roles_required`` guards the pages.
+the signed, HttpOnly session cookie, and ``roles_required`` guards the pages. The cookie also
+carries the account's session nonce (stored with the account), when it signed in and when it
+was last seen: the session ends server-side when the nonce changes (signing out, a password
+reset, disabling: a copied cookie then opens nothing), HALL_SESSION_HOURS after signing in
+however active, and after HALL_SESSION_IDLE_MINUTES without a page request.
 
 Browser devices (a kiosk, a counter's rating tablet) are paired once with a device token.
 Whoever installs the device pastes a token on its pairing page; the browser keeps only
@@ -20,13 +24,66 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import Forbidden
 from ..services import users
-from .extensions import get_hall
+from .extensions import get_hall, setting
+
+SESSION_KEYS = ("user_id", "nonce", "signed_in_at", "seen_at")
+SEEN_EVERY_SECONDS = 60  # "last seen" is rewritten into the cookie at most once a minute
+
+
+def start_session(user):
+    """A new sign-in session for ``user``: whatever the browser held before is dropped
+    (no session fixation), the language it chose kept."""
+    now = get_hall().clock()
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    session.permanent = True
+    session.update(user_id=user["id"], nonce=user["session_nonce"], signed_in_at=now, seen_at=now)
+
+
+def end_session():
+    """Forget the sign-in in this browser's cookie (its pairings and language stay)."""
+    for key in SESSION_KEYS:
+        session.pop(key, None)
+
+
+def session_alive(data, now, *, idle=True):
+    """Whether a session's times are within the limits: signed in less than HALL_SESSION_HOURS
+    ago and, with ``idle``, seen less than HALL_SESSION_IDLE_MINUTES ago."""
+    signed_in_at, seen_at = data.get("signed_in_at"), data.get("seen_at")
+    if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (signed_in_at, seen_at)):
+        return False
+    if now >= signed_in_at + setting("session_hours") * 3600:
+        return False
+    return not idle or now < seen_at + setting("session_idle_minutes") * 60
+
+
+def session_account(data, *, idle=True):
+    """The account a session (the cookie's data) still opens, or None: its nonce is the
+    account's, the account is enabled, and the session has not expired (``idle``: nor been
+    idle too long; a socket's session, fixed when it connected, is checked without)."""
+    user_id = data.get("user_id")
+    if user_id is None:
+        return None
+    hall = get_hall()
+    if not session_alive(data, hall.clock(), idle=idle):
+        return None
+    return hall.session_user(user_id, data.get("nonce"))
 
 
 def current_user():
-    """The signed-in, enabled account of this request, or None."""
+    """The signed-in, enabled account of this request, or None. A request keeps its session
+    alive; an ended or expired session is removed from the cookie."""
     if "user" not in g:
-        g.user = get_hall().active_user(session.get("user_id"))
+        user = session_account(session)
+        if user is None and "user_id" in session:
+            end_session()
+        elif user is not None:
+            now = get_hall().clock()
+            if now - session["seen_at"] >= SEEN_EVERY_SECONDS:
+                session["seen_at"] = now
+        g.user = user
     return g.user
 
 

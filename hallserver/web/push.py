@@ -8,18 +8,24 @@ N's paired rating tablet (or a supervisor). A join is answered with a ``state`` 
 
 :class:`Publisher` turns committed events into pushes; :class:`HallNamespace` answers the
 clients' ``join`` and ``counter_action``. Both are created per app in :func:`init_app`.
+
+A join that needed a principal is remembered with it (the device token's id, or the
+account with its session nonce and sign-in time): when a token is revoked, an account
+disabled, signed out or its password reset, or a session reaches HALL_SESSION_HOURS, the
+sockets that joined with it are disconnected (:meth:`HallNamespace.sweep`, run after each
+such change committed here and every few seconds for changes made by another process).
 """
 
 import logging
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_socketio import Namespace, join_room
 
 from ..core import ascii_number, views
 from ..core.estimates import Estimator
 from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
 from ..services import auth, supervision, users
-from .access import paired_principal
+from .access import paired_principal, session_account
 from .extensions import socketio
 from .inputs import MAX_NUMBER, counter_action_arguments
 
@@ -28,6 +34,8 @@ PUBLIC_ROOMS = ("display",)
 SCREENS = ["display", "dashboard"]
 DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
+SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
+ACCESS_EVENTS = ("token_changed", "user_changed")
 
 
 def init_app(app, hall):
@@ -38,7 +46,15 @@ def init_app(app, hall):
     # One handler object for "/": a new app (tests build many) replaces the last one.
     socketio.namespace_handlers = [handler for handler in socketio.namespace_handlers
                                    if not isinstance(handler, HallNamespace)]
-    socketio.on_namespace(HallNamespace("/", hall))
+    namespace = HallNamespace("/", hall, session_seconds=app.config["HALL_SETTINGS"]["session_hours"] * 3600)
+    socketio.on_namespace(namespace)
+    hall.subscribe(namespace.access_changed)
+    app.extensions["hall_namespace"] = namespace
+
+
+def sessions_ended():
+    """After an account's sessions ended here (signing out): drop the sockets they joined with."""
+    current_app.extensions["hall_namespace"].sweep()
 
 
 def room_members(room):
@@ -186,9 +202,61 @@ def error_ack(error):
 class HallNamespace(Namespace):
     """The clients' side of the socket: ``join`` a room, act for a counter."""
 
-    def __init__(self, namespace, hall):
+    def __init__(self, namespace, hall, session_seconds=12 * 3600):
         super().__init__(namespace)
         self.hall = hall
+        self.session_seconds = session_seconds
+        self.grants = {}  # sid -> {("token", id) or ("user", id, nonce, signed_in_at)}: what its joins rest on
+
+    def on_disconnect(self, *reason):
+        self.grants.pop(request.sid, None)
+
+    def _grant(self, principal):
+        """What a join rests on, to check again later (None for public rooms)."""
+        if principal is None:
+            return None
+        if principal.token_id is not None:
+            return ("token", principal.token_id)
+        return ("user", principal.user_id, session.get("nonce"), session.get("signed_in_at"))
+
+    def _holds(self, grant, now):
+        if grant[0] == "token":
+            return self.hall.principal_for_token_id(grant[1]) is not None
+        _, user_id, nonce, signed_in_at = grant
+        return (isinstance(signed_in_at, (int, float)) and now < signed_in_at + self.session_seconds
+                and self.hall.session_user(user_id, nonce) is not None)
+
+    def sweep(self):
+        """Disconnect every socket one of whose joins no longer holds (a revoked token; an
+        account disabled, signed out, its password reset; a session past HALL_SESSION_HOURS).
+        The client's reconnect and join are then refused. The sockets dropped."""
+        now = self.hall.clock()
+        verdicts = {}
+        dropped = []
+        for sid, grants in list(self.grants.items()):
+            for grant in grants:
+                if grant not in verdicts:
+                    verdicts[grant] = self._holds(grant, now)
+            if not all(verdicts[grant] for grant in grants):
+                self.grants.pop(sid, None)
+                dropped.append(sid)
+        for sid in dropped:
+            socketio.server.disconnect(sid, namespace=self.namespace)
+        return dropped
+
+    def access_changed(self, events, db, config, now):
+        """A publisher: after a token or account change committed, sweep."""
+        if any(event.type in ACCESS_EVENTS for event in events) and self.grants:
+            self.sweep()
+
+    def sweep_forever(self):
+        """Background loop (started by ``serve``): changes made by another process, expiry."""
+        while True:
+            socketio.sleep(SWEEP_SECONDS)
+            try:
+                self.sweep()
+            except Exception:  # the next round retries
+                log.exception("socket sweep failed")
 
     def on_join(self, data=None):
         """``join {"room", "token"}`` → ack ``{"ok": true, "room", "seq"}`` or ``{"ok": false, "error"}``."""
@@ -198,8 +266,11 @@ class HallNamespace(Namespace):
             room = data["room"]
             with self.hall.paused():  # no change between the snapshot and the join
                 principal = self.principal(data.get("token"))
-                first_view = self.authorise(room, principal)
+                first_view, used = self.authorise(room, principal)
                 join_room(room)
+                grant = self._grant(used)
+                if grant is not None:
+                    self.grants.setdefault(request.sid, set()).add(grant)
                 state = self.hall.state()
                 socketio.emit("state", state, to=request.sid)
                 if first_view:
@@ -224,28 +295,30 @@ class HallNamespace(Namespace):
             auth.require(self.principal(data.get("token")), counter=counter)
             arguments, request_id = counter_action_arguments(action, data)
             # a signed-in account acts only at a counter it works (or that is free)
-            user = None if data.get("token") else self.hall.active_user(session.get("user_id"))
+            user = None if data.get("token") else session_account(session, idle=False)
             return {"ok": True, **self.hall.counter_action(counter, action, request_id=request_id, user=user,
                                                            **arguments)}
         except HallError as error:
             return error_ack(error)
 
     def principal(self, token):
-        """A device token from the payload, else the signed-in account of the connection."""
+        """A device token from the payload, else the signed-in account of the connection (its
+        session as it was when the socket connected: still its account's, not past HALL_SESSION_HOURS)."""
         if token:
             return self.hall.principal_for_token(token) if isinstance(token, str) else None
-        user = self.hall.active_user(session.get("user_id"))
+        user = session_account(session, idle=False)
         return users.principal_for_user(user) if user else None
 
     def authorise(self, room, principal):
-        """Check the join; return a callable giving the room's own first event, if any."""
+        """Check the join; return a callable giving the room's own first event (or None) and
+        the principal the join rests on (None for rooms anyone may join)."""
         hall = self.hall
         if room in PUBLIC_ROOMS:
-            return None
+            return None, None
         if room == "dashboard":
             auth.require(principal, "supervisor", "admin")
             snapshot = hall.read(supervision.dashboard_snapshot)
-            return lambda: ("dashboard", snapshot)
+            return (lambda: ("dashboard", snapshot)), principal
         kind, _, key = room.partition(":")
         number = ascii_number(key)
         if kind == "rating" and number is not None and any(c.number == number for c in hall.config.counters):
@@ -255,15 +328,15 @@ class HallNamespace(Namespace):
             if not (tablet.role in ("supervisor", "admin") or (tablet.role == "rating" and tablet.counter == number)):
                 raise Forbidden(f"Token này không dành cho máy đánh giá quầy {key}",
                                 f"This token is not counter {key}'s rating tablet")
-            return None
+            return None, tablet
         if kind == "counter" and number is not None:
             auth.require(principal, counter=number)
             desk = hall.counter_state(number)
-            return lambda: ("counter_state", desk)
+            return (lambda: ("counter_state", desk)), principal
         if kind == "ticket" and key:
             ticket = hall.ticket_by_token(key)
             if ticket is None:
                 raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
-            return lambda: ("ticket", {"seq": hall.read(lambda db, config, now: views.current_seq(db)),
-                                       "ticket": ticket})
+            return (lambda: ("ticket", {"seq": hall.read(lambda db, config, now: views.current_seq(db)),
+                                        "ticket": ticket})), None
         raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")

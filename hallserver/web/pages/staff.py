@@ -10,16 +10,17 @@ and until then that page's actions are refused (409 ``counter_taken``).
 from datetime import datetime
 from urllib.parse import urlparse
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ...core import find_counter
 from ...errors import Forbidden, HallError
-from ..access import current_staff_principal, current_user, sign_in_required
+from ..access import current_staff_principal, current_user, end_session, sign_in_required, start_session
 from ..extensions import get_hall
 from ..inputs import counter_action_arguments, json_body
+from ..push import sessions_ended
 
 bp = Blueprint("staff", __name__)
 
@@ -57,9 +58,7 @@ def sign_in():
         except HallError as refusal:
             error = refusal
         else:
-            session.clear()
-            session.permanent = True
-            session["user_id"] = user["id"]
+            start_session(user)
             return redirect(_safe_next(request.args.get("next"), user))
     status = error.status if error else (400 if form.errors else 200)
     return render_template("staff/sign_in.html", form=form, error=error), status
@@ -68,8 +67,11 @@ def sign_in():
 @bp.post("/dang-xuat")
 @sign_in_required
 def sign_out():
-    get_hall().end_counter_sessions(current_user()["id"])
-    session.clear()
+    """Ends every session of the account server-side (a copied cookie opens nothing after),
+    its counter work, and the sockets it joined rooms with."""
+    get_hall().sign_out(current_user()["id"])
+    end_session()
+    sessions_ended()
     return redirect(url_for("staff.sign_in"))
 
 
