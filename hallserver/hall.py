@@ -17,9 +17,10 @@ import time
 from . import core
 from .config import parse_config
 from .core import bookings, procedures, ratings, views
+from .core import verification as phone_codes
 from .core.estimates import Estimator
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
-from .services import administration, auth, backups, users
+from .services import administration, auth, backups, reminders, users
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -210,10 +211,21 @@ class Hall:
         return self.read(lambda db, config, now: auth.principal_for_id(db, token_id))
 
     def active_user(self, user_id):
-        """The enabled account with this id (a session's), or None."""
+        """The enabled account with this id, or None."""
         if user_id is None:  # most page views: nobody signed in, no need to read
             return None
         return self.read(lambda db, config, now: users.active_user(db, user_id))
+
+    def session_user(self, user_id, nonce):
+        """The enabled account a sign-in cookie (its user id and session nonce) still opens, or None."""
+        if user_id is None:  # most page views: nobody signed in, no need to read
+            return None
+        return self.read(lambda db, config, now: users.session_user(db, user_id, nonce))
+
+    def sign_out(self, user_id):
+        """Every session of the account ends (its cookies, copied or not, open nothing) and it
+        stops working every counter it held."""
+        self._write(lambda db, config, now: users.end_sessions(db, user_id=user_id, now=now))
 
     def sign_in(self, username, password, *, address):
         """The account these credentials open, or Unauthorized (TooManyRequests after repeated
@@ -296,13 +308,19 @@ class Hall:
                                role=role)
 
     def set_user_disabled(self, username, disabled, *, by=None):
-        """Disable (its counter work ends) or enable an account; audited when ``by`` is given."""
+        """Disable (its sessions and counter work end) or enable an account; audited when ``by``
+        is given. Usernames are case-insensitive: an admin never disables their own account."""
+        username = username.strip().lower()
+        if disabled and by is not None and username == by.strip().lower():
+            raise Conflict("Không thể tự khóa tài khoản đang dùng", "You cannot disable yourself",
+                           code="cannot_disable_self")
         return self.administer(
             "user_changed", lambda db, config, now: users.set_disabled(db, username, disabled, now=now),
             by=by, username=username, change="disable" if disabled else "enable")
 
     def set_password(self, username, password, *, by=None):
-        """Give an account a new password; audited when ``by`` is given."""
+        """Give an account a new password (every session it had ends); audited when ``by`` is given."""
+        username = username.strip().lower()
         return self.administer("user_changed", lambda db, config, now: users.set_password(db, username, password),
                                by=by, username=username, change="password")
 
@@ -385,8 +403,39 @@ class Hall:
         self.load_procedures(items)
         return len(items)
 
-    def booking_slots(self, service):
-        return self.read(lambda db, config, now: bookings.slot_days(db, config, service=service, now=now))
+    def booking_slots(self, service, unverified=False):
+        """Days and slots with the places left (for an unverified phone: ``unverified``)."""
+        return self.read(lambda db, config, now: bookings.slot_days(db, config, service=service, now=now,
+                                                                     unverified=unverified))
+
+    @property
+    def phone_verification(self):
+        """Whether public bookings verify the phone with a one-time code (a webhook is set)."""
+        return phone_codes.available(self.config)
+
+    def send_phone_code(self, phone, *, challenge_nonce=None, post=reminders.post_json):
+        """Make a one-time code for ``phone`` and send it through the hall's webhook now, outside
+        any transaction: ``{"verification", "expires_in", "phone"}``. A gateway that fails is a
+        503 ``code_not_sent`` (the check question stays spent: answering it again costs a human)."""
+        made = self.perform(phone_codes.start, phone=phone, challenge_nonce=challenge_nonce)
+        ok, error = reminders.send_verification(self.config, made, post=post)
+        self._write(lambda db, config, now: phone_codes.record_sent(
+            db, config, verification=made["id"], ok=ok, now=now).result)
+        if not ok:
+            raise phone_codes.CodeNotSent(
+                "Chưa gửi được mã xác minh; vui lòng thử lại sau ít phút hoặc gọi đường dây nóng",
+                "The verification code could not be sent; try again in a few minutes or call the hotline")
+        return {"verification": made["id"], "expires_in": max(0, round(made["expires_at"] - self.clock())),
+                "phone": made["phone"]}
+
+    def book_verified(self, *, verification, code, **fields):
+        """A public booking with the one-time code sent to its phone: the code is checked in
+        its own transaction (a wrong try counts even though the booking is refused), then the
+        booking spends it. A double submit with the same ``idempotency_key`` answers the first."""
+        checked = self.perform(phone_codes.confirm, verification=verification, code=code)
+        if checked["refusal"] is not None:
+            raise checked["refusal"]
+        return self.book(verification=verification, **fields)
 
     def book(self, **fields):
         """A new booking (``core.bookings.book``) as its holder sees it: no personal data."""

@@ -210,7 +210,31 @@ def _migration_6(db):
     db.execute("CREATE INDEX tickets_status_day_service ON tickets (status, day, service)")
 
 
-MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6)
+def _migration_7(db):
+    """Phone verification for public bookings: one-time codes (only their salted hash kept),
+    and which bookings came from a phone nobody verified (capped per slot)."""
+    db.execute("ALTER TABLE bookings ADD COLUMN verified INTEGER")   # 1 code, 0 none (public), NULL staff/import
+    db["phone_verifications"].create(
+        {"id": str, "phone": str, "salt": str, "code_hash": str, "status": str, "attempts": int,
+         "created_at": float, "expires_at": float, "verified_at": float, "used_at": float},
+        pk="id", not_null={"phone", "salt", "code_hash", "status", "created_at", "expires_at"},
+        defaults={"attempts": 0},
+    )
+    db.execute("CREATE INDEX phone_verifications_phone ON phone_verifications (phone, created_at)")
+
+
+def _migration_8(db):
+    """Sessions that end server-side: each account's session nonce, copied into the sign-in
+    cookie and changed by signing out, a password reset or disabling (every older cookie of
+    the account then opens nothing). Bookings keep a digest of the request that first used
+    their idempotency key, so the key reused for another request is refused."""
+    db.execute("ALTER TABLE users ADD COLUMN session_nonce TEXT")
+    db.execute("UPDATE users SET session_nonce = lower(hex(randomblob(16)))")
+    db.execute("ALTER TABLE bookings ADD COLUMN idempotency_request TEXT")
+
+
+MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+              _migration_8)
 
 
 def keep_private(path):

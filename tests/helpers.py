@@ -2,11 +2,13 @@
 and accounts, signing in and CSRF tokens, the command line, a real hub process on loopback
 and a Socket.IO display client. Fixtures live in conftest.py; this module has none."""
 
+import hmac
 import html
 import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -105,12 +107,30 @@ def book(hall, slot, phone=PHONE, service="HT", name="Nguyễn Văn An", **field
     return hall.book(service=service, slot=slot, name=name, phone=phone, source="api", **fields)
 
 
-def demo_app(tmp_path, clock, rate_limit="1000 per minute", name="web.db"):
-    """The demo hall (open around the clock) with its procedures, booking from Thursday 09:00."""
+def challenge_answer(secret, token):
+    """The answer to a booking check question, read with the hub's own signing secret: the
+    token holds a keyed hash of the answer, the page and the API only a picture of the sum,
+    so a script without the secret cannot do this."""
+    from hallserver.web.guards import answer_digest, challenge_serializer
+
+    data = challenge_serializer(secret).loads(token)
+    return next(answer for answer in range(1000)
+                if hmac.compare_digest(answer_digest(secret, data["n"], answer), data["d"]))
+
+
+def hub_secret(db):
+    """The secret a hub process signs with (kept in its database when HALL_SECRET_KEY is empty)."""
+    with sqlite3.connect(db) as connection:
+        return json.loads(connection.execute("SELECT value FROM hall_settings WHERE key = 'secret_key'").fetchone()[0])
+
+
+def demo_app(tmp_path, clock, rate_limit="1000 per minute", name="web.db", **booking):
+    """The demo hall (open around the clock) with its procedures, booking from Thursday 09:00;
+    ``booking`` changes its ``[booking]`` table (e.g. ``reminder_url=...``)."""
     from hallserver import create_app
 
     mapping = demo_mapping()
-    mapping["booking"]["rate_limit"] = rate_limit
+    mapping["booking"].update(rate_limit=rate_limit, **booking)
     store = open_store(tmp_path / name)
     store.apply_config(parse_config(mapping))
     app = create_app({"db": store.path, "async_mode": "threading", "public_url": "http://192.168.1.10:5000"},

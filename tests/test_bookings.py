@@ -147,8 +147,10 @@ def test_a_no_show_frees_the_phone_again(bhall, clock):
 
 def test_the_same_idempotency_key_gives_the_same_booking(bhall):
     first = book(bhall, "2026-11-26T10:00", idempotency_key="form-1")
-    second = book(bhall, "2026-11-26T11:00", idempotency_key="form-1")
+    second = book(bhall, "2026-11-26T10:00", idempotency_key="form-1")
     assert second == first
+    assert refusal(bhall.book, service="HT", slot="2026-11-26T11:00", name="Nguyễn Văn An", phone=PHONE,
+                   source="api", idempotency_key="form-1").code == "idempotency_key_reused"   # another request
     assert bhall.store.db.execute("SELECT COUNT(*) FROM bookings").fetchone()[0] == 1
 
 

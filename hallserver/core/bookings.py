@@ -15,6 +15,7 @@ personal data: only ``staff_view`` shows them (and ``staff_bookings`` logs who l
 """
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -23,6 +24,7 @@ from datetime import date, datetime, timedelta
 
 from ..config import DAYS
 from ..errors import Conflict, HallError, Invalid, NotFound
+from . import verification as verifications
 from .events import Outcome, record
 from .procedures import find_procedure
 from .tickets import find_service, issue_ticket, local_day, local_time, normalise_phone
@@ -137,9 +139,10 @@ def _held(db, service, day, minute):
         f"AND status IN ({', '.join('?' for _ in HOLDING)})", [service, str(day), minute, *HOLDING]).fetchone()[0]
 
 
-def slot_days(db, config, *, service, now):
+def slot_days(db, config, *, service, now, unverified=False):
     """The bookable days of ``service`` and their future slots with the places left:
-    ``[{"day", "closed": None | "holiday" | "closed", "slots": [{"slot", "time", "ends", "free"}]}]``."""
+    ``[{"day", "closed": None | "holiday" | "closed", "slots": [{"slot", "time", "ends", "free"}]}]``;
+    ``unverified``: the places left for a phone nobody verified (``booking.unverified_per_slot``)."""
     find_service(config, service)
     places = capacity(config, service)
     days = bookable_days(config, now)
@@ -147,6 +150,17 @@ def slot_days(db, config, *, service, now):
         f"SELECT day, start_minute, COUNT(*) FROM bookings WHERE service = ? AND day >= ? "
         f"AND status IN ({', '.join('?' for _ in HOLDING)}) GROUP BY day, start_minute",
         [service, str(days[0]), *HOLDING]).fetchall()}
+    unverified_held = {(day, minute): count for day, minute, count in db.execute(
+        f"SELECT day, start_minute, COUNT(*) FROM bookings WHERE service = ? AND day >= ? AND verified = 0 "
+        f"AND status IN ({', '.join('?' for _ in HOLDING)}) GROUP BY day, start_minute",
+        [service, str(days[0]), *HOLDING]).fetchall()} if unverified else {}
+
+    def free(day, start):
+        left = places - held.get((str(day), start), 0)
+        if unverified:
+            left = min(left, config.booking.unverified_per_slot - unverified_held.get((str(day), start), 0))
+        return max(0, left)
+
     length = config.booking.slot_minutes
     result = []
     for day in days:
@@ -154,7 +168,7 @@ def slot_days(db, config, *, service, now):
         closed = "holiday" if str(day) in config.holidays else None if starts else "closed"
         result.append({"day": str(day), "closed": closed, "slots": [
             {"slot": slot_id(day, start), "time": clock_text(start), "ends": clock_text(start + length),
-             "free": max(0, places - held.get((str(day), start), 0))}
+             "free": free(day, start)}
             for start in starts if moment(config, day, start) > now]})
     return result
 
@@ -186,6 +200,25 @@ def _check_slot(config, service, day, minute, now, *, horizon=None):
 def _row(db, column, value):
     rows = list(db.query(f"SELECT * FROM bookings WHERE {column} = ?", [value]))
     return rows[0] if rows else None
+
+
+def _digest(*parts):
+    return hashlib.sha256(json.dumps([str(part if part is not None else "").strip() for part in parts],
+                                     ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _idempotent_booking(db, *, key, request):
+    """An idempotency key belongs to its requester (a token, or the public) and to the request
+    that first used it: stored as ``(scoped key, digest of the request)``. The same key and
+    request again: that booking; the same key with another request: 409 (never another
+    requester's booking, nor the first booking for different details)."""
+    existing = _row(db, "idempotency_key", key)
+    if existing is None:
+        return None
+    if existing["idempotency_request"] != request:
+        raise Conflict("Mã chống gửi trùng (idempotency_key) này đã được dùng cho một yêu cầu khác",
+                       "This idempotency_key was already used for another request", code="idempotency_key_reused")
+    return existing
 
 
 def _text_field(value, name, name_vi, *, maximum, required):
@@ -246,12 +279,30 @@ def _check_room(db, config, service, day, minute):
                        f"The slot {when_en} is full. Please choose another time.", code="slot_full")
 
 
+def _check_unverified_room(db, config, service, day, minute):
+    """A slot takes at most ``booking.unverified_per_slot`` public bookings from unverified phones."""
+    taken = db.execute(f"SELECT COUNT(*) FROM bookings WHERE service = ? AND day = ? AND start_minute = ? "
+                       f"AND verified = 0 AND status IN ({', '.join('?' for _ in HOLDING)})",
+                       [service, str(day), minute, *HOLDING]).fetchone()[0]
+    if taken >= config.booking.unverified_per_slot:
+        when, when_en = _when(day, minute)
+        raise Conflict(f"Khung giờ {when} đã hết chỗ đặt trực tuyến. Vui lòng chọn giờ khác hoặc gọi đường dây nóng.",
+                       f"The slot {when_en} has no online places left. Please choose another time or call the "
+                       "hotline.", code="slot_full_unverified")
+
+
 def book(db, config, *, now, slot, name, phone, service=None, procedure=None, dossier_code=None, source="web",
-         idempotency_key=None, challenge_nonce=None, caps=True, code=None, external_ref=None, horizon=None):
-    """Book one place in a slot. The same ``idempotency_key`` again returns the first booking
-    and changes nothing (a double submit, a client retry)."""
+         idempotency_key=None, challenge_nonce=None, caps=True, code=None, external_ref=None, horizon=None,
+         verification=None, unverified=False, requester=None):
+    """Book one place in a slot. The same ``idempotency_key`` again, from the same ``requester``
+    (e.g. ``"token:7"``; by default the ``source``) for the same request, returns the first
+    booking and changes nothing (a double submit, a client retry); for another request, 409
+    ``idempotency_key_reused``."""
+    request_digest = None
     if idempotency_key is not None:
-        existing = _row(db, "idempotency_key", idempotency_key)
+        idempotency_key = _digest("idempotency", requester or source, idempotency_key)
+        request_digest = _digest(service, procedure, slot, name, phone, dossier_code)
+        existing = _idempotent_booking(db, key=idempotency_key, request=request_digest)
         if existing:
             return Outcome(existing, [])
     if external_ref is not None and _row(db, "external_ref", external_ref):
@@ -277,6 +328,10 @@ def book(db, config, *, now, slot, name, phone, service=None, procedure=None, do
         raise Conflict("Trùng lịch hẹn: cùng số điện thoại, dịch vụ và khung giờ",
                        "Duplicate booking: same phone, service and slot", code="duplicate_booking")
     _check_room(db, config, service, day, minute)
+    if verification is not None:       # a public booking from a phone that confirmed its code
+        verifications.use(db, config, verification=verification, phone=phone, now=now)
+    elif unverified:                   # a public booking where the hall cannot send codes
+        _check_unverified_room(db, config, service, day, minute)
     if challenge_nonce is not None:
         if db.execute("SELECT 1 FROM booking_challenges_used WHERE nonce = ?", [challenge_nonce]).fetchone():
             raise Conflict("Câu hỏi kiểm tra đã được dùng; hãy trả lời câu hỏi mới",
@@ -290,6 +345,11 @@ def book(db, config, *, now, slot, name, phone, service=None, procedure=None, do
         [code or _new_code(db), service, procedure, str(day), minute, starts_at,
          starts_at + config.booking.slot_minutes * 60, name, phone, dossier_code, source, idempotency_key,
          external_ref, now, now])
+    if verification is not None or unverified:
+        db.execute("UPDATE bookings SET verified = ? WHERE id = ?",
+                   [0 if verification is None else 1, cursor.lastrowid])
+    if request_digest is not None:
+        db.execute("UPDATE bookings SET idempotency_request = ? WHERE id = ?", [request_digest, cursor.lastrowid])
     booking = _row(db, "id", cursor.lastrowid)
     _schedule_reminders(db, config, booking, now)
     return Outcome(booking, [_booking_event(db, "booking_created", booking, now, source=source)])
@@ -377,6 +437,8 @@ def move_booking(db, config, *, code, phone, slot, now):
                        f"The booking was moved {MAX_MOVES} times; cancel it and book again", code="move_limit")
     _check_slot(config, booking["service"], day, minute, now)
     _check_room(db, config, booking["service"], day, minute)
+    if booking["verified"] == 0:
+        _check_unverified_room(db, config, booking["service"], day, minute)
     starts_at = moment(config, day, minute)
     db.execute("UPDATE bookings SET day = ?, start_minute = ?, starts_at = ?, ends_at = ?, moves = moves + 1, "
                "updated_at = ? WHERE id = ?",
@@ -458,11 +520,13 @@ def purge_personal_data(db, config, *, now):
     home) older than ``booking.retention_days``; the rows, statuses and counts stay."""
     cutoff = str(local_time(config, now).date() - timedelta(days=config.booking.retention_days))
     purged = db.execute("UPDATE bookings SET name = NULL, phone = NULL, dossier_code = NULL, idempotency_key = NULL, "
-                        "purged_at = ? WHERE day < ? AND purged_at IS NULL", [now, cutoff]).rowcount
+                        "idempotency_request = NULL, purged_at = ? WHERE day < ? AND purged_at IS NULL",
+                        [now, cutoff]).rowcount
     db.execute("UPDATE ticket_contacts SET phone = NULL WHERE day < ? AND phone IS NOT NULL", [cutoff])
     db.execute("DELETE FROM booking_reminders WHERE status != 'pending' AND booking_id IN "
                "(SELECT id FROM bookings WHERE purged_at IS NOT NULL)")
     db.execute("DELETE FROM booking_challenges_used WHERE at < ?", [now - 86400])
+    verifications.purge(db, now)
     return Outcome(purged, [])
 
 

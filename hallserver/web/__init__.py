@@ -2,7 +2,7 @@
 
 ``create_app`` runs one ``configure_*`` step per concern: the hall and its store,
 sessions, templates and languages, blueprints (``api/``, ``pages/``), error pages,
-CSRF and rate limits, and Socket.IO push (``push.py``).
+security headers (``security.py``), CSRF and rate limits, and Socket.IO push (``push.py``).
 """
 
 from datetime import timedelta
@@ -16,7 +16,7 @@ from ..errors import HallError
 from ..hall import Hall
 from ..settings import load_settings
 from ..store import open_store
-from . import access, errors, inputs, push
+from . import access, errors, inputs, push, security
 from .api import bookings as bookings_api
 from .api import queue as queue_api
 from .extensions import babel, csrf, limiter, socketio
@@ -47,6 +47,7 @@ def create_app(config=None, clock=None):
     configure_blueprints(app)
     errors.init_app(app)
     inputs.init_app(app)
+    security.init_app(app)
     configure_protection(app)
     configure_push(app, settings, hall)
     return app

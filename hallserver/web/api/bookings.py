@@ -1,7 +1,8 @@
 """Procedures and bookings in the JSON API under /api/v1 (contract: docs/api.md).
 
-The public may read procedures and slots, book (with the check question), look up,
-cancel and move with the booking code and phone; staff tokens book without the question;
+The public may read procedures and slots, book (with the check question, and where the
+hall sends codes, the one-time code sent to the phone), look up, cancel and move with the
+booking code and phone; staff tokens book without either;
 ``GET /bookings`` (supervisor or admin) shows names and phones, and each look is logged.
 """
 
@@ -42,17 +43,33 @@ def api_slots():
         raise Invalid("Cần tham số service hoặc procedure", "Give service or procedure", code="missing_field")
     service = find_service(hall.config, service)
     settings = hall.config.booking
+    principal = current_principal()
+    public = principal is None or principal.role not in STAFF_BOOKING_ROLES
     return jsonify({"service": service.code, "slot_minutes": settings.slot_minutes,
                     "check_in_before_minutes": settings.check_in_before_minutes,
                     "check_in_after_minutes": settings.check_in_after_minutes,
-                    "days": hall.booking_slots(service.code)})
+                    "phone_verification": hall.phone_verification,
+                    "days": hall.booking_slots(service.code, unverified=public and not hall.phone_verification)})
 
 
 @bp.get("/bookings/challenge")
 def api_challenge():
+    """The check question as a picture only (``image``, a PNG data URL): ``question`` says what
+    to do, without the numbers."""
     challenge = new_challenge()
-    return jsonify({"challenge": challenge["token"], "question": f"{challenge['question']} = ?",
-                    "expires_in": CHALLENGE_SECONDS})
+    return jsonify({"challenge": challenge["token"], "image": challenge["image"],
+                    "question": "Phép cộng trong hình bằng bao nhiêu?",
+                    "question_en": "What is the sum in the picture?", "expires_in": CHALLENGE_SECONDS,
+                    "phone_verification": get_hall().phone_verification})
+
+
+@bp.post("/bookings/verify-phone")
+@booking_limit
+def api_verify_phone():
+    """Where the hall sends codes: a solved check question → a one-time code sent to the phone."""
+    data = json_body()
+    nonce = check_challenge(field(data, "challenge", str, max_length=500), data.get("answer"))
+    return jsonify(get_hall().send_phone_code(field(data, "phone", str, max_length=20), challenge_nonce=nonce)), 202
 
 
 @bp.post("/bookings")
@@ -62,15 +79,28 @@ def api_book():
     principal = current_principal()
     if principal is not None and principal.role not in STAFF_BOOKING_ROLES:
         raise Forbidden("Token này không đặt lịch hẹn được", "This token's role may not book")
-    nonce = None if principal else check_challenge(field(data, "challenge", str, max_length=500), data.get("answer"))
-    booking = get_hall().book(
-        procedure=field(data, "procedure", str, required=False, max_length=20),
-        service=field(data, "service", str, required=False, max_length=20),
-        slot=field(data, "slot", str, max_length=20), name=field(data, "name", str),
-        phone=field(data, "phone", str, max_length=20),
-        dossier_code=field(data, "dossier_code", str, required=False, max_length=40),
-        source="staff" if principal else "api",
-        idempotency_key=field(data, "idempotency_key", str, required=False, max_length=100), challenge_nonce=nonce)
+    hall = get_hall()
+    unverified = principal is None and not hall.phone_verification
+    nonce = check_challenge(field(data, "challenge", str, max_length=500), data.get("answer")) if unverified else None
+    fields = {
+        "procedure": field(data, "procedure", str, required=False, max_length=20),
+        "service": field(data, "service", str, required=False, max_length=20),
+        "slot": field(data, "slot", str, max_length=20), "name": field(data, "name", str),
+        "phone": field(data, "phone", str, max_length=20),
+        "dossier_code": field(data, "dossier_code", str, required=False, max_length=40),
+        "source": "staff" if principal else "api",
+        "idempotency_key": field(data, "idempotency_key", str, required=False, max_length=100)}
+    if principal:   # its idempotency keys are its own (core.bookings.book)
+        booking = hall.book(**fields, requester=f"token:{principal.token_id}")
+    elif hall.phone_verification:
+        if not data.get("verification"):
+            raise Invalid("Trung tâm xác minh số điện thoại: hãy lấy mã qua POST /api/v1/bookings/verify-phone",
+                          "This hall verifies phones: get a code with POST /api/v1/bookings/verify-phone",
+                          code="verification_required")
+        booking = hall.book_verified(verification=field(data, "verification", str, max_length=100),
+                                     code=field(data, "code", str, max_length=20), **fields)
+    else:
+        booking = hall.book(**fields, challenge_nonce=nonce, unverified=True)
     return jsonify({"booking": booking}), 201
 
 

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from ...errors import HallError, Invalid
 from ...services import administration, backups
-from ..access import current_user, roles_required
+from ..access import current_user, roles_required, start_session
 from ..extensions import get_hall, setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -207,10 +207,19 @@ def _reconfigure(edited, section):
     return redirect(url_for("admin.index", _anchor=section))
 
 
+def _item_number(raw):
+    """The item number a removal names (field ``remove``): ASCII digits, else refused naming the field."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise Invalid(f"Chưa lưu: trường «remove» cần số thứ tự của mục, nhận {raw[:20]!r}",
+                      f"remove: expected an item number, got {raw[:20]!r}", code="invalid_value")
+    return int(raw)
+
+
 def _removal_question(list_key, index):
     """What removing item ``index`` of ``list_key`` means, in both languages, and its consequences."""
     items = get_hall().config_source().get(list_key, [])
-    if not 0 <= index < len(items):
+    if not isinstance(items, list) or not 0 <= index < len(items) or not isinstance(items[index], dict):
         return None
     item = items[index]
     if list_key == "services":
@@ -239,9 +248,9 @@ def edit_config():
     form = request.form
     if form.get("remove") is not None and not _confirmed():
         try:
-            asked = _removal_question(form.get("list", ""), int(form["remove"]))
-        except ValueError:
-            asked = None
+            asked = _removal_question(form.get("list", ""), _item_number(form["remove"]))
+        except HallError:
+            asked = None   # refused below, naming the field
         if asked is not None:
             question, question_en, details = asked
             return _confirm(section, question, question_en, details, ("Xóa", "Remove"))
@@ -250,9 +259,9 @@ def edit_config():
     try:
         edited = administration.apply_fields(get_hall().config_source(), existing)
         if form.get("remove") is not None:
-            edited = administration.remove_item(edited, form["list"], int(form["remove"]))
+            edited = administration.remove_item(edited, form.get("list", ""), _item_number(form["remove"]))
         if form.get("add") is not None:
-            edited = administration.add_item(edited, form["list"], administration.apply_fields({}, new_item))
+            edited = administration.add_item(edited, form.get("list", ""), administration.apply_fields({}, new_item))
     except (HallError, ValueError, KeyError) as error:
         error = error if isinstance(error, HallError) else Invalid(f"Yêu cầu không hợp lệ: {error}",
                                                                       f"Invalid request: {error}")
@@ -289,6 +298,7 @@ def add_user():
 def change_user(username, change):
     if change not in ("disable", "enable", "password"):
         raise Invalid(f"Thao tác không hợp lệ {change!r}", f"Unknown change {change!r}")
+    username = username.strip().lower()   # usernames are case-insensitive, as at sign-in
     if change == "disable" and username == _admin():
         return _page(409, error=Invalid("Không thể tự khóa tài khoản đang dùng", "You cannot disable yourself"),
                      section="users")
@@ -304,6 +314,8 @@ def change_user(username, change):
     try:
         if change == "password":
             hall.set_password(username, request.form.get("password", ""), by=_admin())
+            if username == _admin():   # every other session of the admin ended; this one goes on
+                start_session(hall.active_user(current_user()["id"]))
         else:
             hall.set_user_disabled(username, change == "disable", by=_admin())
     except HallError as error:

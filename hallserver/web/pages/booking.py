@@ -26,7 +26,7 @@ from ..tickets import deferred_print, print_ticket, public_link, qr_svg, track_u
 bp = Blueprint("booking", __name__)
 
 FORM_FIELDS = ("procedure", "service", "slot", "name", "phone", "dossier_code", "idempotency_key", "challenge",
-               "answer")
+               "answer", "verification", "code")
 
 
 @bp.context_processor
@@ -121,33 +121,57 @@ def _chosen_day(days, day):
     return next((entry for entry in days if any(slot["free"] for slot in entry["slots"])), days[0])
 
 
-def booking_form(form, *, day=None, error=None):
-    """The booking form for a procedure (or a service), keeping what was typed."""
+def booking_form(form, *, day=None, error=None, step="details"):
+    """The booking form for a procedure (or a service), keeping what was typed. Where the
+    hall sends codes, ``step="code"`` asks for the one sent to the phone; a form carrying a
+    confirmed code (another slot after a full one) skips the check question."""
     hall = get_hall()
     procedure = hall.procedure(form["procedure"]) if form.get("procedure") else None
     service = find_service(hall.config, procedure["service"] if procedure else form.get("service"))
-    days = hall.booking_slots(service.code)
+    verify = hall.phone_verification
+    days = hall.booking_slots(service.code, unverified=not verify)
     chosen = _chosen_day(days, (form.get("slot") or "")[:10] or day)
     form = dict(form, idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(16))
+    verified = step == "details" and bool(form.get("verification") and form.get("code"))
+    challenge = None if step == "code" or verified else new_challenge()
     return render_template("booking/form.html", procedure=procedure, service=service, days=days, chosen=chosen,
-                           form=form, error=error, challenge=new_challenge()), error.status if error else 200
+                           form=form, error=error, challenge=challenge, verify=verify, step=step,
+                           verified=verified, settings=hall.config.booking), error.status if error else 200
+
+
+def _booking_fields(form):
+    return {"procedure": form["procedure"] or None, "service": form["service"] or None, "slot": form["slot"],
+            "name": form["name"], "phone": form["phone"], "dossier_code": form["dossier_code"] or None,
+            "source": "web", "idempotency_key": form["idempotency_key"][:64] or None}
 
 
 @bp.post("/dat-lich")
 @booking_limit
 def book_submit():
+    """Without phone verification: check question → booking (capped per slot). With it: check
+    question → a code sent to the phone (step "code") → the code → booking."""
     form = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
+    hall = get_hall()
     try:
         if not form["slot"]:
             raise Invalid(_("Hãy chọn một khung giờ."), "Choose a time slot.", code="missing_field")
-        nonce = check_challenge(form["challenge"], form["answer"])
-        booking = get_hall().book(
-            procedure=form["procedure"] or None, service=form["service"] or None, slot=form["slot"],
-            name=form["name"], phone=form["phone"], dossier_code=form["dossier_code"] or None, source="web",
-            idempotency_key=form["idempotency_key"][:64] or None, challenge_nonce=nonce)
+        if form["verification"]:
+            booking = hall.book_verified(verification=form["verification"][:100], code=form["code"][:20],
+                                         **_booking_fields(form))
+        elif hall.phone_verification:
+            nonce = check_challenge(form["challenge"], form["answer"])
+            sent = hall.send_phone_code(form["phone"], challenge_nonce=nonce)
+            return booking_form(dict(form, answer="", code="", verification=sent["verification"]), step="code")
+        else:
+            nonce = check_challenge(form["challenge"], form["answer"])
+            booking = hall.book(**_booking_fields(form), challenge_nonce=nonce, unverified=True)
     except HallError as error:
         if error.code in ("unknown_procedure", "unknown_service"):
             raise
+        if error.code == "code_wrong":
+            return booking_form(dict(form, code=""), error=error, step="code")
+        if error.code.startswith(("code_", "verification_")):
+            form = dict(form, code="", verification="")      # start again: a new question, a new code
         return booking_form(dict(form, answer=""), error=error)
     return redirect(url_for("booking.confirmation", code=booking["code"], moi=1))
 
@@ -189,6 +213,7 @@ def cancel(code):
 
 
 @bp.route("/dat-lich/<code>/doi-gio", methods=["GET", "POST"])
+@lookup_limit
 @booking_limit
 def move(code):
     hall = get_hall()
@@ -245,6 +270,14 @@ def _staff_services():
     return [service.code for service in config.services]
 
 
+def _require_service(service):
+    """Staff limited to some counters act only on their services' bookings and queues, as
+    their list shows only those (403 otherwise)."""
+    if service not in _staff_services():
+        raise Forbidden(f"Tài khoản này không phục vụ lĩnh vực {service}.",
+                        f"This account does not serve {service}.", code="forbidden")
+
+
 def staff_page(*, message=None, error=None, status=200):
     hall = get_hall()
     user = current_user()
@@ -267,8 +300,11 @@ def staff_list():
 @bp.post("/lich-hen/tiep-nhan")
 @sign_in_required
 def staff_check_in():
+    hall = get_hall()
     try:
-        result = get_hall().check_in(request.form.get("code", ""), by="staff")
+        code = request.form.get("code", "")
+        _require_service(hall.booking(code)["service"])
+        result = hall.check_in(code, by="staff")
     except HallError as error:
         return staff_page(error=error, status=error.status)
     ticket = result["ticket"]
@@ -280,8 +316,11 @@ def staff_check_in():
 @bp.post("/lich-hen/huy")
 @sign_in_required
 def staff_cancel():
+    hall = get_hall()
     try:
-        booking = get_hall().cancel_booking(request.form.get("code", ""), by_staff=True)
+        code = request.form.get("code", "")
+        _require_service(hall.booking(code)["service"])
+        booking = hall.cancel_booking(code, by_staff=True)
     except HallError as error:
         return staff_page(error=error, status=error.status)
     return staff_page(message=_("Đã hủy lịch hẹn %(code)s.", code=booking["code"]))
@@ -292,7 +331,10 @@ def staff_cancel():
 def staff_issue():
     """A normal ticket for a citizen whose booking cannot be checked in (too early, too late)."""
     try:
-        ticket = get_hall().issue_ticket(request.form.get("service", ""), channel="staff")
+        service = request.form.get("service", "")
+        if service in {s.code for s in get_hall().config.services}:   # an unknown one: the 404 below
+            _require_service(service)
+        ticket = get_hall().issue_ticket(service, channel="staff")
     except HallError as error:
         return staff_page(error=error, status=error.status)
     return staff_page(message=_("Đã cấp số thường %(number)s (%(service)s).", number=ticket["number"],
