@@ -7,7 +7,7 @@ import pytest
 from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import Clock, HubProcess, demo_app, hall_time, make_token, run_cli, small_hall_mapping
+from tests.helpers import Clock, Gateway, HubProcess, demo_app, hall_time, make_token, run_cli, small_hall_mapping
 
 
 def pytest_collection_modifyitems(items):
@@ -164,3 +164,10 @@ def page(browser):
     yield page
     context.close()
 
+
+@pytest.fixture
+def gateway():
+    """A webhook receiver on loopback standing in for the hall's SMS / Zalo gateway."""
+    gateway = Gateway()
+    yield gateway
+    gateway.close()

@@ -15,6 +15,7 @@ import threading
 import time
 import wave
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -425,3 +426,32 @@ def write_pack(directory, clip_ids, seconds=0.05, sample_rate=22050, missing_fil
                 "sample_width": 2, "playback": {"gap_seconds": 0.01, "after_chime_seconds": 0.02}, "clips": clips}
     (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return directory
+
+
+# -- an SMS / Zalo gateway on loopback ---------------------------------------------------------
+
+class Gateway:
+    """An SMS gateway stand-in: records each POST, answers the queued statuses (then 200)."""
+
+    def __init__(self):
+        self.requests = []
+        self.statuses = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                gateway.requests.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
+                self.send_response(gateway.statuses.pop(0) if gateway.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -14,7 +14,6 @@ from PIL import Image
 
 from hallserver.web import guards
 from tests.helpers import NAME, PHONE, bearer, challenge_answer, demo_app, make_token, text
-from tests.test_bookings_reminders import Gateway
 
 SECRET = "bi-mat-cong-sms"
 SLOT = "2026-11-26T10:00"
@@ -28,13 +27,6 @@ class FixedSecrets:
     @staticmethod
     def randbelow(limit):
         return 27 if limit == 40 else 7
-
-
-@pytest.fixture
-def gateway():
-    gateway = Gateway()
-    yield gateway
-    gateway.close()
 
 
 @pytest.fixture

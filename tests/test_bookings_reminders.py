@@ -4,7 +4,6 @@ upkeep task."""
 
 import hashlib
 import hmac
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,40 +14,6 @@ from hallserver.services import reminders
 from tests.helpers import PHONE, HubProcess, book, booking_hall, cli_token, free_port, hall_time, init_hall
 
 SECRET = "bi-mat-cua-cong-sms"
-
-
-class Gateway:
-    """An SMS gateway stand-in: records each POST, answers the queued statuses (then 200)."""
-
-    def __init__(self):
-        self.requests = []
-        self.statuses = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                gateway.requests.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
-                self.send_response(gateway.statuses.pop(0) if gateway.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def gateway():
-    gateway = Gateway()
-    yield gateway
-    gateway.close()
 
 
 @pytest.fixture
