@@ -8,8 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.helpers import browser_pair_kiosk, hub_with_tokens, run_cli, screenshot
-from tests.test_printing import FakeNetworkPrinter
+from tests.helpers import FakeNetworkPrinter, browser_pair_kiosk, hub_with_tokens, run_cli, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 

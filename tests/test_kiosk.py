@@ -9,8 +9,7 @@ import pytest
 
 from hallserver import create_app
 from hallserver.services import printing
-from tests.helpers import csrf, text
-from tests.test_printing import FakeNetworkPrinter, closed_port
+from tests.helpers import FakeNetworkPrinter, closed_port, csrf, text
 
 NOT_CONFIRMED = "Máy in chưa xác nhận — hãy ghi lại số của bạn trên màn hình"
 

@@ -5,7 +5,6 @@ the ticket. Sample tickets are kept in test-artifacts/ticket-*.png for people to
 import logging
 import socket
 import sys
-import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -37,6 +36,7 @@ from hallserver.services.printing import (
     ticket_font,
     ticket_width_px,
 )
+from tests.helpers import FakeNetworkPrinter, closed_port
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ESC, GS = b"\x1b", b"\x1d"
@@ -317,79 +317,6 @@ def test_file_printer_writes_the_job(tmp_path):
     assert device.read_bytes() == escpos_encoding(render_ticket(ticket(), HALL, track_url=TRACK_URL))
 
 
-DLE_EOT = b"\x10\x04"
-RASTER = GS + b"v0"
-READY = {1: 0x12, 2: 0x12, 4: 0x12}  # DLE EOT 1, 2, 4: online, nothing wrong, paper adequate
-
-
-class FakeNetworkPrinter:
-    """A raw-TCP printer on loopback that keeps what each connection sent, and answers its
-    real-time status queries (DLE EOT n) like an ESC/POS printer.
-
-    ``status``: its answer byte to DLE EOT 1, 2 and 4 (None: it reads everything and never
-    answers); ``answers``: how many queries it answers before falling silent; ``reads=False``:
-    it accepts connections and never reads a byte (a printer whose firmware hung).
-    ``jobs`` holds each connection's bytes without the status queries, ``queries`` the n of each query.
-    """
-
-    def __init__(self, status=READY, *, answers=None, reads=True):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.status, self.answers, self.reads = status, answers, reads
-        self.jobs, self.queries = [], []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def spec(self):
-        return f"network:127.0.0.1:{self.port}"
-
-    def _serve(self):
-        self.server.settimeout(0.1)
-        while not self.stopping.is_set():
-            try:
-                connection, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                if self.reads:
-                    self.jobs.append(self._read_job(connection))
-                else:
-                    self.stopping.wait()
-
-    def _read_job(self, connection):
-        data, job, at = b"", bytearray(), 0
-        while chunk := connection.recv(65536):
-            data += chunk
-            while at < len(data):
-                rest = data[at:]
-                if rest.startswith(RASTER) and len(rest) >= 8:
-                    size = (rest[4] + 256 * rest[5]) * (rest[6] + 256 * rest[7])
-                    if len(rest) < 8 + size:
-                        break
-                    job += rest[:8 + size]
-                    at += 8 + size
-                elif rest.startswith(DLE_EOT) and len(rest) >= 3:
-                    self._answer(connection, rest[2])
-                    at += 3
-                elif RASTER.startswith(rest[:3]) or DLE_EOT.startswith(rest[:2]) and len(rest) < 3:
-                    break  # the start of a command whose rest is still on its way
-                else:
-                    job.append(rest[0])
-                    at += 1
-        return bytes(job + data[at:])
-
-    def _answer(self, connection, n):
-        self.queries.append(n)
-        if self.status is None or (self.answers is not None and len(self.queries) > self.answers):
-            return
-        connection.sendall(bytes([self.status[n]]))
-
-    def close(self):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.server.close()
 
 
 def test_network_printer_receives_the_job():
@@ -511,11 +438,6 @@ def test_usb_printer_not_plugged_in():
 
 
 # -- faults ---------------------------------------------------------------------------------
-
-
-def closed_port():
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        return server.getsockname()[1]
 
 
 def test_refused_connection_comes_back_quickly_as_a_message(caplog):
