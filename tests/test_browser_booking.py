@@ -145,10 +145,7 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
         page.close()
 
 
-def test_book_with_the_picture_and_the_code_sent_to_the_phone(tmp_path, browser):
-    from tests.test_bookings_reminders import Gateway
-
-    gateway = Gateway()
+def test_book_with_the_picture_and_the_code_sent_to_the_phone(tmp_path, browser, gateway):
     db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm"}, booking={"reminder_url": gateway.url},
                    services=[HT], counters=[{"number": 1, "services": ["HT"]}])
     hub = hub_with_tokens(db).start()
@@ -176,4 +173,3 @@ def test_book_with_the_picture_and_the_code_sent_to_the_phone(tmp_path, browser)
         phone.close()
     finally:
         hub.stop()
-        gateway.close()

@@ -98,3 +98,23 @@ def test_the_library_api_keeps_importing():
     from hallserver.store import open_store
 
     assert all(callable(thing) for thing in (create_app, demo_config, parse_config, Hall, open_store))
+
+
+def test_test_modules_share_through_helpers_and_fixtures_only():
+    """Plain helpers live in tests/helpers.py, fixtures in conftest.py: no test module imports
+    another test module or conftest (inside functions neither), so each runs on its own."""
+    tests = Path(__file__).resolve().parent
+    found = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                leaf = name.removeprefix("tests.")
+                if leaf.startswith("test_") or leaf == "conftest":
+                    found.append(f"{path.name}:{node.lineno} imports {name}")
+    assert found == []
