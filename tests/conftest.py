@@ -166,6 +166,21 @@ def page(browser):
 
 
 @pytest.fixture
+def open_page(browser):
+    """``open_page(**context_options)``: a page in a browser context of its own (its own
+    cookies: a second person, another device); every context is closed after the test."""
+    contexts = []
+
+    def open_in_new_context(**options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+    yield open_in_new_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def gateway():
     """A webhook receiver on loopback standing in for the hall's SMS / Zalo gateway."""
     gateway = Gateway()

@@ -16,17 +16,9 @@ WIDTH, HEIGHT = 1440, 900
 
 
 @pytest.fixture
-def wide(browser):
-    """A new browser context at 1440×900 per call (separate sign-ins)."""
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale="vi-VN")
-        contexts.append(context)
-        return context.new_page()
-    yield open_page
-    for context in contexts:
-        context.close()
+def wide(open_page):
+    """A new page at 1440×900 per call, in its own context (separate sign-ins)."""
+    return lambda: open_page(viewport={"width": WIDTH, "height": HEIGHT}, locale="vi-VN")
 
 
 def fits(page):

@@ -28,16 +28,9 @@ def phone_hub(tmp_path):
 
 
 @pytest.fixture
-def phone_in(browser):
-    contexts = []
-
-    def open_phone(locale):
-        context = browser.new_context(locale=locale, **PHONE)
-        contexts.append(context)
-        return context.new_page()
-    yield open_phone
-    for context in contexts:
-        context.close()
+def phone_in(open_page):
+    """A phone page in the given locale, in its own context."""
+    return lambda locale: open_page(locale=locale, **PHONE)
 
 
 def assert_fits(page):
