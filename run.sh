@@ -19,7 +19,7 @@ export HALL_DB="${HALL_DB:-var/hall.db}"
 # Debian packages: the offline voice and sound tools, fonts with Vietnamese glyphs,
 # the browser the page tests drive (Playwright uses Debian's chromium), and
 # systemd-analyze to check the unit files under deploy/.
-DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium systemd libusb-1.0-0)
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium systemd libusb-1.0-0 redis-server)
 
 debian_packages() {
     local missing=()
