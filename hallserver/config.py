@@ -124,6 +124,9 @@ class AnnouncementSettings:
     dialect: str = "north"
     reading: str = "whole"
     second_language: str | None = None
+    # browser screens cut off for a short time announce the calls they missed when these are
+    # at most this many seconds old; older ones are only shown (0: never announce late)
+    catchup_seconds: int = 20
 
 
 @dataclass(frozen=True)
@@ -532,7 +535,9 @@ def _parse_announcement(table):
                             default=defaults["second_language"]) or None
     if second_language not in (None, "en"):
         _fail(f"{prefix}second_language", f"expected \"en\" or empty, got {second_language!r}")
-    return AnnouncementSettings(template, dialect, reading, second_language)
+    return AnnouncementSettings(template, dialect, reading, second_language,
+                                catchup_seconds=_integer(table, "catchup_seconds", prefix,
+                                                         defaults["catchup_seconds"], minimum=0, maximum=600))
 
 
 def _parse_rate_limit(table, prefix, default):

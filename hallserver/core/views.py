@@ -113,6 +113,10 @@ def recent_calls(db, config, now, limit=10):
         calls.append({
             "call_id": str(seq), "number": data["number"], "counter": counter,
             "called_at": iso(config, at), "recall": data["recall"],
+            # what a screen that missed the call while cut off needs to say it late (by the
+            # hub's clock, not the screen's, which may be wrong after a power cut)
+            "age_seconds": max(0, round(now - at)), "text": data.get("text"), "text_en": data.get("text_en"),
+            "clips": data.get("clips") or [],
         })
     return calls
 
