@@ -3,6 +3,10 @@
 Under gevent the default handler leaves Nagle's algorithm on; with a keep-alive
 client's delayed ACK each small response then stalls about 40 ms. Setting
 TCP_NODELAY on every accepted socket removes the stall (see bench/README.md).
+
+A server that closes the connection after its answer must say so (RFC 9112 §9.6): gevent
+closes after a request sent with ``Connection: close`` but leaves the header out of an
+HTTP/1.1 answer, and a client that keeps the connection then fails on its next request.
 """
 
 import socket
@@ -22,6 +26,13 @@ def _gevent_handler_class():
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().__init__(sock, address, server, rfile)
+
+        def start_response(self, status, headers, exc_info=None):
+            # gevent adds the header itself only for HTTP/1.0 clients.
+            if (self.close_connection and self.request_version == "HTTP/1.1"
+                    and not any(name.lower() == "connection" for name, _ in headers)):
+                headers = [*headers, ("Connection", "close")]
+            return super().start_response(status, headers, exc_info)
 
     return NoDelayHandler
 
