@@ -72,7 +72,8 @@ NO_SHOW = {"kiosk": 0.04, "online": 0.18, "appointment": 0.02}
 ONLINE_SHARE = 0.15
 TRANSFER_SHARE = 0.03
 RECALL_AFTER_SECONDS = 60
-DAILY_TICKETS = 240
+DAILY_TICKETS = 240        # on a day open 07:30-17:00 without a break
+FULL_DAY_MINUTES = 570
 APPOINTMENTS_PER_DAY = 14
 APPOINTMENT_ABSENT = 0.15
 
@@ -203,10 +204,9 @@ class Day:
 
     def plan_arrivals(self):
         periods = self.periods
-        total_minutes = sum(end - start for start, end in periods)
-        weights = [arrival_rate(start + offset) for start, end in periods for offset in range(end - start)]
-        mean = sum(weights) / len(weights)
-        per_minute = self.scenario.daily_tickets / total_minutes / mean
+        mean = sum(arrival_rate(minute) for minute in range(450, 450 + FULL_DAY_MINUTES)) / FULL_DAY_MINUTES
+        # the same flow of citizens per open minute: a hall closed at lunch takes fewer a day
+        per_minute = self.scenario.daily_tickets / FULL_DAY_MINUTES / mean
         last_issue = periods[-1][1] - 30           # numbers stop 30 minutes before closing
         for start, end in periods:
             for minute in range(start, min(end, last_issue)):
@@ -434,9 +434,9 @@ def figures(samples):
     mean_actual = statistics.fmean(actual)
 
     def of(predicted):
-        errors = [p - a for p, a in zip(predicted, actual)]
+        errors = [p - a for p, a in zip(predicted, actual, strict=True)]
         mae = statistics.fmean(abs(error) for error in errors)
-        within = sum(abs(error) <= max(5.0, 0.25 * a) for error, a in zip(errors, actual)) / len(errors)
+        within = sum(abs(error) <= max(5.0, 0.25 * a) for error, a in zip(errors, actual, strict=True)) / len(errors)
         return {"mae_min": mae, "mae_share": mae / mean_actual if mean_actual else 0.0,
                 "bias_share": statistics.fmean(errors) / mean_actual if mean_actual else 0.0, "within": within}
 
@@ -476,7 +476,8 @@ def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True):
 def _line(label, figure):
     hub, naive = figure["hub"], figure["naive"]
     text = (f"  {label:<8} n={figure['n']:<5} mean actual {figure['mean_actual_min']:5.1f} min | "
-            f"hub MAE {hub['mae_min']:4.1f} min ({hub['mae_share'] * 100:3.0f} %), bias {hub['bias_share'] * 100:+4.0f} %, "
+            f"hub MAE {hub['mae_min']:4.1f} min ({hub['mae_share'] * 100:3.0f} %), "
+            f"bias {hub['bias_share'] * 100:+4.0f} %, "
             f"within {hub['within'] * 100:3.0f} %")
     if "range_hits" in hub:
         text += f", range holds {hub['range_hits'] * 100:3.0f} % (width {hub['range_width_min']:.0f} min)"
