@@ -124,6 +124,11 @@ class AnnouncementSettings:
     dialect: str = "north"
     reading: str = "whole"
     second_language: str | None = None
+    # a recall says its own words; a call is said twice (see voice.REPEATS); the regional voice
+    # (accent) whose clip pack the screens play, independent of the dialect's words
+    recall_template: str = voice.DEFAULT_RECALL_TEMPLATE
+    repeat: str = "twice"
+    voice: str = "vi"
     # browser screens cut off for a short time announce the calls they missed when these are
     # at most this many seconds old; older ones are only shown (0: never announce late)
     catchup_seconds: int = 20
@@ -521,6 +526,17 @@ def _parse_policy(table):
     )
 
 
+def _parse_spoken(table, prefix, defaults):
+    """The recall template, the repeat and the regional voice of ``[announcement]``."""
+    recall_template = _text(table, "recall_template", prefix, required=False, default=defaults["recall_template"])
+    problem = voice.template_error(recall_template)
+    if problem:
+        _fail(f"{prefix}recall_template", problem)
+    return {"recall_template": recall_template,
+            "repeat": _choice(table, "repeat", prefix, defaults["repeat"], voice.REPEATS),
+            "voice": _choice(table, "voice", prefix, defaults["voice"], voice.VOICES)}
+
+
 def _parse_announcement(table):
     prefix = "announcement."
     _check_keys(table, prefix, _field_names(AnnouncementSettings))
@@ -535,7 +551,8 @@ def _parse_announcement(table):
                             default=defaults["second_language"]) or None
     if second_language not in (None, "en"):
         _fail(f"{prefix}second_language", f"expected \"en\" or empty, got {second_language!r}")
-    return AnnouncementSettings(template, dialect, reading, second_language,
+    spoken = _parse_spoken(table, prefix, defaults)
+    return AnnouncementSettings(template, dialect, reading, second_language, **spoken,
                                 catchup_seconds=_integer(table, "catchup_seconds", prefix,
                                                          defaults["catchup_seconds"], minimum=0, maximum=600))
 

@@ -6,9 +6,14 @@ import pytest
 
 from hallserver.voice import (
     CHIME,
+    DEFAULT_RECALL_TEMPLATE,
+    DEFAULT_RECALL_TEMPLATE_EN,
     DEFAULT_TEMPLATE,
     DIALECTS,
     MAX_NUMBER,
+    PAUSE,
+    REPEATS,
+    VOICES,
     Announcement,
     clip_catalogue,
     clip_ids,
@@ -154,8 +159,9 @@ def test_clip_ids_are_filename_safe_and_distinct_per_text():
     catalogue = clip_catalogue()
     for clip_id in catalogue:
         assert re.fullmatch(r"[a-z0-9._]+", clip_id), clip_id
-    texts = [(c.language, c.text) for c in catalogue.values()]
+    texts = [(c.language, c.text) for c in catalogue.values() if c.language]
     assert len(texts) == len(set(texts))
+    assert {c.id for c in catalogue.values() if not c.language} == {CHIME, PAUSE}  # generated, not spoken
 
 
 @pytest.mark.parametrize("word", ["", "12", "a b", "ñ", "aa\u0301\u0300"])
@@ -333,7 +339,8 @@ def test_template_error_for_non_text(template):
 def test_template_phrases_split_at_pause_punctuation():
     catalogue = clip_catalogue(["Xin mời, công dân số {number}. Đến quầy {counter}!"], ["north"], [])
     phrases = {c.text for c in catalogue.values() if c.id.startswith("phrase.")}
-    assert phrases == {"xin mời", "công dân số", "đến quầy"}
+    reminder = {"số", "đến quầy số"}  # REMINDER_TEMPLATE's, in every catalogue (repeat = "number_and_counter")
+    assert phrases == {"xin mời", "công dân số", "đến quầy"} | reminder
 
 
 # ---------------------------------------------------------------------------
@@ -353,6 +360,11 @@ def test_catalogue_covers_every_composable_clip():
                 )
             for letter in "ABCDĐEFGHIJKLMNOPQRSTUVWXYZ":
                 emitted.update(compose_announcement(letter + "1", 1, second_language="en").clips)
+    for repeat in REPEATS:
+        emitted.update(compose_announcement("7", 1, repeat=repeat, second_language="en").clips)
+        emitted.update(compose_announcement("7", 1, repeat=repeat, second_language="en",
+                                            template=DEFAULT_RECALL_TEMPLATE,
+                                            template_en=DEFAULT_RECALL_TEMPLATE_EN).clips)
     assert emitted <= catalogue
     assert emitted == catalogue  # and nothing in the catalogue is dead weight
 
@@ -363,3 +375,46 @@ def test_catalogue_by_dialect():
     assert "num.nghin2" in north and "num.nghin2" not in south
     assert "num.le3" in south and "num.le3" not in north
     assert not any(i.startswith("en.") for i in north | south)
+
+
+# ---------------------------------------------------------------------------
+# Recalls and repeats
+
+
+def test_a_recall_says_its_own_words():
+    first = compose_announcement("1003", 2, second_language="en")
+    recall = compose_announcement("1003", 2, second_language="en", template=DEFAULT_RECALL_TEMPLATE,
+                                  template_en=DEFAULT_RECALL_TEMPLATE_EN)
+    assert recall.text == "Xin mời lại công dân có số thứ tự 1003 đến quầy số 2"
+    assert recall.text_en == "Again, ticket number 1003, please go to counter 2"
+    assert recall.clips[1] == phrase_clip_id("xin mời lại công dân có số thứ tự".split()) != first.clips[1]
+    english = recall.clips[recall.clips.index("en.phrase.again"):]
+    assert english[:2] == ("en.phrase.again", "en.phrase.ticket_number")
+    assert clip_catalogue()["en.phrase.again"].text == "again"
+
+
+def test_twice_says_the_sentence_again_after_a_pause():
+    once = compose_announcement("A012", 3)
+    twice = compose_announcement("A012", 3, repeat="twice")
+    assert twice.clips == once.clips + (PAUSE,) + once.clips[1:]  # one chime
+    assert twice.text == once.text  # screens show the sentence once
+
+
+def test_number_and_counter_says_them_again_after_the_sentence():
+    once = compose_announcement("1003", 21, second_language="en")
+    again = compose_announcement("1003", 21, repeat="number_and_counter", second_language="en")
+    vietnamese = len(compose_announcement("1003", 21).clips)
+    assert again.clips[vietnamese:vietnamese + 2] == (PAUSE, phrase_clip_id(["số"]))
+    english = len(once.clips) - vietnamese
+    assert again.clips[vietnamese + 2:-english] == tuple(
+        num("một", "nghìn", "không", "trăm", "linh", "ba") + [PHRASE_COUNTER] + num("hai", "mươi", "mốt"))
+    assert again.clips[-english:] == once.clips[-english:]  # English once, at the end
+    assert once.clips[-english] == "en.phrase.ticket_number"
+    assert again.text == once.text and again.text_en == once.text_en
+
+
+def test_repeat_is_checked():
+    with pytest.raises(ValueError, match="unknown repeat 'thrice'"):
+        compose_announcement("1", 1, repeat="thrice")
+    assert REPEATS == ("twice", "number_and_counter", "once")
+    assert set(VOICES) == {"vi", "vi-vn-x-central", "vi-vn-x-south"}

@@ -349,9 +349,12 @@ def calling_order(db, config, counter_number, now, limit=10):
 def _announce(db, config, ticket, counter, now, *, recall, before=None):
     counter_config = find_counter(config, counter)
     settings = config.announcement
+    # a recall says its own words ("Xin mời lại ..."), so the hall hears it is not a new call
+    templates = ((settings.recall_template, voice.DEFAULT_RECALL_TEMPLATE_EN) if recall
+                 else (settings.template, voice.DEFAULT_TEMPLATE_EN))
     announcement = voice.compose_announcement(
-        ticket["number"], counter, template=settings.template, dialect=settings.dialect,
-        reading=settings.reading, second_language=settings.second_language,
+        ticket["number"], counter, template=templates[0], template_en=templates[1], dialect=settings.dialect,
+        reading=settings.reading, second_language=settings.second_language, repeat=settings.repeat,
     )
     return record(
         db, "recalled" if recall else "called", now, ticket=ticket, counter=counter, service=ticket["service"],
@@ -359,6 +362,7 @@ def _announce(db, config, ticket, counter, now, *, recall, before=None):
             "number": ticket["number"], "counter_name": counter_config.name, "recall": recall,
             "priority": ticket["priority"], "channel": ticket["channel"],
             "text": announcement.text, "text_en": announcement.text_en, "clips": list(announcement.clips),
+            "voice": settings.voice,
             **({"before": before} if before else {}),
         },
     )

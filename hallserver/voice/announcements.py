@@ -11,6 +11,7 @@ Clip ids
 Every id is filename-safe ASCII (``[a-z0-9._]``) and is a pure function of the spoken text:
 
 - ``chime``                        the two-tone ding-dong that opens every announcement
+- ``pause``                        half a second of silence between the two sayings of a call
 - ``num.<word>``                   a Vietnamese number word, e.g. ``num.mu7o7i2`` (mười)
 - ``letter.<letter>``              a ticket prefix letter read by its Vietnamese name,
                                    e.g. ``letter.b`` ("bê"), ``letter.d9`` (Đ, "đê")
@@ -41,13 +42,28 @@ from dataclasses import dataclass
 DIALECTS = ("north", "south")
 READINGS = ("whole", "digits")
 SECOND_LANGUAGES = ("en",)
+# How often a call is said: the sentence twice; the sentence then the number and counter
+# again (REMINDER_TEMPLATE); or once. The English second language is said once, after.
+REPEATS = ("twice", "number_and_counter", "once")
+# The regional voices a hall can choose (espeak-ng's names; one shipped pack each). The
+# voice is the accent; the dialect (nghìn/ngàn, linh/lẻ) is the words, chosen on its own.
+VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
+VOICE_NAMES = {"vi": "Miền Bắc / Northern", "vi-vn-x-central": "Miền Trung / Central",
+               "vi-vn-x-south": "Miền Nam / Southern"}
 MAX_NUMBER = 99_999
 MAX_TEMPLATE_LENGTH = 200
 
 DEFAULT_TEMPLATE = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
 DEFAULT_TEMPLATE_EN = "Ticket number {number}, please go to counter {counter}"
+# A recall is heard as one: "lại" (again) right after "xin mời", where the ear expects the call.
+DEFAULT_RECALL_TEMPLATE = "Xin mời lại công dân có số thứ tự {number} đến quầy số {counter}"
+DEFAULT_RECALL_TEMPLATE_EN = "Again, ticket number {number}, please go to counter {counter}"
+# What ``repeat = "number_and_counter"`` says after the sentence.
+REMINDER_TEMPLATE = "Số {number}, đến quầy số {counter}"
 
 CHIME = "chime"
+PAUSE = "pause"
+PAUSE_SECONDS = 0.5
 
 DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 
@@ -403,13 +419,17 @@ def compose_announcement(
     reading: str = "whole",
     second_language: str | None = None,
     template_en: str = DEFAULT_TEMPLATE_EN,
+    repeat: str = "once",
 ) -> Announcement:
     """The announcement calling ``ticket_number`` to ``counter_number``.
 
     ``reading="whole"`` reads the ticket's number part as a number with leading zeros
     dropped (A012 → "A mười hai"); ``"digits"`` reads it digit by digit (một không không ba).
-    The counter is always read as a whole number. ``second_language="en"`` appends the
-    English announcement (``template_en``) after the Vietnamese one.
+    The counter is always read as a whole number. ``repeat`` (see REPEATS) says the
+    Vietnamese sentence again after a pause, or only its number and counter
+    (REMINDER_TEMPLATE); ``text`` stays the sentence once, as screens show it.
+    ``second_language="en"`` appends the English announcement (``template_en``), once.
+    A recall passes the recall templates (DEFAULT_RECALL_TEMPLATE...).
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
@@ -417,6 +437,8 @@ def compose_announcement(
         raise ValueError(f"unknown reading {reading!r}; expected one of {', '.join(READINGS)}")
     if second_language is not None and second_language not in SECOND_LANGUAGES:
         raise ValueError(f"unsupported second language {second_language!r}; expected 'en' or None")
+    if repeat not in REPEATS:
+        raise ValueError(f"unknown repeat {repeat!r}; expected one of {', '.join(REPEATS)}")
     if isinstance(counter_number, bool) or not isinstance(counter_number, int) or not (
         1 <= counter_number <= MAX_NUMBER
     ):
@@ -425,12 +447,12 @@ def compose_announcement(
     shown_ticket = ticket_number.strip()  # shown as the hub wrote it
     parts = _parse_template(template)
 
-    clips = [CHIME] + _template_clips(
-        parts,
-        "vi",
-        _ticket_clips_vi(prefix, digits, dialect, reading),
-        [number_clip_id(w) for w in number_words(counter_number, dialect)],
-    )
+    ticket_clips = _ticket_clips_vi(prefix, digits, dialect, reading)
+    counter_clips = [number_clip_id(w) for w in number_words(counter_number, dialect)]
+    clips = [CHIME] + _template_clips(parts, "vi", ticket_clips, counter_clips)
+    if repeat != "once":
+        again = parts if repeat == "twice" else _parse_template(REMINDER_TEMPLATE)
+        clips += [PAUSE] + _template_clips(again, "vi", ticket_clips, counter_clips)
     text_en = None
     if second_language == "en":
         clips += _template_clips(
@@ -453,29 +475,34 @@ def compose_announcement(
 
 @dataclass(frozen=True)
 class Clip:
-    """One clip a pack must hold: ``text`` is what is spoken ("" for the chime)."""
+    """One clip a pack must hold: ``text`` is what is spoken ("" for the chime and the pause)."""
 
     id: str
     text: str
-    language: str  # "vi", "en", or "" for the chime
+    language: str  # "vi", "en", or "" for the chime and the pause (generated, not spoken)
+
+
+DEFAULT_TEMPLATES = (DEFAULT_TEMPLATE, DEFAULT_RECALL_TEMPLATE)
+DEFAULT_TEMPLATES_EN = (DEFAULT_TEMPLATE_EN, DEFAULT_RECALL_TEMPLATE_EN)
 
 
 def clip_catalogue(
-    templates: Iterable[str] = (DEFAULT_TEMPLATE,),
+    templates: Iterable[str] = DEFAULT_TEMPLATES,
     dialects: Iterable[str] = DIALECTS,
     second_languages: Iterable[str] = SECOND_LANGUAGES,
-    templates_en: Iterable[str] = (DEFAULT_TEMPLATE_EN,),
+    templates_en: Iterable[str] = DEFAULT_TEMPLATES_EN,
 ) -> dict[str, Clip]:
     """Every clip ``compose_announcement`` can emit for these settings, by id (sorted).
 
-    Covers every ticket (any prefix letters, 0..99 999, both readings) and counter.
+    Covers every ticket (any prefix letters, 0..99 999, both readings), counter and
+    ``repeat``; ``templates`` are all the hall's templates (first calls and recalls).
     """
-    clips: dict[str, Clip] = {CHIME: Clip(CHIME, "", "")}
+    clips: dict[str, Clip] = {CHIME: Clip(CHIME, "", ""), PAUSE: Clip(PAUSE, "", "")}
 
     def add(clip_id: str, text: str, language: str) -> None:
         clips.setdefault(clip_id, Clip(clip_id, text, language))
 
-    for template in templates:
+    for template in (*templates, REMINDER_TEMPLATE):
         for part in _parse_template(template, "vi"):
             if isinstance(part, _Phrase):
                 add(phrase_clip_id(part.words), " ".join(part.words), "vi")
@@ -501,10 +528,10 @@ def clip_catalogue(
 
 
 def clip_ids(
-    templates: Iterable[str] = (DEFAULT_TEMPLATE,),
+    templates: Iterable[str] = DEFAULT_TEMPLATES,
     dialects: Iterable[str] = DIALECTS,
     second_languages: Iterable[str] = SECOND_LANGUAGES,
-    templates_en: Iterable[str] = (DEFAULT_TEMPLATE_EN,),
+    templates_en: Iterable[str] = DEFAULT_TEMPLATES_EN,
 ) -> list[str]:
     """The sorted ids of ``clip_catalogue`` for the same settings."""
     return list(clip_catalogue(templates, dialects, second_languages, templates_en))
