@@ -67,7 +67,7 @@ def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
     screenshot(screen, "browser-display")
     # after a first touch the screen speaks: the call's clips are fetched from the pack, chime first
     screen.click("#sound-gate")
-    screen.wait_for_selector("body[data-sound=on]")
+    screen.wait_for_selector("body[data-sound=ok]")
     with screen.expect_request(re.compile(r".*/sounds/chime\.wav$")):
         assert call_next(hub)["ticket"]["number"] == "1002"
     other_phone.wait_for_selector("#headline:has-text('Mời đến quầy số 1')")

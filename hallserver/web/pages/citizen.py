@@ -210,7 +210,9 @@ def sounds_dir():
 
 @bp.get("/display")
 def display():
-    return render_template("citizen/display.html", state=get_hall().state())
+    """The browser hall screen; ``now`` (the hub's clock) sets its clock, whatever the TV's says."""
+    hall = get_hall()
+    return render_template("citizen/display.html", state=hall.state(), now=hall.clock())
 
 
 @bp.get("/sounds/<path:name>")
