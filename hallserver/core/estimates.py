@@ -1,46 +1,75 @@
 """Queue positions and wait estimates.
 
-A waiting ticket's position is its place in its service's calling order (requeued
-first, then priority, then by age). Its estimated wait comes from how many are ahead,
-the service's recent service time (counter occupancy per ticket today, blended with the
-configured default while there are few samples) and the capacity of the counters that
-serve it: each open counter contributes the share of its waiting work that belongs to
-this service, and idle counters take the first people at once.
+A waiting ticket's position is its place in its service's calling order (requeued first,
+then due appointments, then priority, then by age). Its wait is when the counters that
+serve the service will have called that many tickets, and the tickets that will still come
+in ahead of it, in the hall's working time:
+
+- each counter that serves the service takes its share of it (the service's part of what
+  waits for that counter), one ticket per *cycle*: the walk-up (call → start, learned
+  hall-wide), the service time (learned per service, from earlier days while today has
+  few samples, else the configured ``service_minutes``), times the counter's own pace
+  (learned per counter), with the no-shows' shorter cycle (learned rate and length);
+- a free counter calls at once, a busy one when its citizen is likely done, a paused one
+  after the usual length of today's pauses; breaks to come take the share of the open day
+  counters spent paused so far;
+- priority tickets (for a normal ticket; at most ``policy.priority_streak`` per older
+  normal one), transfers and reinstated no-shows come in ahead at the rate seen in the last
+  hour, and booked appointments due before the call at the rate they turn up;
+- the result is working time, laid on the hall's hours: a closure (lunch, the evening) is
+  skipped and an estimate that crosses one says so (``after_closure``, ``at``).
+
+The range is what the service times' spread and the model's own error leave (about 80 %
+of calls fall inside it on ``bench/simulate.py``'s days). Every figure comes from a
+handful of aggregate queries per Estimator, whatever the length of the line.
 """
 
 import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from .tickets import local_day, waiting_order_sql
+from .tickets import local_day, local_time, waiting_order_sql
 
-RECENT_SAMPLES = 20
-PRIOR_WEIGHT = 3  # the configured service time counts as this many observed tickets
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PRIOR_WEIGHT = 4            # the prior service time counts as this many observed tickets
+COUNTER_PRIOR_WEIGHT = 6    # a counter's pace starts at the hall's and moves after this many tickets
+HISTORY_DAYS = 7            # earlier days that set the prior while today has few samples
+HISTORY_ENOUGH = 12         # today's samples of a service after which earlier days are not read
+WALK_PRIOR_MINUTES = 1.0
+NO_SHOW_PRIOR = 0.05
+NO_SHOW_PRIOR_WEIGHT = 20
+NO_SHOW_PRIOR_MINUTES = 3.0
+PAUSE_PRIOR_MINUTES = 15.0
+CALL_GAP_MINUTES = 0.25     # a counter's few seconds between finishing and the next call
+ARRIVAL_WINDOW_SECONDS = 3600
+RECENT_TICKETS = 300        # arrivals are read from the hall's newest tickets only
+APPOINTMENT_SHOW_PRIOR = 0.85
+SPREAD_PRIOR = 0.6          # coefficient of variation of one cycle, before today shows its own
+MODEL_ERROR = 0.16          # relative error the model makes beyond the service times' spread
+RANGE_Z = 1.28              # about 80 % of calls inside the range
+EARLIEST_PULL = 0.3         # between the first counter to reach the ticket (0) and their mean (1)
+CALL_TARGET = 1.0           # calls needed per place in line (calibrated on bench/simulate.py)
 
 
-def service_minutes(db, config, now):
-    """{service code: average counter time per ticket today, in minutes}: the last
-    RECENT_SAMPLES finished tickets, blended with the configured time."""
-    observed = {code: (total, count) for code, total, count in db.execute(
-        "SELECT service, SUM(seconds), COUNT(*) FROM ("
-        "  SELECT service, finished_at - called_at AS seconds,"
-        "         ROW_NUMBER() OVER (PARTITION BY service ORDER BY finished_at DESC) AS recent"
-        "  FROM tickets WHERE status = 'done' AND day = ? AND called_at IS NOT NULL AND finished_at >= called_at"
-        ") WHERE recent <= ? GROUP BY service",
-        [local_day(config, now), RECENT_SAMPLES],
-    ).fetchall()}
-    minutes = {}
-    for service in config.services:
-        total, count = observed.get(service.code, (0, 0))
-        minutes[service.code] = (total / 60 + service.service_minutes * PRIOR_WEIGHT) / (count + PRIOR_WEIGHT)
-    return minutes
+@dataclass(frozen=True)
+class Estimate:
+    """A wait: the best single figure and its range in minutes, the clock time it points at,
+    and whether a closure of the hall lies before it."""
+    minutes: int
+    low: int
+    high: int
+    at: float
+    after_closure: bool
+
+    def fields(self, config):
+        """The API's fields: ``eta_minutes``, ``eta_low_minutes``, ``eta_high_minutes``,
+        ``eta_at`` (local HH:MM) and ``eta_after_closure``."""
+        return {"eta_minutes": self.minutes, "eta_low_minutes": self.low, "eta_high_minutes": self.high,
+                "eta_at": local_time(config, self.at).strftime("%H:%M"), "eta_after_closure": self.after_closure}
 
 
-def waiting_order(db, config, service, now):
-    """Today's waiting tickets of ``service`` in calling order."""
-    return list(db.query(
-        "SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service = ? "
-        f"ORDER BY {waiting_order_sql(config, now)}",
-        [local_day(config, now), service],
-    ))
+NO_ESTIMATE = {"eta_minutes": None, "eta_low_minutes": None, "eta_high_minutes": None, "eta_at": None,
+               "eta_after_closure": None}
 
 
 def waiting_counts(db, config, now):
@@ -54,8 +83,165 @@ def waiting_counts(db, config, now):
     return counts
 
 
+def waiting_order(db, config, service, now):
+    """Today's waiting tickets of ``service`` in calling order."""
+    return list(db.query(
+        "SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service = ? "
+        f"ORDER BY {waiting_order_sql(config, now)}",
+        [local_day(config, now), service],
+    ))
+
+
+# -- the hall's working time ------------------------------------------------------------
+
+def open_periods(config, day):
+    """The day's working periods as (start, end) epoch seconds ([] on a holiday)."""
+    if day.isoformat() in config.holidays:
+        return []
+    midnight = datetime(day.year, day.month, day.day, tzinfo=config.tz)
+    return [((midnight + timedelta(minutes=start)).timestamp(), (midnight + timedelta(minutes=end)).timestamp())
+            for start, end in config.hours.get(DAYS[day.weekday()], ())]
+
+
+def working_time(config, now, minutes):
+    """(the clock moment ``minutes`` of working time after ``now``, whether a closure of the
+    hall between two of today's periods lies before it). Past the day's last period the
+    time runs on: the clock time then says the ticket may not be reached today."""
+    periods = open_periods(config, local_time(config, now).date())
+    left, moment, crossed = minutes * 60, now, False
+    for index, (start, end) in enumerate(periods):
+        if end <= moment:
+            continue
+        if start > moment:
+            crossed = crossed or index > 0
+            moment = start
+        if moment + left <= end:
+            return moment + left, crossed
+        left -= end - moment
+        moment = end
+    return moment + left, crossed
+
+
+def service_days_before(day, count=HISTORY_DAYS):
+    """The ISO days [day - count, day)."""
+    return (day - timedelta(days=count)).isoformat(), day.isoformat()
+
+
+# -- what the day has shown ------------------------------------------------------------------
+
+@dataclass
+class Learned:
+    """What today (and, while it shows little, the days before) says about the hall."""
+    service_minutes: dict        # service → mean minutes from start to finish
+    spread: dict                 # service → coefficient of variation of one cycle
+    walk_minutes: float          # call → start
+    no_show_rate: dict           # service → share of calls that end absent
+    no_show_minutes: float       # call → marked absent
+    pace: dict                   # counter → its time / the hall's for the same services
+    pause_minutes: float         # the usual length of a pause
+    paused_since: dict           # counter → when its current pause began
+    paused_share: float          # share of the open day counters spent paused so far
+
+
+def _blend(total, count, prior, weight):
+    return (total + prior * weight) / (count + weight)
+
+
+def learn(db, config, now):
+    today = local_day(config, now)
+    walk_total = walk_count = 0.0
+    services = {}
+    for service, status, count, total, squares, walks, started in db.execute(
+        "SELECT service, status, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)),"
+        " SUM((finished_at - called_at) * (finished_at - called_at)), SUM(started_at - called_at), COUNT(started_at)"
+        " FROM tickets WHERE status IN ('done', 'no_show') AND day = ? AND called_at IS NOT NULL"
+        " AND finished_at >= called_at GROUP BY service, status", [today],
+    ).fetchall():
+        services[(service, status)] = (count, total or 0.0, squares or 0.0)
+        if status == "done":
+            walk_total += walks or 0.0
+            walk_count += started
+    walk = _blend(walk_total / 60, walk_count, WALK_PRIOR_MINUTES, 3)
+    few = [s.code for s in config.services if services.get((s.code, "done"), (0,))[0] < HISTORY_ENOUGH]
+    history = {}
+    if few:
+        since, until = service_days_before(date.fromisoformat(today))
+        history = {service: (count, total) for service, count, total in db.execute(
+            "SELECT service, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)) FROM tickets"
+            " WHERE status = 'done' AND day >= ? AND day < ? AND called_at IS NOT NULL GROUP BY service",
+            [since, until]).fetchall()}
+    service_minutes, spread, no_show_rate = {}, {}, {}
+    absent_count = absent_total = 0.0
+    for service in config.services:
+        count, total, squares = services.get((service.code, "done"), (0, 0.0, 0.0))
+        old_count, old_total = history.get(service.code, (0, 0.0))
+        prior = (old_total / 60 + service.service_minutes * PRIOR_WEIGHT) / (old_count + PRIOR_WEIGHT)
+        prior_weight = PRIOR_WEIGHT + min(old_count, 20)
+        service_minutes[service.code] = _blend(total / 60, count, prior, prior_weight)
+        if count >= 3:
+            mean = (total / count + walk * 60) or 1.0
+            variance = max(squares / count - mean * mean, 0.0)
+            spread[service.code] = _blend(math.sqrt(variance) / mean * count, count, SPREAD_PRIOR, 5)
+        else:
+            spread[service.code] = SPREAD_PRIOR
+        absent, absent_seconds, _ = services.get((service.code, "no_show"), (0, 0.0, 0.0))
+        absent_count += absent
+        absent_total += absent_seconds
+        no_show_rate[service.code] = _blend(absent, count + absent, NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT)
+    no_show_minutes = _blend(absent_total / 60, absent_count, NO_SHOW_PRIOR_MINUTES, 3)
+    pace = _learn_pace(db, today, service_minutes)
+    pause_minutes, paused_since, paused_share = _learn_pauses(db, config, now)
+    return Learned(service_minutes, spread, walk, no_show_rate, no_show_minutes, pace, pause_minutes, paused_since,
+                   paused_share)
+
+
+def _learn_pace(db, today, service_minutes):
+    """{counter: how long it takes / how long the hall takes for the same tickets}."""
+    taken, expected, counts = {}, {}, {}
+    for counter, service, count, total in db.execute(
+        "SELECT counter, service, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)) FROM tickets"
+        " WHERE status = 'done' AND day = ? AND counter IS NOT NULL AND called_at IS NOT NULL"
+        " GROUP BY counter, service", [today],
+    ).fetchall():
+        taken[counter] = taken.get(counter, 0.0) + (total or 0.0) / 60
+        expected[counter] = expected.get(counter, 0.0) + count * service_minutes.get(service, 5.0)
+        counts[counter] = counts.get(counter, 0) + count
+    pace = {}
+    for counter, count in counts.items():
+        ratio = taken[counter] / expected[counter] if expected[counter] else 1.0
+        pace[counter] = _blend(ratio * count, count, 1.0, COUNTER_PRIOR_WEIGHT)
+    return pace
+
+
+def _learn_pauses(db, config, now):
+    """(usual pause length, {counter: paused since}, share of the open day spent paused)."""
+    periods = open_periods(config, local_time(config, now).date())
+    midnight = local_time(config, now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    since, lengths = {}, []
+    for kind, at, counter in db.execute(
+        "SELECT type, at, counter FROM events WHERE type IN ('counter_paused', 'counter_resumed') AND at >= ?"
+        " ORDER BY seq", [midnight],
+    ).fetchall():
+        if kind == "counter_paused":
+            since[counter] = at
+        elif counter in since:
+            lengths.append(at - since.pop(counter))
+    pause_minutes = _blend(sum(lengths) / 60, len(lengths), PAUSE_PRIOR_MINUTES, 2)
+    opened = sum(max(0.0, min(end, now) - start) for start, end in periods)
+    paused = sum(lengths) + sum(now - at for at in since.values())
+    counters = max(1, len(config.counters))
+    share = min(0.5, paused / (opened * counters)) if opened > 1800 else 0.0
+    return pause_minutes, since, share
+
+
+# -- the estimator ----------------------------------------------------------------------------
+
 class Estimator:
-    """Computes positions and waits for one moment; build one per publish or request."""
+    """Computes positions and waits for one moment; build one per publish or request.
+
+    Reads lazily: a view that needs no estimate costs two queries (waiting counts and
+    counters), one that does a handful more, however long the line.
+    """
 
     def __init__(self, db, config, now):
         self.db = db
@@ -63,41 +249,229 @@ class Estimator:
         self.now = now
         self.waiting = waiting_counts(db, config, now)
         self.counter_rows = {
-            row["number"]: row for row in db.query("SELECT * FROM counters WHERE active = 1")
+            row["number"]: row for row in db.query(
+                "SELECT c.*, t.called_at AS current_called_at, t.started_at AS current_started_at,"
+                " t.service AS current_service FROM counters c LEFT JOIN tickets t ON t.id = c.current_ticket"
+                " WHERE c.active = 1")
         }
-        self._minutes = None
-        self._capacity = {}
+        self._learned = None
+        self._arrivals = None
+        self._appointments = None
         self._positions = {}
+        self._estimates = {}
+        self._share_table = None
+
+    # -- what the estimate reads ------------------------------------------------------
+
+    @property
+    def learned(self):
+        if self._learned is None:
+            self._learned = learn(self.db, self.config, self.now)
+        return self._learned
 
     def minutes_per_ticket(self, service):
-        if self._minutes is None:
-            self._minutes = service_minutes(self.db, self.config, self.now)
-        return self._minutes.get(service, 5.0)
+        """A counter's usual minutes per ticket of ``service`` (walk-up and service)."""
+        learned = self.learned
+        return learned.walk_minutes + learned.service_minutes.get(service, 5.0)
 
-    def capacity(self, service):
-        """(counters' share serving ``service``, the idle part of that share)."""
-        if service not in self._capacity:
-            total = idle = 0.0
-            serving = [c for c in self.config.counters if service in c.services]
-            open_counters = [c for c in serving if self.counter_rows.get(c.number, {}).get("status") == "open"]
-            # A hall with every counter paused still gets an estimate: they will come back.
-            for counter in open_counters or serving:
-                demand = sum(self.waiting.get(code, 0) for code in counter.services)
-                share = self.waiting.get(service, 0) / demand if demand else 1 / len(counter.services)
-                total += share
-                if open_counters and self.counter_rows[counter.number]["current_ticket"] is None:
-                    idle += share
-            self._capacity[service] = (total, idle)
-        return self._capacity[service]
+    def arrivals_ahead(self):
+        """{service: (priority tickets, requeued tickets) per minute}, from the last hour."""
+        if self._arrivals is None:
+            since = self.now - ARRIVAL_WINDOW_SECONDS
+            today = local_day(self.config, self.now)
+            rates = {service.code: [0.0, 0.0] for service in self.config.services}
+            first = self.now
+            for service, priority, issued_at in self.db.execute(
+                "SELECT service, priority, issued_at FROM (SELECT origin_service AS service, priority, issued_at, day"
+                " FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?",
+                [RECENT_TICKETS, today, since],
+            ).fetchall():
+                first = min(first, issued_at)
+                if priority is not None and service in rates:
+                    rates[service][0] += 1
+            for service, count in self.db.execute(
+                "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
+                " GROUP BY service", [since],
+            ).fetchall():
+                if service in rates:
+                    rates[service][1] += count
+            # An hour that began not long ago (the morning) counts as at least 20 minutes.
+            minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, self.now - first) / 60)
+            self._arrivals = {code: (priority / minutes, requeued / minutes)
+                              for code, (priority, requeued) in rates.items()}
+        return self._arrivals
+
+    def appointments(self):
+        """{service: [slot start, ...]} of today's bookings not yet checked in, and the
+        share of bookings that turn up (today's so far, blended with a prior)."""
+        if self._appointments is None:
+            today = local_day(self.config, self.now)
+            slots, came, missed = {}, 0, 0
+            for service, status, starts_at in self.db.execute(
+                "SELECT service, status, starts_at FROM bookings WHERE day = ? "
+                "AND status IN ('booked', 'checked_in', 'no_show')", [today],
+            ).fetchall():
+                if status == "booked" and starts_at >= self.now - 15 * 60:
+                    slots.setdefault(service, []).append(starts_at)
+                elif status == "checked_in":
+                    came += 1
+                elif status == "no_show":
+                    missed += 1
+            self._appointments = (slots, _blend(came, came + missed, APPOINTMENT_SHOW_PRIOR, 10))
+        return self._appointments
+
+    # -- the model ---------------------------------------------------------------------
+
+    def _cycle(self, service, counter):
+        """Minutes one ticket of ``service`` holds ``counter``: with the no-shows' share."""
+        learned = self.learned
+        served = (learned.walk_minutes + learned.service_minutes.get(service, 5.0)) * learned.pace.get(counter, 1.0)
+        absent = learned.no_show_rate.get(service, NO_SHOW_PRIOR)
+        return (1 - absent) * served + absent * learned.no_show_minutes + CALL_GAP_MINUTES
+
+    def _free_in(self, counter):
+        """Minutes until ``counter`` can call: now when free, when its citizen is likely done,
+        after the usual pause when paused; None for a counter that is not in service."""
+        row = self.counter_rows.get(counter.number)
+        if row is None:
+            return None
+        learned = self.learned
+        if row["status"] != "open":
+            paused = learned.paused_since.get(counter.number, self.now)
+            return max(learned.pause_minutes * 0.3, learned.pause_minutes - (self.now - paused) / 60)
+        if row["current_ticket"] is not None and row["current_called_at"] is not None:
+            usual = self._cycle(row["current_service"] or counter.services[0], counter.number)
+            return max(usual - (self.now - row["current_called_at"]) / 60, usual * 0.3)
+        return 0.0
+
+    def _shares(self):
+        """{(service, counter): the counter's part of the service's calls}: by how fast each
+        counter that serves it goes."""
+        if self._share_table is None:
+            speeds = {}
+            for counter in self.config.counters:
+                if counter.number in self.counter_rows:
+                    for code in counter.services:
+                        speeds[(code, counter.number)] = 1 / self._cycle(code, counter.number)
+            totals = {}
+            for (code, _), speed in speeds.items():
+                totals[code] = totals.get(code, 0.0) + speed
+            self._share_table = {key: speed / totals[key[0]] for key, speed in speeds.items()}
+        return self._share_table
+
+    def _working_minutes(self, service, ahead, kind):
+        """(minutes of working time until the ticket is likely called, tickets its counter
+        serves first); None when no counter serves the service. ``ahead``: {service: waiting
+        tickets that go before it}.
+
+        Each counter takes the oldest of its services' tickets: it reaches this one after its
+        part of everything ahead in those services, and of what comes in ahead meanwhile. The
+        first counter to get there calls it."""
+        shares = self._shares()
+        available = 1.0 - self.learned.paused_share
+        arrivals = self.arrivals_ahead()
+        slots, shows = self.appointments()
+        due = self.config.booking.due_order
+        overtaken = (kind == "normal" and due != "equal") or (kind == "priority" and due == "ahead")
+        streak = self.config.policy.priority_streak
+        reaches = []
+        for counter in self.config.counters:
+            if service not in counter.services:
+                continue
+            start = self._free_in(counter)
+            if start is None:
+                continue
+            work = tickets = busy = 0.0
+            for code in counter.services:
+                share = shares.get((code, counter.number), 0.0)
+                cycle = self._cycle(code, counter.number)
+                work += ahead.get(code, 0) * share * cycle
+                tickets += ahead.get(code, 0) * share
+                priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
+                rate = 0.0 if kind == "requeued" else requeued_rate
+                if kind == "normal":
+                    rate += priority_rate
+                busy += rate * share * cycle
+            busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
+            reach = (start + work / available) / (1 - busy)
+            if overtaken:      # booked appointments due before then go first
+                for _ in range(2):
+                    booked = sum(shares.get((code, counter.number), 0.0) * self._cycle(code, counter.number)
+                                 for code in counter.services for at in slots.get(code, ())
+                                 if (at - self.now) / 60 <= reach)
+                    reach = (start + (work + booked * shows) / available) / (1 - busy)
+            reaches.append((reach, tickets + 1, shares.get((service, counter.number), 0.0)))
+        if not reaches:
+            return None
+        # Not simply the first counter to get there: the counters' parts of the line are
+        # averages, and a counter that looks early is often taken by a ticket older still.
+        first = min(reaches)
+        weight = sum(share for _, _, share in reaches) or 1.0
+        mean = sum(reach * share for reach, _, share in reaches) / weight
+        return first[0] + EARLIEST_PULL * (mean - first[0]), first[1]
+
+    def estimate(self, service, position, kind="normal", ahead=None):
+        """The wait of a ticket at ``position`` (1 = next) of ``service``; ``kind`` is
+        ``normal``, ``priority`` or ``requeued`` (who may still come in ahead); ``ahead``:
+        {other service: its waiting tickets that go before this one} (default: all of them,
+        as for a ticket taken now). None when no counter serves the service."""
+        ahead = dict(self.waiting if ahead is None else ahead)
+        ahead[service] = position - 1
+        key = (service, kind, tuple(sorted(ahead.items())))
+        if key not in self._estimates:
+            self._estimates[key] = self._estimate(service, kind, ahead)
+        return self._estimates[key]
+
+    def _estimate(self, service, kind, ahead):
+        found = self._working_minutes(service, ahead, kind)
+        if found is None:
+            return None
+        working, calls = found
+        working *= CALL_TARGET
+        spread = self.learned.spread.get(service, SPREAD_PRIOR)
+        # Service times add up: their spread shrinks with the tickets the counter serves first.
+        relative = math.sqrt(spread ** 2 / max(1.0, calls) + MODEL_ERROR ** 2)
+        at, crossed = working_time(self.config, self.now, working)
+        low_at, _ = working_time(self.config, self.now, max(0.0, working * math.exp(-RANGE_Z * relative) - 1))
+        high_at, _ = working_time(self.config, self.now, working * math.exp(RANGE_Z * relative) + 2)
+        minutes = max(0, round((at - self.now) / 60))
+        low = max(0, math.floor((low_at - self.now) / 60))
+        high = math.ceil((high_at - self.now) / 60)
+        if high >= 15:   # what a person plans with: whole 5 minutes
+            low, high = 5 * (low // 5), 5 * -(-high // 5)
+        return Estimate(minutes, min(low, minutes), max(high, minutes), at, crossed)
 
     def eta_minutes(self, service, position):
-        """Minutes until a ticket at ``position`` (1 = next) is likely called."""
-        capacity, idle = self.capacity(service)
-        if capacity <= 0:
+        """Minutes until a normal ticket at ``position`` (1 = next) is likely called."""
+        estimate = self.estimate(service, position)
+        return estimate.minutes if estimate else None
+
+    def ticket_estimate(self, ticket, position, *, newest=False):
+        """The estimate of a waiting ``ticket`` at ``position``, or None. A ticket issued
+        in this transaction (``newest``, plain) has everyone waiting ahead of it."""
+        if position is None:
             return None
-        # A busy counter is on average half way through its current citizen.
-        ahead_of_free_counters = max(0.0, position - idle - 0.5)
-        return math.ceil(ahead_of_free_counters * self.minutes_per_ticket(service) / capacity)
+        kind = "requeued" if ticket["requeued_at"] is not None else "priority" if ticket["priority"] else "normal"
+        plain = kind == "normal" and ticket.get("due_at") is None
+        ahead = None if newest and plain else self.ahead_of(ticket, kind)
+        return self.estimate(ticket["service"], position, kind, ahead)
+
+    def ahead_of(self, ticket, kind):
+        """{service: waiting tickets of today that a counter takes before ``ticket``}: one
+        aggregate query over the waiting index."""
+        if kind == "requeued":
+            before = "requeued_at IS NOT NULL AND requeued_at < :requeued"
+        elif kind == "priority":
+            before = "requeued_at IS NOT NULL OR (priority IS NOT NULL AND issued_at < :issued)"
+        else:
+            before = "requeued_at IS NOT NULL OR priority IS NOT NULL OR CAST(issued_at AS INTEGER) < :age"
+        rows = self.db.execute(
+            f"SELECT service, COUNT(*) FROM tickets WHERE status = 'waiting' AND day = :day AND id != :id "
+            f"AND ({before}) GROUP BY service",
+            {"day": local_day(self.config, self.now), "id": ticket["id"], "requeued": ticket["requeued_at"],
+             "issued": ticket["issued_at"], "age": int(ticket["issued_at"])},
+        ).fetchall()
+        return dict(rows)
 
     def positions(self, service):
         """{ticket id: position} for today's waiting tickets of ``service``."""
@@ -129,5 +503,10 @@ class Estimator:
         ).fetchone()
         return row[0] if row else None
 
+    def new_ticket_estimate(self, service):
+        """The estimate for a plain ticket taken now: everyone waiting goes first."""
+        return self.estimate(service, self.waiting.get(service, 0) + 1)
+
     def new_ticket_eta(self, service):
-        return self.eta_minutes(service, self.waiting.get(service, 0) + 1)
+        estimate = self.new_ticket_estimate(service)
+        return estimate.minutes if estimate else None

@@ -7,7 +7,7 @@ names and phones of bookings live in their own tables, which these functions nev
 import json
 from datetime import datetime
 
-from .estimates import Estimator
+from .estimates import NO_ESTIMATE, Estimator
 from .events import current_seq
 from .tickets import availability, calling_order, local_day
 
@@ -23,6 +23,11 @@ def service_name(config, code):
     return next((service.name for service in config.services if service.code == code), code)
 
 
+def estimate_fields(config, estimate):
+    """``eta_minutes`` and its range, clock time and closure flag (all None without an estimate)."""
+    return estimate.fields(config) if estimate else dict(NO_ESTIMATE)
+
+
 def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=False):
     """A ticket as the citizen and the public API see it (``newest``: just issued)."""
     position = estimator.position_of(ticket, newest=newest) if estimator else None
@@ -35,7 +40,7 @@ def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=Fa
         "channel": ticket["channel"],
         "position": position,
         "ahead": None if position is None else position - 1,
-        "eta_minutes": estimator.eta_minutes(ticket["service"], position) if position else None,
+        **estimate_fields(config, estimator.ticket_estimate(ticket, position, newest=newest) if position else None),
         # a no-show keeps the counter that called it: the citizen goes back there today
         "counter": ticket["counter"] if ticket["status"] in ("called", "serving", "no_show") else None,
         "issued_at": iso(config, ticket["issued_at"]),
@@ -71,7 +76,7 @@ def services_summary(db, config, now, estimator=None):
             "name_en": service.name_en,
             "description": service.description,
             "waiting": estimator.waiting.get(service.code, 0),
-            "eta_minutes": estimator.new_ticket_eta(service.code),
+            **estimate_fields(config, estimator.new_ticket_estimate(service.code)),
             "available": unavailable[service.code] is None,
             "unavailable": unavailable[service.code],
         }
