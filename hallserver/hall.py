@@ -21,6 +21,7 @@ from .core import verification as phone_codes
 from .core.estimates import Estimator
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
 from .services import administration, auth, backups, reminders, users
+from .store import GroupWriter
 
 COUNTER_ACTIONS = {
     "call-next": core.call_next,
@@ -50,6 +51,8 @@ class Hall:
         self.store = store
         self.clock = clock
         self._publishers = []
+        # Numbers are taken in bursts: issues that arrive together share one commit.
+        self._issuing = GroupWriter(store, after_commit=self._publish_batch)
 
     def subscribe(self, publisher):
         """``publisher(events, db, config, now)`` runs after each commit, in ``seq`` order."""
@@ -74,6 +77,22 @@ class Hall:
             if outcome.events:
                 self._publish(outcome.events, now)
         return response
+
+    def perform_together(self, action, respond=None, **arguments):
+        """``perform`` for writes many callers make at once (issuing numbers): the ones that
+        arrive together run in one transaction with one fsync (``store.GroupWriter``), each
+        answered only after that commit; their events are published together, in ``seq`` order."""
+        def work(db):
+            config = self.store.config()
+            now = self.clock()
+            outcome = action(db, config, now=now, **arguments)
+            return (respond(db, config, now, outcome) if respond else outcome.result), outcome.events, now
+        return self._issuing.write(work)[0]
+
+    def _publish_batch(self, results):
+        events = [event for _, batch_events, _ in results for event in batch_events]
+        if events:
+            self._publish(events, results[-1][2])
 
     def _write(self, change):
         """Run ``change(db, config, now)`` in one transaction that records no events; its result."""
@@ -120,13 +139,13 @@ class Hall:
 
     def issue_ticket(self, service, priority=None, channel="kiosk"):
         """A new ticket as the kiosk shows it: number, position, estimate, track token."""
-        return self.perform(core.issue_ticket, _new_ticket_view, service=service, priority=priority,
-                            channel=channel)
+        return self.perform_together(core.issue_ticket, _new_ticket_view, service=service, priority=priority,
+                                     channel=channel)
 
     def issue_remote_ticket(self, service, *, phone, address_hash):
         """A number taken from home (channel ``online``), with the per-phone and per-address caps."""
-        return self.perform(core.issue_remote_ticket, _new_ticket_view, service=service, phone=phone,
-                            address_hash=address_hash)
+        return self.perform_together(core.issue_remote_ticket, _new_ticket_view, service=service, phone=phone,
+                                     address_hash=address_hash)
 
     def rate_at_counter(self, counter, number, *, score, reasons=(), comment=""):
         """A rating from the counter's tablet for the ticket it just finished."""

@@ -32,6 +32,8 @@ SETTINGS = (
     Setting("sounds_dir", "", "Folder of the voice clip pack (default: the shipped sounds/)"),
     Setting("backup_dir", "var/backups", "Folder of the daily database copies"),
     Setting("backup_keep_days", 14, "How many daily copies to keep"),
+    Setting("message_queue", "", "Redis URL (redis://HOST:PORT/DB) linking several hub processes on one database; "
+            "empty: one process"),
     Setting("remote_rate_limit", "10 per minute;40 per hour", "Rate limit of numbers taken from home, per address"),
 )
 

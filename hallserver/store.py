@@ -16,6 +16,7 @@ Other processes open their own ``Store`` on the same file.
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from .errors import Busy, HallError
 WRITE_WAIT_SECONDS = 5.0      # how long a write waits for another process's write lock
 WRITE_RETRY_SECONDS = 0.02
 READ_BUSY_TIMEOUT_MS = 2_000  # readers wait only in rare cases (WAL recovery, a truncating checkpoint)
+log = logging.getLogger(__name__)
 
 
 def _migration_1(db):
@@ -248,6 +250,10 @@ def keep_private(path):
             os.chmod(name, 0o600)
 
 
+def _call(function, *arguments):
+    return function(*arguments)
+
+
 class Store:
     """One connection to the hall database, with the lock that shares it."""
 
@@ -270,6 +276,9 @@ class Store:
         self.read_lock = threading.RLock()
         self._config = None
         self._config_version = None
+        # How a COMMIT waits for the disk: here, or (set by the web edge under gevent) in a
+        # thread of its own while the event loop serves other requests (see GroupWriter).
+        self.offload = _call
 
     def _connect(self, busy_timeout_ms):
         connection = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
@@ -457,6 +466,137 @@ class Store:
             )
             self._config_version = version
             return self._config
+
+
+class GroupWriter:
+    """Group commit: writes that arrive while another batch commits share the next transaction.
+
+    With ``synchronous=FULL`` every COMMIT waits for the disk (an fsync). ``write(work)``
+    queues ``work(db)``; one caller at a time leads: it takes the store's lock, runs every
+    queued piece of work in one ``BEGIN IMMEDIATE`` … ``COMMIT``, each in a SAVEPOINT of
+    its own (a refused one is rolled back alone, the others stay), and only after the
+    commit gives each caller its result or its exception: nothing is answered before it
+    is durable. ``after_commit(results)`` runs once per batch, after the commit and still
+    under the lock, with the results of the pieces that committed in order (so events
+    leave in ``seq`` order). The leader hands over to a waiting caller once its own work
+    is done, so no caller serves others for ever.
+
+    The COMMIT runs through ``store.offload`` (the web edge gives gevent's thread pool), so
+    while one batch waits for the disk the other requests are parsed and queue up for the
+    next one. Plain threads work as they are.
+    """
+
+    def __init__(self, store, after_commit=None, max_batch=64):
+        self.store = store
+        self.after_commit = after_commit
+        self.max_batch = max_batch
+        self._guard = threading.Lock()
+        self._pending = []
+        self._leading = False
+
+    @property
+    def waiting(self):
+        """How many writes wait for the next transaction."""
+        with self._guard:
+            return len(self._pending)
+
+    def write(self, work):
+        """Run ``work(db)`` in the next shared transaction; its return value once committed
+        (or the exception it raised, or the one that stopped the commit)."""
+        job = _Job(work)
+        with self._guard:
+            self._pending.append(job)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            job.wake.wait()   # done, or asked to lead
+        if not job.finished:
+            try:
+                while not job.finished:
+                    self._run_batch()
+            finally:
+                self._hand_over()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _hand_over(self):
+        with self._guard:
+            if self._pending:
+                self._pending[0].wake.set()   # it leads next; _leading stays True
+            else:
+                self._leading = False
+
+    def _run_batch(self):
+        with self._guard:
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+        if not batch:
+            return
+        try:
+            with self.store.lock:
+                committed = self._transaction(batch)
+                if committed and self.after_commit is not None:
+                    try:
+                        self.after_commit([job.result for job in committed])
+                    except Exception:  # committed is committed: the callers get their answers
+                        log.exception("after a group commit")
+        except BaseException as error:
+            for job in batch:
+                if not job.finished:
+                    job.finish(error=error)
+            raise
+        finally:
+            for job in batch:
+                job.wake.set()
+
+    def _transaction(self, batch):
+        """Run the batch in one transaction; the jobs that committed."""
+        store, db = self.store, self.store.db
+        try:
+            store._begin_immediate()
+        except Exception as error:   # Busy: another process holds the write lock
+            for job in batch:
+                job.finish(error=error)
+            return []
+        ok = []
+        try:
+            for job in batch:
+                db.execute("SAVEPOINT job")
+                try:
+                    result = job.work(db)
+                except Exception as error:
+                    db.execute("ROLLBACK TO job")
+                    db.execute("RELEASE job")
+                    job.finish(error=error)
+                else:
+                    db.execute("RELEASE job")
+                    job.result = result
+                    ok.append(job)
+            store.offload(db.conn.execute, "COMMIT")
+        except BaseException as error:
+            db.conn.rollback()
+            for job in ok:
+                job.finish(error=error)
+            if not isinstance(error, Exception):
+                raise
+            return []
+        for job in ok:
+            job.finish(result=job.result)
+        return ok
+
+
+class _Job:
+    __slots__ = ("work", "wake", "finished", "result", "error")
+
+    def __init__(self, work):
+        self.work = work
+        self.wake = threading.Event()
+        self.finished = False
+        self.result = None
+        self.error = None
+
+    def finish(self, result=None, error=None):
+        self.finished, self.result, self.error = True, result, error
 
 
 def open_store(path, migrate=True):

@@ -7,7 +7,8 @@ import pytest
 from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import Clock, Gateway, HubProcess, demo_app, hall_time, make_token, run_cli, small_hall_mapping
+from tests.helpers import (Clock, Gateway, HubProcess, RedisServer, demo_app, hall_time, make_token, run_cli,
+                           small_hall_mapping)
 
 
 def pytest_collection_modifyitems(items):
@@ -102,6 +103,14 @@ def hub(hub_db):
     process = HubProcess(hub_db).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on loopback (the message queue between hub processes)."""
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
 
 
 # -- a real browser ---------------------------------------------------------------------

@@ -278,10 +278,11 @@ class HubProcess:
     """``hallserver serve`` in a subprocess on a free loopback port; ``start`` again after
     ``stop`` or ``kill`` to restart it on the same port."""
 
-    def __init__(self, db, port=None, async_mode="gevent"):
+    def __init__(self, db, port=None, async_mode="gevent", message_queue=None):
         self.db = Path(db)
         self.port = port or free_port()
         self.async_mode = async_mode
+        self.message_queue = message_queue  # a Redis URL shared with other hub processes
         self.process = None
         self.log = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -291,8 +292,10 @@ class HubProcess:
         if self.log:
             self.log.close()
         self.log = open(self.db.with_suffix(f".{self.port}.log"), "ab")
+        queue = ["--message-queue", self.message_queue] if self.message_queue else []
         self.process = subprocess.Popen(
-            [HALLSERVER, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.async_mode],
+            [HALLSERVER, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.async_mode,
+             *queue],
             env=environment, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -344,16 +347,18 @@ def hub_with_tokens(db, counter=1):
 
 
 class DisplayClient:
-    """A python-socketio client joined to the display room, recording what it hears."""
+    """A python-socketio client joined to the display room (or ``room``, with ``token``),
+    recording what it hears."""
 
-    def __init__(self, url):
+    def __init__(self, url, room="display", token=None,
+                 events=("state", "called", "queue", "counter", "ticket", "counter_state")):
         self.events = []
         self.arrived = threading.Condition()
         self.client = socketio.Client(reconnection=False)
-        for name in ("state", "called", "queue", "counter"):
+        for name in events:
             self.client.on(name, self._recorder(name))
         self.client.connect(url, transports=["websocket"], wait_timeout=10)
-        self.ack = self.client.call("join", {"room": "display"}, timeout=10)
+        self.ack = self.client.call("join", {"room": room, **({"token": token} if token else {})}, timeout=10)
 
     def _recorder(self, name):
         def record(payload):
@@ -376,6 +381,55 @@ class DisplayClient:
 
     def close(self):
         self.client.disconnect()
+
+
+class RedisServer:
+    """Debian's ``redis-server`` on a free loopback port, in ``directory``, saving nothing."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self, timeout=10):
+        import redis
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.directory / "redis.log", "wb")
+        self.process = subprocess.Popen(
+            ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url).ping():
+                    return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.log.close()
+
+
+def wait_until(condition, timeout=30, every=0.1, what="the condition"):
+    """Poll ``condition()`` until it returns something true (returned); AssertionError at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 # -- a real browser (Playwright pages) -------------------------------------------------------------

@@ -82,14 +82,19 @@ def init(config_path):
 @click.option("--async-mode", type=click.Choice(["gevent", "eventlet", "threading"]),
               help="Overrides HALL_ASYNC_MODE (default gevent)")
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request")
-def serve(host, port, async_mode, access_log):
+@click.option("--message-queue", metavar="redis://HOST:PORT/DB",
+              help="Share rooms and pushes with other hub processes on this database (HALL_MESSAGE_QUEUE)")
+def serve(host, port, async_mode, access_log, message_queue):
     """Run the hub: API, pages and Socket.IO push."""
     from ..errors import HallError
     from ..services.reminders import upkeep_forever
     from ..web import create_app, socketio
+    from ..web.lease import Lease
     from ..web.server import run
 
     overrides = {"async_mode": async_mode} if async_mode else {}
+    if message_queue is not None:
+        overrides["message_queue"] = message_queue
     try:
         app = create_app(overrides)
     except HallError as error:
@@ -97,9 +102,14 @@ def serve(host, port, async_mode, access_log):
     hall = app.extensions["hall"]
     settings = app.config["HALL_SETTINGS"]
     interval = settings["expire_check_seconds"]
+    # The jobs below run in one process of those sharing a message queue (lease.py).
+    lease = Lease(settings["message_queue"] or None, sleep=socketio.sleep)
+    if lease.redis is not None:
+        socketio.start_background_task(lease.keep)
 
     def expire_at_day_end():
         while True:
+            lease.wait()
             try:
                 hall.expire()
                 hall.daily_backup(settings["backup_dir"], keep_days=settings["backup_keep_days"])
@@ -107,18 +117,25 @@ def serve(host, port, async_mode, access_log):
                 app.logger.exception("expiry or backup failed")
             socketio.sleep(interval)
 
+    def booking_upkeep():
+        lease.wait()
+        upkeep_forever(hall, lease.pause, interval)
+
     socketio.start_background_task(expire_at_day_end)
-    socketio.start_background_task(app.extensions["publisher"].dashboard_updates)
-    # Sockets of tokens revoked, accounts disabled or signed out elsewhere; sessions past their hours.
+    socketio.start_background_task(app.extensions["publisher"].dashboard_updates, lease.wait)
+    # Sockets of tokens revoked, accounts disabled or signed out elsewhere; sessions past their
+    # hours. Every process sweeps its own sockets (only it knows what they joined with).
     socketio.start_background_task(app.extensions["hall_namespace"].sweep_forever)
     # Appointments: no-shows, retention, reminder webhooks (hallserver.services.reminders).
-    socketio.start_background_task(upkeep_forever, hall, socketio.sleep, interval)
+    socketio.start_background_task(booking_upkeep)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Hall Queue: {hall.config.name}")
     click.echo(f"  Trang chủ / home      http://{shown}:{port}/")
     click.echo(f"  Trạng thái / state    http://{shown}:{port}/api/v1/state")
     click.echo(f"  OpenAPI               http://{shown}:{port}/api/v1/openapi.json")
     click.echo(f"  CSDL / database       {hall.store.path} ({socketio.server.eio.async_mode})")
+    if settings["message_queue"]:
+        click.echo(f"  Hàng đợi / queue      {settings['message_queue']} (process {lease.holder})")
     sys.stdout.flush()
     run(app, socketio, host, port, access_log=access_log)
 

@@ -27,6 +27,12 @@ __all__ = ["create_app", "socketio"]
 LANGUAGES = ("vi", "en")
 PAGES = (home, staff, citizen, feedback, dashboard, admin, booking)
 APIS = (queue_api, bookings_api)
+# Engine.IO keepalive: the hub pings every PING_INTERVAL_SECONDS and drops (closing it) a
+# client whose answer takes longer than PING_TIMEOUT_SECONDS; clients drop a hub silent for
+# their sum and reconnect. Sized from the hub's longest event-loop stall under a join storm
+# of 2,000 sockets (bench/README.md), with room to spare, not for the fastest detection.
+PING_INTERVAL_SECONDS = 5
+PING_TIMEOUT_SECONDS = 5
 
 
 def create_app(config=None, clock=None):
@@ -178,8 +184,11 @@ def configure_protection(app):
 
 
 def configure_push(app, settings, hall):
-    # Pings every 2 s, 3 s to answer: clients notice a lost hub within 5 s.
+    """Socket.IO over the app; with HALL_MESSAGE_QUEUE, shared with the other hub processes
+    through Redis (every room's pushes reach every process's members)."""
+    # None: Socket.IO's own in-process manager (the options stay on the one socketio object
+    # between apps, so it is always given)
+    manager = push.shared_manager(settings["message_queue"]) if settings["message_queue"] else None
     socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"],
-                      ping_interval=2, ping_timeout=3)
+                      ping_interval=PING_INTERVAL_SECONDS, ping_timeout=PING_TIMEOUT_SECONDS, client_manager=manager)
     push.init_app(app, hall)
-

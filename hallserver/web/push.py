@@ -16,13 +16,18 @@ sockets that joined with it are disconnected (:meth:`HallNamespace.sweep`, run a
 such change committed here and every few seconds for changes made by another process).
 """
 
+import json
 import logging
+import threading
+import time
 
 from flask import current_app, request, session
 from flask_socketio import Namespace, join_room
+from socketio import RedisManager
 
 from ..core import ascii_number, views
 from ..core.estimates import Estimator
+from ..core.tickets import local_day, waiting_order_sql
 from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
 from ..services import auth, supervision, users
 from .access import paired_principal, session_account
@@ -36,11 +41,16 @@ DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
 ACCESS_EVENTS = ("token_changed", "user_changed")
+YIELD_EVERY = 50  # ticket-page frames emitted between two yields to the event loop
+CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a room anyone joins
+JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
 
 
 def init_app(app, hall):
     """Publish the hall's committed events and answer its clients, for this app."""
-    publisher = Publisher(hall)
+    manager = socketio.server.manager
+    shared = isinstance(manager, SharedManager)
+    publisher = Publisher(hall, deferred=socketio.server.eio.async_mode in ("gevent", "eventlet"), shared=shared)
     hall.subscribe(publisher.publish)
     app.extensions["publisher"] = publisher
     # One handler object for "/": a new app (tests build many) replaces the last one.
@@ -50,6 +60,38 @@ def init_app(app, hall):
     socketio.on_namespace(namespace)
     hall.subscribe(namespace.access_changed)
     app.extensions["hall_namespace"] = namespace
+    publisher.namespace, namespace.publisher = namespace, publisher
+    if shared:
+        publisher.relay = manager.notify_others
+        manager.on_notice = publisher.changed_elsewhere
+
+
+def shared_manager(url, channel="hall-queue"):
+    """The Socket.IO client manager over Redis at ``url`` for several hub processes."""
+    return SharedManager(url, channel=channel)
+
+
+class SharedManager(RedisManager):
+    """python-socketio's Redis manager (every emit reaches every hub process's members), also
+    carrying change notices between processes (see :class:`Publisher`). A notice travels as an
+    emit to ``CHANGES_ROOM``, a room no client can join, so older processes would ignore it."""
+
+    on_notice = None  # on_notice(notice): a change committed by another process
+
+    def notify_others(self, notice):
+        self._publish({"method": "emit", "event": "hall_changes", "data": [notice], "binary": False,
+                       "namespace": "/", "room": CHANGES_ROOM, "skip_sid": None, "callback": None,
+                       "host_id": self.host_id})
+
+    def _handle_emit(self, message):
+        if message.get("room") == CHANGES_ROOM:
+            if self.on_notice is not None and message.get("host_id") != self.host_id:
+                try:
+                    self.on_notice(message["data"][0])
+                except Exception:  # a bad notice must not end the listener
+                    log.exception("change notice failed")
+            return
+        super()._handle_emit(message)
 
 
 def sessions_ended():
@@ -85,59 +127,204 @@ def called_payload(event):
 
 
 class Changes:
-    """What a batch of events touched: services, counters and tickets."""
+    """What a batch of events touched: services, counters and tickets (and which boards and
+    desks that redraws). Batches merge (``|``): the sender builds one round for all of them."""
 
-    def __init__(self, events, config):
-        self.services, self.counters, self.tickets = set(), set(), set()
+    def __init__(self, services=(), counters=(), tickets=(), boards=(), desks=(), resnapshot=False, access=False):
+        self.services, self.counters, self.tickets = set(services), set(counters), set(tickets)
+        self.boards, self.desks = sorted(set(boards)), sorted(set(desks))
+        self.resnapshot, self.access = bool(resnapshot), bool(access)
+
+    @classmethod
+    def of(cls, events, config):
+        services, counters, tickets = set(), set(), set()
         for event in events:
             if event.service:
-                self.services.add(event.service)
+                services.add(event.service)
             if event.type == "transferred":
-                self.services.add(event.data["from"])
+                services.add(event.data["from"])
             if event.counter is not None:
-                self.counters.add(event.counter)
+                counters.add(event.counter)
             if event.ticket:
-                self.tickets.add(event.ticket["id"])
+                tickets.add(event.ticket["id"])
         types = {event.type for event in events}
-        # Names, counters, hours may all have changed, or a call was undone: screens take a
-        # new snapshot (its recent calls no longer hold the undone one).
-        self.resnapshot = bool(types & {"config_changed", "undone"})
         known = {counter.number for counter in config.counters}
         # Boards change only for counters an event names (or all of them when the day ends or
         # the hall is reconfigured); desks change whenever one of their services' queues moves.
-        boards = known if types & {"config_changed", "expired"} else self.counters
-        self.boards = sorted(boards & known)
-        self.desks = sorted((set(boards) | {counter.number for counter in config.counters
-                                            if self.services & set(counter.services)}) & known)
+        boards = known if types & {"config_changed", "expired"} else counters
+        desks = set(boards) | {counter.number for counter in config.counters if services & set(counter.services)}
+        # Names, counters, hours may all have changed, or a call was undone: screens take a
+        # new snapshot (its recent calls no longer hold the undone one).
+        return cls(services, counters, tickets, boards & known, desks & known,
+                   resnapshot=bool(types & {"config_changed", "undone"}), access=bool(types & set(ACCESS_EVENTS)))
+
+    def __or__(self, other):
+        return Changes(self.services | other.services, self.counters | other.counters, self.tickets | other.tickets,
+                       set(self.boards) | set(other.boards), set(self.desks) | set(other.desks),
+                       self.resnapshot or other.resnapshot, self.access or other.access)
+
+    def notice(self):
+        """As JSON, for the other hub processes (``Changes(**notice)`` rebuilds it)."""
+        return {"services": sorted(self.services), "counters": sorted(self.counters), "tickets": sorted(self.tickets),
+                "boards": self.boards, "desks": self.desks, "resnapshot": self.resnapshot, "access": self.access}
+
+
+class LinePositions:
+    """The estimator for followed tickets whose places in line one query already ranked
+    (their row's ``line_position``); anything else asks the estimator itself."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def position_of(self, ticket, *, newest=False):
+        if ticket["status"] == "waiting" and ticket.get("line_position") is not None:
+            return ticket["line_position"]
+        return self.estimator.position_of(ticket, newest=newest)
+
+    def __getattr__(self, name):  # estimates, waits...: the estimator's own
+        return getattr(self.estimator, name)
+
+
+def followed_rows(db, config, now, tokens, changes):
+    """One query for every followed ticket a change may have moved: those the events name and
+    those waiting in a service whose line moved, each with its place in its line."""
+    services = json.dumps(sorted(changes.services))
+    return list(db.query(
+        "WITH followed(token) AS (SELECT value FROM json_each(:tokens)), "
+        "ranked AS (SELECT id, ROW_NUMBER() OVER (PARTITION BY service ORDER BY "
+        f"{waiting_order_sql(config, now)}) AS line_position FROM tickets WHERE status = 'waiting' AND day = :day "
+        "AND service IN (SELECT value FROM json_each(:services))) "
+        "SELECT tickets.*, ranked.line_position FROM tickets JOIN followed ON tickets.track_token = followed.token "
+        "LEFT JOIN ranked ON ranked.id = tickets.id "
+        "WHERE tickets.id IN (SELECT value FROM json_each(:ids)) "
+        "OR (tickets.status = 'waiting' AND tickets.service IN (SELECT value FROM json_each(:services)))",
+        {"tokens": json.dumps(tokens), "day": local_day(config, now), "services": services,
+         "ids": json.dumps(sorted(changes.tickets))}))
 
 
 class Publisher:
-    """Pushes each committed change to the rooms that care, and keeps the dashboard fresh."""
+    """Pushes each committed change to the rooms that care, and keeps the dashboard fresh.
 
-    def __init__(self, hall):
+    ``publish`` runs right after the commit, under the store's lock: it sends the ``called``
+    frames (built from the events alone) and hands the batch to the sender. The sender
+    (a greenlet of its own when ``deferred``; inline otherwise, as in tests) reads what the
+    other frames need in one short read on the reader connection, at the latest ``seq``,
+    then emits them without any lock, yielding every few frames so no join, ping or request
+    waits behind a large fan-out. Batches that pile up meanwhile are merged into one round.
+
+    Frames for every screen (``queue``, ``counter``, ``state``) go through the Socket.IO
+    manager, and so through the message queue to every hub process when there is one. Frames
+    for rooms whose members only this process knows (counter desks, ticket pages) are built
+    by each process for its own members: ``relay`` (set with a message queue) tells the others
+    what changed. A ticket page gets a frame only when its view differs from the last one
+    sent to its room.
+    """
+
+    def __init__(self, hall, deferred=False, shared=False):
         self.hall = hall
+        self.deferred = deferred
+        self.shared = shared  # a message queue links several processes: rooms are not all local
+        self.relay = None     # relay(notice): tell the other hub processes what changed
+        self.namespace = None  # the HallNamespace, for sweeps another process asks for
         self.dashboard_stale = False
         self.raised_alerts = set()
+        self.pending = []   # (changes, broadcast) not yet sent
+        self.last_ticket = {}  # track token -> the ticket view last sent to its room
+        self._wake = None
+        self._sender = None
+        self._inline = threading.RLock()
 
     def publish(self, events, db, config, now):
         """Runs after the transaction committed: the ``called`` frames leave first."""
         self.dashboard_stale = True
-        seq = events[-1].seq
         self.send_calls(events)
         self.send_signals(events, config)
-        changes = Changes(events, config)
+        changes = Changes.of(events, config)
+        if self.relay is not None:
+            self.relay(changes.notice())
+        self.submit(changes, broadcast=True)
+
+    def changed_elsewhere(self, notice):
+        """Another hub process committed ``notice``: refresh this process's own desks and ticket pages."""
+        self.dashboard_stale = True
+        if notice.get("access") and self.namespace is not None:
+            self.namespace.sweep()  # a token revoked or an account disabled through another process
+        self.submit(Changes(**notice), broadcast=False)
+
+    def submit(self, changes, broadcast):
+        self.pending.append((changes, broadcast))
+        if not self.deferred:
+            with self._inline:  # request threads and the message queue's listener alike
+                self.drain()
+            return
+        if self._sender is None:
+            self._wake = socketio.server.eio.create_event()
+            self._sender = socketio.start_background_task(self._send_forever)
+        self._wake.set()
+
+    def _send_forever(self):
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # a bad round must not end the sender; the next change retries
+                log.exception("push failed")
+
+    def drain(self):
+        while self.pending:
+            batch, self.pending = self.pending, []
+            changes = batch[0][0]
+            for more, _ in batch[1:]:
+                changes = changes | more
+            self.send_round(changes, broadcast=any(broadcast for _, broadcast in batch))
+
+    def send_round(self, changes, broadcast):
+        """Read what the frames need in one short read, then emit them outside it."""
+        frames = self.hall.read(self.frames, changes, broadcast)
+        for index, (name, payload, room) in enumerate(frames, start=1):
+            socketio.emit(name, payload, to=room)
+            if index % YIELD_EVERY == 0 or not isinstance(room, str) or not room.startswith("ticket:"):
+                socketio.sleep(0)  # let pings, joins and requests in between
+
+    def frames(self, db, config, now, changes, broadcast):
+        seq = views.current_seq(db)
         estimator = Estimator(db, config, now)
-        if changes.resnapshot:
-            socketio.emit("state", views.public_state(db, config, now), to=SCREENS)
-        socketio.emit("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
-                      to=SCREENS)
-        for number in changes.boards:
-            socketio.emit("counter", {"seq": seq, "counter": views.public_counter(db, config, number)}, to=SCREENS)
+        frames = []
+        if broadcast:
+            if changes.resnapshot:
+                frames.append(("state", views.public_state(db, config, now), SCREENS))
+            frames.append(("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
+                           SCREENS))
+            for number in changes.boards:
+                frames.append(("counter", {"seq": seq, "counter": views.public_counter(db, config, number)}, SCREENS))
         for number in changes.desks:
             if room_members(f"counter:{number}"):
                 desk = views.counter_state(db, config, number, now, estimator)
-                socketio.emit("counter_state", {"seq": seq, "counter": desk}, to=f"counter:{number}")
-        self.send_followed_tickets(db, config, seq, changes, estimator)
+                frames.append(("counter_state", {"seq": seq, "counter": desk}, f"counter:{number}"))
+        return frames + self.ticket_frames(db, config, now, seq, changes, estimator)
+
+    def ticket_frames(self, db, config, now, seq, changes, estimator):
+        """Positions move for everyone behind a change: each followed ticket whose view changed hears it."""
+        tokens = followed_tickets()
+        followed = set(tokens)
+        for token in [token for token in self.last_ticket if token not in followed]:
+            del self.last_ticket[token]  # nobody follows it here any more
+        if not tokens or not (changes.tickets or changes.services):
+            return []
+        positions = LinePositions(estimator)
+        frames = []
+        for row in followed_rows(db, config, now, tokens, changes):
+            view = views.public_ticket(config, row, positions)
+            token = row["track_token"]
+            if self.last_ticket.get(token) != view:
+                self.last_ticket[token] = view
+                frames.append(("ticket", {"seq": seq, "ticket": view}, f"ticket:{token}"))
+        return frames
+
+    def joined_ticket(self, token, view):
+        """A ticket page joined with ``view``: if its room has had no frame yet, that is its last one."""
+        self.last_ticket.setdefault(token, view)
 
     def send_calls(self, events):
         for event in events:
@@ -156,22 +343,11 @@ class Publisher:
             if event.type == "device_fault":
                 socketio.emit("alert", {"seq": event.seq, "kind": "device_fault", **event.data}, to="dashboard")
 
-    def send_followed_tickets(self, db, config, seq, changes, estimator):
-        """Positions move for everyone behind a change, so each followed waiting ticket hears it."""
-        for token in followed_tickets():
-            rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
-            if not rows:
-                continue
-            ticket = rows[0]
-            if ticket["id"] in changes.tickets or (ticket["status"] == "waiting"
-                                                   and ticket["service"] in changes.services):
-                socketio.emit("ticket", {"seq": seq, "ticket": views.public_ticket(config, ticket, estimator)},
-                              to=f"ticket:{token}")
-
     def push_dashboard(self):
-        """Send the dashboard room a fresh snapshot, and each newly raised alert once."""
+        """Send the dashboard room a fresh snapshot, and each newly raised alert once. With a
+        message queue the room may have members on other processes only: it is always sent."""
         self.dashboard_stale = False
-        if not room_members("dashboard"):
+        if not self.shared and not room_members("dashboard"):
             return None
         snapshot = self.hall.read(supervision.dashboard_snapshot)
         socketio.emit("dashboard", snapshot, to="dashboard")
@@ -181,11 +357,14 @@ class Publisher:
         self.raised_alerts = {alert["key"] for alert in snapshot["alerts"]}
         return snapshot
 
-    def dashboard_updates(self):
-        """Background loop (started by ``serve``): coalesce bursts into one snapshot a second."""
+    def dashboard_updates(self, turn=None):
+        """Background loop (started by ``serve``): coalesce bursts into one snapshot a second.
+        ``turn()`` returns once this process is the one that refreshes (see ``lease.py``)."""
         idle = 0.0
         while True:
             socketio.sleep(DASHBOARD_REFRESH_SECONDS)
+            if turn is not None:
+                turn()
             idle += DASHBOARD_REFRESH_SECONDS
             if self.dashboard_stale or idle >= DASHBOARD_IDLE_REFRESH_SECONDS:
                 idle = 0.0
@@ -207,6 +386,8 @@ class HallNamespace(Namespace):
         self.hall = hall
         self.session_seconds = session_seconds
         self.grants = {}  # sid -> {("token", id) or ("user", id, nonce, signed_in_at)}: what its joins rest on
+        self.publisher = None  # set by init_app: ticket pages' first views
+        self._snapshot = None  # the last join snapshot: ((seq, second), config, made at, state)
 
     def on_disconnect(self, *reason):
         self.grants.pop(request.sid, None)
@@ -264,20 +445,35 @@ class HallNamespace(Namespace):
             if not isinstance(data, dict) or not isinstance(data.get("room"), str):
                 raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
             room = data["room"]
-            with self.hall.paused():  # no change between the snapshot and the join
-                principal = self.principal(data.get("token"))
-                first_view, used = self.authorise(room, principal)
-                join_room(room)
-                grant = self._grant(used)
-                if grant is not None:
-                    self.grants.setdefault(request.sid, set()).add(grant)
-                state = self.hall.state()
-                socketio.emit("state", state, to=request.sid)
-                if first_view:
-                    socketio.emit(*first_view(), to=request.sid)
+            principal = self.principal(data.get("token"))
+            first_view, used = self.authorise(room, principal)
+            # Joined before the snapshot is read, without stopping the hall: a change committed
+            # after the read reaches this socket; pushes of older changes still on their way
+            # carry an older seq than the snapshot (the client drops them) or the same data.
+            join_room(room)
+            grant = self._grant(used)
+            if grant is not None:
+                self.grants.setdefault(request.sid, set()).add(grant)
+            state = self.join_snapshot()
+            socketio.emit("state", state, to=request.sid)
+            if first_view:
+                socketio.emit(*first_view(), to=request.sid)
             return {"ok": True, "room": room, "seq": state["seq"]}
         except HallError as error:
             return error_ack(error)
+
+    def join_snapshot(self):
+        """The ``state`` a join is answered with. The joins of a storm (screens and phones after
+        a hub restart) share one: same seq, same configuration, same second of the hall's clock,
+        at most JOIN_SNAPSHOT_SECONDS old."""
+        seq, config, second = self.hall.read(lambda db, config, now: (views.current_seq(db), config, int(now)))
+        cached = self._snapshot
+        if (cached is not None and cached[0] == (seq, second) and cached[1] is config
+                and time.monotonic() - cached[2] < JOIN_SNAPSHOT_SECONDS):
+            return cached[3]
+        state = self.hall.state()
+        self._snapshot = ((seq, second), config, time.monotonic(), state)
+        return state
 
     def on_counter_action(self, data=None):
         """``counter_action {"counter", "action", "request_id", "number"|"service", "token"?}``.
@@ -309,6 +505,15 @@ class HallNamespace(Namespace):
         user = session_account(session, idle=False)
         return users.principal_for_user(user) if user else None
 
+    def ticket_view(self, token):
+        """A ticket page's first view, with the seq of the same read."""
+        # ticket_by_token's read nests in this one: the view and its seq are one snapshot
+        payload = self.hall.read(lambda db, config, now: {"seq": views.current_seq(db),
+                                                          "ticket": self.hall.ticket_by_token(token)})
+        if self.publisher is not None and payload["ticket"] is not None:
+            self.publisher.joined_ticket(token, payload["ticket"])
+        return payload
+
     def authorise(self, room, principal):
         """Check the join; return a callable giving the room's own first event (or None) and
         the principal the join rests on (None for rooms anyone may join)."""
@@ -317,8 +522,7 @@ class HallNamespace(Namespace):
             return None, None
         if room == "dashboard":
             auth.require(principal, "supervisor", "admin")
-            snapshot = hall.read(supervision.dashboard_snapshot)
-            return (lambda: ("dashboard", snapshot)), principal
+            return (lambda: ("dashboard", hall.read(supervision.dashboard_snapshot))), principal
         kind, _, key = room.partition(":")
         number = ascii_number(key)
         if kind == "rating" and number is not None and any(c.number == number for c in hall.config.counters):
@@ -331,12 +535,10 @@ class HallNamespace(Namespace):
             return None, tablet
         if kind == "counter" and number is not None:
             auth.require(principal, counter=number)
-            desk = hall.counter_state(number)
-            return (lambda: ("counter_state", desk)), principal
+            hall.counter_state(number)  # an unknown counter is refused before joining
+            return (lambda: ("counter_state", hall.counter_state(number))), principal
         if kind == "ticket" and key:
-            ticket = hall.ticket_by_token(key)
-            if ticket is None:
+            if hall.ticket_by_token(key) is None:
                 raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
-            return (lambda: ("ticket", {"seq": hall.read(lambda db, config, now: views.current_seq(db)),
-                                        "ticket": ticket})), None
+            return (lambda: ("ticket", self.ticket_view(key))), None
         raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")
