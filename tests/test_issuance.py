@@ -3,13 +3,16 @@ at once against a real hub process (gap-free, unique, every answer durable), and
 group-commit writer of the store on a real SQLite file."""
 
 import socket
+import sqlite3
+import threading
+import time
 
 import pytest
 import requests
 
+from hallserver.errors import Busy, Invalid
+from hallserver.store import GroupWriter, Store
 from tests.helpers import bearer, cli_token
-
-pytestmark = pytest.mark.hub
 
 
 def _raw_exchange(port, request_bytes):
@@ -31,6 +34,7 @@ def _header(lines, name):
     return values[0] if values else None
 
 
+@pytest.mark.hub
 def test_an_answer_to_connection_close_says_connection_close(hub, hub_db):
     kiosk = cli_token(hub_db, "kiosk")
     body = b'{"service": "HT"}'
@@ -44,6 +48,7 @@ def test_an_answer_to_connection_close_says_connection_close(hub, hub_db):
     assert lines[0].startswith("HTTP/1.1 200") and _header(lines, "Connection") == "close"
 
 
+@pytest.mark.hub
 def test_a_keep_alive_answer_keeps_the_connection(hub):
     with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as sock:
         for _ in range(2):  # two requests on one connection: the first answer left it open
@@ -56,6 +61,7 @@ def test_a_keep_alive_answer_keeps_the_connection(hub):
                 rest += sock.recv(65536)
 
 
+@pytest.mark.hub
 def test_a_session_goes_on_after_a_request_with_connection_close(hub, hub_db):
     kiosk = cli_token(hub_db, "kiosk")
     session = requests.Session()
@@ -68,3 +74,160 @@ def test_a_session_goes_on_after_a_request_with_connection_close(hub, hub_db):
         assert answer.status_code == 201
         numbers.append(answer.json()["ticket"]["number"])
     assert numbers == [str(3001 + index) for index in range(50)]
+
+
+# -- the group-commit writer (store.GroupWriter) on a real SQLite file -----------------------
+
+class GatedCommits:
+    """A ``store.offload`` that counts COMMITs and holds the first one until ``release()``,
+    so the writes made meanwhile queue up for the next transaction."""
+
+    def __init__(self):
+        self.commits = 0
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.fail_with = None
+
+    def __call__(self, function, *arguments):
+        self.commits += 1
+        if self.commits == 1:
+            self.entered.set()
+            assert self.gate.wait(timeout=10)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return function(*arguments)
+
+    def release(self):
+        self.gate.set()
+
+
+@pytest.fixture
+def numbered(tmp_path):
+    """A store with one table of numbers, its path, and a GroupWriter on it that records each batch."""
+    store = Store(tmp_path / "group.db", write_wait_seconds=0.3)
+    with store.transaction() as db:
+        db.execute("CREATE TABLE numbers (value INTEGER PRIMARY KEY, label TEXT)")
+    batches = []
+    writer = GroupWriter(store, after_commit=batches.append)
+    yield store, writer, batches
+    store.close()
+
+
+def insert(label, fail=False):
+    """A piece of work: the next number with ``label`` (or an Invalid after writing it)."""
+    def work(db):
+        value = db.execute("SELECT COALESCE(MAX(value), 0) + 1 FROM numbers").fetchone()[0]
+        db.execute("INSERT INTO numbers (value, label) VALUES (?, ?)", [value, label])
+        if fail:
+            raise Invalid("từ chối", "refused", code="refused")
+        return value
+    return work
+
+
+def committed(store):
+    """What another connection sees: only committed rows."""
+    with sqlite3.connect(store.path) as other:
+        return other.execute("SELECT value, label FROM numbers ORDER BY value").fetchall()
+
+
+def in_threads(writer, works):
+    """Each work in a thread of its own, one after the other in queue order; {label: result or error}."""
+    outcomes, threads = {}, []
+
+    def run(label, work):
+        try:
+            outcomes[label] = writer.write(work)
+        except Exception as error:   # the caller's own refusal, kept for the assertions
+            outcomes[label] = error
+
+    for label, work in works:
+        thread = threading.Thread(target=run, args=(label, work))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 10
+        while writer.waiting < len(threads) - 1 and time.monotonic() < deadline:
+            time.sleep(0.005)   # the first thread leads; each later one must be queued before the next starts
+    return threads, outcomes
+
+
+def test_writes_that_arrive_during_a_commit_share_the_next_one(numbered):
+    store, writer, batches = numbered
+    store.offload = gate = GatedCommits()
+    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    assert gate.entered.wait(timeout=10)   # the first batch is waiting for the disk
+    threads, outcomes = in_threads(writer, [(label, insert(label)) for label in ("a", "b", "c")])
+    assert writer.waiting == 3 and committed(store) == []   # nothing answered, nothing visible yet
+    gate.release()
+    for thread in [first, *threads]:
+        thread.join(timeout=10)
+    assert gate.commits == 2   # four writes, two transactions
+    assert outcomes == {"a": 2, "b": 3, "c": 4}
+    assert committed(store) == [(1, "first"), (2, "a"), (3, "b"), (4, "c")]
+    assert batches == [[1], [2, 3, 4]]   # after_commit: once per batch, in order
+
+
+def test_a_refused_write_is_rolled_back_alone(numbered):
+    store, writer, batches = numbered
+    store.offload = gate = GatedCommits()
+    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    assert gate.entered.wait(timeout=10)
+    threads, outcomes = in_threads(writer, [("a", insert("a")), ("refused", insert("refused", fail=True)),
+                                            ("b", insert("b"))])
+    gate.release()
+    for thread in [first, *threads]:
+        thread.join(timeout=10)
+    assert isinstance(outcomes["refused"], Invalid) and outcomes["refused"].code == "refused"
+    assert outcomes["a"] == 2 and outcomes["b"] == 3   # the refused one's number was not kept
+    assert committed(store) == [(1, "first"), (2, "a"), (3, "b")]
+    assert batches == [[1], [2, 3]]
+
+
+def test_a_commit_that_fails_fails_every_write_of_its_batch(numbered):
+    store, writer, batches = numbered
+    store.offload = gate = GatedCommits()
+    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    assert gate.entered.wait(timeout=10)
+    threads, outcomes = in_threads(writer, [(label, insert(label)) for label in ("a", "b")])
+    gate.fail_with = sqlite3.OperationalError("disk I/O error")
+    gate.release()
+    for thread in [first, *threads]:
+        thread.join(timeout=10)
+    assert all(isinstance(outcomes[label], sqlite3.OperationalError) for label in ("a", "b"))
+    assert committed(store) == [] and batches == []   # the first batch failed too; nothing was published
+    gate.fail_with = None
+    assert writer.write(insert("after")) == 1   # the writer goes on
+    assert committed(store) == [(1, "after")]
+
+
+def test_writes_wait_for_another_process_then_are_busy(numbered):
+    store, writer, batches = numbered
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")   # like a sqlite3 shell holding the write lock
+    try:
+        with pytest.raises(Busy):
+            writer.write(insert("a"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert writer.write(insert("b")) == 1 and committed(store) == [(1, "b")]
+
+
+def test_many_writers_at_once_get_every_number_once(numbered):
+    store, writer, batches = numbered
+    results, lock = [], threading.Lock()
+
+    def kiosk(index):
+        for turn in range(25):
+            value = writer.write(insert(f"{index}/{turn}"))
+            with lock:
+                results.append(value)
+
+    threads = [threading.Thread(target=kiosk, args=(index,)) for index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)   # leadership was always handed on
+    assert sorted(results) == list(range(1, 301))
+    assert [value for value, _ in committed(store)] == list(range(1, 301))
+    assert [value for batch in batches for value in batch] == list(range(1, 301))   # published in order

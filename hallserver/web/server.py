@@ -41,8 +41,12 @@ def run(app, socketio, host, port, access_log=False):
     """Serve ``app`` until interrupted, with the async mode it was built for."""
     mode = socketio.server.eio.async_mode
     if mode == "gevent":
-        from gevent import pywsgi
+        from gevent import get_hub, pywsgi
 
+        # A COMMIT waits for the disk (synchronous=FULL): in a thread of gevent's pool the
+        # event loop meanwhile reads the next requests, which then share the next commit.
+        app.extensions["hall"].store.offload = lambda function, *arguments: get_hub().threadpool.apply(
+            function, arguments)
         server = pywsgi.WSGIServer(
             (host, port), app, handler_class=_gevent_handler_class(), log="default" if access_log else None
         )
