@@ -40,6 +40,7 @@ POLICY_RANGES = {
     "remote_per_phone": (0, 100),
     "remote_per_address": (0, 1000),
     "soon_ahead": (0, 100),
+    "soon_minutes": (0, 240),
     "repeat_guard_seconds": (0, 60),
     "confirm_arrival_seconds": (0, 3600),
     "undo_seconds": (0, 300),
@@ -107,6 +108,8 @@ class Policy:
     remote_order: str = "equal"  # "equal": by time taken, like everyone; "walk_ins_first"
     # The tracking page says "Sắp đến lượt" when this many or fewer are ahead.
     soon_ahead: int = 3
+    # ...or when the estimate is this many minutes or fewer (0: by the position only).
+    soon_minutes: int = 10
     # Minute of the day when unfinished tickets expire (None: at midnight).
     close_at: int | None = None
     # A "next" this soon after the counter's last call is a reflex double press: nothing changes.

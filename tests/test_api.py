@@ -7,7 +7,7 @@ from tests.helpers import bearer
 STATE_KEYS = {"seq", "day", "hall", "services", "counters", "recent_calls"}
 PUBLIC_TICKET_KEYS = {"number", "service", "service_name", "status", "priority", "channel", "position", "ahead",
                       "eta_minutes", "eta_low_minutes", "eta_high_minutes", "eta_at", "eta_after_closure",
-                      "counter", "issued_at", "called_at"}
+                      "near_turn", "counter", "issued_at", "called_at"}
 
 
 def issue(client, tokens, service="HT", priority=None, token="kiosk"):

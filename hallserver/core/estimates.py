@@ -68,6 +68,15 @@ class Estimate:
                 "eta_at": local_time(config, self.at).strftime("%H:%M"), "eta_after_closure": self.after_closure}
 
 
+def is_near_turn(policy, ahead, eta_minutes):
+    """"Sắp đến lượt": at most ``policy.soon_ahead`` people ahead, or an estimate of at most
+    ``policy.soon_minutes`` (0 turns that part off)."""
+    if ahead is None:
+        return False
+    by_estimate = policy.soon_minutes > 0 and eta_minutes is not None and eta_minutes <= policy.soon_minutes
+    return ahead <= policy.soon_ahead or by_estimate
+
+
 NO_ESTIMATE = {"eta_minutes": None, "eta_low_minutes": None, "eta_high_minutes": None, "eta_at": None,
                "eta_after_closure": None}
 

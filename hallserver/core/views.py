@@ -7,7 +7,7 @@ names and phones of bookings live in their own tables, which these functions nev
 import json
 from datetime import datetime
 
-from .estimates import NO_ESTIMATE, Estimator
+from .estimates import NO_ESTIMATE, Estimator, is_near_turn
 from .events import current_seq
 from .tickets import availability, calling_order, local_day
 
@@ -46,6 +46,8 @@ def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=Fa
         "issued_at": iso(config, ticket["issued_at"]),
         "called_at": iso(config, ticket["called_at"]),
     }
+    # "Sắp đến lượt": the tracking page says it and notifies once, by position or estimate
+    view["near_turn"] = is_near_turn(config.policy, view["ahead"], view["eta_minutes"])
     if with_token:
         view["track_token"] = ticket["track_token"]
     return view

@@ -177,6 +177,10 @@ class TicketInfo:
     position: int | None = None
     ahead: int | None = None
     eta_minutes: int | None = None
+    eta_low_minutes: int | None = None
+    eta_high_minutes: int | None = None
+    eta_at: str | None = None            # local HH:MM the estimate points at
+    eta_after_closure: bool | None = None
     track_token: str | None = None
 
     @classmethod
@@ -296,6 +300,16 @@ def format_wait(minutes):
     if rest == 0:
         return f"khoảng {hours} giờ", f"about {hours} h"
     return f"khoảng {hours} giờ {rest} phút", f"about {hours} h {rest} min"
+
+
+def format_wait_range(low, high, at=None, after_closure=False):
+    """The estimate as a range a person plans with ("khoảng 15–25 phút"); one that crosses the
+    hall's closure says so with its clock time ("sau giờ nghỉ trưa, khoảng 13:45")."""
+    if after_closure and at:
+        return f"sau giờ nghỉ trưa, khoảng {at}", f"after the lunch break, around {at}"
+    if high <= 0:
+        return format_wait(0)
+    return f"khoảng {low}–{high} phút", f"about {low}–{high} min"
 
 
 def format_issued(issued_at, timezone=None):
@@ -458,6 +472,9 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
         sheet.lines(f"People ahead of you: {ticket.ahead}", english, gap=10)
     if ticket.eta_minutes is not None:
         wait_vi, wait_en = format_wait(ticket.eta_minutes)
+        if ticket.eta_low_minutes is not None and ticket.eta_high_minutes is not None:
+            wait_vi, wait_en = format_wait_range(ticket.eta_low_minutes, ticket.eta_high_minutes, ticket.eta_at,
+                                                 ticket.eta_after_closure)
         sheet.field("Thời gian chờ dự kiến", wait_vi, info, gap=0)
         sheet.lines(f"Estimated wait: {wait_en}", english, gap=10)
     sheet.field("Thời gian lấy số", format_issued(ticket.issued_at, hall.timezone), info)
