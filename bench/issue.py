@@ -14,8 +14,15 @@ file itself is read:
 A Python variant (``requests`` in 8 threads, a fixed number of requests each) then
 checks the stronger property that wrk cannot: every 201 answer's number is exactly one
 new row in the database, and every new row was answered.
+
+Whether a ticket costs more as the line grows (nobody is called, so every ticket issued
+stays waiting): ``python -m bench.issue --seconds 60 --per-second`` prints the tickets
+issued in each second of the run beside the line's length, and the rate of the last ten
+full seconds against the first ten. ``--hall demo`` runs on the demo hall instead of
+``bench_hall.toml`` (its smallest blocks hold 999 numbers: keep such runs to about 4 s).
 """
 
+import argparse
 import os
 import re
 import shutil
@@ -164,13 +171,32 @@ def percentile(values, fraction):
     return ordered[index]
 
 
+def per_second_lines(seconds):
+    """The run second by second (tickets issued, line length at its end), then how the rate
+    moved: the mean of the last ten full seconds against the first ten."""
+    lines = ["second  tickets  waiting"]
+    waiting = 0
+    for index, count in enumerate(seconds):
+        waiting += count
+        lines.append(f"{index:6d}  {count:7d}  {waiting:7d}")
+    full = seconds[1:-1]   # the first and last seconds are partial
+    if len(full) >= 4:
+        span = min(10, len(full) // 2)
+        first, last = sum(full[:span]) / span, sum(full[-span:]) / span
+        lines.append(f"first {span} full seconds {first:.0f}/s, last {span} {last:.0f}/s: "
+                     f"{(last / first - 1) * 100:+.0f}% while the line grew to {waiting}")
+    return lines
+
+
 def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
-        say=print):
-    """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes)."""
+        say=print, config=BENCH_HALL, per_second=False):
+    """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes).
+    ``config``: the hall file (None: the demo hall); ``per_second``: print the run second by second."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
-    figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads}
-    with Hub(config=BENCH_HALL, async_mode=async_mode, label=f"issue-{async_mode}") as hub:
+    figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads,
+               "hall": os.path.basename(config) if config else "demo"}
+    with Hub(config=config, async_mode=async_mode, label=f"issue-{async_mode}") as hub:
         token = hub.token("kiosk")
         figures["rss_idle_kib"] = hub.rss_kib()
         say(f"[issue/{async_mode}] hub pid {hub.pid} at {hub.url}, db {hub.db_path}, "
@@ -214,6 +240,9 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
             f"p99 {latency.get('p99', float('nan')):.1f} max {latency.get('max', float('nan')):.1f}; "
             f"hub CPU {figures['hub_cpu_share'] * 100:.0f}% of one core")
         say(f"[issue/{async_mode}] tickets per second of the run (DB issued_at): {seconds}")
+        if per_second:
+            for line in per_second_lines(seconds):
+                say(f"[issue/{async_mode}]   {line}")
         say(f"[issue/{async_mode}] wrk 201s {created}, DB tickets {snapshot['total']} "
             f"(in flight at wrk's stop: {in_flight}); wrk socket errors {errors or 'none'}")
         for service, row in snapshot["per_service"].items():
@@ -262,3 +291,25 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
     for problem in problems:
         say(f"[issue/{async_mode}]   ! {problem}")
     return figures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.issue", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk seconds (default 10)")
+    parser.add_argument("--per-second", action="store_true", help="print the run second by second")
+    parser.add_argument("--hall", choices=("bench", "demo"), default="bench",
+                        help="bench_hall.toml (default) or the demo hall")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--python-requests", type=int, default=50,
+                        help="requests per Python thread afterwards (8 threads; 0: none)")
+    arguments = parser.parse_args(argv)
+    figures = run(duration=arguments.seconds, connections=arguments.connections, threads=arguments.threads,
+                  python_per_thread=arguments.python_requests, config=BENCH_HALL if arguments.hall == "bench" else None,
+                  per_second=arguments.per_second)
+    return 1 if figures["problems"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
