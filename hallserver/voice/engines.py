@@ -60,25 +60,34 @@ class SpeechEngine(Engine):
 class EspeakEngine(SpeechEngine):
     """espeak-ng, offline (Debian package ``espeak-ng``).
 
-    Voices: ``vi`` (northern) for the north and for a both-dialect pack, since the Hanoi
-    accent is the broadcast standard heard nationwide and one pack should speak with one
-    accent; ``vi-vn-x-south`` for a southern-only pack (it says ngàn, lẻ and the southern
-    finals). ``vi-vn-x-central`` is left out: a narrower audience. English uses ``en-us``.
-    Speed 150 words/minute, a little under espeak's 175, for a reverberant hall.
+    Voices: the regional ``vi`` (northern), ``vi-vn-x-central`` and ``vi-vn-x-south``
+    each make one shipped pack (``--voice``); by default ``vi`` for the north and for a
+    both-dialect pack (the Hanoi accent is the broadcast standard heard nationwide) and
+    ``vi-vn-x-south`` for a southern-only one. English uses ``en-us``.
+    Number words and letters at 150 words/minute, a little under espeak's 175, for a
+    reverberant hall; the fixed phrases, which listeners know after one call, at 200, so the
+    number comes soon after the chime.
     """
 
     name = "espeak-ng"
 
-    def __init__(self, executable: str = "espeak-ng", words_per_minute: int = 150):
+    def __init__(self, executable: str = "espeak-ng", words_per_minute: int = 150,
+                 phrase_words_per_minute: int = 200):
         self.executable = executable
         self.words_per_minute = words_per_minute
+        self.phrase_words_per_minute = phrase_words_per_minute
 
     def check_available(self) -> None:
         if shutil.which(self.executable) is None:
             raise PackError("espeak-ng is not installed (Debian package: espeak-ng)")
 
-    def synthesize(self, text: str, voice: str) -> bytes:
-        command = [self.executable, "-v", voice, "-s", str(self.words_per_minute), "--stdout", text]
+    def clip_audio(self, clip: Clip, voice: str) -> bytes:
+        is_phrase = clip.id.split(".")[-2:-1] == ["phrase"]  # phrase.* and en.phrase.*
+        return self.synthesize(clip.text, voice, self.phrase_words_per_minute if is_phrase else None)
+
+    def synthesize(self, text: str, voice: str, words_per_minute: int | None = None) -> bytes:
+        speed = words_per_minute or self.words_per_minute
+        command = [self.executable, "-v", voice, "-s", str(speed), "--stdout", text]
         result = subprocess.run(command, capture_output=True, timeout=60)
         if result.returncode != 0:
             raise SynthesisError(result.stderr.decode("utf-8", "replace").strip() or "espeak-ng failed")

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .announcements import CHIME, Clip
+from .announcements import CHIME, PAUSE, PAUSE_SECONDS, VOICES, Clip
 from .audio import (
     CHANNELS,
     SAMPLE_RATE,
@@ -41,18 +41,24 @@ from .audio import (
     SynthesisError,
     chime_samples,
     decode_audio,
+    integrated_loudness,
+    pause_samples,
     process_clip,
     read_wav,
+    sound_bounds,
     wav_bytes,
 )
 from .engines import Engine
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
-PLAYBACK = {"gap_seconds": 0.06, "after_chime_seconds": 0.3}
-# The chime is generated, not spoken: its manifest entry names this voice and engine.
-CHIME_VOICE = "ding-dong"
-CHIME_ENGINE = "generated"
+# Every clip already has MARGIN_SECONDS of silence at each end, so a short gap joins words
+# at a speaking rhythm; the chime's own ring-out is the pause after it.
+PLAYBACK = {"gap_seconds": 0.02, "after_chime_seconds": 0.05}
+# The chime and the pause are generated, not spoken: their manifest entries name this
+# engine and these voices.
+GENERATED_ENGINE = "generated"
+GENERATED_VOICES = {CHIME: "ding-dong", PAUSE: "silence"}
 
 
 # ---------------------------------------------------------------------------
@@ -77,6 +83,8 @@ def render_clip(
     """
     if clip.id == CHIME:
         return chime_samples()
+    if clip.id == PAUSE:
+        return pause_samples(PAUSE_SECONDS)
     if any(char.isdigit() for char in clip.text):
         # Engines read digits their own way (espeak: 15 → "mười năm"); clips are words.
         raise PackError(f"clip {clip.id} has digits in its text {clip.text!r}")
@@ -134,7 +142,7 @@ def build_pack(
 def _check_can_build(clips: Mapping[str, Clip], engine: Engine, voices: Mapping[str, str]) -> None:
     """PackError before anything is written: the engine cannot run, or a language has no voice."""
     engine.check_available()
-    languages = {clip.language for clip in clips.values() if clip.id != CHIME}
+    languages = {clip.language for clip in clips.values() if clip.id not in GENERATED_VOICES}
     if languages - set(voices):
         raise PackError(f"no voice given for language(s): {', '.join(sorted(languages - set(voices)))}")
 
@@ -190,8 +198,8 @@ def _stage_clip(
     sleep: Callable[[float], None],
 ) -> dict:
     """Render one clip into a WAV file in ``staging``; its manifest entry."""
-    is_chime = clip_id == CHIME
-    clip_voice = CHIME_VOICE if is_chime else voices[clip.language]
+    generated = clip_id in GENERATED_VOICES
+    clip_voice = GENERATED_VOICES[clip_id] if generated else voices[clip.language]
     samples = render_clip(clip, engine, clip_voice, sleep=sleep)
     file_name = _clip_file_name(clip_id)
     (staging / file_name).write_bytes(wav_bytes(samples))
@@ -199,7 +207,7 @@ def _stage_clip(
         "file": file_name,
         "text": clip.text,
         "language": clip.language,
-        "engine": CHIME_ENGINE if is_chime else engine.name,
+        "engine": GENERATED_ENGINE if generated else engine.name,
         "voice": clip_voice,
         "sample_rate": SAMPLE_RATE,
         "duration": round(len(samples) / SAMPLE_RATE, 3),
@@ -339,6 +347,83 @@ class SoundPack:
 def load_pack(directory: str | os.PathLike) -> SoundPack:
     """The pack in ``directory``; PackError if its manifest is missing or malformed."""
     return SoundPack.load(directory)
+
+
+def voice_pack_dir(root: str | os.PathLike, voice: str) -> Path:
+    """The pack a hall with regional ``voice`` plays, under ``root``.
+
+    ``root/<voice>/`` when it holds a pack (the shipped ``sounds/vi-vn-x-central/``...), else
+    ``root`` itself: the shipped ``sounds/`` is the northern ``vi`` pack, and a folder with one
+    pack (a recorded human voice) serves whatever voice the hall names.
+    """
+    if voice not in VOICES:
+        raise PackError(f"unknown voice {voice!r}; expected one of {', '.join(VOICES)}")
+    regional = Path(root) / voice
+    return regional if (regional / MANIFEST_NAME).is_file() else Path(root)
+
+
+@dataclass(frozen=True)
+class PackLoudness:
+    """How even a pack sounds: each spoken clip's integrated loudness (LUFS, ITU-R BS.1770)
+    and its silence before and after the sound, in seconds."""
+
+    lufs: dict[str, float]
+    margins: dict[str, tuple[float, float]]
+
+    @property
+    def spread(self) -> float:
+        """Loudest minus quietest clip, in LU."""
+        return max(self.lufs.values()) - min(self.lufs.values())
+
+    def summary(self) -> str:
+        leads = [lead for lead, _ in self.margins.values()]
+        tails = [tail for _, tail in self.margins.values()]
+        return (f"{len(self.lufs)} spoken clips, integrated loudness {min(self.lufs.values()):.1f} to "
+                f"{max(self.lufs.values()):.1f} LUFS (spread {self.spread:.2f} LU); silence before the sound "
+                f"{min(leads) * 1000:.0f}-{max(leads) * 1000:.0f} ms, after it "
+                f"{min(tails) * 1000:.0f}-{max(tails) * 1000:.0f} ms")
+
+
+def measure_pack(directory: str | os.PathLike) -> PackLoudness:
+    """Measure every spoken clip of the pack (not the generated chime and pause)."""
+    pack = load_pack(directory)
+    lufs, margins = {}, {}
+    for clip_id, entry in pack.manifest["clips"].items():
+        if clip_id in GENERATED_VOICES or entry.get("engine") == GENERATED_ENGINE:
+            continue
+        samples = pack.samples(clip_id)
+        bounds = sound_bounds(samples, pack.sample_rate)
+        if bounds is None:
+            raise PackError(f"{clip_id}: the clip is silent")
+        lufs[clip_id] = integrated_loudness(samples, pack.sample_rate)
+        margins[clip_id] = (bounds[0] / pack.sample_rate, (len(samples) - 1 - bounds[1]) / pack.sample_rate)
+    if not lufs:
+        raise PackError(f"{directory}: the pack has no spoken clip")
+    return PackLoudness(lufs, margins)
+
+
+@dataclass(frozen=True)
+class CallTiming:
+    """When the ticket number starts in an announcement and how long it lasts, in seconds
+    from the start of the chime: ``number_clips_seconds`` adds up the clips before the
+    number (chime included); ``number_seconds`` adds the players' gaps too."""
+
+    number_clips_seconds: float
+    number_seconds: float
+    total_seconds: float
+
+
+def call_timing(directory: str | os.PathLike, clip_ids: Iterable[str]) -> CallTiming:
+    """The timing of ``clip_ids`` played from the pack in ``directory`` (see ``SoundPack.render``)."""
+    pack = load_pack(directory)
+    playback = {**PLAYBACK, **pack.manifest.get("playback", {})}
+    clip_ids = list(clip_ids)
+    first = next(i for i, clip_id in enumerate(clip_ids) if clip_id.startswith(("num.", "letter.")))
+    durations = [len(pack.samples(clip_id)) / pack.sample_rate for clip_id in clip_ids]
+    gaps = [0.0] + [playback["after_chime_seconds"] if previous == CHIME else playback["gap_seconds"]
+                    for previous in clip_ids[:-1]]
+    return CallTiming(sum(durations[:first]), sum(durations[:first]) + sum(gaps[:first + 1]),
+                      sum(durations) + sum(gaps))
 
 
 def _clip_file_problem(path: Path, sample_rate: int = SAMPLE_RATE) -> str | None:
