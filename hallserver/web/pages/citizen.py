@@ -26,7 +26,6 @@ from flask_limiter.util import get_remote_address
 
 from ...core import ascii_number
 from ...errors import HallError, Unauthorized
-from ...voice.pack import voice_pack_dir
 from .. import access
 from ..extensions import get_hall, limiter, setting
 from ..inputs import field, json_body
@@ -79,6 +78,8 @@ def kiosk_texts():
                            count="{count}") for n in (1, 2)],
         "eta": _("Thời gian chờ dự kiến: khoảng %(minutes)s phút", minutes="{minutes}"),
         "eta_now": _("Bạn sắp được gọi"),
+        "eta_range": _("Thời gian chờ dự kiến: khoảng %(low)s–%(high)s phút", low="{low}", high="{high}"),
+        "eta_after_closure": _("Thời gian chờ dự kiến: sau giờ nghỉ trưa, khoảng %(time)s", time="{time}"),
         "printing": _("Đang in phiếu…"),
         "printed": _("Phiếu đã được in. Vui lòng nhận phiếu."),
         "not_printed": _("Máy in chưa xác nhận — hãy ghi lại số của bạn trên màn hình"),
@@ -205,9 +206,8 @@ def track(track_token):
 # -- the browser hall screen -------------------------------------------------------------
 
 def sounds_dir():
-    """The pack of the hall's regional voice (``[announcement] voice``) under HALL_SOUNDS_DIR."""
     configured = setting("sounds_dir")
-    return voice_pack_dir(Path(configured) if configured else SHIPPED_SOUNDS, get_hall().config.announcement.voice)
+    return Path(configured) if configured else SHIPPED_SOUNDS
 
 
 @bp.get("/display")

@@ -185,6 +185,16 @@
     return answer.print_error ? "doubt" : "none";
   }
 
+  /** The estimate as a range ("khoảng 15–25 phút"), or the time after the lunch break. */
+  function waitText(ticket) {
+    if (!ticket.eta_minutes) return text.eta_now;
+    if (ticket.eta_after_closure && ticket.eta_at) return fill(text.eta_after_closure, { time: ticket.eta_at });
+    if (ticket.eta_low_minutes !== null && ticket.eta_low_minutes !== undefined && ticket.eta_high_minutes) {
+      return fill(text.eta_range, { low: ticket.eta_low_minutes, high: ticket.eta_high_minutes });
+    }
+    return fill(text.eta, { minutes: ticket.eta_minutes });
+  }
+
   function showResult(answer) {
     const ticket = answer.ticket;
     const booking = answer.booking;
@@ -199,7 +209,7 @@
     $("result-priority").hidden = !ticket.priority;
     $("result-priority").textContent = ticket.priority ? fill(text.priority_chosen, { name: named(category) || ticket.priority }) : "";
     $("result-ahead").textContent = counted(text.ahead, ticket.ahead);
-    $("result-eta").textContent = ticket.eta_minutes ? fill(text.eta, { minutes: ticket.eta_minutes }) : text.eta_now;
+    $("result-eta").textContent = waitText(ticket);
     $("result-qr").innerHTML = answer.qr_svg;
     showPrint(answer.print_state || printState(answer));
     if (shown === answer) return;   // a language change re-draws the same ticket

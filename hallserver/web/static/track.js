@@ -30,6 +30,24 @@
 
   const known = (value) => value !== null && value !== undefined;
 
+  /** The estimate as a range ("khoảng 15–25 phút"), or the time after the lunch break. */
+  function waitText(current) {
+    if (!known(current.eta_minutes)) return "—";
+    if (current.eta_after_closure && current.eta_at) return fill(text.after_closure, { time: current.eta_at });
+    if (current.eta_minutes < 1) return text.under_a_minute;
+    if (known(current.eta_low_minutes) && current.eta_high_minutes) {
+      return fill(text.range, { low: current.eta_low_minutes, high: current.eta_high_minutes });
+    }
+    return plural(text.minutes, current.eta_minutes);
+  }
+
+  /** "Sắp đến lượt": the hub says so by position or estimate (the hall's thresholds). */
+  function nearTurn(current) {
+    if (current.status !== "waiting") return false;
+    if (known(current.near_turn)) return current.near_turn;
+    return known(current.ahead) && current.ahead <= data.soon_ahead;
+  }
+
   function render() {
     if (ticket.counter) lastCounter = ticket.counter;
     $("service").textContent = named(names.services, ticket.service);
@@ -39,13 +57,12 @@
     const waiting = ticket.status === "waiting";
     $("ahead").textContent = !waiting || !known(ticket.ahead) ? "—"
       : ticket.ahead === 0 ? text.none_ahead : plural(text.ahead, ticket.ahead);
-    $("eta").textContent = !waiting || !known(ticket.eta_minutes) ? "—"
-      : ticket.eta_minutes < 1 ? text.under_a_minute : plural(text.minutes, ticket.eta_minutes);
+    $("eta").textContent = waiting ? waitText(ticket) : "—";
     const headline = $("headline");
     if ((ticket.status === "called" || ticket.status === "serving") && ticket.counter) {
       headline.textContent = fill(text.called, { counter: ticket.counter });
       headline.dataset.kind = "called";
-    } else if (ticket.status === "waiting" && known(ticket.ahead) && ticket.ahead <= data.soon_ahead) {
+    } else if (nearTurn(ticket)) {
       headline.textContent = text.soon;
       headline.dataset.kind = "soon";
     } else {
@@ -73,11 +90,34 @@
     chime.play().catch(() => { /* the browser blocks sound until the page was touched */ });
   }
 
+  // Notify once when the turn comes near (the page may be in a pocket); not for a page opened already near.
+  let wasNear = nearTurn(ticket);
+  function alertNear() {
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification(text.notify_title, { body: `${ticket.number}: ${text.soon}` }); } catch (ignored) { /* see alertCalled */ }
+    }
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    new Audio(data.urls.chime).play().catch(() => {});
+  }
+
   function accept(next) {
     if (!next || typeof next !== "object") return;
     ticket = next;
     render();
+    const near = nearTurn(ticket);
+    if (near && !wasNear) alertNear();
+    wasNear = near;
   }
+
+  // The estimate moves with time alone too: ask the hub again every minute while waiting.
+  const REFRESH_MS = 60 * 1000;
+  setInterval(async () => {
+    if (ticket.status !== "waiting") return;
+    try {
+      const response = await fetch(data.urls.ticket, { headers: { Accept: "application/json" } });
+      if (response.ok) accept((await response.json()).ticket);
+    } catch (ignored) { /* offline: the badge says so; the next minute tries again */ }
+  }, REFRESH_MS);
 
   $("notify").addEventListener("click", async () => {
     if (window.Notification) await Notification.requestPermission();
