@@ -7,8 +7,17 @@ import pytest
 from hallserver.config import demo_config, demo_mapping, parse_config
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import (Clock, Gateway, HubProcess, RedisServer, demo_app, hall_time, make_token, run_cli,
-                           small_hall_mapping)
+from tests.helpers import (
+    Clock,
+    Gateway,
+    HubProcess,
+    RedisServer,
+    demo_app,
+    hall_time,
+    make_token,
+    run_cli,
+    small_hall_mapping,
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -130,6 +139,24 @@ def _watch_for_csp_violations(message):
         CSP_VIOLATIONS.append(f"{message.location.get('url', '')}: {message.text}")
 
 
+def _watched(browser):
+    """``browser`` whose every new context and page reports CSP violations."""
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.on("console", _watch_for_csp_violations)
+        return context
+
+    def watched_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        page.on("console", _watch_for_csp_violations)
+        return page
+
+    browser.new_context, browser.new_page = watched_context, watched_page
+    return browser
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless, driven by Playwright. Every context it opens reports the
@@ -137,24 +164,25 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        new_context = browser.new_context
-
-        def watched_context(*args, **kwargs):
-            context = new_context(*args, **kwargs)
-            context.on("console", _watch_for_csp_violations)
-            return context
-
-        new_page = browser.new_page
-
-        def watched_page(*args, **kwargs):
-            page = new_page(*args, **kwargs)
-            page.on("console", _watch_for_csp_violations)
-            return page
-
-        browser.new_context, browser.new_page = watched_context, watched_page
+        browser = _watched(playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS))
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def launch_chromium(browser):
+    """``launch_chromium(*flags)``: another headless Chromium started with more command-line
+    flags (e.g. the kiosk launcher's), watched like ``browser``; closed after the test."""
+    launched = []
+
+    def launch(*flags):
+        other = _watched(browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                                     args=CHROMIUM_ARGS + list(flags)))
+        launched.append(other)
+        return other
+    yield launch
+    for other in launched:
+        other.close()
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,9 @@
 // Every join is answered with a `state` snapshot; its seq becomes the page's seq, and a push
 // whose seq is older than the page's seq is dropped (it was sent before what the page shows).
 // After a lost connection Socket.IO reconnects by itself and the page joins again, which
-// resyncs it from the fresh snapshot. The badge gets data-state and its label; <body> gets
+// resyncs it from the fresh snapshot. A hub that falls silent is noticed within its ping
+// window (pingInterval + pingTimeout, sent by the hub), a hub that drops the page closes
+// its connection: either way the page reconnects. The badge gets data-state and its label; <body> gets
 // data-connection with the same status.
 (function () {
   "use strict";
@@ -99,7 +101,12 @@
         }
       });
     });
-    socket.on("disconnect", () => setStatus("offline"));
+    socket.on("disconnect", (reason) => {
+      setStatus("offline");
+      // Dropped by the hub itself (a revoked token, a session past its hours): Socket.IO does
+      // not retry those, so ask again; the join then says why, or the page is back.
+      if (reason === "io server disconnect") socket.connect();
+    });
     socket.on("connect_error", () => { if (live.status !== "offline") setStatus("offline"); });
     socket.io.on("reconnect_attempt", () => { if (live.status !== "offline") setStatus("offline"); });
     // A snapshot is the whole truth at its seq: it resets the guard, even backwards.
