@@ -1,0 +1,181 @@
+"""The wait estimate on a temp database with a fake clock: the hall's hours and its lunch
+closure, what it learns from the day (per counter, walk-up, no-shows), its range, the
+near-turn threshold, and a cost that does not grow with the line."""
+
+import pytest
+
+from hallserver.config import parse_config
+from hallserver.core.estimates import Estimator
+from hallserver.errors import ConfigError
+from hallserver.hall import Hall
+from hallserver.store import open_store
+from tests.helpers import Clock, hall_time, small_hall_mapping
+
+
+def make_hall(tmp_path, clock, **changes):
+    """The small hall (HT at counters 1, 2, 3; CT at 2, 3), open 07:30-11:30 and 13:30-17:00."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    store = open_store(tmp_path / "estimates.db")
+    store.apply_config(parse_config(small_hall_mapping(**changes)))
+    return Hall(store, clock=clock)
+
+
+@pytest.fixture
+def monday():
+    return Clock(hall_time(2026, 11, 30, 9, 0))
+
+
+def estimator(hall):
+    return hall.read(lambda db, config, now: Estimator(db, config, now))
+
+
+def new_ticket(hall, service="HT"):
+    return hall.read(lambda db, config, now: Estimator(db, config, now).new_ticket_estimate(service))
+
+
+def serve(hall, clock, counter, minutes, walk_seconds=30, show=True):
+    """One citizen at ``counter``: called, walks up, served ``minutes`` (or absent)."""
+    ticket = hall.counter_action(counter, "call-next", arrived=True)["ticket"]
+    assert ticket is not None
+    if not show:
+        clock.advance(120)
+        hall.counter_action(counter, "no-show")
+        return
+    clock.advance(walk_seconds)
+    hall.counter_action(counter, "start")
+    clock.advance(minutes * 60)
+    hall.counter_action(counter, "done")
+
+
+def test_an_estimate_crossing_the_lunch_closure_says_so(tmp_path):
+    clock = Clock(hall_time(2026, 11, 30, 11, 15))
+    hall = make_hall(tmp_path, clock)
+    for _ in range(20):
+        ticket = hall.issue_ticket("HT")
+    assert ticket["eta_after_closure"] is True
+    hours, minutes = map(int, ticket["eta_at"].split(":"))
+    assert hours * 60 + minutes >= 13 * 60 + 30          # called after the hall opens again
+    assert ticket["eta_minutes"] >= 135                  # the two closed hours are in the wait
+    # early in the morning the same line does not cross it
+    early = make_hall(tmp_path / "early", Clock(hall_time(2026, 11, 30, 8, 0)))
+    for _ in range(20):
+        morning = early.issue_ticket("HT")
+    assert morning["eta_after_closure"] is False and morning["eta_minutes"] < 120
+
+
+def test_the_range_holds_the_best_estimate(tmp_path, monday):
+    hall = make_hall(tmp_path, monday)
+    for position in range(1, 30):
+        ticket = hall.issue_ticket("HT", priority="elderly" if position % 7 == 0 else None)
+        tracked = hall.ticket_by_token(ticket["track_token"])
+        for view in (ticket, tracked):
+            assert view["eta_low_minutes"] <= view["eta_minutes"] <= view["eta_high_minutes"], view
+        assert ticket["eta_high_minutes"] > ticket["eta_low_minutes"] or ticket["eta_high_minutes"] == 0
+    summary = hall.state()["services"][0]
+    assert summary["eta_low_minutes"] <= summary["eta_minutes"] <= summary["eta_high_minutes"]
+
+
+def test_a_slow_counter_slows_the_estimate_of_its_service(tmp_path, monday):
+    hall = make_hall(tmp_path, monday, counters=[{"number": 1, "services": ["HT"]},
+                                                 {"number": 2, "services": ["CT"]}])
+    for _ in range(12):
+        hall.issue_ticket("HT")
+    before = new_ticket(hall)
+    for _ in range(6):
+        serve(hall, monday, 1, minutes=18)     # configured 6 minutes: this counter takes three times that
+    learned = estimator(hall).learned
+    assert learned.service_minutes["HT"] > 10
+    assert new_ticket(hall).minutes > before.minutes + 20
+
+
+def test_a_counter_slower_than_the_others_is_learned_on_its_own(tmp_path, monday):
+    hall = make_hall(tmp_path, monday)
+    for _ in range(20):
+        hall.issue_ticket("HT")
+    for _ in range(5):
+        serve(hall, monday, 1, minutes=16)
+        serve(hall, monday, 2, minutes=4)
+    pace = estimator(hall).learned.pace
+    assert pace[1] > 1.3 and pace[2] < 0.8
+
+
+def test_walk_up_time_and_no_shows_are_learned(tmp_path, monday):
+    hall = make_hall(tmp_path, monday)
+    for _ in range(20):
+        hall.issue_ticket("HT")
+    quick = estimator(hall).learned
+    for index in range(8):
+        serve(hall, monday, 1, minutes=6, walk_seconds=240, show=index % 2 == 0)
+    learned = estimator(hall).learned
+    assert learned.walk_minutes > quick.walk_minutes + 1.5
+    assert learned.no_show_rate["HT"] > quick.no_show_rate["HT"] + 0.1
+
+
+def test_a_paused_counter_is_expected_back(tmp_path, monday):
+    hall = make_hall(tmp_path, monday, counters=[{"number": 1, "services": ["HT"]}])
+    for _ in range(3):
+        hall.issue_ticket("HT")
+    open_wait = new_ticket(hall).minutes
+    hall.counter_action(1, "pause")
+    paused_wait = new_ticket(hall).minutes
+    assert paused_wait > open_wait
+    assert paused_wait < open_wait + 30        # back after a usual pause, not never
+
+
+def count_statements(hall, view):
+    statements = []
+
+    def run(db, config, now):
+        db.conn.set_trace_callback(statements.append)
+        try:
+            return view(db, config, now)
+        finally:
+            db.conn.set_trace_callback(None)
+    hall.read(run)
+    return len(statements)
+
+
+def test_the_cost_does_not_grow_with_the_line(tmp_path, monday):
+    """10 or 1,000 waiting: the same number of SQL statements for the estimates of a
+    tracked ticket, a new ticket and the board's services."""
+    from hallserver.core import views
+
+    hall = make_hall(tmp_path, monday, services=[{"code": "HT", "name": "Hộ tịch", "block": "1001-9999"},
+                                                 {"code": "CT", "name": "Chứng thực", "prefix": "B",
+                                                  "width": 3}])
+    costs = []
+    for size in (10, 1000):
+        while hall.state()["services"][0]["waiting"] < size:
+            ticket = hall.issue_ticket("HT")
+        token = ticket["track_token"]
+
+        def tracked(db, config, now, token=token):
+            row = next(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
+            return views.public_ticket(config, row, Estimator(db, config, now))
+        costs.append((count_statements(hall, tracked),
+                      count_statements(hall, lambda db, config, now: views.services_summary(db, config, now))))
+    assert costs[0] == costs[1]
+
+
+def test_near_turn_by_estimate_or_position(tmp_path, monday):
+    hall = make_hall(tmp_path, monday, policy={"soon_ahead": 0, "soon_minutes": 8},
+                     counters=[{"number": 1, "services": ["HT"]}])
+    tickets = [hall.issue_ticket("HT") for _ in range(4)]
+    views = [hall.ticket_by_token(ticket["track_token"]) for ticket in tickets]
+    assert views[0]["near_turn"] is True                     # next in line
+    assert [view["near_turn"] for view in views[2:]] == [False, False]
+    for view in views:
+        assert view["near_turn"] == (view["ahead"] == 0 or view["eta_minutes"] <= 8)
+    # by position alone when the minutes are off
+    position_only = make_hall(tmp_path / "p", monday, policy={"soon_ahead": 2, "soon_minutes": 0})
+    queued = [position_only.issue_ticket("HT") for _ in range(4)]
+    assert [position_only.ticket_by_token(t["track_token"])["near_turn"] for t in queued] == [True, True, True, False]
+
+
+def test_soon_minutes_is_checked_with_its_key():
+    with pytest.raises(ConfigError) as refused:
+        parse_config(small_hall_mapping(policy={"soon_minutes": -1}))
+    assert str(refused.value) == "policy.soon_minutes: must be at least 0, got -1"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(small_hall_mapping(policy={"soon_minutes": "ten"}))
+    assert str(refused.value) == "policy.soon_minutes: expected a whole number, got 'ten'"
