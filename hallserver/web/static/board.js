@@ -460,6 +460,7 @@
     if (!live || live.status !== "online" || !state) return;
     const payload = { screen, kind: "browser", sound: state, last_announcement: sound.last };
     if (query.get("name")) payload.name = query.get("name").slice(0, 100);
+    if (shownCounters) payload.counters = [...shownCounters].sort((x, y) => x - y).slice(0, 200);
     sound.reported = state;
     live.socket.emit("screen_status", payload, (ack) => {
       document.body.dataset.health = ack && ack.ok ? "ok" : "refused";

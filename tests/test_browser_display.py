@@ -1,0 +1,374 @@
+"""The browser hall screen (/display) in real headless Chromium against a hub on loopback:
+what a citizen reads from 10 m at 1920×1080, 1280×720 and 1080×1920 portrait, the
+disconnect banner, sound without a touch when Chromium runs as the kiosk launcher starts it,
+calls missed in a short cut said once, and the screen's health reaching the hub."""
+
+import json
+import os
+import re
+import subprocess
+import time
+from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+import socketio
+
+from hallserver.hall import Hall
+from hallserver.store import open_store
+from tests.helpers import CT, HT, ROOT, Clock, HubProcess, cli_token, init_hall
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+HALL_ZONE = "Asia/Ho_Chi_Minh"
+BROWSER_ZONE = "America/Los_Angeles"   # the TV's own zone is not the hall's
+LAUNCHER = ROOT / "deploy" / "hall-screen-browser.sh"
+SCREEN_NAME = "Sảnh tầng 1"
+NOTICE = "Nộp hồ sơ trực tuyến tại dichvucong.gov.vn"
+
+
+@pytest.fixture
+def hall_hub(tmp_path):
+    """Four counters, two services, back-to-back calls allowed; tokens for every counter."""
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "timezone": HALL_ZONE, "hotline": "0210 3 888 999",
+                                   "notices": [NOTICE]},
+                   policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0},
+                   services=[dict(HT, name_en="Civil status"), dict(CT, name_en="Certification")],
+                   counters=[{"number": n, "services": ["HT", "CT"]} for n in (1, 2, 3, 4)])
+    hub = HubProcess(db)
+    hub.kiosk = cli_token(db, "kiosk")
+    hub.counters = {n: cli_token(db, "counter", n) for n in (1, 2, 3, 4)}
+    hub.supervisor = cli_token(db, "supervisor")
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def issue(hub, count, service="HT"):
+    for _ in range(count):
+        assert hub.post("/api/v1/tickets", hub.kiosk, {"service": service}).status_code == 201
+
+
+def call(hub, counter, action="call-next"):
+    """The counter finishes its citizen (if any) and calls the next; the called number."""
+    if action == "call-next":
+        hub.post(f"/api/v1/counters/{counter}/done", hub.counters[counter])
+    answer = hub.post(f"/api/v1/counters/{counter}/{action}", hub.counters[counter])
+    assert answer.status_code == 200, answer.text
+    return answer.json()["ticket"]["number"]
+
+
+def hall_clock_now():
+    return datetime.now(ZoneInfo(HALL_ZONE))
+
+
+def shot(page, name):
+    """Keep the screen as a hall TV shows it (the viewport, not the page) under /tmp."""
+    page.screenshot(path=f"/tmp/{name}.png")
+
+
+def font_px(page, selector):
+    """The smallest computed font size (px) of the elements matching ``selector``."""
+    return page.eval_on_selector_all(selector, "elements => Math.min(...elements.map("
+                                               "element => parseFloat(getComputedStyle(element).fontSize)))")
+
+
+def box(page, selector):
+    return page.locator(selector).bounding_box()
+
+
+def overlap(a, b):
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
+        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def fits_viewport(page):
+    """Nothing spills out of the screen: no scrolling, every part inside the viewport."""
+    return page.evaluate("""() => {
+      const root = document.scrollingElement;
+      const inside = [...document.querySelectorAll('body > header, body > section, body > footer')]
+        .every(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight + 1
+                                                                  && r.left >= 0 && r.right <= innerWidth + 1; });
+      return inside && root.scrollHeight <= innerHeight + 1 && root.scrollWidth <= innerWidth + 1;
+    }""")
+
+
+def launcher_command(hub, home):
+    """What deploy/hall-screen-browser.sh would run for this hub: (Chromium flags, page URL).
+    It waits until the hub answers, so this also shows it reaches the hub."""
+    environment = dict(os.environ, HOME=str(home), HALL_HUB=hub.url, HALL_SCREEN_NAME=SCREEN_NAME,
+                       HALL_CHROMIUM="/usr/bin/chromium")
+    environment.pop("XDG_CONFIG_HOME", None)
+    printed = subprocess.run(["sh", str(LAUNCHER), "--print"], env=environment, capture_output=True, text=True,
+                             timeout=60, check=True).stdout.split()
+    assert printed[0] == "/usr/bin/chromium"
+    return printed[1:-1], printed[-1]
+
+
+class SentFrames:
+    """The Socket.IO events a page sends, read from its websocket frames (the browser's own
+    wire, not a Python client): ``events("screen_status")`` → their payloads, in order."""
+
+    FRAME = re.compile(r"^42\d*(\[.*\])$", re.S)
+
+    def __init__(self, page):
+        self.frames = []
+        page.on("websocket", lambda socket: socket.on("framesent", lambda frame: self.frames.append(frame)))
+
+    def events(self, name):
+        found = []
+        for frame in list(self.frames):
+            match = self.FRAME.match(frame if isinstance(frame, str) else "")
+            if match:
+                event, *payload = json.loads(match.group(1))
+                if event == name:
+                    found.append(payload[0] if payload else None)
+        return found
+
+
+class Supervisor:
+    """A supervisor's socket on the ``dashboard`` room: the hub's list of screens."""
+
+    def __init__(self, url, token):
+        self.snapshots = []
+        self.token = token
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("dashboard", self.snapshots.append)
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def screen(self, predicate, timeout=30):
+        """The first listed screen for which ``predicate`` holds (a fresh snapshot per join)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            count = len(self.snapshots)
+            assert self.client.call("join", {"room": "dashboard", "token": self.token}, timeout=10)["ok"]
+            while len(self.snapshots) == count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for screen in (self.snapshots[-1] if self.snapshots else {}).get("screens", []):
+                if predicate(screen):
+                    return screen
+            time.sleep(0.5)
+        raise AssertionError(f"no such screen on the dashboard: {self.snapshots[-1:]}")
+
+    def close(self):
+        self.client.disconnect()
+
+
+def test_a_hall_tv_at_1080p_shows_calls_counters_waits_and_the_hall_clock(hall_hub, open_page):
+    hub = hall_hub
+    issue(hub, 10)
+    issue(hub, 2, "CT")
+    numbers = [call(hub, counter) for counter in (1, 2, 3, 4, 1, 2, 3)]
+    assert numbers == ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
+    assert call(hub, 2, "recall") == "1006"
+    hub.post("/api/v1/counters/4/pause", hub.counters[4])
+    tv = open_page(viewport={"width": 1920, "height": 1080}, timezone_id=BROWSER_ZONE)
+    tv.goto(f"{hub.url}/display")
+    tv.wait_for_selector("body[data-connection=online]")
+
+    # the last call is a recall, and says so
+    assert tv.inner_text("#call-number") == "1006"
+    assert re.sub(r"\s+", " ", tv.inner_text("#call-label")) == "MỜI LẠI · Recall"
+    assert "Quầy 2" in tv.inner_text("#call-counter")
+    # the five calls before it, newest first, each with its counter (a recall replaces its first call)
+    recent = tv.locator("#recent li")
+    assert recent.locator(".number").all_inner_texts() == ["1007", "1005", "1004", "1003", "1002"]
+    assert recent.locator(".where").all_inner_texts() == ["→ Quầy 3", "→ Quầy 1", "→ Quầy 4", "→ Quầy 3",
+                                                          "→ Quầy 2"]
+    # every counter with its number; the paused one says so
+    assert tv.locator("#counters tr td.number").all_inner_texts()[:3] == ["1005", "1006", "1007"]
+    assert "Tạm nghỉ" in tv.inner_text("#counters tr[data-counter='4']")
+    assert "1004" in tv.inner_text("#counters tr[data-counter='4'] td.number")
+    # readable from 10 m: counter names, their numbers and the recent numbers at least 64 px
+    assert font_px(tv, "#counters td.name") >= 64
+    assert font_px(tv, "#counters td.number:not(.paused)") >= 64
+    assert font_px(tv, "#recent .number") >= 64
+    assert font_px(tv, "#call-number") >= 200
+    # waiting per service, with the expected wait; the ticker
+    waiting = tv.locator("#services li[data-service=HT]")
+    assert waiting.locator(".count").inner_text() == "3"
+    assert re.fullmatch(r"≈ \d+ phút|\d+–\d+ phút", waiting.locator(".eta").inner_text())
+    assert "Hotline: 0210 3 888 999" in tv.inner_text("#ticker") and NOTICE in tv.inner_text("#ticker")
+    # the date and clock are the hall's, not the TV's time zone
+    before = hall_clock_now()
+    clock, date = tv.inner_text("#clock"), tv.inner_text("#date")
+    after = hall_clock_now()
+    assert clock in {before.strftime("%H:%M"), after.strftime("%H:%M")}
+    weekdays = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+    assert date in {f"{weekdays[moment.weekday()]}, {moment:%d/%m/%Y}" for moment in (before, after)}
+    assert fits_viewport(tv)
+    shot(tv, "display-1920x1080")
+
+    # a new call: big, highlighted, its counter's row too
+    assert call(hub, 1) == "1008"
+    tv.wait_for_selector("#call.fresh #call-number:text-is('1008')")
+    assert re.sub(r"\s+", " ", tv.inner_text("#call-label")) == "ĐANG MỜI · Now calling"
+    assert tv.locator("#counters tr.hot").get_attribute("data-counter") == "1"
+    assert tv.locator("#recent .number").all_inner_texts()[0] == "1006"
+    shot(tv, "display-1920x1080-calling")
+
+    # the hub goes away: a banner, but the hall's name and clock stay readable, nothing stays highlighted
+    hub.stop()
+    tv.wait_for_selector("#offline:visible")
+    banner = box(tv, "#offline")
+    for part in ("#hall-name", "#clock", "#date"):
+        assert not overlap(banner, box(tv, part)), part
+    tv.wait_for_selector("#call:not(.fresh)")
+    assert tv.locator("#counters tr.hot").count() == 0
+    assert float(tv.evaluate("getComputedStyle(document.getElementById('call')).opacity")) < 1
+    shot(tv, "display-1920x1080-offline")
+    # back: the banner goes, the board is whole again
+    hub.start()
+    tv.wait_for_selector("#offline", state="hidden", timeout=20000)
+    assert tv.inner_text("#call-number") == "1008"
+
+
+@pytest.mark.parametrize("width, height", [(1080, 1920), (1280, 720)])
+def test_portrait_and_720p_fit_the_screen(hall_hub, open_page, width, height):
+    hub = hall_hub
+    issue(hub, 8)
+    for counter in (1, 2, 3, 4, 1, 2, 3):
+        call(hub, counter)
+    tv = open_page(viewport={"width": width, "height": height}, timezone_id=BROWSER_ZONE)
+    tv.goto(f"{hub.url}/display")
+    tv.wait_for_selector("body[data-connection=online]")
+    assert tv.locator("#recent li").count() == 5
+    assert tv.locator("#counters tr").count() == 4
+    assert fits_viewport(tv)
+    # the same proportions as 64 px on 1080 lines: 64 px on a 1080-wide portrait screen, 42 px at 720p
+    smallest = 64 * min(width, height) / 1080
+    for selector in ("#counters td.name", "#counters td.number", "#recent .number"):
+        assert font_px(tv, selector) >= smallest - 0.5, selector
+    call_box, recent_box, counters_box = box(tv, "#call"), box(tv, "#recent-strip"), box(tv, ".board-counters")
+    if height > width:   # portrait: one column, now calling on top, then the recent calls, then the counters
+        assert call_box["y"] + call_box["height"] <= recent_box["y"] <= counters_box["y"]
+        assert call_box["width"] > width * 0.9 and counters_box["width"] > width * 0.9
+    else:                # landscape: now calling beside the counters
+        assert call_box["x"] + call_box["width"] <= counters_box["x"]
+    shot(tv, f"display-{width}x{height}")
+
+
+def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the_hub(
+        hall_hub, launch_chromium, browser, tmp_path):
+    hub = hall_hub
+    flags, url = launcher_command(hub, tmp_path)
+    assert "--kiosk" in flags and "--autoplay-policy=no-user-gesture-required" in flags
+    assert url == f"{hub.url}/display?name={quote(SCREEN_NAME)}"
+    supervisor = Supervisor(hub.url, hub.supervisor)
+    try:
+        kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
+        tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
+        sent = SentFrames(tv)
+        tv.goto(url)
+        tv.wait_for_selector("body[data-connection=online][data-sound=ok]")
+        assert tv.locator("#sound-gate").is_hidden()
+        # it tells the hub at once, by the protocol
+        tv.wait_for_function("() => document.body.dataset.health === 'ok'")
+        first = sent.events("screen_status")[0]
+        assert first["kind"] == "browser" and first["name"] == SCREEN_NAME and first["sound"] == "ok"
+        assert first["last_announcement"] is None and re.fullmatch(r"browser-[0-9a-f]{16}", first["screen"])
+        listed = supervisor.screen(lambda screen: screen["id"] == first["screen"])
+        assert (listed["name"], listed["kind"], listed["sound"], listed["connected"]) == (
+            SCREEN_NAME, "browser", "ok", True)
+
+        # a call is announced from the pack, and the hub hears that it was played
+        issue(hub, 1)
+        number = call(hub, 1)
+        tv.wait_for_selector(f"#call-number:text-is('{number}')")
+        call_id = tv.get_attribute("#call", "data-call-id")
+        tv.wait_for_selector(f"body[data-last-announcement='{call_id}']", timeout=30000)
+        reports = [status for status in sent.events("screen_status") if status["last_announcement"]]
+        assert reports[0]["last_announcement"]["call_id"] == call_id
+        assert abs(reports[0]["last_announcement"]["played_at"] - time.time()) < 120
+        assert tv.evaluate("performance.getEntriesByType('resource').filter(e => e.name.endsWith('/sounds/chime.wav'))"
+                           ".length") == 1
+        listed = supervisor.screen(lambda screen: screen["id"] == first["screen"] and screen["last_announcement"]
+                                   and screen["last_announcement"]["call_id"] == call_id)
+        assert listed["last_announcement"]["number"] == number
+
+        # the same screen after a reload (a power cut): the same id
+        tv.reload()
+        tv.wait_for_function("() => document.body.dataset.health === 'ok'")
+        assert {status["screen"] for status in sent.events("screen_status")} == {first["screen"]}
+    finally:
+        supervisor.close()
+
+    # Chromium as a browser starts it (no flag): sound is refused, the gate shows, the hub is told
+    plain = browser.new_page(viewport={"width": 1920, "height": 1080})
+    plain_sent = SentFrames(plain)
+    plain.goto(f"{hub.url}/display?name=TV%20ph%C3%B2ng%20ch%E1%BB%9D")
+    plain.wait_for_selector("body[data-connection=online][data-sound=blocked]")
+    assert plain.locator("#sound-gate").is_visible()
+    plain.wait_for_function("() => document.body.dataset.health === 'ok'")
+    assert plain_sent.events("screen_status")[-1]["sound"] == "blocked"
+    shot(plain, "display-1920x1080-sound-gate")
+    # one touch: sound works, the gate goes, the hub is told at once
+    plain.click("#sound-gate")
+    plain.wait_for_selector("body[data-sound=ok]")
+    assert plain.locator("#sound-gate").is_hidden()
+    plain.wait_for_function("() => document.body.dataset.health === 'ok'")
+    assert plain_sent.events("screen_status")[-1]["sound"] == "ok"
+    plain.close()
+
+    # a screen whose sound is turned off says so
+    silent = browser.new_page(viewport={"width": 1280, "height": 720})
+    silent_sent = SentFrames(silent)
+    silent.goto(f"{hub.url}/display?sound=off&counters=1-2")
+    silent.wait_for_selector("body[data-connection=online][data-sound=off]")
+    assert silent.locator("#sound-gate").is_hidden()
+    silent.wait_for_function("() => document.body.dataset.health === 'ok'")
+    report = silent_sent.events("screen_status")[-1]
+    assert report["sound"] == "off" and report["counters"] == [1, 2] and "name" not in report
+    silent.close()
+
+
+def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hub, launch_chromium, tmp_path):
+    hub = hall_hub
+    issue(hub, 4)
+    call(hub, 1)
+    flags, _ = launcher_command(hub, tmp_path)
+    kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
+    tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
+    sent = SentFrames(tv)
+    tv.goto(f"{hub.url}/display")
+    tv.wait_for_selector("body[data-connection=online][data-sound=ok]")
+
+    # The hub stops; while it is down two calls are made on its database: one a minute ago
+    # by the hall's clock (too old to say now) and one just now.
+    hub.stop()
+    tv.wait_for_selector("#offline:visible")
+    store = open_store(hub.db)
+    try:
+        old = Hall(store, clock=Clock(datetime.fromtimestamp(time.time() - 60))).counter_action(2, "call-next")
+        fresh = Hall(store).counter_action(3, "call-next")
+    finally:
+        store.close()
+    old_number, fresh_number = old["ticket"]["number"], fresh["ticket"]["number"]
+    hub.start()
+    tv.wait_for_selector("#offline", state="hidden", timeout=20000)
+
+    # back: the fresh call is announced (once) and shown large; the old one only listed
+    tv.wait_for_selector(f"#call.fresh #call-number:text-is('{fresh_number}')")
+    fresh_id = tv.get_attribute("#call", "data-call-id")
+    tv.wait_for_selector(f"body[data-last-announcement='{fresh_id}']", timeout=30000)
+    assert old_number in tv.locator("#recent .number").all_inner_texts()
+    said = [status["last_announcement"]["call_id"] for status in sent.events("screen_status")
+            if status["last_announcement"]]
+    assert set(said) == {fresh_id}
+    # a later snapshot (another reconnect) does not say it again: the screen joined and reported
+    # (after the snapshot, which would have started the announcement) and nothing is being called
+    reports = len(sent.events("screen_status"))
+    hub.stop()
+    tv.wait_for_selector("#offline:visible")
+    hub.start()
+    tv.wait_for_selector("#offline", state="hidden", timeout=20000)
+    deadline = time.monotonic() + 20
+    while len(sent.events("screen_status")) == reports and time.monotonic() < deadline:
+        tv.wait_for_timeout(100)
+    assert len(sent.events("screen_status")) > reports
+    assert tv.locator("#call.fresh").count() == 0 and tv.inner_text("#call-number") == fresh_number
+    played = [status["last_announcement"] for status in sent.events("screen_status") if status["last_announcement"]]
+    # every report names the one announcement, played once (one time of play)
+    assert {announcement["call_id"] for announcement in played} == {fresh_id}
+    assert len({announcement["played_at"] for announcement in played}) == 1
