@@ -147,15 +147,16 @@ def _window_peaks(samples: array, window: int) -> list[int]:
     ]
 
 
-def sound_bounds(samples: array, sample_rate: int = SAMPLE_RATE) -> tuple[int, int] | None:
-    """(first, last) index of the samples within SILENCE_BELOW_PEAK_DB of the loudest, or None
+def sound_bounds(samples: array, sample_rate: int = SAMPLE_RATE,
+                 below_peak_db: float = SILENCE_BELOW_PEAK_DB) -> tuple[int, int] | None:
+    """(first, last) index of the samples within ``below_peak_db`` of the loudest, or None
     if the audio is silent (its loudest under SILENT_CLIP_DBFS)."""
     window = max(1, sample_rate // 100)
     peaks = _window_peaks(samples, window)
     loudest = max(peaks, default=0)
     if loudest < FULL_SCALE * _db_to_ratio(SILENT_CLIP_DBFS):
         return None
-    threshold = loudest * _db_to_ratio(SILENCE_BELOW_PEAK_DB)
+    threshold = loudest * _db_to_ratio(below_peak_db)
     active = [i for i, peak in enumerate(peaks) if peak >= threshold]
     first_window = active[0] * window
     first = next(i for i in range(first_window, first_window + window) if abs(samples[i]) >= threshold)
@@ -166,29 +167,22 @@ def sound_bounds(samples: array, sample_rate: int = SAMPLE_RATE) -> tuple[int, i
 
 
 def process_clip(samples: array, sample_rate: int = SAMPLE_RATE, lufs: float = TARGET_LUFS) -> array:
-    """Trim to MARGIN_SECONDS of silence at each end, normalise loudness, fade the edges.
+    """Keep the sound between exactly MARGIN_SECONDS of silence, normalise its loudness.
 
-    The sound (see ``sound_bounds``) keeps exactly MARGIN_SECONDS before and after it,
-    padded with silence where the source had less. Its integrated loudness is brought to
-    ``lufs``; peaks that would pass LIMITER_KNEE_DBFS are bent under PEAK_CEILING_DBFS.
-    Raises SynthesisError for silence.
+    The sound (see ``sound_bounds``) is kept as it is; what lies outside it (room tone,
+    breath, the recorder's hiss, all 40 dB under the peak) becomes digital silence, so every
+    clip starts and ends alike whatever its source, and a join never clicks. Its integrated
+    loudness is brought to ``lufs``; peaks that would pass LIMITER_KNEE_DBFS are bent under
+    PEAK_CEILING_DBFS. Raises SynthesisError for silence.
     """
     bounds = sound_bounds(samples, sample_rate)
     if bounds is None:
         raise SynthesisError("the audio is silent")
     first, last = bounds
-    margin = round(MARGIN_SECONDS * sample_rate)
-    start, end = first - margin, last + 1 + margin
-    trimmed = (array("h", bytes(2 * max(0, -start))) + samples[max(0, start):min(len(samples), end)]
-               + array("h", bytes(2 * max(0, end - len(samples)))))
+    margin = array("h", bytes(2 * round(MARGIN_SECONDS * sample_rate)))
+    trimmed = margin + samples[first:last + 1] + margin
     gain = _db_to_ratio(lufs - integrated_loudness(trimmed, sample_rate))
-    fade = max(1, int(0.003 * sample_rate))  # short ramps inside the margins so a cut never clicks
-    count = len(trimmed)
-    out = array("h", bytes(2 * count))
-    for i, sample in enumerate(trimmed):
-        ramp = min(1.0, (i + 1) / fade, (count - i) / fade)
-        out[i] = round(_soft_limit(sample * gain * ramp))
-    return out
+    return array("h", (round(_soft_limit(sample * gain)) for sample in trimmed))
 
 
 _CEILING = FULL_SCALE * _db_to_ratio(PEAK_CEILING_DBFS)
