@@ -44,6 +44,8 @@ POLICY_RANGES = {
     "repeat_guard_seconds": (0, 60),
     "confirm_arrival_seconds": (0, 3600),
     "undo_seconds": (0, 300),
+    "screen_silent_seconds": (1, 3600),
+    "screen_lost_seconds": (1, 3600),
 }
 BOOKING_RANGES = {
     "slot_minutes": (5, 240),
@@ -119,6 +121,10 @@ class Policy:
     confirm_arrival_seconds: int = 90
     # How long a counter may undo its last action.
     undo_seconds: int = 10
+    # The dashboard alerts when a hall screen with working sound has not played a call made
+    # this long ago ("silent"), and when a screen has not reported for this long ("fell off").
+    screen_silent_seconds: int = 30
+    screen_lost_seconds: int = 45
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .core import bookings, procedures, ratings, views
 from .core import verification as phone_codes
 from .core.estimates import Estimator
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
-from .services import administration, auth, backups, reminders, users
+from .services import administration, auth, backups, reminders, screens, users
 from .store import GroupWriter
 
 COUNTER_ACTIONS = {
@@ -218,6 +218,18 @@ class Hall:
         def respond(db, config, now, outcome):
             return views.public_ticket(config, outcome.result)
         return self.perform(core.cancel, respond, track_token=track_token)
+
+    # -- hall screens' health (services.screens) ---------------------------------------
+
+    def report_screen(self, status, *, sid, address=None):
+        """Record a screen's ``screen_status`` (a ScreenStatus from the socket ``sid``); whether
+        the dashboard has something new to show."""
+        return self._write(lambda db, config, now: screens.record_status(db, status, sid=sid, address=address,
+                                                                         now=now))
+
+    def screen_disconnected(self, sid):
+        """The socket a screen reported on closed: whether a screen is disconnected by it."""
+        return self._write(lambda db, config, now: screens.mark_disconnected(db, sid=sid, now=now))
 
     # -- who is asking: device tokens and staff accounts ------------------------------
 

@@ -235,8 +235,22 @@ def _migration_8(db):
     db.execute("ALTER TABLE bookings ADD COLUMN idempotency_request TEXT")
 
 
+def _migration_9(db):
+    """Hall screens report their health: one row per screen (its own stable id), shared by
+    every hub process on this database, written when a report changes and otherwise at most
+    every ~20 s per screen (see services.screens)."""
+    db["screens"].create(
+        {"id": str, "kind": str, "name": str, "sound": str, "counters": str,
+         "last_call_id": str, "last_played_at": float, "announcement_seen_at": float,
+         "connected": int, "sid": str, "address": str,
+         "first_seen": float, "connected_since": float, "sound_since": float, "last_seen": float},
+        pk="id", not_null={"kind", "sound", "connected", "first_seen", "connected_since", "sound_since",
+                           "last_seen"},
+    )
+
+
 MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8)
+              _migration_8, _migration_9)
 
 
 def keep_private(path):

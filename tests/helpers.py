@@ -383,6 +383,19 @@ class DisplayClient:
         self.client.disconnect()
 
 
+class ScreenClient(DisplayClient):
+    """A hall screen joined to the display room that reports its health (``screen_status``)."""
+
+    def __init__(self, url, screen="screen-test", kind="browser", name=None, sound="ok"):
+        super().__init__(url)
+        self.status = {"screen": screen, "kind": kind, "name": name, "sound": sound, "last_announcement": None}
+
+    def report(self, **changes):
+        """Send the status with ``changes`` (kept for the next report); the hub's ack."""
+        self.status.update(changes)
+        return self.client.call("screen_status", self.status, timeout=10)
+
+
 class RedisServer:
     """Debian's ``redis-server`` on a free loopback port, in ``directory``, saving nothing."""
 

@@ -1,4 +1,4 @@
-"""What the supervisor's dashboard shows: the hall live, today's figures, alerts.
+"""What the supervisor's dashboard shows: the hall live, today's figures, the hall's screens, alerts.
 
 Plain Python on the store. Today's figures come from the event log through
 ``reports.build_report``, so the dashboard and the reports never disagree.
@@ -10,7 +10,7 @@ from datetime import datetime
 from ..core import current_seq, views
 from ..core.estimates import Estimator
 from ..core.tickets import local_day
-from . import reports
+from . import reports, screens
 from .users import counter_workers
 
 # A counter "serves one ticket unusually long" past this many times the service's usual
@@ -104,6 +104,9 @@ def dashboard_snapshot(db, config, now):
                        "message_en": f"{when} — {DEVICE_NAMES.get(fault.get('device'), DEVICE_NAMES[None])[1]}: "
                                      f"{fault.get('message')}"})
 
+    hall_screens, screen_alerts = screens.overview(db, config, now)
+    alerts.extend(screen_alerts)
+
     return {
         "seq": current_seq(db),
         "generated_at": views.iso(config, now),
@@ -117,5 +120,6 @@ def dashboard_snapshot(db, config, now):
                               "counts": reports.wait_distribution(db, config, start_day=today, end_day=today)},
         "satisfaction": {"count": total.rating_count, "mean": total.rating_mean,
                          "by_score": {str(score): count for score, count in total.ratings.items()}},
+        "screens": hall_screens,
         "alerts": alerts,
     }
