@@ -231,3 +231,61 @@ def test_many_writers_at_once_get_every_number_once(numbered):
     assert sorted(results) == list(range(1, 301))
     assert [value for value, _ in committed(store)] == list(range(1, 301))
     assert [value for batch in batches for value in batch] == list(range(1, 301))   # published in order
+
+
+# -- the line's length per service, kept by triggers (store.ensure_waiting_counts) ----------
+
+def counted_by_triggers(store):
+    with store.reading() as db:
+        return sorted(db.execute("SELECT day, service, waiting FROM waiting_counts WHERE waiting != 0").fetchall())
+
+
+def counted_from_tickets(store):
+    with store.reading() as db:
+        return sorted(db.execute("SELECT day, service, COUNT(*) FROM tickets WHERE status = 'waiting' "
+                                 "GROUP BY day, service").fetchall())
+
+
+def test_the_line_counts_follow_every_ticket_change(hall, store, clock):
+    steps = []
+
+    def check(step):
+        steps.append(step)
+        assert counted_by_triggers(store) == counted_from_tickets(store), steps
+
+    tickets = [hall.issue_ticket(service) for service in ("HT", "HT", "CT", "HT", "CT", "HT")]
+    hall.issue_ticket("HT", priority="elderly")
+    check("issued")
+    assert counted_from_tickets(store) == [("2026-11-26", "CT", 2), ("2026-11-26", "HT", 5)]
+    clock.advance(60)
+    hall.counter_action(1, "call-next")
+    check("called")
+    clock.advance(60)
+    hall.counter_action(1, "no-show")
+    check("no-show")
+    clock.advance(60)
+    called = hall.counter_action(1, "call-next")["ticket"]["number"]
+    clock.advance(5)
+    hall.counter_action(1, "transfer", service="CT")
+    check(f"{called} transferred to CT")
+    clock.advance(60)
+    hall.cancel(tickets[-1]["track_token"])
+    check("cancelled")
+    clock.advance(24 * 3600)   # the next morning: yesterday's line expires, today's starts
+    hall.issue_ticket("CT")
+    check("expired, then a new day")
+    assert counted_from_tickets(store) == [("2026-11-27", "CT", 1)]
+
+
+def test_the_line_counts_are_rebuilt_from_the_tickets_when_missing(hall, store):
+    for service in ("HT", "CT", "HT"):
+        hall.issue_ticket(service)
+    with store.transaction() as db:
+        for trigger in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER waiting_counts_{trigger}")
+        db.execute("DROP TABLE waiting_counts")
+    store.migrate()
+    assert counted_by_triggers(store) == counted_from_tickets(store) == [("2026-11-26", "CT", 1),
+                                                                         ("2026-11-26", "HT", 2)]
+    hall.issue_ticket("HT")   # and the triggers are back
+    assert counted_by_triggers(store) == counted_from_tickets(store)

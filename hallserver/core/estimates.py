@@ -82,13 +82,14 @@ NO_ESTIMATE = {"eta_minutes": None, "eta_low_minutes": None, "eta_high_minutes":
 
 
 def waiting_counts(db, config, now):
-    """{service code: number waiting today}."""
+    """{service code: number waiting today}: one row per service, kept by triggers
+    (``store.ensure_waiting_counts``), so the cost does not grow with the line."""
     counts = {service.code: 0 for service in config.services}
     for service, count in db.execute(
-        "SELECT service, COUNT(*) FROM tickets WHERE status = 'waiting' AND day = ? GROUP BY service",
-        [local_day(config, now)],
+        "SELECT service, waiting FROM waiting_counts WHERE day = ?", [local_day(config, now)],
     ).fetchall():
-        counts[service] = count
+        if count or service in counts:
+            counts[service] = count
     return counts
 
 
