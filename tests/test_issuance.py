@@ -12,7 +12,7 @@ import requests
 
 from hallserver.errors import Busy, Invalid
 from hallserver.store import GroupWriter, Store
-from tests.helpers import bearer, cli_token
+from tests.helpers import HubProcess, bearer, cli_token
 
 
 def _raw_exchange(port, request_bytes):
@@ -75,6 +75,102 @@ def test_a_session_goes_on_after_a_request_with_connection_close(hub, hub_db):
         numbers.append(answer.json()["ticket"]["number"])
     assert numbers == [str(3001 + index) for index in range(50)]
 
+
+
+# -- many kiosks at once against a real hub ----------------------------------------------------
+
+def kiosks_at_once(url, token, threads, per_thread, stop=None):
+    """``threads`` kiosks with a session each posting tickets (HT and CT in turn, every fifth
+    request with ``Connection: close``) until ``per_thread`` are answered or ``stop`` is set;
+    [(number, track token)] answered 201, and every other status or error seen."""
+    answered, others, lock = [], [], threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def kiosk(index):
+        session = requests.Session()
+        session.headers.update(bearer(token))
+        barrier.wait(timeout=30)
+        for turn in range(per_thread):
+            if stop is not None and stop.is_set():
+                return
+            headers = {"Connection": "close"} if turn % 5 == 4 else {}
+            try:
+                answer = session.post(f"{url}/api/v1/tickets", json={"service": ("HT", "CT")[(index + turn) % 2]},
+                                      headers=headers, timeout=20)
+            except requests.RequestException as error:
+                with lock:
+                    others.append(type(error).__name__)
+                if stop is not None:
+                    return
+                continue
+            with lock:
+                if answer.status_code == 201:
+                    ticket = answer.json()["ticket"]
+                    answered.append((ticket["number"], ticket["track_token"]))
+                else:
+                    others.append(answer.status_code)
+
+    workers = [threading.Thread(target=kiosk, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    return workers, answered, others
+
+
+def stored_tickets(db_path):
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return db.execute("SELECT number, track_token FROM tickets").fetchall()
+
+
+def assert_gap_free(numbers):
+    """HT's numbers run 1001.. and CT's 3001.. (the demo hall's blocks) without a gap or a repeat."""
+    for start in (1001, 3001):
+        mine = sorted(int(number) for number in numbers if start <= int(number) < start + 999)
+        assert mine == list(range(start, start + len(mine)))
+
+
+@pytest.mark.hub
+def test_kiosks_at_once_get_unique_gap_free_numbers_each_stored(hub, hub_db):
+    kiosk = cli_token(hub_db, "kiosk")
+    workers, answered, others = kiosks_at_once(hub.url, kiosk, threads=12, per_thread=20)
+    for worker in workers:
+        worker.join(timeout=120)
+    assert others == [] and len(answered) == 240
+    numbers = [number for number, _ in answered]
+    assert len(set(numbers)) == 240
+    assert_gap_free(numbers)
+    assert sorted(stored_tickets(hub_db)) == sorted(answered)   # every answer is a row, every row was answered
+    with sqlite3.connect(hub_db) as db:
+        assert db.execute("SELECT COUNT(*) FROM events WHERE type = 'issued'").fetchone()[0] == 240
+        assert db.execute("SELECT SUM(issued) FROM daily_numbers").fetchone()[0] == 240
+
+
+@pytest.mark.hub
+def test_kill_9_during_a_burst_loses_no_answered_ticket(hub_db):
+    """Twelve kiosks at once share commits; the hub is killed in the middle of the burst."""
+    kiosk = cli_token(hub_db, "kiosk")
+    hub = HubProcess(hub_db).start()
+    stop = threading.Event()
+    workers, answered, _ = kiosks_at_once(hub.url, kiosk, threads=12, per_thread=1000, stop=stop)
+    deadline = time.monotonic() + 20
+    while len(answered) < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    hub.kill()
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert len(answered) >= 300
+    stored = stored_tickets(hub_db)
+    assert set(answered) <= set(stored)   # answered means durable
+    assert_gap_free([number for number, _ in stored])
+    hub.start()   # and the hall goes on from there
+    try:
+        number, token = answered[-1]
+        assert hub.get(f"/api/v1/tickets/{token}").json()["ticket"]["number"] == number
+        assert hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).status_code == 201
+    finally:
+        hub.stop()
+    assert_gap_free([number for number, _ in stored_tickets(hub_db)])
 
 # -- the group-commit writer (store.GroupWriter) on a real SQLite file -----------------------
 
