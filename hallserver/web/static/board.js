@@ -65,7 +65,7 @@
 
   function counterName(number) {
     const counter = board.counters.get(Number(number));
-    return counter ? counter.name : HallLive.fill(text.to_counter[1], { counter: number });
+    return counter ? counter.name : HallLive.fill(text.counter, { counter: number });
   }
 
   function highlighted() {
