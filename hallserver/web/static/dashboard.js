@@ -43,14 +43,71 @@
                scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
 
+  // Vietnamese first, English after it, smaller.
+  const twoLanguages = (element, vietnamese, english) => {
+    element.textContent = vietnamese;
+    if (english && english !== vietnamese) {
+      const span = document.createElement("span");
+      span.className = "en";
+      span.textContent = ` · ${english}`;
+      element.append(span);
+    }
+    return element;
+  };
+  const pairCell = ([vietnamese, english], className) => twoLanguages(cell("", className), vietnamese, english);
+  // Seconds as people read them: "45 s", "3 ph", "2 giờ 5 ph".
+  const seconds = (value) => minutes(value / 60);
+
+  function screenRow(screen, received) {
+    const words = text.screens;
+    const row = document.createElement("tr");
+    row.dataset.screen = screen.id;
+    row.dataset.state = screen.state;
+    row.className = `screen-${screen.state}`;
+    const name = cell(screen.label, "screen-name");
+    if (screen.name) {
+      const id = document.createElement("small");
+      id.className = "screen-id";
+      id.textContent = screen.id;
+      name.append(document.createElement("br"), id);
+    }
+    const seen = (base) => base + (Date.now() - received) / 1000;
+    const connection = screen.connected ? pairCell(words.online, "screen-connection")
+      : pairCell([`${words.lost[0]} — ${HallLive.fill(words.seen, { duration: seconds(seen(screen.last_seen_seconds)) })}`,
+                  words.lost[1]], "screen-connection");
+    const sound = screen.state === "silent" ? words.silent : (words.sound[screen.sound] || [screen.sound]);
+    const last = screen.last_announcement;
+    let announced;
+    if (!last) {
+      announced = pairCell(words.none, "last-announcement");
+    } else {
+      const what = last.number ? HallLive.fill(words.announcement, { number: last.number, counter: last.counter })
+        : HallLive.fill(words.unknown_call, { call_id: last.call_id });
+      const when = last.seconds_ago === null ? "" : `, ${HallLive.fill(words.ago, { duration: seconds(seen(last.seconds_ago)) })}`;
+      announced = cell(what + when, "last-announcement");
+    }
+    row.append(name, pairCell(words.kind[screen.kind] || [screen.kind], "kind"), connection,
+               pairCell(sound, "screen-sound"), announced);
+    return row;
+  }
+
+  // "How long ago" keeps counting between snapshots.
+  let shownScreens = [[], Date.now()];
+  function renderScreens(screens, received) {
+    shownScreens = [screens, received];
+    $("screens").replaceChildren(...screens.map((screen) => screenRow(screen, received)));
+    $("no-screens").hidden = screens.length > 0;
+  }
+  setInterval(() => renderScreens(...shownScreens), 5000);
+
   function render(snapshot) {
     $("alerts").replaceChildren(...snapshot.alerts.map((alert) => {
-      const item = document.createElement("p");
+      const item = twoLanguages(document.createElement("p"), alert.message, alert.message_en);
       item.className = `alert alert-${alert.kind}`;
       item.dataset.key = alert.key;
-      item.textContent = alert.message;
       return item;
     }));
+    renderScreens(snapshot.screens || [], Date.now());
     const totals = snapshot.totals;
     const satisfaction = snapshot.satisfaction;
     const labels = text.totals;
