@@ -291,14 +291,17 @@ class Estimator:
             today = local_day(self.config, self.now)
             rates = {service.code: [0.0, 0.0] for service in self.config.services}
             first = self.now
-            for service, priority, issued_at in self.db.execute(
-                "SELECT service, priority, issued_at FROM (SELECT origin_service AS service, priority, issued_at, day"
-                " FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?",
+            # Aggregated by SQLite: every request builds an estimate, and a loop over the rows
+            # in Python cost most of an issue's time.
+            for service, priorities, earliest in self.db.execute(
+                "SELECT service, COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service, priority,"
+                " issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
+                " GROUP BY service",
                 [RECENT_TICKETS, today, since],
             ).fetchall():
-                first = min(first, issued_at)
-                if priority is not None and service in rates:
-                    rates[service][0] += 1
+                first = min(first, earliest)
+                if service in rates:
+                    rates[service][0] += priorities
             for service, count in self.db.execute(
                 "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
                 " GROUP BY service", [since],
