@@ -186,7 +186,7 @@ def test_the_chime_is_short_and_the_number_comes_soon(voice):
 
 
 @pytest.fixture
-def hub_for_voice(tmp_path, clock, monkeypatch):
+def hub_for_voice(tmp_path, clock):
     from hallserver import create_app
 
     apps = []

@@ -6,7 +6,7 @@ A pack is a folder of mono 16-bit WAV clips at one sample rate plus ``manifest.j
      "sample_width": 2, "engine": "espeak-ng", "engine_version": "1.51",
      "voices": {"vi": "vi", "en": "en-us"}, "dialects": [...], "templates": [...],
      "second_languages": ["en"], "templates_en": [...],
-     "playback": {"gap_seconds": 0.06, "after_chime_seconds": 0.3},
+     "playback": {"gap_seconds": 0.02, "after_chime_seconds": 0.05},
      "clips": {"num.mu7o7i2": {"file": "num.mu7o7i2.wav", "text": "mười", "language": "vi",
                                "engine": "espeak-ng", "voice": "vi", "sample_rate": 22050,
                                "duration": 0.312}, ...}}
@@ -14,9 +14,12 @@ A pack is a folder of mono 16-bit WAV clips at one sample rate plus ``manifest.j
 Clip ids and texts come from :mod:`hallserver.voice.announcements`; the engines that speak
 them are in :mod:`.engines`, the audio clean-up every clip gets in :mod:`.audio`. Players
 put ``playback.gap_seconds`` of silence between clips (longer after the chime).
+:func:`measure_pack` tells how even a pack sounds (loudness spread, silence margins),
+:func:`call_timing` when the number of a call starts; :func:`voice_pack_dir` finds the pack
+of a regional voice (``sounds/`` Northern, ``sounds/vi-vn-x-central/``, ``sounds/vi-vn-x-south/``).
 
 WAV is used because pygame and every browser play it without codecs; clips are short, so
-the whole pack stays around a megabyte.
+a pack stays around two megabytes.
 """
 
 from __future__ import annotations
