@@ -91,8 +91,13 @@ def cpu_seconds(pid):
 class Hub:
     """``with Hub(config=...) as hub:`` → a running hub at ``hub.url`` with ``hub.tokens``."""
 
-    def __init__(self, config=BENCH_HALL, async_mode="gevent", label="hub", keep=False, serve_command=None):
+    def __init__(self, config=BENCH_HALL, async_mode="gevent", label="hub", keep=False, serve_command=None,
+                 message_queue=None, database_of=None):
         self.config = config
+        # Several hub processes on one database: ``database_of`` (a started Hub) lends its
+        # database and tokens; ``message_queue`` links them (``serve --message-queue``).
+        self.message_queue = message_queue
+        self.database_of = database_of
         # ``serve_command``: another way to start ``hallserver serve`` (a list; the serve
         # arguments are appended), e.g. a wrapper that applies a candidate hub change.
         self.serve_command = serve_command or os.environ.get("HALL_BENCH_SERVE", "").split() or None
@@ -108,6 +113,8 @@ class Hub:
 
     @property
     def db_path(self):
+        if self.database_of is not None:
+            return self.database_of.db_path
         return os.path.join(self.directory, "hall.db")
 
     @property
@@ -146,13 +153,16 @@ class Hub:
 
     def start(self, timeout=20):
         self.directory = tempfile.mkdtemp(prefix=f"hall-bench-{self.label}-")
-        self._run("init", *(["--config", self.config] if self.config else []))
+        if self.database_of is None:
+            self._run("init", *(["--config", self.config] if self.config else []))
+        else:
+            self.tokens = self.database_of.tokens
         self.port = free_port()
         self.log_path = os.path.join(self.directory, "hub.log")
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [*(self.serve_command or hallserver_command()), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--async-mode", self.async_mode],
+             "--async-mode", self.async_mode, *(["--message-queue", self.message_queue] if self.message_queue else [])],
             env=self._env(), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -208,3 +218,35 @@ class Hub:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class RedisServer:
+    """``with RedisServer() as redis:`` Debian's redis-server on a free loopback port, in a
+    temporary directory, saving nothing; ``redis.url`` for ``serve --message-queue``."""
+
+    def __init__(self, executable="/usr/bin/redis-server"):
+        self.executable = executable
+        self.process = None
+
+    def __enter__(self):
+        self.directory = tempfile.mkdtemp(prefix="hall-bench-redis-")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    return self
+            time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("redis-server did not start")
+
+    def __exit__(self, *exc_info):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -67,12 +67,16 @@ class RawScreen:
     """
 
     CALLED = '42["called",'
+    TICKET = '42["ticket",'
 
-    def __init__(self, url, store, timeout):
+    def __init__(self, url, store, timeout, room="display"):
         self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.store, self.timeout = store, timeout
+        self.store, self.timeout, self.room = store, timeout, room
         self.session = self.ws = self.reader = None
         self.messages = 0
+        self.tickets = []      # (seq, receive time) of each ``ticket`` frame (ticket pages)
+        self.pings = []        # receive times of the hub's pings: their gaps show its stalls
+        self.closed = False    # the hub closed the connection before the bench did
 
     async def connect(self):
         import json
@@ -87,14 +91,18 @@ class RawScreen:
         await self.ws.send_str("40")
         while True:
             frame = await self.ws.receive_str(timeout=self.timeout)
-            if frame.startswith("40"):
+            if frame == "2":  # a busy hub may ping before it acknowledges: answer, as real clients do
+                self.pings.append(clock())
+                await self.ws.send_str("3")
+            elif frame.startswith("40"):
                 break
-            if frame.startswith("44"):
+            elif frame.startswith("44"):
                 raise RuntimeError(f"connect refused: {frame[:200]}")
-        await self.ws.send_str('421["join",{"room":"display"}]')
+        await self.ws.send_str('421["join",' + json.dumps({"room": self.room}) + ']')
         while True:
             frame = await self.ws.receive_str(timeout=self.timeout)
             if frame == "2":
+                self.pings.append(clock())
                 await self.ws.send_str("3")
             elif frame.startswith("431"):
                 ack = json.loads(frame[3:])[0]
@@ -117,14 +125,18 @@ class RawScreen:
             if frame.startswith(self.CALLED):
                 now = clock()
                 self.store.setdefault(json.loads(frame[2:])[1]["ticket"]["number"], now)
+            elif frame.startswith(self.TICKET):
+                self.tickets.append((json.loads(frame[2:])[1]["seq"], clock()))
             elif frame == "2":
+                self.pings.append(clock())
                 await self.ws.send_str("3")
+        self.closed = True
 
     async def disconnect(self):
-        if self.ws is not None:
-            await self.ws.close()
         if self.reader is not None:
             self.reader.cancel()
+        if self.ws is not None:
+            await self.ws.close()
         if self.session is not None:
             await self.session.close()
 
@@ -334,3 +346,224 @@ def run(clients=200, processes=4, calls=100, gap=0.1, async_mode="gevent", kind=
     if figures["log_problems"]:
         say(f"[{label}] ! hub log: {figures['log_problems']}")
     return figures
+
+
+# -- fan-out: hall screens and ticket pages, one or more hub processes ---------------------------
+
+async def _fanout_clients(specs, start_at, done_event, connect_timeout, report):
+    """Raw sockets joining ``specs`` [(hub url, room)] all at once; reports connects, then what each heard."""
+    clients, connect_times, failures = [], [], []
+
+    async def connect(url, room):
+        client = RawScreen(url, {}, connect_timeout, room=room)
+        started = clock()
+        try:
+            await client.connect()
+        except Exception as error:  # noqa: BLE001 - a bench reports every failure
+            failures.append(f"{type(error).__name__}: {error}")
+            await client.disconnect()
+            return
+        connect_times.append((started, clock()))
+        clients.append(client)
+
+    delay = start_at - clock()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    await asyncio.gather(*(connect(url, room) for url, room in specs))
+    report("ready", connect_times, failures)
+    deadline = clock() + 900
+    while not done_event.is_set() and clock() < deadline:
+        await asyncio.sleep(0.02)
+    report("received", [{"room": client.room, "called": client.store, "tickets": client.tickets,
+                         "pings": client.pings, "closed": client.closed} for client in clients])
+    await asyncio.gather(*(client.disconnect() for client in clients), return_exceptions=True)
+
+
+def fanout_process(specs, start_at, ready_queue, done_event, result_queue, connect_timeout):
+    def report(what, *data):
+        (ready_queue if what == "ready" else result_queue).put((os.getpid(), *data))
+
+    asyncio.run(_fanout_clients(specs, start_at, done_event, connect_timeout, report))
+
+
+def _issue_many(hub, token, count, threads=8):
+    """``count`` tickets, HT and CT in turn, from ``threads`` kiosks at once: [(number, service, track token)]."""
+    import concurrent.futures
+
+    def issue(indexes):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        made = []
+        for index in indexes:
+            answer = session.post(hub.url + "/api/v1/tickets", json={"service": ("HT", "CT")[index % 2]}, timeout=30)
+            answer.raise_for_status()
+            ticket = answer.json()["ticket"]
+            made.append((ticket["number"], ticket["service"], ticket["track_token"]))
+        session.close()
+        return made
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        parts = pool.map(issue, [range(part, count, threads) for part in range(threads)])
+    return [ticket for part in parts for ticket in part]
+
+
+def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4, connect_timeout=120,
+               async_mode="gevent", say=print):
+    """Screens (room ``display``) and ticket pages (``ticket:<token>``, each following its own
+    waiting ticket) all join at once, spread over ``hubs`` hub processes on one database
+    (linked by a real redis-server when more than one). Calls go through the first process."""
+    import contextlib
+    import random
+
+    from .hub import RedisServer
+
+    label = f"fanout/{hubs}x/{screens}+{pages}"
+    figures = {"screens": screens, "pages": pages, "hubs": hubs, "calls": calls, "gap": gap}
+    context = multiprocessing.get_context("spawn")
+    with contextlib.ExitStack() as stack:
+        queue_url = stack.enter_context(RedisServer()).url if hubs > 1 else None
+        first = stack.enter_context(Hub(async_mode=async_mode, label="fanout", message_queue=queue_url))
+        kiosk, counter = first.token("kiosk"), first.token("counter", counter=2)
+        all_hubs = [first] + [stack.enter_context(Hub(async_mode=async_mode, label=f"fanout{index}",
+                                                      message_queue=queue_url, database_of=first))
+                              for index in range(1, hubs)]
+        rss_idle = [hub.rss_kib() for hub in all_hubs]
+        started = clock()
+        _issue(first, kiosk, calls)  # the calls take these, the oldest
+        followed = _issue_many(first, kiosk, pages)
+        say(f"[{label}] {calls + pages} tickets issued in {clock() - started:.1f} s; hubs {[h.pid for h in all_hubs]}")
+        number_of = {token: (number, service) for number, service, token in followed}
+        specs = [(all_hubs[index % hubs].url, "display") for index in range(screens)]
+        specs += [(all_hubs[index % hubs].url, f"ticket:{token}") for index, (_, _, token) in enumerate(followed)]
+        random.Random(14).shuffle(specs)
+        ready_queue, result_queue, done_event = context.Queue(), context.Queue(), context.Event()
+        start_at = clock() + 3.0
+        workers = [context.Process(target=fanout_process, daemon=True, args=(
+            specs[index::processes], start_at, ready_queue, done_event, result_queue, connect_timeout))
+            for index in range(processes)]
+        for worker in workers:
+            worker.start()
+        connect_times, failures = [], []
+        try:
+            for _ in workers:
+                _, times, failed = ready_queue.get(timeout=connect_timeout + 60)
+                connect_times += times
+                failures += failed
+            figures["connected"] = len(connect_times)
+            figures["connect_failures"] = len(failures)
+            figures["connect_wall_s"] = max(end for _, end in connect_times) - min(s for s, _ in connect_times)
+            figures["connect_ms"] = percentiles([(end - begin) * 1000 for begin, end in connect_times])
+            time.sleep(1.0)
+            rss_connected = [hub.rss_kib() for hub in all_hubs]
+            figures["rss_idle_kib"], figures["rss_connected_kib"] = rss_idle, rss_connected
+            figures["rss_per_socket_kib"] = (sum(rss_connected) - sum(rss_idle)) / max(1, len(connect_times))
+            say(f"[{label}] {len(connect_times)}/{len(specs)} joined at once in {figures['connect_wall_s']:.1f} s "
+                f"(per socket p50 {figures['connect_ms']['p50']:.0f} ms, max {figures['connect_ms']['max']:.0f} ms),"
+                f" {len(failures)} failures{': ' + failures[0] if failures else ''}; hub RSS MiB "
+                f"{[round(r / 1024, 1) for r in rss_idle]} → {[round(r / 1024, 1) for r in rss_connected]}, "
+                f"{figures['rss_per_socket_kib']:.0f} KiB per socket")
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {counter}"
+            sent, http_ms, bad = [], [], []  # (number, service, seq, t0)
+            cpu_before = [hub.cpu_seconds() for hub in all_hubs]
+            calls_started = clock()
+            for index in range(calls):
+                pause = calls_started + index * gap - clock()
+                if pause > 0:
+                    time.sleep(pause)
+                t0 = clock()
+                answer = session.post(first.url + "/api/v1/counters/2/call-next", json={}, timeout=30)
+                http_ms.append((clock() - t0) * 1000)
+                if answer.status_code != 200 or not answer.json().get("ticket"):
+                    bad.append(f"{answer.status_code} {answer.text[:200]}")
+                    continue
+                body = answer.json()
+                sent.append((body["ticket"]["number"], body["ticket"]["service"], body["seq"], t0))
+            elapsed = clock() - calls_started
+            cpu_after = [hub.cpu_seconds() for hub in all_hubs]
+            session.close()
+            time.sleep(6.0)  # the last pushes are on their way; every client sees two pings at least
+        finally:
+            done_event.set()
+        heard = []
+        for _ in workers:
+            _, results = result_queue.get(timeout=120)
+            heard += results
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.terminate()
+        figures["log_problems"] = [line for hub in all_hubs for line in hub.log_problems()][:5]
+
+    screen_ms, page_ms, screen_missing, page_missing, deaf_screens = [], [], 0, 0, 0
+    gaps = []
+    for client in heard:
+        gaps += [later - earlier for earlier, later in zip(client["pings"], client["pings"][1:], strict=False)]
+        if client["room"] == "display":
+            missed = [number for number, _, _, _ in sent if number not in client["called"]]
+            screen_missing += len(missed)
+            deaf_screens += bool(missed)
+            screen_ms += [(client["called"][number] - t0) * 1000 for number, _, _, t0 in sent
+                          if number in client["called"]]
+            continue
+        number, service = number_of[client["room"].removeprefix("ticket:")]
+        for called_number, called_service, seq, t0 in sent:
+            if called_service != service:
+                continue
+            first_frame = next((at for frame_seq, at in client["tickets"] if frame_seq >= seq and at >= t0), None)
+            if first_frame is None:
+                page_missing += 1
+            else:
+                page_ms.append((first_frame - t0) * 1000)
+            if called_number == number:
+                break  # its own call: later calls no longer move it
+    cpu = sum(after - before for before, after in zip(cpu_before, cpu_after, strict=True))
+    figures.update({
+        "calls_ok": len(sent), "call_errors": bad[:3], "http_ms": percentiles(http_ms),
+        "screen_latency_ms": percentiles(screen_ms), "screen_missing": screen_missing, "deaf_screens": deaf_screens,
+        "page_latency_ms": percentiles(page_ms), "page_missing": page_missing,
+        "closed_by_hub": sum(client["closed"] for client in heard),
+        "max_ping_gap_s": max(gaps) if gaps else None,
+        "hub_cpu_ms_per_call": cpu * 1000 / max(1, len(sent)), "hub_cpu_share": cpu / elapsed,
+    })
+    screen, page, http = figures["screen_latency_ms"], figures["page_latency_ms"], figures["http_ms"]
+    say(f"[{label}] {len(sent)} calls {gap * 1000:.0f} ms apart via process 1: screens 'called' p50 "
+        f"{screen.get('p50', 0):.1f} / p99 {screen.get('p99', 0):.1f} / max {screen.get('max', 0):.1f} ms, "
+        f"{screen_missing} missing, {deaf_screens} screens missed a call")
+    say(f"[{label}] ticket pages 'ticket' after a call of their service: p50 {page.get('p50', 0):.1f} / p99 "
+        f"{page.get('p99', 0):.1f} / max {page.get('max', 0):.1f} ms over {page.get('n', 0)}, {page_missing} missing")
+    say(f"[{label}] call-next HTTP p50 {http.get('p50', 0):.1f} / p99 {http.get('p99', 0):.1f} ms; hub CPU "
+        f"{figures['hub_cpu_ms_per_call']:.0f} ms per call ({figures['hub_cpu_share'] * 100:.0f}% of a core); "
+        f"longest gap between two pings a client saw {figures['max_ping_gap_s'] or 0:.2f} s; "
+        f"{figures['closed_by_hub']} sockets closed by a hub")
+    if bad:
+        say(f"[{label}] ! call-next errors: {bad[:3]}")
+    if figures["log_problems"]:
+        say(f"[{label}] ! hub log: {figures['log_problems']}")
+    return figures
+
+
+def main(argv=None):
+    """``python -m bench.push fanout [--screens N --pages N --hubs N --calls N --gap S --processes N]``."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.push", description=run_fanout.__doc__)
+    parser.add_argument("mode", choices=["fanout"])
+    parser.add_argument("--screens", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=1800)
+    parser.add_argument("--hubs", type=int, default=1, help="hub processes (2+: linked by a redis-server)")
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--gap", type=float, default=0.25)
+    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--json", dest="json_path")
+    arguments = parser.parse_args(argv)
+    figures = run_fanout(screens=arguments.screens, pages=arguments.pages, hubs=arguments.hubs, calls=arguments.calls,
+                         gap=arguments.gap, processes=arguments.processes)
+    if arguments.json_path:
+        with open(arguments.json_path, "w") as output:
+            json.dump(figures, output, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,10 @@
 
 import pytest
 
+from hallserver.core import views
+from hallserver.core.estimates import Estimator
 from hallserver.web.extensions import socketio
+from hallserver.web.push import Changes, FollowedEstimator, followed_rows
 from tests.helpers import bearer
 
 
@@ -169,3 +172,53 @@ def test_public_pushes_carry_no_tokens_or_personal_data(connect, client, tokens)
     assert {name for name, _ in events} == {"state", "queue", "counter", "called"}
     assert ticket["track_token"] not in str(events)
     assert "waiting_list" not in str(events)  # the counters' desk view stays in counter rooms
+
+
+def test_followed_tickets_get_the_estimates_a_single_ticket_gets(hall, clock):
+    """One read for every followed ticket (FollowedEstimator, followed_rows) answers what the
+    per-ticket path (hall.ticket_by_token) answers: positions, ahead, estimates, for plain,
+    priority, requeued and transferred tickets in several services."""
+    tickets = []
+    for index, (service, priority) in enumerate([("HT", None), ("CT", None), ("HT", "elderly"), ("HT", None),
+                                                 ("CT", "disabled"), ("HT", None), ("CT", None), ("HT", "child")]):
+        clock.advance(30 + index)
+        tickets.append(hall.issue_ticket(service, priority=priority))
+    clock.advance(60)
+    no_show = hall.counter_action(1, "call-next")["ticket"]["number"]
+    clock.advance(60)
+    hall.counter_action(1, "no-show")
+    hall.counter_action(1, "reinstate", number=no_show)  # requeued at the front
+    clock.advance(60)
+    hall.counter_action(2, "call-next")
+    clock.advance(60)
+    hall.counter_action(2, "transfer", service="CT")     # requeued into CT
+    tokens = [ticket["track_token"] for ticket in tickets]
+
+    def batch(db, config, now):
+        estimator = FollowedEstimator(db, config, now)
+        rows = followed_rows(db, config, now, tokens, Changes(services={"HT", "CT"}))
+        single = Estimator(db, config, now)
+        for row in rows:  # each ticket's own kind, as ticket_estimate asks
+            kind = "requeued" if row["requeued_at"] is not None else "priority" if row["priority"] else "normal"
+            assert estimator.ahead_of(row, kind) == single.ahead_of(row, kind), (row["number"], kind)
+        return {row["track_token"]: views.public_ticket(config, row, estimator) for row in rows}
+
+    together = hall.read(batch)
+    assert set(together) == set(tokens)
+    kinds = {(ticket["priority"] is not None, ticket["position"]) for ticket in together.values()}
+    assert len(kinds) > 4  # the hall above really mixes kinds and places
+    for token in tokens:
+        assert together[token] == hall.ticket_by_token(token)
+
+
+def test_a_ticket_page_hears_only_changes_of_its_own_view(connect, client, tokens):
+    ahead = issue(client, tokens)["ticket"]
+    mine = issue(client, tokens, "CT")["ticket"]
+    phone = connect()
+    assert phone.emit("join", {"room": f"ticket:{mine['track_token']}"}, callback=True)["ok"]
+    received(phone)
+    issue(client, tokens, "DD")     # another service's line: nothing for this page
+    assert received(phone, "ticket") == []
+    act(client, tokens, counter=3)  # counter 3 serves CT first: mine is called
+    assert [payload["ticket"]["status"] for _, payload in received(phone, "ticket")] == ["called"]
+    assert ahead["track_token"] not in str(received(phone))

@@ -16,20 +16,21 @@ sockets that joined with it are disconnected (:meth:`HallNamespace.sweep`, run a
 such change committed here and every few seconds for changes made by another process).
 """
 
+import bisect
 import json
 import logging
 import threading
 import time
 
 from flask import current_app, request, session
-from flask_socketio import Namespace, join_room, rooms
+from flask_socketio import Namespace, join_room
 from socketio import RedisManager
 
 from ..core import ascii_number, views
 from ..core.estimates import Estimator
 from ..core.tickets import local_day, waiting_order_sql
 from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
-from ..services import auth, screens, supervision, users
+from ..services import auth, supervision, users
 from .access import paired_principal, session_account
 from .extensions import socketio
 from .inputs import MAX_NUMBER, counter_action_arguments
@@ -169,36 +170,67 @@ class Changes:
                 "boards": self.boards, "desks": self.desks, "resnapshot": self.resnapshot, "access": self.access}
 
 
-class LinePositions:
-    """The estimator for followed tickets whose places in line one query already ranked
-    (their row's ``line_position``); anything else asks the estimator itself."""
+class FollowedEstimator(Estimator):
+    """The estimator of a round of pushes, for any number of followed tickets at a constant
+    number of queries: places in line come with the rows (``line_position``, see
+    :func:`followed_rows`), and who is ahead of each ticket from one pass over today's waiting
+    tickets, kept sorted, instead of one query per ticket (the rules of
+    :meth:`Estimator.ahead_of`; ``tests/test_push.py`` holds the two to the same answers)."""
 
-    def __init__(self, estimator):
-        self.estimator = estimator
+    _lines = None
 
     def position_of(self, ticket, *, newest=False):
         if ticket["status"] == "waiting" and ticket.get("line_position") is not None:
             return ticket["line_position"]
-        return self.estimator.position_of(ticket, newest=newest)
+        return super().position_of(ticket, newest=newest)
 
-    def __getattr__(self, name):  # estimates, waits...: the estimator's own
-        return getattr(self.estimator, name)
+    def _waiting_lines(self):
+        """Per service: requeued_at of the requeued; issued_at of the other priority tickets;
+        whole seconds of issued_at of the rest; each sorted."""
+        if self._lines is None:
+            lines = {}
+            for service, requeued_at, priority, issued_at in self.db.execute(
+                    "SELECT service, requeued_at, priority, issued_at FROM tickets "
+                    "WHERE status = 'waiting' AND day = ?",
+                    [local_day(self.config, self.now)]).fetchall():
+                requeued, priorities, normal = lines.setdefault(service, ([], [], []))
+                if requeued_at is not None:
+                    requeued.append(requeued_at)
+                elif priority is not None:
+                    priorities.append(issued_at)
+                else:
+                    normal.append(int(issued_at))
+            for line in lines.values():
+                for part in line:
+                    part.sort()
+            self._lines = lines
+        return self._lines
+
+    def ahead_of(self, ticket, kind):
+        ahead = {}
+        for service, (requeued, priorities, normal) in self._waiting_lines().items():
+            if kind == "requeued":
+                count = bisect.bisect_left(requeued, ticket["requeued_at"])
+            elif kind == "priority":
+                count = len(requeued) + bisect.bisect_left(priorities, ticket["issued_at"])
+            else:
+                count = len(requeued) + len(priorities) + bisect.bisect_left(normal, int(ticket["issued_at"]))
+            if count:
+                ahead[service] = count
+        return ahead
 
 
 def followed_rows(db, config, now, tokens, changes):
     """One query for every followed ticket a change may have moved: those the events name and
-    those waiting in a service whose line moved, each with its place in its line."""
-    services = json.dumps(sorted(changes.services))
+    those waiting in a service whose line moved, each waiting one with its place in its line
+    (``line_position``, numbered over the whole line of its service)."""
+    moved = "status = 'waiting' AND day = :day AND service IN (SELECT value FROM json_each(:services))"
     return list(db.query(
-        "WITH followed(token) AS (SELECT value FROM json_each(:tokens)), "
-        "ranked AS (SELECT id, ROW_NUMBER() OVER (PARTITION BY service ORDER BY "
-        f"{waiting_order_sql(config, now)}) AS line_position FROM tickets WHERE status = 'waiting' AND day = :day "
-        "AND service IN (SELECT value FROM json_each(:services))) "
-        "SELECT tickets.*, ranked.line_position FROM tickets JOIN followed ON tickets.track_token = followed.token "
-        "LEFT JOIN ranked ON ranked.id = tickets.id "
-        "WHERE tickets.id IN (SELECT value FROM json_each(:ids)) "
-        "OR (tickets.status = 'waiting' AND tickets.service IN (SELECT value FROM json_each(:services)))",
-        {"tokens": json.dumps(tokens), "day": local_day(config, now), "services": services,
+        f"SELECT * FROM (SELECT tickets.*, CASE WHEN {moved} THEN ROW_NUMBER() OVER (PARTITION BY service, {moved} "
+        f"ORDER BY {waiting_order_sql(config, now)}) END AS line_position FROM tickets "
+        f"WHERE {moved} OR id IN (SELECT value FROM json_each(:ids))) "
+        "WHERE track_token IN (SELECT value FROM json_each(:tokens))",
+        {"tokens": json.dumps(tokens), "day": local_day(config, now), "services": json.dumps(sorted(changes.services)),
          "ids": json.dumps(sorted(changes.tickets))}))
 
 
@@ -280,16 +312,19 @@ class Publisher:
             self.send_round(changes, broadcast=any(broadcast for _, broadcast in batch))
 
     def send_round(self, changes, broadcast):
-        """Read what the frames need in one short read, then emit them outside it."""
-        frames = self.hall.read(self.frames, changes, broadcast)
-        for index, (name, payload, room) in enumerate(frames, start=1):
+        """Read what the frames need in one short read, then emit them outside it; ticket
+        pages' views are built and sent a few at a time, yielding in between."""
+        frames, followed = self.hall.read(self.frames, changes, broadcast)
+        for name, payload, room in frames:
             socketio.emit(name, payload, to=room)
-            if index % YIELD_EVERY == 0 or not isinstance(room, str) or not room.startswith("ticket:"):
-                socketio.sleep(0)  # let pings, joins and requests in between
+            socketio.sleep(0)  # let pings, joins and requests in between
+        if followed is not None:
+            self.send_ticket_frames(*followed)
 
     def frames(self, db, config, now, changes, broadcast):
+        """The frames of every room but ticket pages, and what those need: (seq, estimator, rows)."""
         seq = views.current_seq(db)
-        estimator = Estimator(db, config, now)
+        estimator = FollowedEstimator(db, config, now)
         frames = []
         if broadcast:
             if changes.resnapshot:
@@ -302,25 +337,30 @@ class Publisher:
             if room_members(f"counter:{number}"):
                 desk = views.counter_state(db, config, number, now, estimator)
                 frames.append(("counter_state", {"seq": seq, "counter": desk}, f"counter:{number}"))
-        return frames + self.ticket_frames(db, config, now, seq, changes, estimator)
-
-    def ticket_frames(self, db, config, now, seq, changes, estimator):
-        """Positions move for everyone behind a change: each followed ticket whose view changed hears it."""
         tokens = followed_tickets()
         followed = set(tokens)
         for token in [token for token in self.last_ticket if token not in followed]:
             del self.last_ticket[token]  # nobody follows it here any more
         if not tokens or not (changes.tickets or changes.services):
-            return []
-        positions = LinePositions(estimator)
-        frames = []
-        for row in followed_rows(db, config, now, tokens, changes):
-            view = views.public_ticket(config, row, positions)
-            token = row["track_token"]
-            if self.last_ticket.get(token) != view:
-                self.last_ticket[token] = view
-                frames.append(("ticket", {"seq": seq, "ticket": view}, f"ticket:{token}"))
-        return frames
+            return frames, None
+        rows = followed_rows(db, config, now, tokens, changes)
+        if rows:  # what the estimator reads lazily, read now, in this snapshot
+            estimator.ahead_of(rows[0], "normal")
+            views.public_ticket(config, rows[0], estimator)
+        return frames, (seq, estimator, rows)
+
+    def send_ticket_frames(self, seq, estimator, rows):
+        """Positions move for everyone behind a change: each followed ticket whose view changed
+        hears it. The views (an estimate each) are built YIELD_EVERY at a time between yields."""
+        config = estimator.config
+        for start in range(0, len(rows), YIELD_EVERY):
+            for row in rows[start:start + YIELD_EVERY]:
+                view = views.public_ticket(config, row, estimator)
+                token = row["track_token"]
+                if self.last_ticket.get(token) != view:
+                    self.last_ticket[token] = view
+                    socketio.emit("ticket", {"seq": seq, "ticket": view}, to=f"ticket:{token}")
+            socketio.sleep(0)
 
     def joined_ticket(self, token, view):
         """A ticket page joined with ``view``: if its room has had no frame yet, that is its last one."""
@@ -386,18 +426,12 @@ class HallNamespace(Namespace):
         self.hall = hall
         self.session_seconds = session_seconds
         self.grants = {}  # sid -> {("token", id) or ("user", id, nonce, signed_in_at)}: what its joins rest on
-        self.heartbeats = screens.Heartbeats()  # what this process last wrote for each reporting screen
         self.publisher = None  # set by init_app: ticket pages' first views
         self._snapshot = None  # the last join snapshot: ((seq, second), config, made at, state)
+        self._estimator = None  # the ticket pages' estimator, shared the same way
 
     def on_disconnect(self, *reason):
         self.grants.pop(request.sid, None)
-        if self.heartbeats.forget(request.sid):  # a hall screen that reported here fell off
-            try:
-                if self.hall.screen_disconnected(request.sid):
-                    current_app.extensions["publisher"].dashboard_stale = True
-            except HallError:  # busy: the screen's silence shows after screen_lost_seconds anyway
-                log.warning("could not record screen disconnect", exc_info=True)
 
     def _grant(self, principal):
         """What a join rests on, to check again later (None for public rooms)."""
@@ -504,24 +538,6 @@ class HallNamespace(Namespace):
         except HallError as error:
             return error_ack(error)
 
-    def on_screen_status(self, data=None):
-        """``screen_status {"screen", "kind", "name"?, "sound", "last_announcement", "counters"?}``
-        from a socket in ``display`` → ack ``{"ok": true}`` or ``{"ok": false, "error"}``
-        (``services.screens``: strict validation; unchanged heartbeats written at most every 20 s)."""
-        try:
-            if "display" not in rooms():
-                raise Forbidden("Màn hình phải vào phòng display trước khi báo trạng thái",
-                                "Join the display room before reporting screen status", code="not_joined")
-            status = screens.parse_status(data)
-            now = self.hall.clock()
-            if self.heartbeats.due(request.sid, status, now, every=screens.write_every(self.hall.config.policy)):
-                if self.hall.report_screen(status, sid=request.sid, address=request.remote_addr):
-                    current_app.extensions["publisher"].dashboard_stale = True
-                self.heartbeats.written(request.sid, status, now)
-            return {"ok": True}
-        except HallError as error:
-            return error_ack(error)
-
     def principal(self, token):
         """A device token from the payload, else the signed-in account of the connection (its
         session as it was when the socket connected: still its account's, not past HALL_SESSION_HOURS)."""
@@ -531,10 +547,19 @@ class HallNamespace(Namespace):
         return users.principal_for_user(user) if user else None
 
     def ticket_view(self, token):
-        """A ticket page's first view, with the seq of the same read."""
-        # ticket_by_token's read nests in this one: the view and its seq are one snapshot
-        payload = self.hall.read(lambda db, config, now: {"seq": views.current_seq(db),
-                                                          "ticket": self.hall.ticket_by_token(token)})
+        """A ticket page's first view, with the seq of the same read. The pages of a join storm
+        share one estimator (same seq, same second, as ``join_snapshot``): a view then costs
+        its row and its place in line, not the dozen reads of a fresh estimate."""
+        def view(db, config, now):
+            seq = views.current_seq(db)
+            key = (seq, int(now))
+            cached = self._estimator
+            if (cached is None or cached[0] != key or cached[1] is not config
+                    or time.monotonic() - cached[2] >= JOIN_SNAPSHOT_SECONDS):
+                cached = self._estimator = (key, config, time.monotonic(), FollowedEstimator(db, config, now))
+            rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
+            return {"seq": seq, "ticket": views.public_ticket(config, rows[0], cached[3]) if rows else None}
+        payload = self.hall.read(view)
         if self.publisher is not None and payload["ticket"] is not None:
             self.publisher.joined_ticket(token, payload["ticket"])
         return payload
@@ -563,7 +588,8 @@ class HallNamespace(Namespace):
             hall.counter_state(number)  # an unknown counter is refused before joining
             return (lambda: ("counter_state", hall.counter_state(number))), principal
         if kind == "ticket" and key:
-            if hall.ticket_by_token(key) is None:
+            if not hall.read(lambda db, config, now: db.execute(
+                    "SELECT 1 FROM tickets WHERE track_token = ?", [key]).fetchone()):
                 raise NotFound("Không tìm thấy phiếu", "Unknown ticket", code="unknown_ticket")
             return (lambda: ("ticket", self.ticket_view(key))), None
         raise NotFound(f"Không có phòng {room!r}", f"Unknown room {room!r}", code="unknown_room")
