@@ -8,7 +8,6 @@ import os
 import queue
 import signal
 import sys
-from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before anything imports pygame
@@ -70,7 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="connect, draw one frame to this PNG and exit (the lost-connection board if no hub)")
     parser.add_argument("--wait", type=float, default=5.0, help="--screenshot: seconds to wait for the hub")
     parser.add_argument("--timezone", type=time_zone, default=os.environ.get("HALL_TIMEZONE"),
-                        help="time zone of the clock, e.g. Asia/Ho_Chi_Minh (HALL_TIMEZONE; default: the system's)")
+                        help="time zone of the clock, e.g. Asia/Ho_Chi_Minh (HALL_TIMEZONE; default: the hall's, "
+                             "from the hub)")
+    parser.add_argument("--screen-id", default=os.environ.get("HALL_SCREEN_ID"),
+                        help="this screen's id on the supervisor's dashboard (HALL_SCREEN_ID; default: made once "
+                             "and kept in ~/.local/state/hall-display/screen-id)")
+    parser.add_argument("--name", default=os.environ.get("HALL_SCREEN_NAME"),
+                        help="this screen's name on the dashboard, e.g. \"Sảnh tầng 1\" (HALL_SCREEN_NAME)")
     parser.add_argument("--highlight-seconds", type=float, default=10.0, help="how long a call stays highlighted")
     parser.add_argument("--fps", type=int, default=25, help="frames per second")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -105,9 +110,10 @@ def build_app(args, audio: str, screen: str, size):
     import pygame
 
     from .announcer import Announcer
-    from .app import DisplayApp
+    from .app import DisplayApp, hall_clock
     from .audio import ClipLibrary, make_speaker
     from .fonts import Typeface, find_font_files
+    from .health import Health, screen_id, sound_state
     from .model import Board
     from .network import HubLink
     from .render import BoardRenderer
@@ -122,13 +128,16 @@ def build_app(args, audio: str, screen: str, size):
         pygame.display.init()
     counters = frozenset([args.counter]) if args.counter is not None else args.counters
     board = Board(counters_filter=counters, highlight_seconds=args.highlight_seconds)
-    announcer = Announcer(make_speaker(audio), clips)
+    speaker = make_speaker(audio)
+    announcer = Announcer(speaker, clips)
+    health = None if args.screenshot else Health(args.screen_id or screen_id(), name=args.name, counters=counters,
+                                                 sound=lambda: sound_state(audio, speaker))
     surface = make_screen(screen, size, fullscreen=args.fullscreen)
     renderer = BoardRenderer(Typeface(*find_font_files(args.font)), counter=args.counter)
     inbox = queue.Queue()
     link = HubLink(args.hub, inbox, token=args.token).start()
     return DisplayApp(board, announcer, renderer, surface, inbox=inbox, link=link,
-                      wall_clock=wall_clock(args.timezone))
+                      wall_clock=hall_clock(board, args.timezone), health=health)
 
 
 def time_zone(name: str):
@@ -138,13 +147,6 @@ def time_zone(name: str):
         return ZoneInfo(name)
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         raise argparse.ArgumentTypeError(f"unknown time zone {name!r}") from None
-
-
-def wall_clock(zone):
-    """The clock the board shows: the system's local time, or that of ``zone``."""
-    if zone is None:
-        return datetime.now
-    return lambda: datetime.now(zone)
 
 
 if __name__ == "__main__":

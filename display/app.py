@@ -1,8 +1,10 @@
 """The display application: the main loop that joins the network, the board, the speaker and the screen.
 
 The network thread (``HubLink``) only fills ``inbox``; everything else runs here, in the
-pygame thread: ``step`` drains the inbox into the board, queues new calls for the
-announcer and lets it start the next one; ``render`` draws a frame.
+pygame thread: ``step`` drains the inbox into the board, queues new calls (and calls missed
+during a short cut) for the announcer, lets it start the next one, notices when one has
+finished and sends the screen's health report when one is due; ``render`` draws a frame.
+The clock shown is the hall's (its time zone from the hub's ``state``) unless one was chosen.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import queue
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from .announcer import Announcer
 from .model import CONNECTING, Board
@@ -18,19 +21,42 @@ from .model import CONNECTING, Board
 log = logging.getLogger(__name__)
 
 
+def hall_clock(board: Board, zone=None, now=time.time):
+    """The clock the board shows: ``zone`` when one was chosen (``--timezone``), else the hall's
+    time zone from the hub's state, else (before the first state, or a zone this machine does not
+    know) the machine's own."""
+    known = {}
+
+    def clock() -> datetime:
+        chosen = zone
+        name = board.hall.get("timezone")
+        if chosen is None and isinstance(name, str) and name:
+            if name not in known:
+                try:
+                    known[name] = ZoneInfo(name)
+                except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+                    log.error("unknown hall time zone %r: showing the machine's time", name)
+                    known[name] = None
+            chosen = known[name]
+        return datetime.fromtimestamp(now(), chosen) if chosen else datetime.fromtimestamp(now())
+    return clock
+
+
 class DisplayApp:
     def __init__(self, board: Board, announcer: Announcer, renderer=None, screen=None, inbox=None,
-                 link=None, wall_clock=datetime.now):
+                 link=None, wall_clock=None, health=None):
         self.board = board
         self.announcer = announcer
-        self.announcer.on_start = board.start_calling
+        self.announcer.on_start = self._started
         self.renderer = renderer
         self.screen = screen
         self.inbox = inbox if inbox is not None else queue.Queue()
         self.link = link
-        self.wall_clock = wall_clock
+        self.wall_clock = wall_clock or hall_clock(board)
+        self.health = health
         self.running = False
         self._drawn = None  # what the last full frame showed; None forces a redraw
+        self._speaking = None  # the call whose announcement is playing
 
     # -- one step at a time (the tests drive these) ------------------------------------------
 
@@ -38,7 +64,11 @@ class DisplayApp:
         """Apply one item from the network thread."""
         try:
             if kind == "state":
-                self.board.apply_state(payload)
+                for call in self.board.apply_state(payload):  # missed during a short cut
+                    self.announcer.enqueue(call)
+            elif kind == "online":
+                if self.health is not None:
+                    self.health.joined()
             elif kind == "lost":
                 self.board.connection_lost(payload)
             else:
@@ -62,6 +92,22 @@ class DisplayApp:
     def step(self) -> None:
         self.pump()
         self.announcer.tick()
+        if self._speaking is not None and not self.announcer.speaker.busy():
+            self._finished()
+        if self.health is not None and self.link is not None:
+            self.health.report(self.link.send_status)
+
+    def _started(self, call) -> None:
+        """An announcement starts: the board shows it; it counts as played once the speaker is done."""
+        if self._speaking is not None:
+            self._finished()
+        self.board.start_calling(call)
+        self._speaking = call if self.announcer.speaker.busy() else None  # nothing to hear: not played
+
+    def _finished(self) -> None:
+        if self.health is not None:
+            self.health.announced(self._speaking.call_id)
+        self._speaking = None
 
     def render(self, force: bool = False) -> bool:
         """Draw a frame if anything shown has changed (or only the scrolling ticker); True if drawn."""

@@ -7,8 +7,14 @@ injected clock:
   pushes with ``seq`` at or below the snapshot's are already in it and are ignored;
 - a ``called`` push is new only once: its ``call_id`` is remembered, and the calls listed in
   a snapshot's ``recent_calls`` are history (shown, never announced);
-- calls missed while the connection was down arrive in the next snapshot, so they are shown
-  but not announced (a late announcement would send citizens to a counter that moved on);
+- calls missed while the connection was down arrive in the next snapshot: those at most the
+  hall's ``catchup_seconds`` old (``state.hall.catchup_seconds``, by the hub's clock: each
+  recent call's ``age_seconds``) are announced once, oldest first, when the screen is back
+  from a short cut; older ones are only shown (a late announcement would send citizens to a
+  counter that moved on). A screen's first snapshot announces nothing: it cannot know what
+  it said before it started;
+- the big panel shows a call only while its ticket is still at the counter: a no-show (or
+  done, or a transfer) takes it off, and the newest call still in effect takes its place;
 - the "now calling" highlight starts when an announcement starts (``start_calling``) and
   lasts ``highlight_seconds``; a snapshot clears it, so a reconnect never shows an old call
   as new;
@@ -120,6 +126,7 @@ class Board:
         self.highlight_until = 0.0
         self._services_seq = 0
         self._seen_calls: OrderedDict[str, None] = OrderedDict()
+        self._pending: set[str] = set()  # received calls whose announcement has not started
 
     # -- connection ---------------------------------------------------------------
 
@@ -137,14 +144,17 @@ class Board:
 
     # -- snapshot and pushes ------------------------------------------------------------
 
-    def apply_state(self, state: dict) -> None:
-        """Replace everything with a snapshot; its recent calls are history, not news."""
+    def apply_state(self, state: dict) -> list[Call]:
+        """Replace everything with a snapshot; return the calls to announce late (see the
+        module's rules: made while a short cut lasted), oldest first. The rest is history."""
         self.version += 1
         seq = int(state.get("seq") or 0)
+        had = self.seq if self.snapshot_seq is not None else None  # what we knew before this snapshot
         if seq < self.seq:
             # The hub's history restarted (a new database): old call ids may come back.
             log.warning("hub seq went back from %s to %s; forgetting earlier calls", self.seq, seq)
             self._seen_calls.clear()
+            had = None
         self.seq = self.snapshot_seq = seq
         self.day = state.get("day")
         self.hall = dict(state.get("hall") or {})
@@ -155,16 +165,27 @@ class Board:
                 self.counters[counter.number] = counter
         self._services_seq = seq
         self.services = [Service.from_view(view) for view in state.get("services") or ()]
-        self.recent_calls = []
+        self.recent_calls, late = [], []
+        catchup_seconds = self.hall.get("catchup_seconds") or 0
         for entry in state.get("recent_calls") or ():
-            self._remember(str(entry["call_id"]))
+            call_id = str(entry["call_id"])
+            missed = had is not None and call_id not in self._seen_calls and call_id.isdigit() and int(call_id) > had
+            self._remember(call_id)
             if self._shows_counter(int(entry["counter"])):
-                self.recent_calls.append(self._history_call(entry))
+                call = self._history_call(entry)
+                self.recent_calls.append(call)
+                age = entry.get("age_seconds")
+                if missed and isinstance(age, int | float) and age <= catchup_seconds and call.clips:
+                    late.append(call)
         self.recent_calls = self.recent_calls[: self.recent_limit]
-        self.now_calling = self.recent_calls[0] if self.recent_calls else None
+        self._pending = {call.call_id for call in late}
+        self.now_calling = self._in_effect()
         self.highlight_until = 0.0
         if self.status != ONLINE:
             self.status, self.status_since = ONLINE, self.clock()
+        if late:
+            log.info("back from a cut: announcing %d missed call(s)", len(late))
+        return late[::-1]
 
     def apply_push(self, event: str, payload: dict) -> list[Call]:
         """Apply one push; return the calls that are new and should be announced."""
@@ -185,6 +206,10 @@ class Board:
             if self._shows_counter(counter.number) and (known is None or seq >= known.seq):
                 self.counters[counter.number] = counter
                 self.counters = dict(sorted(self.counters.items()))
+                shown = self.now_calling
+                if shown is not None and shown.counter == counter.number and counter.current != shown.number:
+                    # The called ticket left its counter (a no-show, done, a transfer): off the big panel.
+                    self.now_calling, self.highlight_until = self._in_effect(), 0.0
         else:
             log.debug("ignoring push %r", event)
         return []
@@ -195,6 +220,7 @@ class Board:
         self._remember(call.call_id)
         if not self._shows_counter(call.counter):
             return []
+        self._pending.add(call.call_id)
         self.recent_calls = [call, *self.recent_calls][: self.recent_limit]
         counter = self.counters.get(call.counter)
         if counter is not None and call.seq >= counter.seq:
@@ -204,6 +230,7 @@ class Board:
     def start_calling(self, call: Call) -> None:
         """The announcement of ``call`` starts: show it large and highlighted."""
         self.version += 1
+        self._pending.discard(call.call_id)
         self.now_calling = call
         self.highlight_until = self.clock() + self.highlight_seconds
 
@@ -253,8 +280,19 @@ class Board:
 
     def _history_call(self, entry: dict) -> Call:
         number = int(entry["counter"])
-        return Call(call_id=str(entry["call_id"]), number=str(entry["number"]), counter=number,
-                    counter_name=self.counter_label(number), recall=bool(entry.get("recall")))
+        call_id = str(entry["call_id"])
+        return Call(call_id=call_id, number=str(entry["number"]), counter=number,
+                    counter_name=self.counter_label(number), recall=bool(entry.get("recall")),
+                    text=entry.get("text") or "", text_en=entry.get("text_en"), clips=tuple(entry.get("clips") or ()),
+                    seq=int(call_id) if call_id.isdigit() else 0)
+
+    def _in_effect(self) -> Call | None:
+        """The newest announced call whose ticket is still at its counter, or None."""
+        for call in self.recent_calls:
+            counter = self.counters.get(call.counter)
+            if call.call_id not in self._pending and counter is not None and counter.current == call.number:
+                return call
+        return None
 
 
 def parse_counters(spec: str) -> frozenset[int]:

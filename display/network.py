@@ -2,7 +2,9 @@
 
 It never touches pygame or the board. Everything it learns goes into ``inbox`` (a
 ``queue.Queue``) as ``(kind, payload)``: ``("state", snapshot)``, ``("called" | "queue" |
-"counter", push)`` and ``("lost", reason)``; the main loop applies them in that order.
+"counter", push)``, ``("online", transport)`` once the join is acknowledged and ``("lost",
+reason)``; the main loop applies them in that order. :meth:`HubLink.send_status` sends the
+screen's health report (``screen_status``) on the joined connection.
 
 Reconnection with backoff, the tight TCP keepalive (a pulled cable shows "Mất kết nối"
 within about 3 s), ordered delivery and the seq guard all live in ``hallclient``. A hall
@@ -11,7 +13,11 @@ screen never gives up: a refused join is reported as lost and retried like any f
 
 from __future__ import annotations
 
+import logging
+
 from hallclient import Backoff, Keepalive, Link
+
+log = logging.getLogger(__name__)
 
 PUSH_EVENTS = ("state", "called", "queue", "counter")
 #: Dead peer declared after about 1 + 1 × 2 s.
@@ -27,4 +33,14 @@ class HubLink(Link):
         super().__init__(url, "display", token=token, events=PUSH_EVENTS, backoff=backoff, timeout=timeout,
                          keepalive=KEEPALIVE, final_refusals=(), name="hub-link",
                          on_event=lambda kind, payload: inbox.put((kind, payload)),
+                         on_online=lambda transport: inbox.put(("online", transport)),
                          on_lost=lambda reason: inbox.put(("lost", reason)))
+
+    def send_status(self, status: dict) -> bool:
+        """Send ``screen_status``; False while not joined. A refusal is logged (it means a bug)."""
+        return self.emit("screen_status", status, callback=_status_ack)
+
+
+def _status_ack(ack=None):
+    if not (isinstance(ack, dict) and ack.get("ok")):
+        log.error("the hub refused the screen's status report: %r", ack)

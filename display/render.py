@@ -75,7 +75,9 @@ def hall_layout(width: int, height: int) -> dict[str, pygame.Rect]:
         now_calling = _rect(margin, top, left_w, content_h * 0.76)
         recent = _rect(margin, now_calling.bottom + margin, left_w, bottom - now_calling.bottom - margin)
         counters = _rect(now_calling.right + margin, top, width - left_w - 3 * margin, content_h)
-    banner = _rect(0, header.bottom, width, height * (0.07 if portrait else 0.11))
+    # Over the waiting strip and the ticker (stale while the hub is away anyway), never over the
+    # hall's name, the clock or the counters.
+    banner = _rect(0, services.top, width, height - services.top)
     return {"header": header, "now_calling": now_calling, "recent": recent, "counters": counters,
             "services": services, "ticker": ticker, "banner": banner}
 
@@ -175,8 +177,9 @@ class BoardRenderer:
             self._two_lines(surface, label, "ĐANG MỜI", "Now calling", colour=ink,
                             english_colour=ink if highlighted else "muted", align="center")
             self._text(surface, "—", number, "muted", bold=True, align="center")
-            self._two_lines(surface, counter, "Chưa có số nào được mời", "No number called yet",
-                            colour="muted", bold=False, align="center")
+            waiting = ("Xin vui lòng chờ đến lượt", "Please wait for your number") if board.recent_calls else (
+                "Chưa có số nào được mời", "No number called yet")
+            self._two_lines(surface, counter, *waiting, colour="muted", bold=False, align="center")
             return
         title = ("MỜI LẠI", "Recall") if call.recall else ("ĐANG MỜI", "Now calling")
         self._text(surface, f"{title[0]}  ·  {title[1]}", label, ink, bold=True, align="center")
@@ -235,7 +238,18 @@ class BoardRenderer:
             ink = "highlight_text" if hot else "text"
             self._two_lines(surface, name_box, counter.name, f"Counter {counter.number}", colour=ink,
                             english_colour=ink if hot else "muted", split=0.62, sizes=name_sizes)
-            if counter.current:
+            if counter.current and counter.status == "paused":
+                # Paused with a citizen at the desk: the number, and that the counter is paused.
+                tag_box, number_box = _rect(value_box.left, value_box.top, value_box.width * 0.45,
+                                            value_box.height), _rect(value_box.left + value_box.width * 0.45,
+                                                                     value_box.top, value_box.width * 0.55,
+                                                                     value_box.height)
+                self._two_lines(surface, tag_box, "Tạm nghỉ", "Paused", colour="paused", bold=True,
+                                english_colour="paused", align="left", split=0.62)
+                fit = self.type.fit_size(counter.current, number_box.width, number_box.height, True)
+                self._text(surface, counter.current, number_box, "highlight_text" if hot else "accent",
+                           bold=True, align="right", size=min(number_size, fit))
+            elif counter.current:
                 self._text(surface, counter.current, value_box, "highlight_text" if hot else "accent",
                            bold=True, align="right", size=number_size)
             elif counter.status == "paused":

@@ -129,6 +129,20 @@ class Link:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def emit(self, event: str, payload: dict, callback: Callable[[object], object] | None = None) -> bool:
+        """Send ``event`` on the joined connection; False (nothing queued) while not joined, so
+        the caller sends again after the next ``on_online``. ``callback(ack)`` runs in the link's
+        thread and must not block."""
+        client = self._client
+        if not self.online or client is None or self._stopping.is_set():
+            return False
+        try:
+            client.emit(event, payload, callback=callback)
+        except Exception as error:  # the connection is going away; on_lost follows
+            log.debug("could not send %r: %s", event, error)
+            return False
+        return True
+
     # -- the thread -------------------------------------------------------------------
 
     def _run(self):

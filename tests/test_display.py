@@ -35,15 +35,25 @@ class FakeClock:
         self.now += seconds
 
 
-def hall_state(seq=10, recent=(), counters=None, waiting=None):
-    """A ``state`` snapshot shaped like GET /api/v1/state, for the demo hall's first counters."""
+def hall_state(seq=10, recent=(), counters=None, waiting=None, current=None, ages=None, timezone=None):
+    """A ``state`` snapshot shaped like GET /api/v1/state, for the demo hall's first counters.
+    ``recent`` is (call_id, number, counter), newest first; as on the hub, each counter's newest
+    call is its current ticket unless ``current`` says otherwise ({counter: number or None});
+    ``ages`` gives calls their ``age_seconds`` (a hub without it: none)."""
     counters = counters or {1: ("HT",), 2: ("HT", "CT"), 3: ("CT",), 4: ("DD",)}
     waiting = waiting or {}
+    at_counter = {}
+    for _, number, counter in recent:
+        at_counter.setdefault(counter, number)
+    at_counter.update(current or {})
+    hall = {"name": "Trung tâm Phục vụ hành chính công xã Demo", "name_en": "Demo Center", "hotline": "1900 0000",
+            "catchup_seconds": 20}
+    if timezone:
+        hall["timezone"] = timezone
     return {
         "seq": seq,
         "day": "2026-11-26",
-        "hall": {"name": "Trung tâm Phục vụ hành chính công xã Demo", "name_en": "Demo Center",
-                 "hotline": "1900 0000"},
+        "hall": hall,
         "services": [
             {"code": code, "name": name, "name_en": name_en, "waiting": waiting.get(code, 0), "eta_minutes": 5}
             for code, name, name_en in (("HT", "Hộ tịch", "Civil status"), ("CT", "Chứng thực", "Certification"),
@@ -51,12 +61,15 @@ def hall_state(seq=10, recent=(), counters=None, waiting=None):
         ],
         "counters": [
             {"number": number, "name": f"Quầy {number}", "status": "open", "services": list(services),
-             "current": None}
+             "current": {"number": at_counter[number], "service": "HT"} if at_counter.get(number) else None}
             for number, services in counters.items()
         ],
         "recent_calls": [
-            {"call_id": str(call_id), "number": number, "counter": counter, "called_at": "2026-11-26T09:00:00+07:00",
-             "recall": False}
+            dict({"call_id": str(call_id), "number": number, "counter": counter,
+                  "called_at": "2026-11-26T09:00:00+07:00", "recall": False,
+                  "text": f"Xin mời công dân có số thứ tự {number} đến quầy số {counter}", "text_en": None,
+                  "clips": ["chime", f"num.{number}"]},
+                 **({"age_seconds": ages[call_id]} if ages and call_id in ages else {}))
             for call_id, number, counter in recent
         ],
     }
@@ -416,3 +429,175 @@ def test_frames_are_drawn_only_when_something_changed(typeface):
     ticker = app.renderer.layout((1280, 720))["ticker"]
     top = pygame.Rect(0, 0, 1280, ticker.top)
     assert before.subsurface(top).get_view("2").raw == app.screen.surface.subsurface(top).get_view("2").raw
+
+
+# -- back from a cut, the big panel, the hall's clock, health ---------------------------------
+
+
+def test_back_from_a_short_cut_the_missed_calls_are_announced_once_oldest_first():
+    board = Board()
+    assert board.apply_state(hall_state(seq=10, recent=[(9, "1002", 2)], ages={9: 1})) == []  # a first start
+    board.connection_lost("cable pulled")
+    recent = [(19, "1005", 1), (17, "1004", 3), (14, "1003", 2), (9, "1002", 2)]
+    late = board.apply_state(hall_state(seq=20, recent=recent, ages={19: 3, 17: 20, 14: 21, 9: 60}))
+    assert [(call.call_id, call.number, call.counter) for call in late] == [("17", "1004", 3), ("19", "1005", 1)]
+    assert late[0].clips == ("chime", "num.1004") and late[0].text.endswith("1004 đến quầy số 3")
+    assert [call.number for call in board.recent_calls] == ["1005", "1004", "1003", "1002"]  # 1003: only shown
+    assert board.apply_push("called", called(19, "1005", 1)) == []
+    board.connection_lost("again")
+    assert board.apply_state(hall_state(seq=20, recent=recent, ages={19: 4, 17: 21})) == []  # said once
+
+    silent_hall = Board(counters_filter={1})  # a hall with catchup_seconds = 0, or calls elsewhere
+    silent_hall.apply_state(hall_state(seq=10))
+    silent_hall.connection_lost("cut")
+    state = hall_state(seq=20, recent=[(19, "1005", 1), (18, "1004", 3)], ages={19: 1, 18: 1})
+    assert [call.number for call in silent_hall.apply_state(state)] == ["1005"]  # counter 3 is not shown here
+    silent_hall.connection_lost("cut")
+    state = hall_state(seq=30, recent=[(29, "1006", 1)], ages={29: 1})
+    state["hall"]["catchup_seconds"] = 0
+    assert silent_hall.apply_state(state) == []
+
+
+def test_the_app_says_the_missed_calls_after_the_cut_in_order():
+    clock = FakeClock()
+    speaker = FakeSpeaker(clock)
+    board = Board(clock=clock)
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(SOUNDS), clock=clock, min_slot_seconds=0.1))
+    app.inbox.put(("state", hall_state(seq=5)))
+    app.inbox.put(("lost", "cut"))
+    app.inbox.put(("state", hall_state(seq=9, recent=[(8, "1002", 2), (7, "1001", 1)], ages={8: 2, 7: 5})))
+    for _ in range(40):
+        app.step()
+        clock.advance(1)
+    assert [playback.call_id for playback in speaker.played] == ["7", "8"]
+    assert speaker.played[0].clip_ids[0] == "chime"
+
+
+def test_a_no_show_leaves_the_big_panel(typeface):
+    clock = FakeClock()
+    board = Board(clock=clock)
+    board.apply_state(hall_state(seq=10, recent=[(9, "1002", 2)]))
+    assert board.now_calling.number == "1002"
+    [call] = board.apply_push("called", called(12, "1004", 1))
+    board.apply_push("counter", counter_push(12, 1, current="1004"))
+    assert board.now_calling.number == "1002"  # 1004 is not announced yet
+    board.start_calling(call)
+    assert board.now_calling.number == "1004" and board.highlighted
+    board.apply_push("counter", counter_push(13, 1))  # 1004 did not come: no-show
+    assert board.now_calling.number == "1002" and not board.highlighted  # the call still in effect
+    board.apply_push("counter", counter_push(14, 2))
+    assert board.now_calling is None
+    renderer = BoardRenderer(typeface)
+    surface = pygame.Surface((1280, 720))
+    panel = renderer.draw(surface, board)["now_calling"]
+    number_row = pygame.Rect(panel.left, panel.top + panel.height * 0.25, panel.width, panel.height * 0.45)
+    assert count_colour(surface, number_row, THEME["accent"], tolerance=10) == 0  # no number on the panel
+    # A snapshot whose last call's ticket has left its counter does not show it either.
+    board.apply_state(hall_state(seq=15, recent=[(12, "1004", 1), (9, "1002", 2)], current={1: None}))
+    assert board.now_calling.number == "1002"
+
+
+def test_the_clock_shows_the_hall_time_zone_unless_one_is_chosen(caplog):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from display.app import hall_clock
+
+    moment = datetime(2026, 11, 30, 1, 36, tzinfo=UTC).timestamp()  # 01:36 UTC is 08:36 in the hall
+    board = Board()
+    clock = hall_clock(board, now=lambda: moment)
+    assert clock() == datetime.fromtimestamp(moment)  # no state yet: the machine's zone
+    board.apply_state(hall_state(timezone="Asia/Ho_Chi_Minh"))
+    assert clock().strftime("%H:%M") == "08:36" and clock().utcoffset().total_seconds() == 7 * 3600
+    assert hall_clock(board, ZoneInfo("UTC"), now=lambda: moment)().strftime("%H:%M") == "01:36"
+    app = DisplayApp(board, Announcer(FakeSpeaker(), ClipLibrary(None)))
+    assert app.wall_clock().tzinfo == ZoneInfo("Asia/Ho_Chi_Minh")  # the app's default clock
+    board.apply_state(hall_state(timezone="Mars/Olympus_Mons"))
+    assert clock() == datetime.fromtimestamp(moment) and "unknown hall time zone" in caplog.text
+
+
+def counter_row(regions, index, count):
+    """Counter ``index``'s row in the hall layout (one column of ``count`` counters)."""
+    box = regions["counters"]
+    top = box.top + box.height * 0.09
+    height = min(box.height * 0.91 / count, box.height * 0.91 / 4)
+    return pygame.Rect(box.left, round(top + index * height), box.width, round(height))
+
+
+def test_a_paused_counter_with_a_ticket_says_so(typeface, tmp_path):
+    board = busy_board(FakeClock())
+    board.apply_push("counter", counter_push(12, 2, current="1002", status="paused"))
+    renderer = BoardRenderer(typeface)
+    surface = pygame.Surface((1920, 1080))
+    regions = renderer.draw(surface, board)
+    pygame.image.save(surface, str(tmp_path / "paused.png"))
+    serving, paused_with_ticket, idle, paused = (counter_row(regions, index, 4) for index in range(4))
+    assert count_colour(surface, paused_with_ticket, THEME["paused"], tolerance=6) > 800  # "Tạm nghỉ · Paused"
+    assert count_colour(surface, paused_with_ticket, THEME["accent"], tolerance=10) > 800  # and its number
+    assert count_colour(surface, serving, THEME["paused"], tolerance=6) == 0
+    assert count_colour(surface, paused, THEME["paused"], tolerance=6) > 800
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (1080, 1920)])
+def test_the_lost_banner_covers_neither_the_hall_name_nor_a_counter(typeface, size):
+    board = busy_board(FakeClock())
+    board.connection_lost("test")
+    surface = pygame.Surface(size)
+    regions = BoardRenderer(typeface).draw(surface, board)
+    banner = regions["banner"]
+    for part in ("header", "now_calling", "counters", "recent"):
+        assert not banner.colliderect(regions[part]), part
+    first_row = counter_row(regions, 0, 4) if size[0] > size[1] else regions["counters"]
+    assert count_colour(surface, first_row, THEME["lost"], tolerance=4) == 0
+    assert surface.get_at((banner.left + 2, banner.bottom - 2))[:3] == THEME["lost"]
+    assert banner.height >= size[1] * 0.15  # big enough to read from the back of the hall
+
+
+def test_health_reports_on_join_every_heartbeat_and_at_once_on_changes():
+    from display.health import Health
+
+    clock, sound, sent, online = FakeClock(), ["ok"], [], [True]
+
+    def send(status):
+        if online[0]:
+            sent.append(status)
+        return online[0]
+
+    health = Health("pygame-sanh-1", name="Sảnh 1", counters={3, 1}, sound=lambda: sound[0], clock=clock,
+                    wall=lambda: 1764465125.5)
+    assert health.report(send) and not health.report(send)
+    assert sent[0] == {"screen": "pygame-sanh-1", "kind": "pygame", "name": "Sảnh 1", "sound": "ok",
+                       "last_announcement": None, "counters": [1, 3]}
+    clock.advance(14)
+    assert not health.report(send)
+    clock.advance(1)
+    assert health.report(send)  # the heartbeat
+    sound[0] = "failed"
+    assert health.report(send) and sent[-1]["sound"] == "failed"  # at once
+    health.announced("41")
+    assert health.report(send) and sent[-1]["last_announcement"] == {"call_id": "41", "played_at": 1764465125.5}
+    online[0] = False
+    health.joined()
+    assert not health.report(send)  # offline: nothing queued...
+    online[0] = True
+    assert health.report(send) and len(sent) == 5  # ...and sent once joined again
+
+
+def test_health_knows_its_sound_and_keeps_its_id(tmp_path):
+    from display.health import screen_id, sound_state
+
+    assert sound_state("fake", FakeSpeaker()) == "off"  # chosen: a counter-top screen
+    assert sound_state("pygame", make_speaker("fake")) == "failed"  # the mixer would not open
+    pygame.mixer.init()
+    try:
+        assert sound_state("pygame", PygameSpeaker()) == "ok"
+    finally:
+        pygame.mixer.quit()
+    kept = tmp_path / "state" / "screen-id"
+    first = screen_id(kept)
+    assert first.startswith("pygame-") and len(first) <= 64 and kept.read_text().strip() == first
+    assert screen_id(kept) == first
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    derived = screen_id(blocked / "screen-id")  # cannot be kept: derived from the machine, the same each time
+    assert derived == screen_id(blocked / "screen-id") and derived.startswith("pygame-")
