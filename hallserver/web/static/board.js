@@ -120,6 +120,7 @@
     const hot = highlighted() ? Number(board.call.counter) : null;
     const portrait = window.innerHeight > window.innerWidth;
     const columns = counters.length > (portrait ? 8 : 6) ? 2 : 1;
+    document.body.classList.toggle("many-counters", columns > 1);
     const body = $("counters");
     body.style.setProperty("--counter-columns", columns);
     body.style.setProperty("--counter-rows", Math.max(4, Math.ceil(counters.length / columns)));
@@ -166,7 +167,11 @@
     $("services").replaceChildren(...services.map((service) => {
       const item = document.createElement("li");
       item.dataset.service = service.code;
-      const names = twoLines("div", "service-name", [service.name, service.name_en || ""]);
+      const names = document.createElement("div");
+      names.className = "service-name";
+      names.innerHTML = '<span class="vi"></span><span class="en"></span>';
+      names.firstChild.textContent = service.name;
+      names.lastChild.textContent = service.name_en || "";
       const count = document.createElement("div");
       count.className = "count";
       count.textContent = service.waiting;
