@@ -18,8 +18,11 @@ import time
 
 import requests
 
+from hallserver.voice.pack import voice_pack_dir
+
 from .hub import ROOT, Hub, cpu_seconds, rss_kib
 
+JOINED = re.compile(r"joined (the )?display")  # hallclient's log line: "joined display of URL (websocket)"
 ANNOUNCING = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO display\.announcer: "
                         r"announcing call (\d+):.*\((\d+\.\d) s\)$")
 
@@ -42,9 +45,11 @@ def _percentile(values, fraction):
     return ordered[max(0, -(-int(fraction * 100) * len(ordered) // 100) - 1)]
 
 
-def run(calls=10, idle_seconds=10):
+def run(calls=10, idle_seconds=10, voice="vi"):
     """Make ``calls`` calls, each once the previous announcement has finished (so none
-    waits behind another), and report call → announcement start, RSS and idle CPU."""
+    waits behind another), and report call → announcement start, RSS and idle CPU. The
+    display plays the shipped pack of ``voice`` (the calls are said twice, as by default)."""
+    sounds = voice_pack_dir(os.path.join(ROOT, "sounds"), voice)
     with Hub(label="display") as hub:
         kiosk, counter = hub.token("kiosk"), hub.token("counter", 2)
         log_path = os.path.join(tempfile.mkdtemp(prefix="hall-bench-display-"), "display.log")
@@ -52,10 +57,11 @@ def run(calls=10, idle_seconds=10):
         with open(log_path, "w") as log:
             display = subprocess.Popen(
                 [sys.executable, "-m", "display", "--hub", hub.url, "--audio", "pygame", "--screen", "offscreen",
-                 "--size", "1920x1080"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+                 "--size", "1920x1080", "--sounds", str(sounds)], cwd=ROOT, env=environment, stdout=log,
+                stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 20
-            while "joined the display room" not in open(log_path, encoding="utf-8").read():
+            while not JOINED.search(open(log_path, encoding="utf-8").read()):
                 if time.monotonic() > deadline or display.poll() is not None:
                     raise RuntimeError(f"the display did not join:\n{open(log_path).read()[-2000:]}")
                 time.sleep(0.1)
@@ -93,7 +99,7 @@ def run(calls=10, idle_seconds=10):
                        "max": max(latencies)} if latencies else None,
         "rss_idle_kib": rss_idle, "rss_after_kib": rss_after, "idle_cpu_share": idle_cpu,
     }
-    print(f"[display] {len(latencies)}/{calls} calls announced; call → announcement start ms "
+    print(f"[display] {voice} pack; {len(latencies)}/{calls} calls announced; call → announcement start ms "
           f"p50 {figures['latency_ms']['p50']:.0f} p95 {figures['latency_ms']['p95']:.0f} "
           f"max {figures['latency_ms']['max']:.0f}; RSS idle {rss_idle / 1024:.1f} MiB, after "
           f"{rss_after / 1024:.1f} MiB; idle CPU {idle_cpu * 100:.1f}% of one core")
