@@ -34,7 +34,7 @@ from collections import Counter
 
 import requests
 
-from .hub import BENCH_HALL, HERE, Hub
+from .hub import BENCH_HALL, HERE, Hub, cpu_seconds
 
 LUA = os.path.join(HERE, "tickets.lua")
 SERVICES = ("HT", "CT", "DD", "TP", "XH")
@@ -171,21 +171,56 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-def per_second_lines(seconds):
-    """The run second by second (tickets issued, line length at its end), then how the rate
-    moved: the mean of the last ten full seconds against the first ten."""
-    lines = ["second  tickets  waiting"]
-    waiting = 0
-    for index, count in enumerate(seconds):
+def per_second_lines(seconds, cpu=None):
+    """The run second by second (tickets issued, line length at its end, and with ``cpu``
+    {second: hub CPU seconds used in it} the hub's CPU per ticket, which other work on the
+    cores skews less than the rate), then how it moved: the last ten full seconds against
+    the first ten. ``seconds``: [(epoch second, tickets issued in it)]."""
+    cpu = cpu or {}
+    lines = ["second  tickets  waiting  hub CPU ms/ticket"]
+    waiting, rows = 0, []
+    for index, (second, count) in enumerate(seconds):
         waiting += count
-        lines.append(f"{index:6d}  {count:7d}  {waiting:7d}")
-    full = seconds[1:-1]   # the first and last seconds are partial
+        per_ticket = 1000 * cpu[second] / count if second in cpu and count else None
+        rows.append((count, per_ticket))
+        lines.append(f"{index:6d}  {count:7d}  {waiting:7d}  {'' if per_ticket is None else f'{per_ticket:6.2f}'}")
+    full = rows[1:-1]   # the first and last seconds are partial
     if len(full) >= 4:
         span = min(10, len(full) // 2)
-        first, last = sum(full[:span]) / span, sum(full[-span:]) / span
+
+        def mean(values):
+            values = [value for value in values if value is not None]
+            return sum(values) / len(values) if values else float("nan")
+
+        first, last = mean([count for count, _ in full[:span]]), mean([count for count, _ in full[-span:]])
         lines.append(f"first {span} full seconds {first:.0f}/s, last {span} {last:.0f}/s: "
                      f"{(last / first - 1) * 100:+.0f}% while the line grew to {waiting}")
+        if cpu:
+            first, last = mean([cost for _, cost in full[:span]]), mean([cost for _, cost in full[-span:]])
+            lines.append(f"hub CPU per ticket: first {span} full seconds {first:.2f} ms, last {span} {last:.2f} ms "
+                         f"({(last / first - 1) * 100:+.0f}%)")
     return lines
+
+
+class CpuBySecond(threading.Thread):
+    """Reads the hub's CPU time at every whole second of the clock: {second: CPU seconds used in it}."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.readings, self.done = pid, [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            self.done.wait(1 - time.time() % 1 + 0.001)
+            value = cpu_seconds(self.pid)
+            if value is not None:
+                self.readings.append((int(time.time()), value))
+
+    def stop(self):
+        self.done.set()
+        self.join(timeout=5)
+        return {second - 1: later - earlier for (second, later), (previous, earlier)
+                in zip(self.readings[1:], self.readings[:-1], strict=True) if second == previous + 1}
 
 
 def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
@@ -202,9 +237,13 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
         say(f"[issue/{async_mode}] hub pid {hub.pid} at {hub.url}, db {hub.db_path}, "
             f"RSS idle {figures['rss_idle_kib'] / 1024:.1f} MiB")
         say(f"[issue/{async_mode}] wrk -t{threads} -c{connections} -d{duration}s POST /api/v1/tickets ...")
+        sampler = CpuBySecond(hub.pid)
+        if per_second:
+            sampler.start()
         cpu_before = hub.cpu_seconds()
         wrk = run_wrk(hub.url, token, duration, connections, threads)
         cpu_after = hub.cpu_seconds()
+        cpu_by_second = sampler.stop() if per_second else {}
         time.sleep(0.5)  # let requests cut off by wrk's stop finish their transaction
         snapshot = db_snapshot(hub.db_path)
         problems = check_database(snapshot)
@@ -241,7 +280,7 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
             f"hub CPU {figures['hub_cpu_share'] * 100:.0f}% of one core")
         say(f"[issue/{async_mode}] tickets per second of the run (DB issued_at): {seconds}")
         if per_second:
-            for line in per_second_lines(seconds):
+            for line in per_second_lines(snapshot["per_second"], cpu_by_second):
                 say(f"[issue/{async_mode}]   {line}")
         say(f"[issue/{async_mode}] wrk 201s {created}, DB tickets {snapshot['total']} "
             f"(in flight at wrk's stop: {in_flight}); wrk socket errors {errors or 'none'}")
