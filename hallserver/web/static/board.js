@@ -147,9 +147,11 @@
     }));
   }
 
+  /** The expected wait for a number taken now: a range when the hub gives one, else about N minutes. */
   function eta(service) {
     if (!service.waiting) return text.no_wait;
-    const low = service.eta_low, high = service.eta_high;
+    if (service.eta_after_closure && service.eta_at) return HallLive.fill(text.eta_after_closure, { at: service.eta_at });
+    const low = service.eta_low_minutes, high = service.eta_high_minutes;
     if (typeof low === "number" && typeof high === "number" && high > low) {
       return HallLive.fill(text.eta_range, { low, high });
     }
