@@ -28,11 +28,14 @@ LANGUAGES = ("vi", "en")
 PAGES = (home, staff, citizen, feedback, dashboard, admin, booking)
 APIS = (queue_api, bookings_api)
 # Engine.IO keepalive: the hub pings every PING_INTERVAL_SECONDS and drops (closing it) a
-# client whose answer takes longer than PING_TIMEOUT_SECONDS; clients drop a hub silent for
-# their sum and reconnect. Sized from the hub's longest event-loop stall under a join storm
-# of 2,000 sockets (bench/README.md), with room to spare, not for the fastest detection.
+# client whose answer has not been read within PING_TIMEOUT_SECONDS; clients drop a hub silent
+# for the sum (15 s) and reconnect. The timeout covers the hub's own delays, not only the
+# network's: with 2 s / 3 s a join storm of 2,000 sockets made the hub drop most of them (their
+# answers waited behind its work); measured since, with joins taken one at a time, the longest
+# gap between two pings a client saw during that storm was 9.1 s (a 4 s ping round trip on an
+# oversubscribed 2-core machine, load 7.8; bench/README.md). 10 s leaves room for that.
 PING_INTERVAL_SECONDS = 5
-PING_TIMEOUT_SECONDS = 5
+PING_TIMEOUT_SECONDS = 10
 
 
 def create_app(config=None, clock=None):

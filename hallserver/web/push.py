@@ -429,6 +429,7 @@ class HallNamespace(Namespace):
         self.publisher = None  # set by init_app: ticket pages' first views
         self._snapshot = None  # the last join snapshot: ((seq, second), config, made at, state)
         self._estimator = None  # the ticket pages' estimator, shared the same way
+        self.join_gate = threading.BoundedSemaphore(1)  # cooperative under gevent (monkey-patched)
 
     def on_disconnect(self, *reason):
         self.grants.pop(request.sid, None)
@@ -486,7 +487,16 @@ class HallNamespace(Namespace):
             if not isinstance(data, dict) or not isinstance(data.get("room"), str):
                 raise Invalid("Cần {\"room\": ...}", "Expected {\"room\": ...}", code="invalid_join")
             room = data["room"]
-            principal = self.principal(data.get("token"))
+            # One join at a time: in a storm the others wait here, off the event loop's run
+            # queue, so pings, pongs and calls are not queued behind thousands of joins.
+            with self.join_gate:
+                return self._join(room, data.get("token"))
+        except HallError as error:
+            return error_ack(error)
+
+    def _join(self, room, token):
+        try:
+            principal = self.principal(token)
             first_view, used = self.authorise(room, principal)
             # Joined before the snapshot is read, without stopping the hall: a change committed
             # after the read reaches this socket; pushes of older changes still on their way
@@ -500,8 +510,8 @@ class HallNamespace(Namespace):
             if first_view:
                 socketio.emit(*first_view(), to=request.sid)
             return {"ok": True, "room": room, "seq": state["seq"]}
-        except HallError as error:
-            return error_ack(error)
+        finally:
+            socketio.sleep(0)  # the next join waits its turn behind what is ready now
 
     def join_snapshot(self):
         """The ``state`` a join is answered with. The joins of a storm (screens and phones after
