@@ -113,8 +113,20 @@ class SentFrames:
     FRAME = re.compile(r"^42\d*(\[.*\])$", re.S)
 
     def __init__(self, page):
+        self.page = page
         self.frames = []
         page.on("websocket", lambda socket: socket.on("framesent", lambda frame: self.frames.append(frame)))
+
+    def wait_for(self, name, predicate=lambda payload: True, after=0, timeout=20):
+        """The first ``name`` event sent after the first ``after`` ones for which ``predicate`` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [payload for payload in self.events(name)[after:] if predicate(payload)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the page sent no such {name}: {self.events(name)}")
+            self.page.wait_for_timeout(100)   # lets Playwright deliver the frames
 
     def events(self, name):
         found = []
@@ -263,9 +275,9 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         tv.goto(url)
         tv.wait_for_selector("body[data-connection=online][data-sound=ok]")
         assert tv.locator("#sound-gate").is_hidden()
-        # it tells the hub at once, by the protocol
+        # it tells the hub at once, by the protocol, and the hub takes it
+        first = sent.wait_for("screen_status")
         tv.wait_for_function("() => document.body.dataset.health === 'ok'")
-        first = sent.events("screen_status")[0]
         assert first["kind"] == "browser" and first["name"] == SCREEN_NAME and first["sound"] == "ok"
         assert first["last_announcement"] is None and re.fullmatch(r"browser-[0-9a-f]{16}", first["screen"])
         listed = supervisor.screen(lambda screen: screen["id"] == first["screen"])
@@ -278,9 +290,8 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         tv.wait_for_selector(f"#call-number:text-is('{number}')")
         call_id = tv.get_attribute("#call", "data-call-id")
         tv.wait_for_selector(f"body[data-last-announcement='{call_id}']", timeout=30000)
-        reports = [status for status in sent.events("screen_status") if status["last_announcement"]]
-        assert reports[0]["last_announcement"]["call_id"] == call_id
-        assert abs(reports[0]["last_announcement"]["played_at"] - time.time()) < 120
+        played = sent.wait_for("screen_status", lambda status: status["last_announcement"])["last_announcement"]
+        assert played["call_id"] == call_id and abs(played["played_at"] - time.time()) < 120
         assert tv.evaluate("performance.getEntriesByType('resource').filter(e => e.name.endsWith('/sounds/chime.wav'))"
                            ".length") == 1
         listed = supervisor.screen(lambda screen: screen["id"] == first["screen"] and screen["last_announcement"]
@@ -288,8 +299,10 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         assert listed["last_announcement"]["number"] == number
 
         # the same screen after a reload (a power cut): the same id
+        reports = len(sent.events("screen_status"))
         tv.reload()
-        tv.wait_for_function("() => document.body.dataset.health === 'ok'")
+        tv.wait_for_function("() => document.body.dataset.health === 'ok'")   # the new page reported
+        assert sent.wait_for("screen_status", after=reports)["screen"] == first["screen"]
         assert {status["screen"] for status in sent.events("screen_status")} == {first["screen"]}
     finally:
         supervisor.close()
@@ -300,15 +313,14 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
     plain.goto(f"{hub.url}/display?name=TV%20ph%C3%B2ng%20ch%E1%BB%9D")
     plain.wait_for_selector("body[data-connection=online][data-sound=blocked]")
     assert plain.locator("#sound-gate").is_visible()
-    plain.wait_for_function("() => document.body.dataset.health === 'ok'")
-    assert plain_sent.events("screen_status")[-1]["sound"] == "blocked"
+    assert plain_sent.wait_for("screen_status")["sound"] == "blocked"
+    assert plain_sent.events("screen_status")[0]["name"] == "TV phòng chờ"
     shot(plain, "display-1920x1080-sound-gate")
     # one touch: sound works, the gate goes, the hub is told at once
     plain.click("#sound-gate")
     plain.wait_for_selector("body[data-sound=ok]")
     assert plain.locator("#sound-gate").is_hidden()
-    plain.wait_for_function("() => document.body.dataset.health === 'ok'")
-    assert plain_sent.events("screen_status")[-1]["sound"] == "ok"
+    plain_sent.wait_for("screen_status", lambda status: status["sound"] == "ok")
     plain.close()
 
     # a screen whose sound is turned off says so
@@ -317,8 +329,7 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
     silent.goto(f"{hub.url}/display?sound=off&counters=1-2")
     silent.wait_for_selector("body[data-connection=online][data-sound=off]")
     assert silent.locator("#sound-gate").is_hidden()
-    silent.wait_for_function("() => document.body.dataset.health === 'ok'")
-    report = silent_sent.events("screen_status")[-1]
+    report = silent_sent.wait_for("screen_status")
     assert report["sound"] == "off" and report["counters"] == [1, 2] and "name" not in report
     silent.close()
 
@@ -363,10 +374,7 @@ def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hu
     tv.wait_for_selector("#offline:visible")
     hub.start()
     tv.wait_for_selector("#offline", state="hidden", timeout=20000)
-    deadline = time.monotonic() + 20
-    while len(sent.events("screen_status")) == reports and time.monotonic() < deadline:
-        tv.wait_for_timeout(100)
-    assert len(sent.events("screen_status")) > reports
+    sent.wait_for("screen_status", after=reports)
     assert tv.locator("#call.fresh").count() == 0 and tv.inner_text("#call-number") == fresh_number
     played = [status["last_announcement"] for status in sent.events("screen_status") if status["last_announcement"]]
     # every report names the one announcement, played once (one time of play)
