@@ -396,6 +396,60 @@ class ScreenClient(DisplayClient):
         return self.client.call("screen_status", self.status, timeout=10)
 
 
+class DashboardClient:
+    """A supervisor's socket joined to ``dashboard``, recording its snapshots and alerts."""
+
+    def __init__(self, url, token):
+        self.token = token
+        self.events = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("dashboard", "alert"):
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        assert self.client.call("join", {"room": "dashboard", "token": token}, timeout=10)["ok"]
+
+    def _recorder(self, name):
+        def record(payload):
+            with self.arrived:
+                self.events.append((name, payload))
+                self.arrived.notify_all()
+        return record
+
+    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                for event_name, payload in self.events:
+                    if event_name == name and predicate(payload):
+                        return payload
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no matching {name} within {timeout} s: {self.events[-3:]}")
+                self.arrived.wait(remaining)
+
+    def fresh(self):
+        """A snapshot built now (joining again answers with one)."""
+        with self.arrived:
+            self.events.clear()
+        self.client.call("join", {"room": "dashboard", "token": self.token}, timeout=10)
+        return self.wait_for("dashboard")
+
+    def until(self, predicate, timeout=15):
+        """Fresh snapshots until one satisfies ``predicate``; that snapshot."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snapshot = self.fresh()
+            if predicate(snapshot):
+                return snapshot
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no snapshot as expected within {timeout} s: {snapshot['screens']}")
+            time.sleep(0.2)
+
+    def close(self):
+        self.client.disconnect()
+
+
 class RedisServer:
     """Debian's ``redis-server`` on a free loopback port, in ``directory``, saving nothing."""
 

@@ -16,12 +16,22 @@ import pytest  # noqa: E402
 from display.announcer import Announcer  # noqa: E402
 from display.app import DisplayApp  # noqa: E402
 from display.audio import ClipLibrary, FakeSpeaker  # noqa: E402
+from display.health import Health, sound_state  # noqa: E402
 from display.model import LOST, Board  # noqa: E402
 from display.network import Backoff, HubLink  # noqa: E402
 from display.render import THEME, BoardRenderer, hall_layout  # noqa: E402
 from display.screen import OffscreenScreen  # noqa: E402
 from hallserver.voice import clip_ids  # noqa: E402
-from tests.helpers import ROOT, HubProcess, cli_token, free_port, run_cli, write_pack  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    ROOT,
+    DashboardClient,
+    HubProcess,
+    cli_token,
+    free_port,
+    init_hall,
+    run_cli,
+    write_pack,
+)
 
 pytestmark = pytest.mark.hub
 
@@ -46,6 +56,7 @@ class Hub(HubProcess):
         super().__init__(directory / "hall.db")
         run_cli("init", db=self.db)
         self.kiosk, self.counter = cli_token(self.db, "kiosk"), cli_token(self.db, "counter", 2)
+        self.supervisor = cli_token(self.db, "supervisor")
 
     def call_next(self, service="HT"):
         """Issue a ticket at the kiosk and call it to counter 2; return its number."""
@@ -143,6 +154,86 @@ def test_a_burst_of_calls_is_announced_in_order(shared_hub, tmp_path):
             assert later.started_at >= earlier.ends_at
     finally:
         app.close()
+
+
+def test_the_board_reports_its_health_to_the_dashboard(shared_hub, tmp_path):
+    hub = shared_hub
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker = FakeSpeaker()
+    board = Board(counters_filter={1, 2, 3})
+    inbox = queue.Queue()
+    health = Health("pygame-test-sanh", name="Sảnh chờ", counters={1, 2, 3},
+                    sound=lambda: sound_state("fake", speaker))
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(hub.url, inbox).start(), health=health)
+    supervisor = DashboardClient(hub.url, hub.supervisor)
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        wait_for(lambda: any(screen["id"] == "pygame-test-sanh" for screen in supervisor.fresh()["screens"]),
+                 timeout=10, step=app.step)
+        number = hub.call_next()
+        wait_for(lambda: health.last_announcement is not None, timeout=10, step=app.step)
+        app.step()  # the report goes out at once
+        [listed] = [screen for screen in supervisor.until(
+            lambda snapshot: any((screen["last_announcement"] or {}).get("number") == number
+                                 for screen in snapshot["screens"])
+        )["screens"] if screen["id"] == "pygame-test-sanh"]
+        assert listed["kind"] == "pygame" and listed["name"] == "Sảnh chờ" and listed["counters"] == [1, 2, 3]
+        assert listed["sound"] == "off" and listed["state"] == "off"  # the fake speaker, chosen
+        assert listed["last_announcement"]["call_id"] == speaker.played[-1].call_id
+        assert listed["last_announcement"]["counter"] == 2
+
+        app.close()  # the board is switched off: the dashboard says so
+        supervisor.until(lambda snapshot: next(screen for screen in snapshot["screens"]
+                                               if screen["id"] == "pygame-test-sanh")["state"] == "lost")
+    finally:
+        app.close()
+        supervisor.close()
+
+
+def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp_path):
+    db = init_hall(tmp_path, announcement={"catchup_seconds": 3})
+    hub = HubProcess(db)
+    kiosk, counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
+    hub.start()
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker = FakeSpeaker()
+    board = Board()
+    inbox = queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(hub.url, inbox).start())
+
+    def call_next():
+        number = hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"]
+        hub.post("/api/v1/counters/1/done", counter)
+        assert hub.post("/api/v1/counters/1/call-next", counter).status_code == 200
+        return number
+
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        app.link.stop()  # the cable is pulled: the hub goes on calling
+        inbox.put(("lost", "cable pulled"))
+        app.step()
+        old = call_next()
+        time.sleep(4.5)  # older than catchup_seconds by the time the screen is back
+        recent = call_next()
+        app.link = HubLink(hub.url, inbox).start()  # the cable is back
+        wait_for(lambda: board.online and speaker.played, timeout=10, step=app.step)
+        wait_for(lambda: not app.announcer.pending and not speaker.busy(), timeout=10, step=app.step)
+        assert [playback.call_id for playback in speaker.played] == [board.recent_calls[0].call_id]
+        assert [call.number for call in board.recent_calls[:2]] == [recent, old]  # the old one only shown
+        assert board.now_calling.number == recent and board.highlighted
+
+        app.link.stop()  # a second cut, nothing new: nothing said again
+        inbox.put(("lost", "again"))
+        app.step()
+        app.link = HubLink(hub.url, inbox).start()
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        app.step()
+        assert len(speaker.played) == 1
+    finally:
+        app.close()
+        hub.stop()
 
 
 def run_display(*arguments, timeout=30):

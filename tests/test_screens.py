@@ -5,7 +5,6 @@ supervisor is another client joined to ``dashboard`` with a supervisor token.
 """
 
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -13,63 +12,9 @@ import socketio
 
 from hallserver.config import parse_config
 from hallserver.store import open_store
-from tests.helpers import HubProcess, ScreenClient, hall_mapping, make_token
+from tests.helpers import DashboardClient, HubProcess, ScreenClient, hall_mapping, make_token
 
 pytestmark = pytest.mark.hub
-
-
-class Dashboard:
-    """A supervisor's socket joined to ``dashboard``, recording its snapshots and alerts."""
-
-    def __init__(self, url, token):
-        self.token = token
-        self.events = []
-        self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        for name in ("dashboard", "alert"):
-            self.client.on(name, self._recorder(name))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
-        assert self.client.call("join", {"room": "dashboard", "token": token}, timeout=10)["ok"]
-
-    def _recorder(self, name):
-        def record(payload):
-            with self.arrived:
-                self.events.append((name, payload))
-                self.arrived.notify_all()
-        return record
-
-    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while True:
-                for event_name, payload in self.events:
-                    if event_name == name and predicate(payload):
-                        return payload
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no matching {name} within {timeout} s: {self.events[-3:]}")
-                self.arrived.wait(remaining)
-
-    def fresh(self):
-        """A snapshot built now (joining again answers with one)."""
-        with self.arrived:
-            self.events.clear()
-        self.client.call("join", {"room": "dashboard", "token": self.token}, timeout=10)
-        return self.wait_for("dashboard")
-
-    def until(self, predicate, timeout=15):
-        """Fresh snapshots until one satisfies ``predicate``; that snapshot."""
-        deadline = time.monotonic() + timeout
-        while True:
-            snapshot = self.fresh()
-            if predicate(snapshot):
-                return snapshot
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no snapshot as expected within {timeout} s: {snapshot['screens']}")
-            time.sleep(0.2)
-
-    def close(self):
-        self.client.disconnect()
 
 
 def screen_in(snapshot, screen_id):
@@ -101,7 +46,7 @@ def hub(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def supervisor(hub):
-    dashboard = Dashboard(hub.url, hub.supervisor)
+    dashboard = DashboardClient(hub.url, hub.supervisor)
     yield dashboard
     dashboard.close()
 
@@ -182,7 +127,7 @@ def test_a_screen_that_disconnects_fell_off(supervisor, screens):
 
 def test_a_screen_that_stops_reporting_fell_off(tmp_path):
     hub = small_hub(tmp_path, screen_lost_seconds=1)
-    supervisor = Dashboard(hub.url, hub.supervisor)
+    supervisor = DashboardClient(hub.url, hub.supervisor)
     screen = ScreenClient(hub.url, "treo")
     try:
         screen.report()  # then nothing: the screen hung, or the hub process it reported to died
@@ -197,7 +142,7 @@ def test_a_screen_that_stops_reporting_fell_off(tmp_path):
 
 def test_a_call_not_played_in_time_is_silent_unless_not_shown_or_sound_off(tmp_path):
     hub = small_hub(tmp_path, screen_silent_seconds=1)
-    supervisor = Dashboard(hub.url, hub.supervisor)
+    supervisor = DashboardClient(hub.url, hub.supervisor)
     hall_tv = ScreenClient(hub.url, "tv-sanh", name="TV sảnh")
     muted = ScreenClient(hub.url, "tv-tat-tieng", sound="off")
     upstairs = ScreenClient(hub.url, "tang-2", kind="pygame")
@@ -248,7 +193,7 @@ def test_heartbeats_that_change_nothing_are_not_written_each_time(hub, screens):
 def test_two_hub_processes_share_the_screens(tmp_path):
     first = small_hub(tmp_path)
     second = HubProcess(first.db).start()
-    supervisor = Dashboard(second.url, first.supervisor)
+    supervisor = DashboardClient(second.url, first.supervisor)
     screen = ScreenClient(first.url, "qua-tien-trinh-a")
     try:
         screen.report(sound="failed")
