@@ -380,3 +380,31 @@ def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hu
     # every report names the one announcement, played once (one time of play)
     assert {announcement["call_id"] for announcement in played} == {fresh_id}
     assert len({announcement["played_at"] for announcement in played}) == 1
+
+
+def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, launch_chromium, tmp_path,
+                                                                       monkeypatch):
+    hub = hall_hub
+    empty = tmp_path / "no-pack"
+    empty.mkdir()
+    hub.stop()
+    monkeypatch.setenv("HALL_SOUNDS_DIR", str(empty))   # the hub serves no manifest and no clip
+    hub.start()
+    flags, _ = launcher_command(hub, tmp_path)
+    kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
+    tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
+    sent = SentFrames(tv)
+    tv.goto(f"{hub.url}/display?name=TV")
+    tv.wait_for_selector("body[data-connection=online][data-sound=failed]")
+    assert tv.locator("#sound-gate").is_hidden()   # a touch would not help
+    assert sent.wait_for("screen_status", lambda status: status["sound"] == "failed")["name"] == "TV"
+    # calls are still shown
+    issue(hub, 1)
+    number = call(hub, 1)
+    tv.wait_for_selector(f"#call-number:text-is('{number}')")
+    supervisor = Supervisor(hub.url, hub.supervisor)
+    try:
+        listed = supervisor.screen(lambda screen: screen["name"] == "TV")
+        assert (listed["sound"], listed["state"]) == ("failed", "no_sound")
+    finally:
+        supervisor.close()
