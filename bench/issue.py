@@ -28,13 +28,14 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 
 import requests
 
-from .hub import BENCH_HALL, HERE, Hub, cpu_seconds
+from .hub import BENCH_HALL, HERE, ROOT, Hub, cpu_seconds
 
 LUA = os.path.join(HERE, "tickets.lua")
 SERVICES = ("HT", "CT", "DD", "TP", "XH")
@@ -171,14 +172,14 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-def per_second_lines(seconds, cpu=None):
+def per_second_lines(seconds, cpu=None, waiting=0):
     """The run second by second (tickets issued, line length at its end, and with ``cpu``
     {second: hub CPU seconds used in it} the hub's CPU per ticket, which other work on the
     cores skews less than the rate), then how it moved: the last ten full seconds against
-    the first ten. ``seconds``: [(epoch second, tickets issued in it)]."""
+    the first ten. ``seconds``: [(epoch second, tickets issued in it)]; ``waiting``: the line before."""
     cpu = cpu or {}
     lines = ["second  tickets  waiting  hub CPU ms/ticket"]
-    waiting, rows = 0, []
+    rows = []
     for index, (second, count) in enumerate(seconds):
         waiting += count
         per_ticket = 1000 * cpu[second] / count if second in cpu and count else None
@@ -200,6 +201,28 @@ def per_second_lines(seconds, cpu=None):
             lines.append(f"hub CPU per ticket: first {span} full seconds {first:.2f} ms, last {span} {last:.2f} ms "
                          f"({(last / first - 1) * 100:+.0f}%)")
     return lines
+
+
+# Issues ``count`` tickets in one transaction through the hub's own core (so the numbers,
+# events and counts are what the hub would write), services round-robin. Run in a child
+# process with the hub's environment, so ``--ref`` code fills the line its own way.
+PREFILL = """
+import sys, time
+from hallserver import core
+from hallserver.store import open_store
+store = open_store(sys.argv[1])
+config = store.config()
+services = sys.argv[3].split(",")
+with store.transaction() as db:
+    for index in range(int(sys.argv[2])):
+        core.issue_ticket(db, config, service=services[index % len(services)], now=time.time())
+"""
+
+
+def prefill(hub, count):
+    """Put ``count`` waiting tickets in the hub's line (nobody calls them)."""
+    subprocess.run([sys.executable, "-c", PREFILL, hub.db_path, str(count), ",".join(SERVICES)],
+                   env=hub._env(), cwd=ROOT, check=True, timeout=600)
 
 
 class CpuBySecond(threading.Thread):
@@ -224,9 +247,10 @@ class CpuBySecond(threading.Thread):
 
 
 def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
-        say=print, config=BENCH_HALL, per_second=False):
+        say=print, config=BENCH_HALL, per_second=False, waiting=0):
     """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes).
-    ``config``: the hall file (None: the demo hall); ``per_second``: print the run second by second."""
+    ``config``: the hall file (None: the demo hall); ``per_second``: print the run second by second;
+    ``waiting``: tickets already waiting when wrk starts."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads,
@@ -236,6 +260,9 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
         figures["rss_idle_kib"] = hub.rss_kib()
         say(f"[issue/{async_mode}] hub pid {hub.pid} at {hub.url}, db {hub.db_path}, "
             f"RSS idle {figures['rss_idle_kib'] / 1024:.1f} MiB")
+        if waiting:
+            prefill(hub, waiting)
+            say(f"[issue/{async_mode}] {waiting} tickets waiting before the run")
         say(f"[issue/{async_mode}] wrk -t{threads} -c{connections} -d{duration}s POST /api/v1/tickets ...")
         sampler = CpuBySecond(hub.pid)
         if per_second:
@@ -248,7 +275,13 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
         snapshot = db_snapshot(hub.db_path)
         problems = check_database(snapshot)
         created = wrk["statuses"].get("201", 0)
-        in_flight = snapshot["total"] - created
+        in_flight = snapshot["total"] - waiting - created
+        run_seconds = snapshot["per_second"]
+        if waiting:   # the run's own tickets only (the line was filled into a fresh database)
+            with _read_only(hub.db_path) as db:
+                run_seconds = db.execute(
+                    "SELECT CAST(issued_at AS INTEGER) AS second, COUNT(*) FROM tickets WHERE id > ? "
+                    "GROUP BY second ORDER BY second", [waiting]).fetchall()
         if not 0 <= in_flight <= connections:
             problems.append(f"wrk counted {created} × 201 but the database holds {snapshot['total']} tickets "
                             f"(difference {in_flight}, at most {connections} may be in flight at the stop)")
@@ -256,7 +289,7 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
         if others:
             problems.append(f"non-201 answers: {others}; first bodies: {wrk['non201']}")
         errors = {key: value for key, value in wrk.get("summary", {}).items() if key.startswith("errors_") and value}
-        seconds = [count for _, count in snapshot["per_second"]]
+        seconds = [count for _, count in run_seconds]
         full = seconds[1:-1] or seconds  # the first and last seconds are partial
         figures.update({
             "tickets_per_second": wrk.get("requests_per_second"),
@@ -280,7 +313,7 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
             f"hub CPU {figures['hub_cpu_share'] * 100:.0f}% of one core")
         say(f"[issue/{async_mode}] tickets per second of the run (DB issued_at): {seconds}")
         if per_second:
-            for line in per_second_lines(snapshot["per_second"], cpu_by_second):
+            for line in per_second_lines(run_seconds, cpu_by_second, waiting):
                 say(f"[issue/{async_mode}]   {line}")
         say(f"[issue/{async_mode}] wrk 201s {created}, DB tickets {snapshot['total']} "
             f"(in flight at wrk's stop: {in_flight}); wrk socket errors {errors or 'none'}")
@@ -339,6 +372,8 @@ def main(argv=None):
     parser.add_argument("--per-second", action="store_true", help="print the run second by second")
     parser.add_argument("--hall", choices=("bench", "demo"), default="bench",
                         help="bench_hall.toml (default) or the demo hall")
+    parser.add_argument("--waiting", type=int, default=0,
+                        help="tickets put in the line before the run (one transaction through the core)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--python-requests", type=int, default=50,
@@ -346,7 +381,7 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     figures = run(duration=arguments.seconds, connections=arguments.connections, threads=arguments.threads,
                   python_per_thread=arguments.python_requests, config=BENCH_HALL if arguments.hall == "bench" else None,
-                  per_second=arguments.per_second)
+                  per_second=arguments.per_second, waiting=arguments.waiting)
     return 1 if figures["problems"] else 0
 
 
