@@ -44,11 +44,12 @@ CALL_GAP_MINUTES = 0.25     # a counter's few seconds between finishing and the 
 ARRIVAL_WINDOW_SECONDS = 3600
 RECENT_TICKETS = 300        # arrivals are read from the hall's newest tickets only
 APPOINTMENT_SHOW_PRIOR = 0.85
+PAUSE_LOOKBACK_SECONDS = 4 * 3600
+PAUSE_HORIZON_SECONDS = 2 * 3600   # breaks to come: the next two hours of the day they are learned from
+PAUSE_WEIGHT = 0.5          # how much of the breaks to come the estimate counts (calibrated)
 SPREAD_PRIOR = 0.6          # coefficient of variation of one cycle, before today shows its own
 MODEL_ERROR = 0.16          # relative error the model makes beyond the service times' spread
-RANGE_Z = 1.28              # about 80 % of calls inside the range
-EARLIEST_PULL = 0.3         # between the first counter to reach the ticket (0) and their mean (1)
-CALL_TARGET = 1.0           # calls needed per place in line (calibrated on bench/simulate.py)
+RANGE_Z = 1.1               # about 8 in 10 calls inside the range on bench/simulate.py
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Learned:
     pace: dict                   # counter → its time / the hall's for the same services
     pause_minutes: float         # the usual length of a pause
     paused_since: dict           # counter → when its current pause began
-    paused_share: float          # share of the open day counters spent paused so far
+    paused_share: float          # share of the coming hours counters will likely spend paused
 
 
 def _blend(total, count, prior, weight):
@@ -223,24 +224,53 @@ def _learn_pace(db, today, service_minutes):
     return pace
 
 
-def _learn_pauses(db, config, now):
-    """(usual pause length, {counter: paused since}, share of the open day spent paused)."""
-    periods = open_periods(config, local_time(config, now).date())
-    midnight = local_time(config, now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    since, lengths = {}, []
+def _pauses(db, since, until):
+    """([(counter, paused at, resumed at or None)]) of the pauses that overlap [since, until];
+    a pause counts from up to PAUSE_LOOKBACK_SECONDS before ``since``."""
+    pauses, started = [], {}
     for kind, at, counter in db.execute(
         "SELECT type, at, counter FROM events WHERE type IN ('counter_paused', 'counter_resumed') AND at >= ?"
-        " ORDER BY seq", [midnight],
+        " AND at < ? ORDER BY seq", [since - PAUSE_LOOKBACK_SECONDS, until],
     ).fetchall():
         if kind == "counter_paused":
-            since[counter] = at
-        elif counter in since:
-            lengths.append(at - since.pop(counter))
+            started[counter] = at
+        elif counter in started:
+            pauses.append((counter, started.pop(counter), at))
+    return pauses + [(counter, at, None) for counter, at in started.items()]
+
+
+def _paused_share(db, config, since, until):
+    """Share of the counters' open time in [since, until] they spent paused."""
+    opened = sum(max(0.0, min(end, until) - max(start, since))
+                 for start, end in open_periods(config, local_time(config, since).date()))
+    if opened <= 0:
+        return None
+    paused = sum(max(0.0, min(resumed or until, until) - max(at, since))
+                 for _, at, resumed in _pauses(db, since, until))
+    return min(0.5, paused / (opened * max(1, len(config.counters))))
+
+
+def _learn_pauses(db, config, now):
+    """(usual pause length, {counter: paused since}, share of the coming hours counters will
+    likely spend paused). The breaks to come follow the last day with pauses at the same
+    clock time (breaks keep to the clock), else today's share so far."""
+    midnight = local_time(config, now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    today = _pauses(db, midnight, now + 1)
+    lengths = [resumed - at for _, at, resumed in today if resumed is not None and at >= midnight]
+    since = {counter: at for counter, at, resumed in today if resumed is None}
     pause_minutes = _blend(sum(lengths) / 60, len(lengths), PAUSE_PRIOR_MINUTES, 2)
-    opened = sum(max(0.0, min(end, now) - start) for start, end in periods)
-    paused = sum(lengths) + sum(now - at for at in since.values())
-    counters = max(1, len(config.counters))
-    share = min(0.5, paused / (opened * counters)) if opened > 1800 else 0.0
+    share = None
+    last = db.execute("SELECT MAX(at) FROM events WHERE type = 'counter_paused' AND at < ?", [midnight]).fetchone()[0]
+    if last is not None and midnight - last < HISTORY_DAYS * 86400:
+        then = local_time(config, last)
+        moment = local_time(config, now)
+        same_time = then.replace(hour=moment.hour, minute=moment.minute, second=moment.second).timestamp()
+        share = _paused_share(db, config, same_time, same_time + PAUSE_HORIZON_SECONDS)
+    if share is None:
+        share = _paused_share(db, config, midnight, now) if now - midnight > 0 else None
+        opened = sum(max(0.0, min(end, now) - start)
+                     for start, end in open_periods(config, local_time(config, now).date()))
+        share = share if share is not None and opened > 1800 else 0.0
     return pause_minutes, since, share
 
 
@@ -373,55 +403,68 @@ class Estimator:
         return self._share_table
 
     def _working_minutes(self, service, ahead, kind):
-        """(minutes of working time until the ticket is likely called, tickets its counter
+        """(minutes of working time until the ticket is likely called, tickets a counter
         serves first); None when no counter serves the service. ``ahead``: {service: waiting
         tickets that go before it}.
 
-        Each counter takes the oldest of its services' tickets: it reaches this one after its
-        part of everything ahead in those services, and of what comes in ahead meanwhile. The
-        first counter to get there calls it."""
+        Each counter takes the oldest of its services' tickets: it first works through its
+        part of the other services' tickets ahead (and of those that come in ahead
+        meanwhile), then joins the others on this service's line, where the tickets ahead go
+        to whichever counter is free first."""
         shares = self._shares()
-        available = 1.0 - self.learned.paused_share
+        available = 1.0 - PAUSE_WEIGHT * self.learned.paused_share
         arrivals = self.arrivals_ahead()
-        slots, shows = self.appointments()
-        due = self.config.booking.due_order
-        overtaken = (kind == "normal" and due != "equal") or (kind == "priority" and due == "ahead")
         streak = self.config.policy.priority_streak
-        reaches = []
+        lanes = []     # (minutes until it takes this service's line, tickets of it per minute)
         for counter in self.config.counters:
             if service not in counter.services:
                 continue
             start = self._free_in(counter)
             if start is None:
                 continue
-            work = tickets = busy = 0.0
+            other = busy = 0.0
             for code in counter.services:
                 share = shares.get((code, counter.number), 0.0)
                 cycle = self._cycle(code, counter.number)
-                work += ahead.get(code, 0) * share * cycle
-                tickets += ahead.get(code, 0) * share
+                if code != service:
+                    other += ahead.get(code, 0) * share * cycle
                 priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
                 rate = 0.0 if kind == "requeued" else requeued_rate
                 if kind == "normal":
                     rate += priority_rate
                 busy += rate * share * cycle
             busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
-            reach = (start + work / available) / (1 - busy)
-            if overtaken:      # booked appointments due before then go first
-                for _ in range(2):
-                    booked = sum(shares.get((code, counter.number), 0.0) * self._cycle(code, counter.number)
-                                 for code in counter.services for at in slots.get(code, ())
-                                 if (at - self.now) / 60 <= reach)
-                    reach = (start + (work + booked * shows) / available) / (1 - busy)
-            reaches.append((reach, tickets + 1, shares.get((service, counter.number), 0.0)))
-        if not reaches:
+            lanes.append(((start + other / available) / (1 - busy),
+                          available * (1 - busy) / self._cycle(service, counter.number)))
+        if not lanes:
             return None
-        # Not simply the first counter to get there: the counters' parts of the line are
-        # averages, and a counter that looks early is often taken by a ticket older still.
-        first = min(reaches)
-        weight = sum(share for _, _, share in reaches) or 1.0
-        mean = sum(reach * share for reach, _, share in reaches) / weight
-        return first[0] + EARLIEST_PULL * (mean - first[0]), first[1]
+        slots, shows = self.appointments()
+        due = self.config.booking.due_order
+        overtaken = (kind == "normal" and due != "equal") or (kind == "priority" and due == "ahead")
+        booked = sorted((at - self.now) / 60 for at in slots.get(service, ())) if overtaken else []
+        target = ahead.get(service, 0) + 1
+
+        def calls(t):   # a counter calls once as it takes the line, then once per cycle
+            return sum(1 + (t - start) * rate for start, rate in lanes if t >= start)
+
+        def needed(t):
+            return target + shows * sum(1 for at in booked if at <= t)
+
+        points = sorted({start for start, _ in lanes if start > 0} | {at for at in booked if at > 0})
+        moment = 0.0
+        for upcoming in points + [math.inf]:
+            if calls(moment) >= needed(moment) - 1e-9:
+                break
+            slope = sum(rate for start, rate in lanes if moment >= start)
+            reach = moment + (needed(moment) - calls(moment)) / slope if slope > 0 else math.inf
+            if reach <= upcoming:
+                moment = reach
+                break
+            moment = upcoming
+        if moment == math.inf:
+            return None
+        serving = [start for start, _ in lanes if start <= moment] or [0.0]
+        return moment, target / len(serving)
 
     def estimate(self, service, position, kind="normal", ahead=None):
         """The wait of a ticket at ``position`` (1 = next) of ``service``; ``kind`` is
@@ -440,7 +483,6 @@ class Estimator:
         if found is None:
             return None
         working, calls = found
-        working *= CALL_TARGET
         spread = self.learned.spread.get(service, SPREAD_PRIOR)
         # Service times add up: their spread shrinks with the tickets the counter serves first.
         relative = math.sqrt(spread ** 2 / max(1.0, calls) + MODEL_ERROR ** 2)
