@@ -13,11 +13,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-import socketio
 
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import CT, HT, ROOT, Clock, HubProcess, cli_token, init_hall
+from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, cli_token, init_hall
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -139,32 +138,10 @@ class SentFrames:
         return found
 
 
-class Supervisor:
-    """A supervisor's socket on the ``dashboard`` room: the hub's list of screens."""
-
-    def __init__(self, url, token):
-        self.snapshots = []
-        self.token = token
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("dashboard", self.snapshots.append)
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
-
-    def screen(self, predicate, timeout=30):
-        """The first listed screen for which ``predicate`` holds (a fresh snapshot per join)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            count = len(self.snapshots)
-            assert self.client.call("join", {"room": "dashboard", "token": self.token}, timeout=10)["ok"]
-            while len(self.snapshots) == count and time.monotonic() < deadline:
-                time.sleep(0.05)
-            for screen in (self.snapshots[-1] if self.snapshots else {}).get("screens", []):
-                if predicate(screen):
-                    return screen
-            time.sleep(0.5)
-        raise AssertionError(f"no such screen on the dashboard: {self.snapshots[-1:]}")
-
-    def close(self):
-        self.client.disconnect()
+def listed(dashboard, predicate, timeout=30):
+    """The first screen on the hub's dashboard for which ``predicate`` holds (fresh snapshots until one does)."""
+    snapshot = dashboard.until(lambda snapshot: any(predicate(screen) for screen in snapshot["screens"]), timeout)
+    return next(screen for screen in snapshot["screens"] if predicate(screen))
 
 
 def test_a_hall_tv_at_1080p_shows_calls_counters_waits_and_the_hall_clock(hall_hub, open_page):
@@ -267,7 +244,7 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
     flags, url = launcher_command(hub, tmp_path)
     assert "--kiosk" in flags and "--autoplay-policy=no-user-gesture-required" in flags
     assert url == f"{hub.url}/display?name={quote(SCREEN_NAME)}"
-    supervisor = Supervisor(hub.url, hub.supervisor)
+    supervisor = DashboardClient(hub.url, hub.supervisor)
     try:
         kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
         tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
@@ -280,8 +257,8 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         tv.wait_for_function("() => document.body.dataset.health === 'ok'")
         assert first["kind"] == "browser" and first["name"] == SCREEN_NAME and first["sound"] == "ok"
         assert first["last_announcement"] is None and re.fullmatch(r"browser-[0-9a-f]{16}", first["screen"])
-        listed = supervisor.screen(lambda screen: screen["id"] == first["screen"])
-        assert (listed["name"], listed["kind"], listed["sound"], listed["connected"]) == (
+        screen = listed(supervisor, lambda screen: screen["id"] == first["screen"])
+        assert (screen["name"], screen["kind"], screen["sound"], screen["connected"]) == (
             SCREEN_NAME, "browser", "ok", True)
 
         # a call is announced from the pack, and the hub hears that it was played
@@ -294,9 +271,9 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         assert played["call_id"] == call_id and abs(played["played_at"] - time.time()) < 120
         assert tv.evaluate("performance.getEntriesByType('resource').filter(e => e.name.endsWith('/sounds/chime.wav'))"
                            ".length") == 1
-        listed = supervisor.screen(lambda screen: screen["id"] == first["screen"] and screen["last_announcement"]
-                                   and screen["last_announcement"]["call_id"] == call_id)
-        assert listed["last_announcement"]["number"] == number
+        screen = listed(supervisor, lambda screen: screen["id"] == first["screen"] and screen["last_announcement"]
+                        and screen["last_announcement"]["call_id"] == call_id)
+        assert screen["last_announcement"]["number"] == number
 
         # the same screen after a reload (a power cut): the same id
         reports = len(sent.events("screen_status"))
@@ -402,9 +379,9 @@ def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, l
     issue(hub, 1)
     number = call(hub, 1)
     tv.wait_for_selector(f"#call-number:text-is('{number}')")
-    supervisor = Supervisor(hub.url, hub.supervisor)
+    supervisor = DashboardClient(hub.url, hub.supervisor)
     try:
-        listed = supervisor.screen(lambda screen: screen["name"] == "TV")
-        assert (listed["sound"], listed["state"]) == ("failed", "no_sound")
+        screen = listed(supervisor, lambda screen: screen["name"] == "TV")
+        assert (screen["sound"], screen["state"]) == ("failed", "no_sound")
     finally:
         supervisor.close()
