@@ -224,8 +224,8 @@ class Hall:
     def report_screen(self, status, *, sid, address=None):
         """Record a screen's ``screen_status`` (a ScreenStatus from the socket ``sid``); whether
         the dashboard has something new to show."""
-        return self._write(lambda db, config, now: screens.record_status(db, status, sid=sid, address=address,
-                                                                         now=now))
+        return self._write(lambda db, config, now: screens.record_status(
+            db, status, sid=sid, address=address, now=now, lost_seconds=config.policy.screen_lost_seconds))
 
     def screen_disconnected(self, sid):
         """The socket a screen reported on closed: whether a screen is disconnected by it."""

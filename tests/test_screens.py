@@ -252,3 +252,42 @@ def test_a_socket_outside_the_display_room_may_not_report(hub, supervisor):
     finally:
         stranger.disconnect()
     assert screen_in(supervisor.fresh(), "tv-1") is None
+
+
+def test_on_the_hall_clock_a_screen_working_through_a_burst_is_not_silent_until_it_stops(hall, clock):
+    """The rules on an injected clock (no hub process): ``hall`` is the demo hall, open all day."""
+    from hallserver.services import supervision
+    from hallserver.services.screens import parse_status
+
+    def report(**fields):
+        status = parse_status(dict({"screen": "tv", "kind": "browser", "sound": "ok", "last_announcement": None},
+                                   **fields))
+        return hall.report_screen(status, sid="sid-1")
+
+    def state():
+        snapshot = hall.read(supervision.dashboard_snapshot)
+        return screen_in(snapshot, "tv")["state"], alert_kinds(snapshot, "tv")
+
+    assert report() is True
+    assert report() is False  # nothing new to show
+    calls = []
+    for counter in (1, 2, 3):
+        hall.issue_ticket("HT")
+        calls.append(hall.counter_action(counter, "call-next")["seq"])
+    clock.advance(20)
+    assert report(last_announcement={"call_id": str(calls[0]), "played_at": clock()}) is True
+    clock.advance(11)  # 31 s after the burst: two calls not said yet, but it spoke 11 s ago
+    assert state() == ("ok", set())
+    clock.advance(20)  # 31 s since it last said anything
+    assert state() == ("silent", {"screen_silent"})
+    report(last_announcement={"call_id": str(calls[2]), "played_at": clock()})
+    assert state() == ("ok", set())
+    clock.advance(46)  # no report for longer than screen_lost_seconds
+    assert state() == ("lost", {"screen_lost"})
+    assert report(last_announcement={"call_id": str(calls[2]), "played_at": 1.0}) is True  # heard again
+    assert report(last_announcement={"call_id": str(calls[2]), "played_at": 1.0}) is False  # a heartbeat
+    assert state() == ("ok", set())
+    hall.screen_disconnected("another-socket")
+    assert state() == ("ok", set())  # only its own socket's close disconnects it
+    assert hall.screen_disconnected("sid-1") is True
+    assert state() == ("lost", {"screen_lost"})

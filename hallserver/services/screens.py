@@ -48,6 +48,7 @@ MAX_COUNTERS = 200
 HEARTBEAT_SECONDS = 15       # what screens are asked to do
 WRITE_EVERY_SECONDS = 20     # an unchanged report is written at most this often per screen
 KEEP_DAYS = 7                # a screen not seen for this long leaves the dashboard
+SILENT_HORIZON_SECONDS = 6 * 3600  # calls older than this never make a screen "silent"
 
 KIND_NAMES = {"browser": ("Trình duyệt", "Browser"), "pygame": ("Màn hình pygame", "pygame board")}
 NO_SOUND_REASONS = {
@@ -150,9 +151,10 @@ class Heartbeats:
         return self._written.pop(sid, None) is not None
 
 
-def record_status(db, status, *, sid, address, now):
+def record_status(db, status, *, sid, address, now, lost_seconds=None):
     """Write a report inside the caller's transaction; whether the dashboard shows something
-    new (a new screen, a new connection, another sound, name or counters, a new announcement)."""
+    new (a new screen, a new connection, another sound, name or counters, a new announcement,
+    or a screen heard again after ``lost_seconds`` of silence)."""
     old = next(iter(db.query("SELECT * FROM screens WHERE id = ?", [status.screen])), None)
     counters = json.dumps(list(status.counters)) if status.counters is not None else None
     values = {"id": status.screen, "kind": status.kind, "name": status.name, "sound": status.sound,
@@ -162,7 +164,8 @@ def record_status(db, status, *, sid, address, now):
         db["screens"].insert(dict(values, first_seen=now, connected_since=now, sound_since=now,
                                   announcement_seen_at=now if status.call_id else None))
         return True
-    reconnected = not old["connected"] or old["sid"] != sid
+    reconnected = not old["connected"] or old["sid"] != sid or (
+        lost_seconds is not None and now - old["last_seen"] > lost_seconds)
     new_call = status.call_id is not None and status.call_id != old["last_call_id"]
     values.update(
         connected_since=now if reconnected else old["connected_since"],
@@ -225,7 +228,9 @@ def overview(db, config, now):
     if not rows:
         return [], []
     watched = [row["connected_since"] for row in rows if row["connected"]]
-    calls = _calls_since(db, min(watched)) if watched else []
+    # Calls a connected screen may have missed: since it connected, within the last hours (a
+    # screen connected for days must not make every snapshot read days of events).
+    calls = _calls_since(db, max(min(watched), now - SILENT_HORIZON_SECONDS)) if watched else []
     announced = {str(seq): (counter, number) for seq, counter, number in db.execute(
         "SELECT seq, counter, json_extract(data, '$.number') FROM events WHERE seq IN ({})".format(
             ",".join("?" * len(rows))), [_call_seq(row["last_call_id"]) for row in rows]).fetchall()}
