@@ -1,7 +1,7 @@
 """``python -m bench``: run the hub benchmarks against real hub processes and print figures.
 
     .venv/bin/python -m bench                 # everything, about 2 minutes
-    .venv/bin/python -m bench --only issue    # one bench (issue, push, eventlet, display)
+    .venv/bin/python -m bench --only issue    # one bench (issue, push, eventlet, display, simulate)
     .venv/bin/python -m bench --quick         # a smaller smoke run (~40 s)
     .venv/bin/python -m bench --json out.json # also keep the figures
 
@@ -18,7 +18,7 @@ import shutil
 import sys
 import time
 
-from . import display, hub, issue, push, variants
+from . import display, hub, issue, push, simulate, variants
 
 TARGET_TICKETS_PER_SECOND = 500
 TARGET_P99_MS = 50
@@ -55,6 +55,9 @@ def summary(results):
     for key, figures in results.items():
         if figures.get("error"):
             lines.append(f"| {key} | error | {figures['error']} | |")
+            continue
+        if key == "simulate":
+            lines += simulate.summary_lines(figures)
             continue
         if key == "display":
             latency = figures["latency_ms"]
@@ -114,7 +117,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="issue,push,eventlet,display",
-                        help="comma-separated: issue, push, eventlet, display (default: all)")
+                        help="comma-separated: issue, push, eventlet, display (default: all), "
+                             "simulate (the wait estimate on simulated days, see simulate.py; not in the default)")
     parser.add_argument("--quick", action="store_true", help="smaller runs for a smoke test")
     parser.add_argument("--duration", type=int, default=10, help="wrk seconds (default 10)")
     parser.add_argument("--connections", type=int, default=8)
@@ -195,6 +199,10 @@ def _run(arguments, selected, kinds, source):
 
     if "display" in selected:
         attempt("display", display.run, calls=8 if arguments.quick else 20)
+    if "simulate" in selected:
+        attempt("simulate", simulate.run, arguments=argparse.Namespace(
+            days=1 if arguments.quick else 3, seed=1, scenarios="all-day,lunch", fairness=True,
+            plot=str(simulate.PLOT_PATH), no_plot=False, json_path=None))
 
     print()
     print(f"## Summary ({time.monotonic() - started:.0f} s)")

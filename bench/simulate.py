@@ -449,6 +449,22 @@ def figures(samples):
     return result
 
 
+def overtaken(legs):
+    """The most priority tickets of its own service that came after a normal ticket and were
+    called before it (what ``priority_streak`` bounds)."""
+    called = [leg for leg in legs if leg.called_at is not None]
+    urgent = {}
+    for leg in called:
+        if leg.priority:
+            urgent.setdefault(leg.service, []).append(leg)
+    most = 0
+    for leg in called:
+        if not leg.priority:
+            most = max(most, sum(1 for other in urgent.get(leg.service, ())
+                                 if leg.issued_at < other.issued_at and other.called_at < leg.called_at))
+    return most
+
+
 def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True):
     """Run ``days`` weekdays of ``scenario``; {"samples", "figures", "waits", "uncalled"}."""
     rng = random.Random(f"{seed}-{scenario.name}-{scenario.priority_streak}-{scenario.priority_share}")
@@ -469,7 +485,8 @@ def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True):
     samples = measure(legs)
     waits = [((leg.called_at - leg.issued_at) / 60, leg.priority) for leg in legs
              if leg.called_at is not None and not leg.leg_closed and leg.channel != "appointment"]
-    return {"samples": samples, "waits": waits, "uncalled": sum(1 for leg in legs if leg.called_at is None),
+    return {"samples": samples, "waits": waits, "overtaken": overtaken(legs),
+            "uncalled": sum(1 for leg in legs if leg.called_at is None),
             "figures": {kind: figures(items) for kind, items in samples.items()}}
 
 
@@ -504,12 +521,40 @@ def fairness(days=2, seed=1, workdir=None):
         urgent = [wait for wait, priority in run["waits"] if priority]
         results[label] = {"normal_max_min": max(normal), "normal_mean_min": statistics.fmean(normal),
                           "priority_max_min": max(urgent), "priority_mean_min": statistics.fmean(urgent),
-                          "uncalled": run["uncalled"]}
+                          "overtaken_max": run["overtaken"], "uncalled": run["uncalled"]}
         figure = results[label]
         print(f"  {label:<20} normal tickets: longest {figure['normal_max_min']:5.1f} min, mean "
               f"{figure['normal_mean_min']:4.1f} | priority: longest {figure['priority_max_min']:5.1f} min, mean "
-              f"{figure['priority_mean_min']:4.1f} | never called {figure['uncalled']}")
+              f"{figure['priority_mean_min']:4.1f} | most later priority tickets called first "
+              f"{figure['overtaken_max']} | never called {figure['uncalled']}")
     return results
+
+
+def _percent(share):
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
+def summary_lines(out):
+    """Markdown table rows (``python -m bench``'s summary) of ``run``'s figures."""
+    lines = []
+    for name, kinds in out.items():
+        if name == "fairness":
+            for label, figure in kinds.items():
+                lines.append(f"| simulate | fairness, 30 % priority, {label}: longest / mean wait of a normal ticket, "
+                             f"min; most later priority tickets called before one | "
+                             f"{figure['normal_max_min']:.0f} / {figure['normal_mean_min']:.0f}; "
+                             f"{figure['overtaken_max']} | bounded |")
+            continue
+        for kind, figure in kinds.items():
+            if not figure:
+                continue
+            hub = figure["hub"]
+            lines.append(f"| simulate | {name}, estimate {'at issue' if kind == 'issue' else 'at every update'}: "
+                         f"MAE share / bias / within ±max(5 min, 25 %) / range holds | "
+                         f"**{hub['mae_share'] * 100:.0f} %** / {hub['bias_share'] * 100:+.0f} % / "
+                         f"{hub['within'] * 100:.0f} % / {_percent(hub.get('range_hits'))} | "
+                         f"≤ 20 % / ±10 % / ≥ 80 % / |")
+    return lines
 
 
 def plot(results, path):
