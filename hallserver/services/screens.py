@@ -126,9 +126,10 @@ def parse_status(data):
 
 
 def write_every(policy):
-    """How often an unchanged report is written: every ``WRITE_EVERY_SECONDS``, or more often
-    when the hall declares screens lost sooner (a third of ``screen_lost_seconds``)."""
-    return min(WRITE_EVERY_SECONDS, policy.screen_lost_seconds / 3)
+    """How often an unchanged report is written: every ``WRITE_EVERY_SECONDS`` (with the 45 s
+    default and 15 s heartbeats: every second heartbeat, a row at most ~30 s old), or more
+    often when the hall declares screens lost sooner (half of ``screen_lost_seconds``)."""
+    return min(WRITE_EVERY_SECONDS, policy.screen_lost_seconds / 2)
 
 
 class Heartbeats:
