@@ -138,6 +138,28 @@ class SentFrames:
         return found
 
 
+@pytest.fixture
+def kiosk_chromium(hall_hub, launch_chromium, tmp_path):
+    """Chromium started with the flags deploy/hall-screen-browser.sh gives it (its profile aside:
+    Playwright keeps its own); ``.launcher_url`` is the page the launcher opens."""
+    flags, url = launcher_command(hall_hub, tmp_path)
+    assert "--kiosk" in flags and "--autoplay-policy=no-user-gesture-required" in flags
+    kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
+    kiosk.launcher_url = url
+    return kiosk
+
+
+def open_screen(browser, url, sound, width=1920, height=1080):
+    """``url`` on a new page of ``browser``, online with this sound state: (page, its sent frames).
+    The "Bấm để bật âm thanh" gate shows exactly when sound is blocked."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    sent = SentFrames(page)
+    page.goto(url)
+    page.wait_for_selector(f"body[data-connection=online][data-sound={sound}]")
+    assert page.locator("#sound-gate").is_visible() == (sound == "blocked")
+    return page, sent
+
+
 def listed(dashboard, predicate, timeout=30):
     """The first screen on the hub's dashboard for which ``predicate`` holds (fresh snapshots until one does)."""
     snapshot = dashboard.until(lambda snapshot: any(predicate(screen) for screen in snapshot["screens"]), timeout)
@@ -239,19 +261,12 @@ def test_portrait_and_720p_fit_the_screen(hall_hub, open_page, width, height):
 
 
 def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the_hub(
-        hall_hub, launch_chromium, browser, tmp_path):
+        hall_hub, kiosk_chromium, browser):
     hub = hall_hub
-    flags, url = launcher_command(hub, tmp_path)
-    assert "--kiosk" in flags and "--autoplay-policy=no-user-gesture-required" in flags
-    assert url == f"{hub.url}/display?name={quote(SCREEN_NAME)}"
+    assert kiosk_chromium.launcher_url == f"{hub.url}/display?name={quote(SCREEN_NAME)}"
     supervisor = DashboardClient(hub.url, hub.supervisor)
     try:
-        kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
-        tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
-        sent = SentFrames(tv)
-        tv.goto(url)
-        tv.wait_for_selector("body[data-connection=online][data-sound=ok]")
-        assert tv.locator("#sound-gate").is_hidden()
+        tv, sent = open_screen(kiosk_chromium, kiosk_chromium.launcher_url, "ok")
         # it tells the hub at once, by the protocol, and the hub takes it
         first = sent.wait_for("screen_status")
         tv.wait_for_function("() => document.body.dataset.health === 'ok'")
@@ -285,11 +300,7 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
         supervisor.close()
 
     # Chromium as a browser starts it (no flag): sound is refused, the gate shows, the hub is told
-    plain = browser.new_page(viewport={"width": 1920, "height": 1080})
-    plain_sent = SentFrames(plain)
-    plain.goto(f"{hub.url}/display?name=TV%20ph%C3%B2ng%20ch%E1%BB%9D")
-    plain.wait_for_selector("body[data-connection=online][data-sound=blocked]")
-    assert plain.locator("#sound-gate").is_visible()
+    plain, plain_sent = open_screen(browser, f"{hub.url}/display?name=TV%20ph%C3%B2ng%20ch%E1%BB%9D", "blocked")
     assert plain_sent.wait_for("screen_status")["sound"] == "blocked"
     assert plain_sent.events("screen_status")[0]["name"] == "TV phòng chờ"
     shot(plain, "display-1920x1080-sound-gate")
@@ -301,26 +312,17 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
     plain.close()
 
     # a screen whose sound is turned off says so
-    silent = browser.new_page(viewport={"width": 1280, "height": 720})
-    silent_sent = SentFrames(silent)
-    silent.goto(f"{hub.url}/display?sound=off&counters=1-2")
-    silent.wait_for_selector("body[data-connection=online][data-sound=off]")
-    assert silent.locator("#sound-gate").is_hidden()
+    silent, silent_sent = open_screen(browser, f"{hub.url}/display?sound=off&counters=1-2", "off", 1280, 720)
     report = silent_sent.wait_for("screen_status")
     assert report["sound"] == "off" and report["counters"] == [1, 2] and "name" not in report
     silent.close()
 
 
-def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hub, launch_chromium, tmp_path):
+def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hub, kiosk_chromium):
     hub = hall_hub
     issue(hub, 4)
     call(hub, 1)
-    flags, _ = launcher_command(hub, tmp_path)
-    kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
-    tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
-    sent = SentFrames(tv)
-    tv.goto(f"{hub.url}/display")
-    tv.wait_for_selector("body[data-connection=online][data-sound=ok]")
+    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display", "ok")
 
     # The hub stops; while it is down two calls are made on its database: one a minute ago
     # by the hall's clock (too old to say now) and one just now.
@@ -359,7 +361,7 @@ def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hu
     assert len({announcement["played_at"] for announcement in played}) == 1
 
 
-def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, launch_chromium, tmp_path,
+def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, kiosk_chromium, tmp_path,
                                                                        monkeypatch):
     hub = hall_hub
     empty = tmp_path / "no-pack"
@@ -367,13 +369,7 @@ def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, l
     hub.stop()
     monkeypatch.setenv("HALL_SOUNDS_DIR", str(empty))   # the hub serves no manifest and no clip
     hub.start()
-    flags, _ = launcher_command(hub, tmp_path)
-    kiosk = launch_chromium(*(flag for flag in flags if not flag.startswith("--user-data-dir=")))
-    tv = kiosk.new_page(viewport={"width": 1920, "height": 1080})
-    sent = SentFrames(tv)
-    tv.goto(f"{hub.url}/display?name=TV")
-    tv.wait_for_selector("body[data-connection=online][data-sound=failed]")
-    assert tv.locator("#sound-gate").is_hidden()   # a touch would not help
+    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display?name=TV", "failed")   # no gate: a touch would not help
     assert sent.wait_for("screen_status", lambda status: status["sound"] == "failed")["name"] == "TV"
     # calls are still shown
     issue(hub, 1)
