@@ -16,7 +16,7 @@ import pytest
 
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, cli_token, init_hall
+from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, cli_token, init_hall, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -63,8 +63,9 @@ def hall_clock_now():
 
 
 def shot(page, name):
-    """Keep the screen as a hall TV shows it (the viewport, not the page) under /tmp."""
+    """Keep the screen as a hall TV shows it (the viewport) under /tmp, and as a test artifact."""
     page.screenshot(path=f"/tmp/{name}.png")
+    screenshot(page, name)
 
 
 def font_px(page, selector):
