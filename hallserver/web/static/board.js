@@ -25,7 +25,8 @@
   const RESUME_WAIT_MS = 400;   // a refused AudioContext.resume() never settles: wait this long
   const AFTER_CALL_MS = 600;    // silence between two announcements
   const TICKER_SPEED = 0.08;    // screen widths per second, as the pygame board
-  const PAUSE = "pause", PAUSE_SECONDS = 0.5;   // the clip id between a call and its repetition
+  const PAUSE = "pause", PAUSE_SECONDS = 0.5;
+  const REMEMBERED_CALLS = 2000;   // as the pygame board   // the clip id between a call and its repetition
   const catchupSeconds = typeof data.catchup_seconds === "number" ? data.catchup_seconds : 20;
   // The TV's own clock may be wrong after a power cut (no RTC, no internet): follow the hub's.
   const clockOffset = typeof data.now === "number" ? data.now * 1000 - Date.now() : 0;
@@ -251,6 +252,12 @@
     };
   }
 
+  /** Note a call as shown; a screen that runs for weeks keeps the last REMEMBERED_CALLS. */
+  function remember(callId) {
+    known.add(callId);
+    if (known.size > REMEMBERED_CALLS) known.delete(known.values().next().value);
+  }
+
   /** Show ``call`` in the big panel, highlighted (its announcement starts now). */
   function startCalling(call) {
     board.call = call;
@@ -267,14 +274,16 @@
     // calls this screen never had, made while it was cut off: the newest few are said late
     const missed = initial || state.seq < previous ? []
       : calls.filter((call) => !known.has(String(call.call_id)) && Number(call.call_id) > previous);
-    (state.recent_calls || []).forEach((call) => known.add(String(call.call_id)));
+    (state.recent_calls || []).forEach((call) => remember(String(call.call_id)));
     board.seq = state.seq;
     board.hall = state.hall || {};
     board.counters = new Map(state.counters.map((counter) => [counter.number, counter]));
     board.services = state.services || [];
     board.recent = calls.map((call) => ({ ...call, call_id: String(call.call_id) }));
-    board.call = board.recent[0] || null;
-    board.highlightUntil = 0;
+    if (!sound.playing) {   // a reconfigured hall during an announcement: it stays on the big panel
+      board.call = board.recent[0] || null;
+      board.highlightUntil = 0;
+    }
     $("hall-name").textContent = board.hall.name || "";
     if (board.hall.name_en) $("hall-name-en").textContent = board.hall.name_en;
     tick();
@@ -287,7 +296,7 @@
   function applyCall(payload) {
     const call = fromPush(payload);
     if (payload.seq <= board.seq || known.has(call.call_id) || !shows(call.counter)) return;
-    known.add(call.call_id);
+    remember(call.call_id);
     board.seq = payload.seq;
     board.recent = [call, ...board.recent].slice(0, 20);
     const counter = board.counters.get(Number(call.counter));
