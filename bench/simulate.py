@@ -23,6 +23,7 @@ Seeded and deterministic: the same seed gives the same figures.
 """
 
 import argparse
+import dataclasses
 import heapq
 import itertools
 import json
@@ -86,6 +87,7 @@ class Scenario:
     priority_streak: int = 2
     daily_tickets: int = DAILY_TICKETS
     breaks: bool = True
+    service_sigma: float = SERVICE_SIGMA
 
 
 SCENARIOS = {
@@ -348,7 +350,8 @@ class Day:
     def start(self, number, service):
         self.hall.counter_action(number, "start")
         minutes = self.minutes_of[service] * self.factor_of[service] * self.speed_of[number]
-        seconds = 60 * self.rng.lognormvariate(math.log(minutes) - SERVICE_SIGMA ** 2 / 2, SERVICE_SIGMA)
+        sigma = self.scenario.service_sigma
+        seconds = 60 * self.rng.lognormvariate(math.log(minutes) - sigma ** 2 / 2, sigma)
         self.schedule(self.clock.now + seconds, self.finish, number)
 
     def finish(self, number):
@@ -607,6 +610,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=3, help="weekdays in a row per scenario (default 3)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--service-spread", type=float, default=SERVICE_SIGMA,
+                        help=f"lognormal sigma of one service time (default {SERVICE_SIGMA}: long-tailed)")
     parser.add_argument("--scenarios", default="all-day,lunch", help="comma-separated: all-day, lunch")
     parser.add_argument("--fairness", action="store_true", help="also the priority_streak study (30 %% priority)")
     parser.add_argument("--plot", default=str(PLOT_PATH), help=f"PNG path (default {PLOT_PATH})")
@@ -617,9 +622,11 @@ def main(argv=None):
 
 
 def run(arguments):
+    spread = getattr(arguments, "service_spread", SERVICE_SIGMA)
     results = {}
     for name in [part.strip() for part in arguments.scenarios.split(",") if part.strip()]:
-        results[name] = run_scenario(SCENARIOS[name], days=arguments.days, seed=arguments.seed)
+        scenario = dataclasses.replace(SCENARIOS[name], service_sigma=spread)
+        results[name] = run_scenario(scenario, days=arguments.days, seed=arguments.seed)
         report(name, results[name])
     out = {name: result["figures"] for name, result in results.items()}
     if arguments.fairness:

@@ -62,6 +62,15 @@ class Estimate:
     at: float
     after_closure: bool
 
+    def not_before(self, now, moment):
+        """The same wait, but not before ``moment`` (an appointment's slot)."""
+        if moment <= self.at:
+            return self
+        shift = (moment - self.at) / 60
+        minutes = round((moment - now) / 60)
+        return Estimate(minutes, min(minutes, round(self.low + shift)), max(minutes, round(self.high + shift)),
+                        moment, self.after_closure)
+
     def fields(self, config):
         """The API's fields: ``eta_minutes``, ``eta_low_minutes``, ``eta_high_minutes``,
         ``eta_at`` (local HH:MM) and ``eta_after_closure``."""
@@ -507,7 +516,15 @@ class Estimator:
         if position is None:
             return None
         kind = "requeued" if ticket["requeued_at"] is not None else "priority" if ticket["priority"] else "normal"
-        plain = kind == "normal" and ticket.get("due_at") is None
+        due_order = self.config.booking.due_order
+        if kind == "normal" and ticket.get("due_at") is not None and due_order != "equal":
+            # A checked-in appointment goes ahead once its slot begins (after the requeued,
+            # and after the priority tickets too with "after_priority"): not before its slot.
+            kind = "requeued" if due_order == "ahead" else "priority"
+            ahead = self.ahead_of(ticket, kind)
+            estimate = self.estimate(ticket["service"], ahead.get(ticket["service"], 0) + 1, kind, ahead)
+            return estimate and estimate.not_before(self.now, ticket["due_at"])
+        plain = kind == "normal"
         ahead = None if newest and plain else self.ahead_of(ticket, kind)
         return self.estimate(ticket["service"], position, kind, ahead)
 
