@@ -28,13 +28,15 @@ NOTICE = "Nộp hồ sơ trực tuyến tại dichvucong.gov.vn"
 
 
 @pytest.fixture
-def hall_hub(tmp_path):
-    """Four counters, two services, back-to-back calls allowed; tokens for every counter."""
+def hall_hub(request, tmp_path):
+    """Four counters, two services, back-to-back calls allowed; tokens for every counter.
+    Parametrized indirectly, its parameter is the hall's ``[announcement]`` table."""
+    extra = {"announcement": request.param} if hasattr(request, "param") else {}
     db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "timezone": HALL_ZONE, "hotline": "0210 3 888 999",
                                    "notices": [NOTICE]},
                    policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0},
                    services=[dict(HT, name_en="Civil status"), dict(CT, name_en="Certification")],
-                   counters=[{"number": n, "services": ["HT", "CT"]} for n in (1, 2, 3, 4)])
+                   counters=[{"number": n, "services": ["HT", "CT"]} for n in (1, 2, 3, 4)], **extra)
     hub = HubProcess(db)
     hub.kiosk = cli_token(db, "kiosk")
     hub.counters = {n: cli_token(db, "counter", n) for n in (1, 2, 3, 4)}
@@ -319,14 +321,10 @@ def test_the_kiosk_launcher_s_chromium_speaks_without_a_touch_and_reports_to_the
     silent.close()
 
 
-def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hub, kiosk_chromium):
-    hub = hall_hub
-    issue(hub, 4)
-    call(hub, 1)
-    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display", "ok")
-
-    # The hub stops; while it is down two calls are made on its database: one a minute ago
-    # by the hall's clock (too old to say now) and one just now.
+def cut_off_while_two_calls_are_made(hub, tv):
+    """The hub stops; while it is down two calls are made on its database, one a minute ago by
+    the hall's clock and one just now; it starts again and the screen is back online.
+    The two numbers: (a minute ago, just now)."""
     hub.stop()
     tv.wait_for_selector("#offline:visible")
     store = open_store(hub.db)
@@ -335,9 +333,17 @@ def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hu
         fresh = Hall(store).counter_action(3, "call-next")
     finally:
         store.close()
-    old_number, fresh_number = old["ticket"]["number"], fresh["ticket"]["number"]
     hub.start()
     tv.wait_for_selector("#offline", state="hidden", timeout=20000)
+    return old["ticket"]["number"], fresh["ticket"]["number"]
+
+
+def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hub, kiosk_chromium):
+    hub = hall_hub
+    issue(hub, 4)
+    call(hub, 1)
+    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display", "ok")
+    old_number, fresh_number = cut_off_while_two_calls_are_made(hub, tv)   # 60 s ago is too old to say
 
     # back: the fresh call is announced (once) and shown large; the old one only listed
     tv.wait_for_selector(f"#call.fresh #call-number:text-is('{fresh_number}')")
@@ -360,6 +366,22 @@ def test_calls_missed_in_a_short_cut_are_said_once_older_ones_only_shown(hall_hu
     # every report names the one announcement, played once (one time of play)
     assert {announcement["call_id"] for announcement in played} == {fresh_id}
     assert len({announcement["played_at"] for announcement in played}) == 1
+
+
+@pytest.mark.parametrize("hall_hub", [{"catchup_seconds": 90}], indirect=True)
+def test_a_hall_with_a_longer_catch_up_says_every_missed_call_oldest_first(hall_hub, kiosk_chromium):
+    hub = hall_hub
+    issue(hub, 4)
+    call(hub, 1)
+    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display", "ok")
+    old_number, fresh_number = cut_off_while_two_calls_are_made(hub, tv)
+    ids = {entry["number"]: entry["call_id"] for entry in hub.get("/api/v1/state").json()["recent_calls"]}
+    sent.wait_for("screen_status", lambda status: (status["last_announcement"] or {}).get("call_id")
+                  == ids[fresh_number], timeout=60)
+    said = [status["last_announcement"]["call_id"] for status in sent.events("screen_status")
+            if status["last_announcement"]]
+    assert [call_id for index, call_id in enumerate(said) if index == 0 or said[index - 1] != call_id] == [
+        ids[old_number], ids[fresh_number]]
 
 
 def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, kiosk_chromium, tmp_path,
