@@ -275,7 +275,10 @@ def openapi_document():
                                   "current": {"type": ["object", "null"]}}}},
                               "recent_calls": {"type": "array", "items": {"type": "object", "properties": {
                                   "call_id": {"type": "string"}, "number": {"type": "string"},
-                                  "counter": {"type": "integer"}, "called_at": {"type": "string"}}}},
+                                  "counter": {"type": "integer"}, "called_at": {"type": "string"},
+                                  "recall": {"type": "boolean"}, "age_seconds": {"type": "integer"},
+                                  "text": {"type": ["string", "null"]}, "text_en": {"type": ["string", "null"]},
+                                  "clips": {"type": "array", "items": {"type": "string"}}}}},
                           }},
             },
         },
