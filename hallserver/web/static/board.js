@@ -174,7 +174,7 @@
       names.className = "service-name";
       names.innerHTML = '<span class="vi"></span><span class="en"></span>';
       names.firstChild.textContent = service.name;
-      names.lastChild.textContent = service.name_en || "";
+      names.lastChild.textContent = service.name_en && service.name_en !== service.name ? service.name_en : "";
       const count = document.createElement("div");
       count.className = "count";
       count.textContent = service.waiting;
