@@ -407,7 +407,7 @@ def _issue_many(hub, token, count, threads=8):
     return [ticket for part in parts for ticket in part]
 
 
-def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4, connect_timeout=120,
+def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4, connect_timeout=600,
                async_mode="gevent", say=print):
     """Screens (room ``display``) and ticket pages (``ticket:<token>``, each following its own
     waiting ticket) all join at once, spread over ``hubs`` hub processes on one database
@@ -449,6 +449,8 @@ def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4,
                 _, times, failed = ready_queue.get(timeout=connect_timeout + 60)
                 connect_times += times
                 failures += failed
+            if not connect_times:
+                raise RuntimeError(f"no socket joined: {failures[:3]}")
             figures["connected"] = len(connect_times)
             figures["connect_failures"] = len(failures)
             figures["connect_wall_s"] = max(end for _, end in connect_times) - min(s for s, _ in connect_times)
@@ -483,6 +485,12 @@ def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4,
             cpu_after = [hub.cpu_seconds() for hub in all_hubs]
             session.close()
             time.sleep(6.0)  # the last pushes are on their way; every client sees two pings at least
+            quiet_by = clock() + 120  # ... and until the hubs have sent them (a second of idle CPU)
+            while clock() < quiet_by:
+                before = sum(hub.cpu_seconds() for hub in all_hubs)
+                time.sleep(1.0)
+                if sum(hub.cpu_seconds() for hub in all_hubs) - before < 0.1:
+                    break
         finally:
             done_event.set()
         heard = []
