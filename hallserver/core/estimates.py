@@ -147,12 +147,33 @@ def service_days_before(day, count=HISTORY_DAYS):
     return (day - timedelta(days=count)).isoformat(), day.isoformat()
 
 
+def remaining(mean, spread, held):
+    """Expected minutes left of a lognormal time with this ``mean`` and coefficient of
+    variation ``spread`` that has lasted ``held`` so far: long tails mean that one that
+    already took long is not nearly done."""
+    if held <= 0 or mean <= 0:
+        return max(mean, 0.0)
+    sigma = math.sqrt(math.log(1 + spread ** 2))
+    mu = math.log(mean) - sigma ** 2 / 2
+    z = (math.log(held) - mu) / sigma
+    survive = _normal_tail(z)
+    if survive < 1e-9:
+        return 0.1 * mean
+    return max(0.0, mean * _normal_tail(z - sigma) / survive - held)
+
+
+def _normal_tail(z):
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
 # -- what the day has shown ------------------------------------------------------------------
 
 @dataclass
 class Learned:
     """What today (and, while it shows little, the days before) says about the hall."""
     service_minutes: dict        # service → mean minutes from start to finish
+    service_weight: dict         # service → the samples (and prior) behind that mean
     spread: dict                 # service → coefficient of variation of one cycle
     walk_minutes: float          # call → start
     no_show_rate: dict           # service → share of calls that end absent
@@ -190,7 +211,7 @@ def learn(db, config, now):
             "SELECT service, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)) FROM tickets"
             " WHERE status = 'done' AND day >= ? AND day < ? AND called_at IS NOT NULL GROUP BY service",
             [since, until]).fetchall()}
-    service_minutes, spread, no_show_rate = {}, {}, {}
+    service_minutes, service_weight, spread, no_show_rate = {}, {}, {}, {}
     absent_count = absent_total = 0.0
     for service in config.services:
         count, total, squares = services.get((service.code, "done"), (0, 0.0, 0.0))
@@ -198,6 +219,7 @@ def learn(db, config, now):
         prior = (old_total / 60 + service.service_minutes * PRIOR_WEIGHT) / (old_count + PRIOR_WEIGHT)
         prior_weight = PRIOR_WEIGHT + min(old_count, 20)
         service_minutes[service.code] = _blend(total / 60, count, prior, prior_weight)
+        service_weight[service.code] = count + prior_weight
         if count >= 3:
             mean = (total / count + walk * 60) or 1.0
             variance = max(squares / count - mean * mean, 0.0)
@@ -211,8 +233,8 @@ def learn(db, config, now):
     no_show_minutes = _blend(absent_total / 60, absent_count, NO_SHOW_PRIOR_MINUTES, 3)
     pace = _learn_pace(db, today, service_minutes)
     pause_minutes, paused_since, paused_share = _learn_pauses(db, config, now)
-    return Learned(service_minutes, spread, walk, no_show_rate, no_show_minutes, pace, pause_minutes, paused_since,
-                   paused_share)
+    return Learned(service_minutes, service_weight, spread, walk, no_show_rate, no_show_minutes, pace,
+                   pause_minutes, paused_since, paused_share)
 
 
 def _learn_pace(db, today, service_minutes):
@@ -316,7 +338,21 @@ class Estimator:
     def learned(self):
         if self._learned is None:
             self._learned = learn(self.db, self.config, self.now)
+            self._count_services_in_progress(self._learned)
         return self._learned
+
+    def _count_services_in_progress(self, learned):
+        """A service running longer than the usual time is a sample too (at least that
+        long): without it the long ones count only once finished, and the mean lags."""
+        for row in self.counter_rows.values():
+            service, started = row["current_service"], row["current_started_at"]
+            if service not in learned.service_minutes or started is None:
+                continue
+            held = (self.now - started) / 60
+            mean, weight = learned.service_minutes[service], learned.service_weight[service]
+            if held > mean:
+                learned.service_minutes[service] = (mean * weight + held) / (weight + 1)
+                learned.service_weight[service] = weight + 1
 
     def minutes_per_ticket(self, service):
         """A counter's usual minutes per ticket of ``service`` (walk-up and service)."""
@@ -393,7 +429,8 @@ class Estimator:
             return max(learned.pause_minutes * 0.3, learned.pause_minutes - (self.now - paused) / 60)
         if row["current_ticket"] is not None and row["current_called_at"] is not None:
             usual = self._cycle(row["current_service"] or counter.services[0], counter.number)
-            return max(usual - (self.now - row["current_called_at"]) / 60, usual * 0.3)
+            spread = self.learned.spread.get(row["current_service"], SPREAD_PRIOR)
+            return remaining(usual, spread, (self.now - row["current_called_at"]) / 60)
         return 0.0
 
     def _shares(self):
