@@ -26,6 +26,7 @@ from flask_limiter.util import get_remote_address
 
 from ...core import ascii_number
 from ...errors import HallError, Unauthorized
+from ...voice.pack import voice_pack_dir
 from .. import access
 from ..extensions import get_hall, limiter, setting
 from ..inputs import field, json_body
@@ -206,8 +207,9 @@ def track(track_token):
 # -- the browser hall screen -------------------------------------------------------------
 
 def sounds_dir():
+    """The pack of the hall's regional voice (``[announcement] voice``) under HALL_SOUNDS_DIR."""
     configured = setting("sounds_dir")
-    return Path(configured) if configured else SHIPPED_SOUNDS
+    return voice_pack_dir(Path(configured) if configured else SHIPPED_SOUNDS, get_hall().config.announcement.voice)
 
 
 @bp.get("/display")
