@@ -23,14 +23,14 @@ import threading
 import time
 
 from flask import current_app, request, session
-from flask_socketio import Namespace, join_room
+from flask_socketio import Namespace, join_room, rooms
 from socketio import RedisManager
 
 from ..core import ascii_number, views
 from ..core.estimates import Estimator
 from ..core.tickets import local_day, waiting_order_sql
 from ..errors import Forbidden, HallError, Invalid, NotFound, Unauthorized
-from ..services import auth, supervision, users
+from ..services import auth, screens, supervision, users
 from .access import paired_principal, session_account
 from .extensions import socketio
 from .inputs import MAX_NUMBER, counter_action_arguments
@@ -435,9 +435,16 @@ class HallNamespace(Namespace):
         self._snapshot = None  # the last join snapshot: ((seq, second), config, made at, state)
         self._estimator = None  # the ticket pages' estimator, shared the same way
         self.join_gate = threading.BoundedSemaphore(1)  # cooperative under gevent (monkey-patched)
+        self.heartbeats = screens.Heartbeats()  # what this process last wrote for each reporting screen
 
     def on_disconnect(self, *reason):
         self.grants.pop(request.sid, None)
+        if self.heartbeats.forget(request.sid):  # a hall screen that reported here fell off
+            try:
+                if self.hall.screen_disconnected(request.sid):
+                    current_app.extensions["publisher"].dashboard_stale = True
+            except HallError:  # busy: the screen's silence shows after screen_lost_seconds anyway
+                log.warning("could not record screen disconnect", exc_info=True)
 
     def _grant(self, principal):
         """What a join rests on, to check again later (None for public rooms)."""
@@ -551,6 +558,24 @@ class HallNamespace(Namespace):
             user = None if data.get("token") else session_account(session, idle=False)
             return {"ok": True, **self.hall.counter_action(counter, action, request_id=request_id, user=user,
                                                            **arguments)}
+        except HallError as error:
+            return error_ack(error)
+
+    def on_screen_status(self, data=None):
+        """``screen_status {"screen", "kind", "name"?, "sound", "last_announcement", "counters"?}``
+        from a socket in ``display`` → ack ``{"ok": true}`` or ``{"ok": false, "error"}``
+        (``services.screens``: strict validation; unchanged heartbeats written at most every 20 s)."""
+        try:
+            if "display" not in rooms():
+                raise Forbidden("Màn hình phải vào phòng display trước khi báo trạng thái",
+                                "Join the display room before reporting screen status", code="not_joined")
+            status = screens.parse_status(data)
+            now = self.hall.clock()
+            if self.heartbeats.due(request.sid, status, now, every=screens.write_every(self.hall.config.policy)):
+                if self.hall.report_screen(status, sid=request.sid, address=request.remote_addr):
+                    current_app.extensions["publisher"].dashboard_stale = True
+                self.heartbeats.written(request.sid, status, now)
+            return {"ok": True}
         except HallError as error:
             return error_ack(error)
 
