@@ -52,7 +52,7 @@ def dashboard_snapshot(db, config, now):
             "code": service.code, "name": service.name,
             "waiting": estimator.waiting.get(service.code, 0),
             "longest_wait_minutes": _minutes(longest),
-            "eta_minutes": estimator.new_ticket_eta(service.code),
+            **views.estimate_fields(config, estimator.new_ticket_estimate(service.code)),
             "wait_mean_minutes": _minutes(figures.wait.mean), "wait_p90_minutes": _minutes(figures.wait.p90),
             "issued": figures.issued, "served": figures.served, "no_show": figures.no_show,
             "target_minutes": service.wait_target_minutes, "over_target": over_target,

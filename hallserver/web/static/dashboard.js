@@ -12,6 +12,12 @@
     if (className) td.className = className;
     return td;
   };
+  // A new ticket's estimate: its range ("15 ph – 25 ph") when the hub gives one.
+  const wait = (service) => {
+    if (service.eta_minutes === 0) return text.now;
+    if (service.eta_high_minutes) return `${minutes(service.eta_low_minutes)} – ${minutes(service.eta_high_minutes)}`;
+    return minutes(service.eta_minutes);
+  };
   // Minutes (floats) as people read them: "4 ph 30 s", "45 s", "1 giờ 5 ph".
   const minutes = (value) => {
     if (value === null || value === undefined) return "—";
@@ -129,7 +135,7 @@
       row.dataset.service = service.code;
       row.classList.toggle("over-target", service.over_target);
       row.append(cell(service.name), cell(service.waiting, "waiting"), cell(minutes(service.longest_wait_minutes)),
-                 cell(service.eta_minutes === 0 ? text.now : minutes(service.eta_minutes)), cell(minutes(service.wait_mean_minutes)),
+                 cell(wait(service)), cell(minutes(service.wait_mean_minutes)),
                  cell(minutes(service.wait_p90_minutes)), cell(service.served, "served"), cell(service.no_show));
       return row;
     }));
