@@ -43,6 +43,7 @@ DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time 
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
 ACCESS_EVENTS = ("token_changed", "user_changed")
 YIELD_EVERY = 50  # ticket-page frames emitted between two yields to the event loop
+TICKET_ROUND_SECONDS = 0.5  # ticket pages hear a burst of changes as one update (their own call at once)
 CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a room anyone joins
 JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
 
@@ -241,18 +242,20 @@ class Publisher:
     """Pushes each committed change to the rooms that care, and keeps the dashboard fresh.
 
     ``publish`` runs right after the commit, under the store's lock: it sends the ``called``
-    frames (built from the events alone) and hands the batch to the sender. The sender
-    (a greenlet of its own when ``deferred``; inline otherwise, as in tests) reads what the
-    other frames need in one short read on the reader connection, at the latest ``seq``,
-    then emits them without any lock, yielding every few frames so no join, ping or request
-    waits behind a large fan-out. Batches that pile up meanwhile are merged into one round.
+    frames (built from the events alone) and hands the batch on. When ``deferred`` (gevent,
+    eventlet) two greenlets take it from there, without the lock: the sender reads what the
+    screens' and desks' frames need in one short read on the reader connection, at the latest
+    ``seq``, and emits them; the ticket sender does one round for the ticket pages at most
+    every TICKET_ROUND_SECONDS, building and emitting their frames YIELD_EVERY at a time, so
+    no ping, join or request waits behind a large fan-out. Batches that pile up meanwhile are
+    merged into one round. Otherwise (threading: tests) both run inline, in order.
 
     Frames for every screen (``queue``, ``counter``, ``state``) go through the Socket.IO
     manager, and so through the message queue to every hub process when there is one. Frames
     for rooms whose members only this process knows (counter desks, ticket pages) are built
-    by each process for its own members: ``relay`` (set with a message queue) tells the others
-    what changed. A ticket page gets a frame only when its view differs from the last one
-    sent to its room.
+    by each process for its own members and stay out of the queue: ``relay`` (set with a
+    message queue) tells the others what changed. A ticket page gets a frame only when its
+    view differs from the last one sent to its room.
     """
 
     def __init__(self, hall, deferred=False, shared=False):
@@ -264,8 +267,9 @@ class Publisher:
         self.dashboard_stale = False
         self.raised_alerts = set()
         self.pending = []   # (changes, broadcast) not yet sent
+        self.pending_tickets = []  # changes not yet sent to ticket pages
         self.last_ticket = {}  # track token -> the ticket view last sent to its room
-        self._wake = None
+        self._wake = self._wake_tickets = None
         self._sender = None
         self._inline = threading.RLock()
 
@@ -288,14 +292,18 @@ class Publisher:
 
     def submit(self, changes, broadcast):
         self.pending.append((changes, broadcast))
+        self.pending_tickets.append(changes)
         if not self.deferred:
             with self._inline:  # request threads and the message queue's listener alike
                 self.drain()
+                self.drain_tickets()
             return
         if self._sender is None:
-            self._wake = socketio.server.eio.create_event()
+            self._wake, self._wake_tickets = socketio.server.eio.create_event(), socketio.server.eio.create_event()
             self._sender = socketio.start_background_task(self._send_forever)
+            socketio.start_background_task(self._send_tickets_forever)
         self._wake.set()
+        self._wake_tickets.set()
 
     def _send_forever(self):
         while True:
@@ -306,6 +314,19 @@ class Publisher:
             except Exception:  # a bad round must not end the sender; the next change retries
                 log.exception("push failed")
 
+    def _send_tickets_forever(self):
+        """Ticket pages, in a greenlet of their own: a round at most every TICKET_ROUND_SECONDS
+        (a burst of changes is one round), never in the way of the screens' frames."""
+        while True:
+            self._wake_tickets.wait()
+            self._wake_tickets.clear()
+            started = time.monotonic()
+            try:
+                self.drain_tickets()
+            except Exception:  # the next change retries
+                log.exception("ticket pages push failed")
+            socketio.sleep(max(0.0, TICKET_ROUND_SECONDS - (time.monotonic() - started)))
+
     def drain(self):
         while self.pending:
             batch, self.pending = self.pending, []
@@ -314,22 +335,31 @@ class Publisher:
                 changes = changes | more
             self.send_round(changes, broadcast=any(broadcast for _, broadcast in batch))
 
+    def drain_tickets(self):
+        """One round for every change not yet sent to ticket pages."""
+        if not self.pending_tickets:
+            return
+        batch, self.pending_tickets = self.pending_tickets, []
+        changes = batch[0]
+        for more in batch[1:]:
+            changes = changes | more
+        followed = self.hall.read(self.followed, changes)
+        if followed is not None:
+            self.send_ticket_frames(*followed)
+
     def send_round(self, changes, broadcast):
-        """Read what the frames need in one short read, then emit them outside it; ticket
-        pages' views are built and sent a few at a time, yielding in between."""
-        frames, followed = self.hall.read(self.frames, changes, broadcast)
+        """Read what the frames need in one short read, then emit them outside it."""
+        frames = self.hall.read(self.frames, changes, broadcast)
         for name, payload, room in frames:
             # frames for every process's screens go through the message queue (if any); a
             # desk's frame was built for this process's own members
             socketio.emit(name, payload, to=room, ignore_queue=isinstance(room, str) and room.startswith("counter:"))
             socketio.sleep(0)  # let pings, joins and requests in between
-        if followed is not None:
-            self.send_ticket_frames(*followed)
 
     def frames(self, db, config, now, changes, broadcast):
-        """The frames of every room but ticket pages, and what those need: (seq, estimator, rows)."""
+        """The frames of the screens (when ``broadcast``) and of this process's counter desks."""
         seq = views.current_seq(db)
-        estimator = FollowedEstimator(db, config, now)
+        estimator = Estimator(db, config, now)
         frames = []
         if broadcast:
             if changes.resnapshot:
@@ -342,17 +372,22 @@ class Publisher:
             if room_members(f"counter:{number}"):
                 desk = views.counter_state(db, config, number, now, estimator)
                 frames.append(("counter_state", {"seq": seq, "counter": desk}, f"counter:{number}"))
+        return frames
+
+    def followed(self, db, config, now, changes):
+        """What this process's ticket pages moved by ``changes`` need: (seq, estimator, rows), or None."""
         tokens = followed_tickets()
         followed = set(tokens)
         for token in [token for token in self.last_ticket if token not in followed]:
             del self.last_ticket[token]  # nobody follows it here any more
         if not tokens or not (changes.tickets or changes.services):
-            return frames, None
+            return None
+        estimator = FollowedEstimator(db, config, now)
         rows = followed_rows(db, config, now, tokens, changes)
         if rows:  # what the estimator reads lazily, read now, in this snapshot
             estimator.ahead_of(rows[0], "normal")
             views.public_ticket(config, rows[0], estimator)
-        return frames, (seq, estimator, rows)
+        return views.current_seq(db), estimator, rows
 
     def send_ticket_frames(self, seq, estimator, rows):
         """Positions move for everyone behind a change: each followed ticket whose view changed
