@@ -144,37 +144,46 @@ class RawScreen:
 SCREENS = {"socketio": SocketIOScreen, "raw": RawScreen}
 
 
-async def _clients(kind, url, count, start_at, done_event, connect_timeout, report):
-    received = [dict() for _ in range(count)]
-    screens, connect_times, failures = [], [], []
+async def _connect_all(clients, start_at):
+    """At ``start_at``, connect (and join) every client at once: (the connected, their
+    (start, joined) times, the failures); a client that failed is closed."""
+    connected, connect_times, failures = [], [], []
 
-    async def connect(index):
-        screen = SCREENS[kind](url, received[index], connect_timeout)
+    async def connect(client):
         started = clock()
         try:
-            await screen.connect()
+            await client.connect()
         except Exception as error:  # noqa: BLE001 - a bench reports every failure
             failures.append(f"{type(error).__name__}: {error}")
-            received[index] = None
             try:
-                await screen.disconnect()
+                await client.disconnect()
             except Exception:  # noqa: BLE001
                 pass
             return
         connect_times.append((started, clock()))
-        screens.append(screen)
+        connected.append(client)
 
     delay = start_at - clock()
     if delay > 0:
         await asyncio.sleep(delay)
-    await asyncio.gather(*(connect(index) for index in range(count)))
+    await asyncio.gather(*(connect(client) for client in clients))
+    return connected, connect_times, failures
+
+
+async def _until(done_event, seconds):
+    deadline = clock() + seconds
+    while not done_event.is_set() and clock() < deadline:
+        await asyncio.sleep(0.02)
+
+
+async def _clients(kind, url, count, start_at, done_event, connect_timeout, report):
+    screens, connect_times, failures = await _connect_all(
+        [SCREENS[kind](url, {}, connect_timeout) for _ in range(count)], start_at)
     report("ready", connect_times, failures)
     cpu_ready = time.process_time()
     messages_ready = sum(screen.messages for screen in screens)
-    deadline = clock() + 600
-    while not done_event.is_set() and clock() < deadline:
-        await asyncio.sleep(0.02)
-    report("received", [store for store in received if store is not None], time.process_time() - cpu_ready,
+    await _until(done_event, 600)
+    report("received", [screen.store for screen in screens], time.process_time() - cpu_ready,
            sum(screen.messages for screen in screens) - messages_ready)
     await asyncio.gather(*(screen.disconnect() for screen in screens), return_exceptions=True)
 
@@ -188,6 +197,26 @@ def client_process(kind, url, count, start_at, ready_queue, done_event, result_q
 
 
 # -- the driver ----------------------------------------------------------------
+
+def _start(workers, ready_queue, timeout):
+    """Start the client processes; once each has reported: every client's (connect start,
+    joined) times and the failures."""
+    for worker in workers:
+        worker.start()
+    connect_times, failures = [], []
+    for _ in workers:
+        _, times, failed = ready_queue.get(timeout=timeout)
+        connect_times += times
+        failures += failed
+    return connect_times, failures
+
+
+def _warn(label, call_errors, log_problems, say):
+    if call_errors:
+        say(f"[{label}] ! call-next errors: {call_errors[:3]}")
+    if log_problems:
+        say(f"[{label}] ! hub log: {log_problems}")
+
 
 def percentiles(values):
     if not values:
@@ -233,14 +262,8 @@ def run(clients=200, processes=4, calls=100, gap=0.1, async_mode="gevent", kind=
                 kind, hub.url, size, start_at, ready_queue, done_event, result_queue, connect_timeout))
             for size in sizes if size
         ]
-        for worker in workers:
-            worker.start()
-        connect_times, failures = [], []
         try:
-            for _ in workers:
-                pid, times, failed = ready_queue.get(timeout=connect_timeout + 30)
-                connect_times += times
-                failures += failed
+            connect_times, failures = _start(workers, ready_queue, timeout=connect_timeout + 30)
             connected = len(connect_times)
             starts = [started for started, _ in connect_times]
             ends = [ended for _, ended in connect_times]
@@ -341,10 +364,7 @@ def run(clients=200, processes=4, calls=100, gap=0.1, async_mode="gevent", kind=
     say(f"[{label}] RSS MiB: idle {figures['rss_idle_kib'] / 1024:.1f}, {figures['connected']} clients "
         f"{figures['rss_connected_kib'] / 1024:.1f}, after calls {figures['rss_after_calls_kib'] / 1024:.1f}, "
         f"clients gone {figures['rss_after_kib'] / 1024:.1f}")
-    if bad:
-        say(f"[{label}] ! call-next errors: {bad[:3]}")
-    if figures["log_problems"]:
-        say(f"[{label}] ! hub log: {figures['log_problems']}")
+    _warn(label, bad, figures["log_problems"], say)
     return figures
 
 
@@ -352,28 +372,10 @@ def run(clients=200, processes=4, calls=100, gap=0.1, async_mode="gevent", kind=
 
 async def _fanout_clients(specs, start_at, done_event, connect_timeout, report):
     """Raw sockets joining ``specs`` [(hub url, room)] all at once; reports connects, then what each heard."""
-    clients, connect_times, failures = [], [], []
-
-    async def connect(url, room):
-        client = RawScreen(url, {}, connect_timeout, room=room)
-        started = clock()
-        try:
-            await client.connect()
-        except Exception as error:  # noqa: BLE001 - a bench reports every failure
-            failures.append(f"{type(error).__name__}: {error}")
-            await client.disconnect()
-            return
-        connect_times.append((started, clock()))
-        clients.append(client)
-
-    delay = start_at - clock()
-    if delay > 0:
-        await asyncio.sleep(delay)
-    await asyncio.gather(*(connect(url, room) for url, room in specs))
+    clients, connect_times, failures = await _connect_all(
+        [RawScreen(url, {}, connect_timeout, room=room) for url, room in specs], start_at)
     report("ready", connect_times, failures)
-    deadline = clock() + 900
-    while not done_event.is_set() and clock() < deadline:
-        await asyncio.sleep(0.02)
+    await _until(done_event, 900)
     report("received", [{"room": client.room, "called": client.store, "tickets": client.tickets,
                          "pings": client.pings, "closed": client.closed} for client in clients])
     await asyncio.gather(*(client.disconnect() for client in clients), return_exceptions=True)
@@ -441,14 +443,8 @@ def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4,
         workers = [context.Process(target=fanout_process, daemon=True, args=(
             specs[index::processes], start_at, ready_queue, done_event, result_queue, connect_timeout))
             for index in range(processes)]
-        for worker in workers:
-            worker.start()
-        connect_times, failures = [], []
         try:
-            for _ in workers:
-                _, times, failed = ready_queue.get(timeout=connect_timeout + 60)
-                connect_times += times
-                failures += failed
+            connect_times, failures = _start(workers, ready_queue, timeout=connect_timeout + 60)
             if not connect_times:
                 raise RuntimeError(f"no socket joined: {failures[:3]}")
             figures["connected"] = len(connect_times)
@@ -544,10 +540,7 @@ def run_fanout(screens=200, pages=1800, hubs=1, calls=30, gap=0.25, processes=4,
         f"{figures['hub_cpu_ms_per_call']:.0f} ms per call ({figures['hub_cpu_share'] * 100:.0f}% of a core); "
         f"longest gap between two pings a client saw {figures['max_ping_gap_s'] or 0:.2f} s; "
         f"{figures['closed_by_hub']} sockets closed by a hub")
-    if bad:
-        say(f"[{label}] ! call-next errors: {bad[:3]}")
-    if figures["log_problems"]:
-        say(f"[{label}] ! hub log: {figures['log_problems']}")
+    _warn(label, bad, figures["log_problems"], say)
     return figures
 
 
