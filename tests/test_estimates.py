@@ -179,3 +179,16 @@ def test_soon_minutes_is_checked_with_its_key():
     with pytest.raises(ConfigError) as refused:
         parse_config(small_hall_mapping(policy={"soon_minutes": "ten"}))
     assert str(refused.value) == "policy.soon_minutes: expected a whole number, got 'ten'"
+
+
+def test_the_printed_ticket_words_the_range_or_the_time_after_lunch():
+    from hallserver.services.printing import TicketInfo, format_wait_range
+
+    assert format_wait_range(15, 25) == ("khoảng 15–25 phút", "about 15–25 min")
+    assert format_wait_range(140, 170, "13:45", True) == ("sau giờ nghỉ trưa, khoảng 13:45",
+                                                          "after the lunch break, around 13:45")
+    assert format_wait_range(0, 0) == ("sắp đến lượt", "very soon")
+    info = TicketInfo.from_view({"number": "1006", "service_name": "Hộ tịch", "issued_at": "2026-11-30T11:15:00+07:00",
+                                 "eta_minutes": 20, "eta_low_minutes": 15, "eta_high_minutes": 25, "eta_at": "11:35",
+                                 "eta_after_closure": False})
+    assert (info.eta_low_minutes, info.eta_high_minutes, info.eta_at) == (15, 25, "11:35")
