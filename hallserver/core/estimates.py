@@ -42,7 +42,7 @@ NO_SHOW_PRIOR_MINUTES = 3.0
 PAUSE_PRIOR_MINUTES = 15.0
 CALL_GAP_MINUTES = 0.25     # a counter's few seconds between finishing and the next call
 ARRIVAL_WINDOW_SECONDS = 3600
-RECENT_TICKETS = 300        # arrivals are read from the hall's newest tickets only
+RECENT_TICKETS = 150        # arrivals are read from the hall's newest tickets only
 APPOINTMENT_SHOW_PRIOR = 0.85
 PAUSE_LOOKBACK_SECONDS = 4 * 3600
 PAUSE_HORIZON_SECONDS = 2 * 3600   # breaks to come: the next two hours of the day they are learned from
@@ -123,11 +123,12 @@ def open_periods(config, day):
             for start, end in config.hours.get(DAYS[day.weekday()], ())]
 
 
-def working_time(config, now, minutes):
+def working_time(config, now, minutes, periods=None):
     """(the clock moment ``minutes`` of working time after ``now``, whether a closure of the
     hall between two of today's periods lies before it). Past the day's last period the
     time runs on: the clock time then says the ticket may not be reached today."""
-    periods = open_periods(config, local_time(config, now).date())
+    if periods is None:
+        periods = open_periods(config, local_time(config, now).date())
     left, moment, crossed = minutes * 60, now, False
     for index, (start, end) in enumerate(periods):
         if end <= moment:
@@ -191,17 +192,20 @@ def _blend(total, count, prior, weight):
 def learn(db, config, now):
     today = local_day(config, now)
     walk_total = walk_count = 0.0
-    services = {}
-    for service, status, count, total, squares, walks, started in db.execute(
-        "SELECT service, status, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)),"
+    services, by_counter = {}, []
+    for service, status, counter, count, total, squares, walks, started in db.execute(
+        "SELECT service, status, counter, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)),"
         " SUM((finished_at - called_at) * (finished_at - called_at)), SUM(started_at - called_at), COUNT(started_at)"
         " FROM tickets WHERE status IN ('done', 'no_show') AND day = ? AND called_at IS NOT NULL"
-        " AND finished_at >= called_at GROUP BY service, status", [today],
+        " AND finished_at >= called_at GROUP BY service, status, counter", [today],
     ).fetchall():
-        services[(service, status)] = (count, total or 0.0, squares or 0.0)
+        known = services.get((service, status), (0, 0.0, 0.0))
+        services[(service, status)] = (known[0] + count, known[1] + (total or 0.0), known[2] + (squares or 0.0))
         if status == "done":
             walk_total += walks or 0.0
             walk_count += started
+            if counter is not None:
+                by_counter.append((counter, service, count, total or 0.0))
     walk = _blend(walk_total / 60, walk_count, WALK_PRIOR_MINUTES, 3)
     few = [s.code for s in config.services if services.get((s.code, "done"), (0,))[0] < HISTORY_ENOUGH]
     history = {}
@@ -231,21 +235,18 @@ def learn(db, config, now):
         absent_total += absent_seconds
         no_show_rate[service.code] = _blend(absent, count + absent, NO_SHOW_PRIOR, NO_SHOW_PRIOR_WEIGHT)
     no_show_minutes = _blend(absent_total / 60, absent_count, NO_SHOW_PRIOR_MINUTES, 3)
-    pace = _learn_pace(db, today, service_minutes)
+    pace = _learn_pace(by_counter, service_minutes)
     pause_minutes, paused_since, paused_share = _learn_pauses(db, config, now)
     return Learned(service_minutes, service_weight, spread, walk, no_show_rate, no_show_minutes, pace,
                    pause_minutes, paused_since, paused_share)
 
 
-def _learn_pace(db, today, service_minutes):
-    """{counter: how long it takes / how long the hall takes for the same tickets}."""
+def _learn_pace(by_counter, service_minutes):
+    """{counter: how long it takes / how long the hall takes for the same tickets}, from
+    [(counter, service, tickets done, seconds)]."""
     taken, expected, counts = {}, {}, {}
-    for counter, service, count, total in db.execute(
-        "SELECT counter, service, COUNT(*), SUM(finished_at - COALESCE(started_at, called_at)) FROM tickets"
-        " WHERE status = 'done' AND day = ? AND counter IS NOT NULL AND called_at IS NOT NULL"
-        " GROUP BY counter, service", [today],
-    ).fetchall():
-        taken[counter] = taken.get(counter, 0.0) + (total or 0.0) / 60
+    for counter, service, count, total in by_counter:
+        taken[counter] = taken.get(counter, 0.0) + total / 60
         expected[counter] = expected.get(counter, 0.0) + count * service_minutes.get(service, 5.0)
         counts[counter] = counts.get(counter, 0) + count
     pace = {}
@@ -331,6 +332,7 @@ class Estimator:
         self._positions = {}
         self._estimates = {}
         self._share_table = None
+        self._cycles = {}
 
     # -- what the estimate reads ------------------------------------------------------
 
@@ -412,6 +414,12 @@ class Estimator:
 
     def _cycle(self, service, counter):
         """Minutes one ticket of ``service`` holds ``counter``: with the no-shows' share."""
+        key = (service, counter)
+        if key not in self._cycles:
+            self._cycles[key] = self._compute_cycle(service, counter)
+        return self._cycles[key]
+
+    def _compute_cycle(self, service, counter):
         learned = self.learned
         served = (learned.walk_minutes + learned.service_minutes.get(service, 5.0)) * learned.pace.get(counter, 1.0)
         absent = learned.no_show_rate.get(service, NO_SHOW_PRIOR)
@@ -532,9 +540,10 @@ class Estimator:
         spread = self.learned.spread.get(service, SPREAD_PRIOR)
         # Service times add up: their spread shrinks with the tickets the counter serves first.
         relative = math.sqrt(spread ** 2 / max(1.0, calls) + MODEL_ERROR ** 2)
-        at, crossed = working_time(self.config, self.now, working)
-        low_at, _ = working_time(self.config, self.now, max(0.0, working * math.exp(-RANGE_Z * relative) - 1))
-        high_at, _ = working_time(self.config, self.now, working * math.exp(RANGE_Z * relative) + 2)
+        periods = open_periods(self.config, local_time(self.config, self.now).date())
+        at, crossed = working_time(self.config, self.now, working, periods)
+        low_at, _ = working_time(self.config, self.now, max(0.0, working * math.exp(-RANGE_Z * relative) - 1), periods)
+        high_at, _ = working_time(self.config, self.now, working * math.exp(RANGE_Z * relative) + 2, periods)
         minutes = max(0, round((at - self.now) / 60))
         low = max(0, math.floor((low_at - self.now) / 60))
         high = math.ceil((high_at - self.now) / 60)
