@@ -1,21 +1,24 @@
 """Queue positions and wait estimates.
 
 A waiting ticket's position is its place in its service's calling order (requeued first,
-then due appointments, then priority, then by age). Its wait is when the counters that
-serve the service will have called that many tickets, and the tickets that will still come
-in ahead of it, in the hall's working time:
+then due appointments, then priority, then by age). Its wait is when a counter will call
+it, in the hall's working time:
 
-- each counter that serves the service takes its share of it (the service's part of what
-  waits for that counter), one ticket per *cycle*: the walk-up (call → start, learned
-  hall-wide), the service time (learned per service, from earlier days while today has
-  few samples, else the configured ``service_minutes``), times the counter's own pace
+- every counter takes the oldest ticket of its services, one per *cycle*: the walk-up
+  (call → start, learned hall-wide) plus the service time (learned per service; from
+  earlier days while today has few samples, else the configured ``service_minutes``; a
+  service running longer than usual counts while it runs), times the counter's own pace
   (learned per counter), with the no-shows' shorter cycle (learned rate and length);
-- a free counter calls at once, a busy one when its citizen is likely done, a paused one
-  after the usual length of today's pauses; breaks to come take the share of the open day
-  counters spent paused so far;
-- priority tickets (for a normal ticket; at most ``policy.priority_streak`` per older
-  normal one), transfers and reinstated no-shows come in ahead at the rate seen in the last
-  hour, and booked appointments due before the call at the rate they turn up;
+- so each counter that serves the ticket's service first works through its part of the
+  other services' tickets ahead, then joins the others on this service's line, where the
+  tickets ahead go to whichever counter is free first: a free counter at once, a busy one
+  when its citizen is likely done (long tails: one that took long is not nearly done), a
+  paused one after the day's usual pause; breaks to come follow the last day's pauses at
+  the same clock time;
+- priority tickets (for a normal ticket; at most ``policy.priority_streak`` in a row),
+  transfers and reinstated no-shows come in ahead at the rate of the last hour, and booked
+  appointments due before the call at the rate they turn up; a checked-in appointment is
+  expected at its slot;
 - the result is working time, laid on the hall's hours: a closure (lunch, the evening) is
   skipped and an estimate that crosses one says so (``after_closure``, ``at``).
 
