@@ -42,8 +42,8 @@ DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
 ACCESS_EVENTS = ("token_changed", "user_changed")
-YIELD_EVERY = 50  # ticket-page frames emitted between two yields to the event loop
-TICKET_ROUND_SECONDS = 0.5  # ticket pages hear a burst of changes as one update (their own call at once)
+YIELD_EVERY = 20  # ticket-page views built and sent between two yields to the event loop (~10 ms)
+TICKET_ROUND_SECONDS = 1.0  # ticket pages hear a burst of changes as one update (their own call at once)
 CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a room anyone joins
 JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
 
