@@ -107,7 +107,7 @@ def test_english_phone_sees_english_names_and_plurals(phone_hub, phone_in):
     phone.wait_for_selector("#connection[data-state=online]")
     assert phone.inner_text("#service") == "Civil status"
     assert phone.inner_text("#ahead") == "3 people ahead"
-    assert re.fullmatch(r"about \d+ minutes?", phone.inner_text("#eta"))
+    assert re.fullmatch(r"about \d+–\d+ minutes", phone.inner_text("#eta"))   # the range, in English
     assert_fits(phone)
     screenshot(phone, "tracking-english")
     # positions move live: the pushes bring numbers, the page its plural
