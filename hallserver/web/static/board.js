@@ -26,7 +26,8 @@
   const AFTER_CALL_MS = 600;    // silence between two announcements
   const TICKER_SPEED = 0.08;    // screen widths per second, as the pygame board
   const PAUSE = "pause", PAUSE_SECONDS = 0.5;
-  const REMEMBERED_CALLS = 2000;   // as the pygame board   // the clip id between a call and its repetition
+  const REMEMBERED_CALLS = 2000;   // as the pygame board
+  const START_MARGIN_SECONDS = 0.02;   // a clip is scheduled this far ahead, so it starts whole   // the clip id between a call and its repetition
   const catchupSeconds = typeof data.catchup_seconds === "number" ? data.catchup_seconds : 20;
   // The TV's own clock may be wrong after a power cut (no RTC, no internet): follow the hub's.
   const clockOffset = typeof data.now === "number" ? data.now * 1000 - Date.now() : 0;
@@ -388,26 +389,33 @@
       startCalling(call);
       const manifest = await loadManifest();
       const playback = (manifest && manifest.playback) || {};
-      const buffers = manifest ? await Promise.all(call.clips.map((id) => clip(id).catch((error) => {
+      // Every clip is fetched at once; the chime starts as soon as it is ready and each next clip
+      // follows in turn (it has had the chime's length to arrive), never overlapping.
+      const loads = manifest ? call.clips.map((id) => clip(id).catch((error) => {
         if (id === PAUSE) return PAUSE;   // a pack without a pause clip: silence instead
         console.warn(error);
         return null;
-      }))) : [];
-      complete = buffers.length > 0 && buffers.every(Boolean);
-      let at = sound.context.currentTime + 0.05;
-      buffers.forEach((buffer, index) => {
+      })) : [];
+      complete = loads.length > 0;
+      let at = 0;
+      for (const [index, load] of loads.entries()) {
+        const buffer = await load;
+        at = Math.max(at, sound.context.currentTime + START_MARGIN_SECONDS);
         if (buffer === PAUSE) {
           at += typeof playback.pause_seconds === "number" ? playback.pause_seconds : PAUSE_SECONDS;
-          return;
+          continue;
         }
-        if (!buffer) return;
+        if (!buffer) {
+          complete = false;
+          continue;
+        }
         const source = sound.context.createBufferSource();
         source.buffer = buffer;
         source.connect(sound.context.destination);
         source.start(at);
         const gap = call.clips[index] === "chime" ? playback.after_chime_seconds : playback.gap_seconds;
         at += buffer.duration + (typeof gap === "number" ? gap : 0.06);
-      });
+      }
       await new Promise((done) => setTimeout(done, Math.max(0, (at - sound.context.currentTime) * 1000)));
     } catch (error) {
       console.warn("announcement failed", error);
