@@ -309,6 +309,22 @@ def _learn_pauses(db, config, now):
     return pause_minutes, since, share
 
 
+def _first_reaching(lanes, calls, needed, booked):
+    """The first working minute t >= 0 at which ``calls(t)`` reaches ``needed(t)``: both
+    piecewise linear, with steps where a lane starts or an appointment falls due."""
+    points = sorted({start for start, _ in lanes if start > 0} | {at for at in booked if at > 0})
+    moment = 0.0
+    for upcoming in points + [math.inf]:
+        if calls(moment) >= needed(moment) - 1e-9:
+            return moment
+        slope = sum(rate for start, rate in lanes if moment >= start)
+        reach = moment + (needed(moment) - calls(moment)) / slope if slope > 0 else math.inf
+        if reach <= upcoming:
+            return reach
+        moment = upcoming
+    return math.inf
+
+
 # -- the estimator ----------------------------------------------------------------------------
 
 class Estimator:
@@ -507,21 +523,32 @@ class Estimator:
         def needed(t):
             return target + shows * sum(1 for at in booked if at <= t)
 
-        points = sorted({start for start, _ in lanes if start > 0} | {at for at in booked if at > 0})
-        moment = 0.0
-        for upcoming in points + [math.inf]:
-            if calls(moment) >= needed(moment) - 1e-9:
-                break
-            slope = sum(rate for start, rate in lanes if moment >= start)
-            reach = moment + (needed(moment) - calls(moment)) / slope if slope > 0 else math.inf
-            if reach <= upcoming:
-                moment = reach
-                break
-            moment = upcoming
+        moment = _first_reaching(lanes, calls, needed, booked)
+        closure = self._working_until_closure()
+        if closure is not None and moment > closure:
+            # The counters finish their citizens at the closure and all call at once when the
+            # hall opens again: the half-done cycles do not carry over.
+            done_before = calls(closure) - 0.5 * sum(1 for start, _ in lanes if start <= closure)
+            after = [(max(0.0, start - closure), rate) for start, rate in lanes]
+
+            def calls_after(t):
+                return done_before + sum(1 + (t - start) * rate for start, rate in after if t >= start)
+
+            moment = closure + _first_reaching(after, calls_after, lambda t: needed(closure + t),
+                                               [at - closure for at in booked])
         if moment == math.inf:
             return None
         serving = [start for start, _ in lanes if start <= moment] or [0.0]
         return moment, target / len(serving)
+
+    def _working_until_closure(self):
+        """Working minutes from now to the end of today's current period when another
+        period follows it (the lunch closure); None otherwise."""
+        periods = open_periods(self.config, local_time(self.config, self.now).date())
+        for start, end in periods[:-1]:
+            if self.now < end:
+                return (end - max(start, self.now)) / 60
+        return None
 
     def estimate(self, service, position, kind="normal", ahead=None):
         """The wait of a ticket at ``position`` (1 = next) of ``service``; ``kind`` is
