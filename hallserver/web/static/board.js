@@ -28,7 +28,7 @@
   const PAUSE = "pause", PAUSE_SECONDS = 0.5;
   const REMEMBERED_CALLS = 2000;   // as the pygame board
   const START_MARGIN_SECONDS = 0.02;   // a clip is scheduled this far ahead, so it starts whole   // the clip id between a call and its repetition
-  const catchupSeconds = typeof data.catchup_seconds === "number" ? data.catchup_seconds : 20;
+  let catchupSeconds = typeof data.catchup_seconds === "number" ? data.catchup_seconds : 20;
   // The TV's own clock may be wrong after a power cut (no RTC, no internet): follow the hub's.
   const clockOffset = typeof data.now === "number" ? data.now * 1000 - Date.now() : 0;
   const hubNow = () => Date.now() + clockOffset;
@@ -278,6 +278,7 @@
     (state.recent_calls || []).forEach((call) => remember(String(call.call_id)));
     board.seq = state.seq;
     board.hall = state.hall || {};
+    if (typeof board.hall.catchup_seconds === "number") catchupSeconds = board.hall.catchup_seconds;   // as reconfigured
     board.counters = new Map(state.counters.map((counter) => [counter.number, counter]));
     board.services = state.services || [];
     board.recent = calls.map((call) => ({ ...call, call_id: String(call.call_id) }));
