@@ -64,6 +64,7 @@ class DisplayApp:
         """Apply one item from the network thread."""
         try:
             if kind == "state":
+                self.announcer.clips.follow_voice(payload.get("hall", {}).get("voice"))
                 for call in self.board.apply_state(payload):  # missed during a short cut
                     self.announcer.enqueue(call)
             elif kind == "online":

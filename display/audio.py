@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hallserver.voice import CHIME
-from hallserver.voice.pack import PLAYBACK, PackError, load_manifest
+from hallserver.voice.pack import PLAYBACK, PackError, load_manifest, voice_pack_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,36 @@ class ClipLibrary:
     """The clips of one pack (``hallserver.voice.pack`` format), by id."""
 
     def __init__(self, directory: str | os.PathLike | None):
-        self.directory = Path(directory) if directory else None
+        self.root = self.directory = Path(directory) if directory else None
         self.manifest: dict = {"clips": {}}
         self._reported: set[str] = set()
         if self.directory is None:
             log.warning("no clip pack given: announcements will be silent")
             return
+        self._load(self.directory)
+
+    def _load(self, directory: Path) -> None:
+        self.directory = directory
+        self._reported = set()
         try:
-            self.manifest = load_manifest(self.directory)
+            self.manifest = load_manifest(directory)
         except PackError as error:
+            self.manifest = {"clips": {}}
             log.error("%s: announcements will be silent", error)
+
+    def follow_voice(self, voice: str | None) -> None:
+        """Play the hall's regional ``voice`` (from the hub's state): ``<pack>/<voice>/`` when
+        the given pack folder holds one, else the folder itself (the hub's own rule)."""
+        if self.root is None or not voice:
+            return
+        try:
+            directory = voice_pack_dir(self.root, voice)
+        except PackError as error:  # a voice this board's hallserver does not know yet
+            log.warning("%s: keeping %s", error, self.directory)
+            return
+        if directory != self.directory:
+            log.info("the hall speaks %s: clips from %s", voice, directory)
+            self._load(directory)
 
     @property
     def entries(self) -> dict[str, dict]:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, before pygame starts
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -471,6 +472,22 @@ def test_the_app_says_the_missed_calls_after_the_cut_in_order():
         clock.advance(1)
     assert [playback.call_id for playback in speaker.played] == ["7", "8"]
     assert speaker.played[0].clip_ids[0] == "chime"
+
+
+def test_the_board_speaks_the_voice_the_hall_names():
+    clock = FakeClock()
+    speaker = FakeSpeaker(clock)
+    app = DisplayApp(Board(clock=clock), Announcer(speaker, ClipLibrary(SOUNDS), clock=clock, min_slot_seconds=0.1))
+    central = dict(hall_state(seq=5), hall={**hall_state()["hall"], "voice": "vi-vn-x-central"})
+    app.inbox.put(("state", central))
+    app.inbox.put(("called", called(6, "1001", 1, clips=("chime", "num.1001"))))
+    for _ in range(5):
+        app.step()
+        clock.advance(1)
+    assert speaker.played and speaker.played[0].clip_ids[0] == "chime"
+    assert app.announcer.clips.directory == Path(SOUNDS) / "vi-vn-x-central"
+    app.handle("state", dict(central, hall={**central["hall"], "voice": "vi"}))  # no vi/ folder: sounds/ itself
+    assert app.announcer.clips.directory == Path(SOUNDS)
 
 
 def test_a_no_show_leaves_the_big_panel(typeface):

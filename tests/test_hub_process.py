@@ -33,6 +33,11 @@ def test_real_client_hears_a_call_over_websocket(hub_db, async_mode):
     assert "Traceback" not in hub.read_log()
 
 
+def without_estimates(services):
+    """The services' lines without their wait estimates, which move with the clock between two reads."""
+    return [{key: value for key, value in service.items() if not key.startswith("eta")} for service in services]
+
+
 def test_state_survives_a_restart(hub_db):
     kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
     hub = HubProcess(hub_db).start()
@@ -46,7 +51,8 @@ def test_state_survives_a_restart(hub_db):
     try:
         after = requests.get(f"{hub.url}/api/v1/state", timeout=5).json()
         assert after["seq"] == before["seq"]
-        assert after["counters"] == before["counters"] and after["services"] == before["services"]
+        assert after["counters"] == before["counters"]
+        assert without_estimates(after["services"]) == without_estimates(before["services"])
         assert requests.get(f"{hub.url}/api/v1/tickets/{tokens[0]}", timeout=5).json()["ticket"]["status"] == "called"
         assert hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"] == "1004"
     finally:

@@ -142,7 +142,9 @@ def public_state(db, config, now, recent=10):
         "hall": {"name": config.name, "name_en": config.name_en, "hotline": config.hotline,
                  "timezone": config.timezone, "notices": list(config.notices),
                  # screens back from a short cut announce the recent calls at most this old
-                 "catchup_seconds": config.announcement.catchup_seconds},
+                 "catchup_seconds": config.announcement.catchup_seconds,
+                 # the regional voice its announcements are said in: a pygame board plays that pack
+                 "voice": config.announcement.voice},
         "services": services_summary(db, config, now, estimator),
         "counters": [public_counter(db, config, counter.number) for counter in config.counters],
         "recent_calls": recent_calls(db, config, now, recent),
