@@ -27,6 +27,7 @@ of calls fall inside it on ``bench/simulate.py``'s days). Every figure comes fro
 handful of aggregate queries per Estimator, whatever the length of the line.
 """
 
+import bisect
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -361,6 +362,7 @@ class Estimator:
             self._learned = learn(self.db, self.config, self.now)
             self._count_services_in_progress(self._learned)
         return self._learned
+        self._memos = {}   # per-moment figures every estimate of this Estimator shares (see _memo)
 
     def _count_services_in_progress(self, learned):
         """A service running longer than the usual time is a sample too (at least that
@@ -492,7 +494,7 @@ class Estimator:
         for counter in self.config.counters:
             if service not in counter.services:
                 continue
-            start = self._free_in(counter)
+            start = self._memo("free_in", counter.number, self._free_in, counter)
             if start is None:
                 continue
             other = busy = 0.0
@@ -521,7 +523,7 @@ class Estimator:
             return sum(1 + (t - start) * rate for start, rate in lanes if t >= start)
 
         def needed(t):
-            return target + shows * sum(1 for at in booked if at <= t)
+            return target + shows * bisect.bisect_right(booked, t)   # booked is sorted: those due by t
 
         moment = _first_reaching(lanes, calls, needed, booked)
         closure = self._working_until_closure()
@@ -544,7 +546,7 @@ class Estimator:
     def _working_until_closure(self):
         """Working minutes from now to the end of today's current period when another
         period follows it (the lunch closure); None otherwise."""
-        periods = open_periods(self.config, local_time(self.config, self.now).date())
+        periods = self._today_periods()
         for start, end in periods[:-1]:
             if self.now < end:
                 return (end - max(start, self.now)) / 60
@@ -557,7 +559,9 @@ class Estimator:
         as for a ticket taken now). None when no counter serves the service."""
         ahead = dict(self.waiting if ahead is None else ahead)
         ahead[service] = position - 1
-        key = (service, kind, tuple(sorted(ahead.items())))
+        # Only the tickets ahead in the services of the counters that serve this one count:
+        # tickets of many kinds and places then share one answer (a push round's pages).
+        key = (service, kind) + tuple(ahead.get(code, 0) for code in self._lines_crossing(service))
         if key not in self._estimates:
             self._estimates[key] = self._estimate(service, kind, ahead)
         return self._estimates[key]
@@ -570,7 +574,10 @@ class Estimator:
         spread = self.learned.spread.get(service, SPREAD_PRIOR)
         # Service times add up: their spread shrinks with the tickets the counter serves first.
         relative = math.sqrt(spread ** 2 / max(1.0, calls) + MODEL_ERROR ** 2)
-        periods = open_periods(self.config, local_time(self.config, self.now).date())
+        return self._memo("closure", None, self._compute_working_until_closure)
+
+    def _compute_working_until_closure(self):
+        periods = self._today_periods()
         at, crossed = working_time(self.config, self.now, working, periods)
         low_at, _ = working_time(self.config, self.now, max(0.0, working * math.exp(-RANGE_Z * relative) - 1), periods)
         high_at, _ = working_time(self.config, self.now, working * math.exp(RANGE_Z * relative) + 2, periods)
@@ -658,3 +665,28 @@ class Estimator:
     def new_ticket_eta(self, service):
         estimate = self.new_ticket_estimate(service)
         return estimate.minutes if estimate else None
+
+    # -- figures shared by every estimate at this moment ----------------------------
+
+    def _memo(self, name, key, compute, *arguments):
+        """``compute(*arguments)`` once per (name, key) for this Estimator: what many estimates at one
+        moment (a push round's ticket pages) would otherwise each work out again."""
+        memo = self._memos.setdefault(name, {})
+        if key not in memo:
+            memo[key] = compute(*arguments)
+        return memo[key]
+
+    def _today_periods(self):
+        """Today's working periods (``open_periods``), worked out once."""
+        return self._memo("periods", None, lambda: open_periods(self.config, local_time(self.config, self.now).date()))
+
+    def _lines_crossing(self, service):
+        """``service`` and the other services of the counters that serve it, in a fixed order:
+        the waiting tickets whose number ahead can move an estimate of ``service``."""
+        def crossing():
+            codes = {service}
+            for counter in self.config.counters:
+                if service in counter.services:
+                    codes.update(counter.services)
+            return tuple(sorted(codes))
+        return self._memo("crossing", service, crossing)

@@ -214,7 +214,9 @@ class FollowedEstimator(Estimator):
         ahead = {}
         for service, (requeued, priorities, normal) in self._waiting_lines().items():
             if kind == "requeued":
-                count = bisect.bisect_left(requeued, ticket["requeued_at"])
+                # a checked-in appointment counts as requeued (due_order "ahead") without a
+                # requeued_at: like the SQL rule, nobody goes before it
+                count = 0 if ticket["requeued_at"] is None else bisect.bisect_left(requeued, ticket["requeued_at"])
             elif kind == "priority":
                 count = len(requeued) + bisect.bisect_left(priorities, ticket["issued_at"])
             else:
