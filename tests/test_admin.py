@@ -112,6 +112,24 @@ def test_hours_and_ticker_notices(admin_client, store):
     assert state["hall"]["notices"] == ["Nghỉ Tết từ 28/1", "Mang CCCD"]
 
 
+def test_voice_repeat_and_screen_settings_from_the_admin_page(admin_client, store):
+    page = shown_text(admin_client.get("/admin"))
+    for label in ("Giọng đọc", "Miền Trung", "Nhắc lại", "Mẫu câu mời lại", "Báo màn hình im lặng sau"):
+        assert label in page
+    assert post(admin_client, "/admin/config", section="announcement", **{
+        "text:announcement.voice": "vi-vn-x-central", "text:announcement.repeat": "once",
+        "int:announcement.catchup_seconds": "45"}).status_code == 302
+    post(admin_client, "/admin/config", section="hours", **{
+        "int:policy.soon_minutes": "15", "int:policy.screen_silent_seconds": "60"})
+    config = store.config()
+    assert (config.announcement.voice, config.announcement.repeat, config.announcement.catchup_seconds) == (
+        "vi-vn-x-central", "once", 45)
+    assert (config.policy.soon_minutes, config.policy.screen_silent_seconds) == (15, 60)
+    refused = post(admin_client, "/admin/config", section="announcement", **{"text:announcement.voice": "vi-hue"})
+    assert refused.status_code == 422 and "announcement.voice" in shown_text(refused)
+    assert store.config().announcement.voice == "vi-vn-x-central"
+
+
 def test_accounts_from_the_admin_page(app, admin_client, store):
     answer = post(admin_client, "/admin/users", username="hoa", display_name="Trần Thị Hoa", role="staff",
                   counters="2", password="mat-khau-hoa-1")

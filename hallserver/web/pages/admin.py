@@ -57,7 +57,10 @@ FIELDS = {
     "second_language": "ngôn ngữ thứ hai", "hotline": "đường dây nóng", "timezone": "múi giờ",
     "notices": "dòng chữ chạy", "holidays": "ngày nghỉ lễ", "priority_streak": "số lượt ưu tiên liên tiếp",
     "max_recalls": "số lần gọi lại tối đa", "remote_per_phone": "số lượt lấy số từ xa / điện thoại",
-    "close_at": "giờ kết thúc ngày", "soon_ahead": "\"Sắp đến lượt\" khi còn", **DAY_NAMES,
+    "close_at": "giờ kết thúc ngày", "soon_ahead": "\"Sắp đến lượt\" khi còn",
+    "soon_minutes": "\"Sắp đến lượt\" khi thời gian chờ còn", "screen_silent_seconds": "báo màn hình im lặng sau",
+    "screen_lost_seconds": "báo màn hình mất kết nối sau", "recall_template": "mẫu câu mời lại",
+    "voice": "giọng đọc", "repeat": "nhắc lại", "catchup_seconds": "đọc lại lượt gọi bị lỡ", **DAY_NAMES,
 }
 TABLES = {"hall": "Trung tâm", "announcement": "Lời mời", "hours": "Giờ làm việc", "policy": "Chính sách",
           "booking": "Lịch hẹn"}
