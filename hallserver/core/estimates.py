@@ -44,6 +44,7 @@ NO_SHOW_PRIOR = 0.05
 NO_SHOW_PRIOR_WEIGHT = 20
 NO_SHOW_PRIOR_MINUTES = 3.0
 PAUSE_PRIOR_MINUTES = 15.0
+SHARE_PRIOR_WEIGHT = 10     # a service's split over its counters starts at their speeds' for this many calls
 CALL_GAP_MINUTES = 0.25     # a counter's few seconds between finishing and the next call
 ARRIVAL_WINDOW_SECONDS = 3600
 RECENT_TICKETS = 150        # arrivals are read from the hall's newest tickets only
@@ -187,6 +188,7 @@ class Learned:
     pause_minutes: float         # the usual length of a pause
     paused_since: dict           # counter → when its current pause began
     paused_share: float          # share of the coming hours counters will likely spend paused
+    served: dict = None          # (service, counter) → tickets of the service the counter served today
 
 
 def _blend(total, count, prior, weight):
@@ -241,8 +243,11 @@ def learn(db, config, now):
     no_show_minutes = _blend(absent_total / 60, absent_count, NO_SHOW_PRIOR_MINUTES, 3)
     pace = _learn_pace(by_counter, service_minutes)
     pause_minutes, paused_since, paused_share = _learn_pauses(db, config, now)
+    served = {}
+    for counter, service, count, _ in by_counter:
+        served[(service, counter)] = served.get((service, counter), 0) + count
     return Learned(service_minutes, service_weight, spread, walk, no_show_rate, no_show_minutes, pace,
-                   pause_minutes, paused_since, paused_share)
+                   pause_minutes, paused_since, paused_share, served)
 
 
 def _learn_pace(by_counter, service_minutes):
@@ -307,7 +312,11 @@ def _learn_pauses(db, config, now):
         opened = sum(max(0.0, min(end, now) - start)
                      for start, end in open_periods(config, local_time(config, now).date()))
         share = share if share is not None and opened > 1800 else 0.0
-    return pause_minutes, since, share
+    # A counter that paused within the horizon (or is paused now, which its own wait counts)
+    # has had that break: the breaks to come are the other counters'.
+    recent = {counter for counter, at, resumed in today if resumed is None or at >= now - PAUSE_HORIZON_SECONDS}
+    counters = max(1, len(config.counters))
+    return pause_minutes, since, share * max(0, counters - len(recent)) / counters
 
 
 def _first_reaching(lanes, calls, needed, booked):
@@ -474,7 +483,15 @@ class Estimator:
             totals = {}
             for (code, _), speed in speeds.items():
                 totals[code] = totals.get(code, 0.0) + speed
-            self._share_table = {key: speed / totals[key[0]] for key, speed in speeds.items()}
+            # Each counter takes the oldest ticket of its services, so how a service's calls split
+            # follows the other lines too: today's split, from the speeds' split while it is young.
+            served = self.learned.served or {}
+            observed = {}
+            for key in speeds:
+                observed[key[0]] = observed.get(key[0], 0) + served.get(key, 0)
+            self._share_table = {
+                key: (served.get(key, 0) + SHARE_PRIOR_WEIGHT * speed / totals[key[0]])
+                / (observed[key[0]] + SHARE_PRIOR_WEIGHT) for key, speed in speeds.items()}
         return self._share_table
 
     def _working_minutes(self, service, ahead, kind):
