@@ -126,15 +126,16 @@ def main(argv=None):
         started = time.perf_counter()
         hall, _ = busy_hall(Path(directory) / "estimates.db", options.waiting)
         print(f"hall built in {time.perf_counter() - started:.1f} s")
-        for _ in range(options.repeat):
-            built, seconds = followed_views(hall)
-            print(f"{len(built)} followed ticket views: {seconds * 1000:.1f} ms "
-                  f"({seconds / max(1, len(built)) * 1e6:.1f} µs a page)")
-        for _ in range(options.repeat):
-            seconds = [new_ticket_view(hall, code) for code, _, _ in SERVICES for _ in range(20)]
-            seconds.sort()
-            print(f"new ticket view (Estimator + public_ticket, {len(seconds)}×): median "
-                  f"{seconds[len(seconds) // 2] * 1e6:.0f} µs, p90 {seconds[int(len(seconds) * 0.9)] * 1e6:.0f} µs")
+        # CPU is shared on the bench machine: the best of the repeats is the figure
+        rounds = [followed_views(hall) for _ in range(options.repeat)]
+        pages = len(rounds[0][0])
+        best = min(seconds for _, seconds in rounds)
+        print(f"{pages} followed ticket views, best of {options.repeat}: {best * 1000:.1f} ms "
+              f"({best / max(1, pages) * 1e6:.1f} µs a page); all: "
+              + ", ".join(f"{seconds * 1000:.0f}" for _, seconds in rounds) + " ms")
+        seconds = sorted(new_ticket_view(hall, code) for code, _, _ in SERVICES for _ in range(20 * options.repeat))
+        print(f"new ticket view (Estimator + public_ticket, {len(seconds)}×): best {seconds[0] * 1e6:.0f} µs, "
+              f"median {seconds[len(seconds) // 2] * 1e6:.0f} µs")
 
 
 if __name__ == "__main__":

@@ -325,10 +325,11 @@ def _first_reaching(lanes, calls, needed, booked):
     points = sorted({start for start, _ in lanes if start > 0} | {at for at in booked if at > 0})
     moment = 0.0
     for upcoming in points + [math.inf]:
-        if calls(moment) >= needed(moment) - 1e-9:
+        have, want = calls(moment), needed(moment)
+        if have >= want - 1e-9:
             return moment
         slope = sum(rate for start, rate in lanes if moment >= start)
-        reach = moment + (needed(moment) - calls(moment)) / slope if slope > 0 else math.inf
+        reach = moment + (want - have) / slope if slope > 0 else math.inf
         if reach <= upcoming:
             return reach
         moment = upcoming
@@ -362,6 +363,7 @@ class Estimator:
         self._estimates = {}
         self._share_table = None
         self._cycles = {}
+        self._memos = {}   # per-moment figures every estimate of this Estimator shares (see _memo)
 
     # -- what the estimate reads ------------------------------------------------------
 
@@ -371,7 +373,6 @@ class Estimator:
             self._learned = learn(self.db, self.config, self.now)
             self._count_services_in_progress(self._learned)
         return self._learned
-        self._memos = {}   # per-moment figures every estimate of this Estimator shares (see _memo)
 
     def _count_services_in_progress(self, learned):
         """A service running longer than the usual time is a sample too (at least that
@@ -503,37 +504,20 @@ class Estimator:
         part of the other services' tickets ahead (and of those that come in ahead
         meanwhile), then joins the others on this service's line, where the tickets ahead go
         to whichever counter is free first."""
-        shares = self._shares()
         available = 1.0 - PAUSE_WEIGHT * self.learned.paused_share
-        arrivals = self.arrivals_ahead()
-        streak = self.config.policy.priority_streak
         lanes = []     # (minutes until it takes this service's line, tickets of it per minute)
-        for counter in self.config.counters:
-            if service not in counter.services:
-                continue
-            start = self._memo("free_in", counter.number, self._free_in, counter)
-            if start is None:
-                continue
-            other = busy = 0.0
-            for code in counter.services:
-                share = shares.get((code, counter.number), 0.0)
-                cycle = self._cycle(code, counter.number)
-                if code != service:
-                    other += ahead.get(code, 0) * share * cycle
-                priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
-                rate = 0.0 if kind == "requeued" else requeued_rate
-                if kind == "normal":
-                    rate += priority_rate
-                busy += rate * share * cycle
-            busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
-            lanes.append(((start + other / available) / (1 - busy),
-                          available * (1 - busy) / self._cycle(service, counter.number)))
+        for start, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service, kind):
+            other = 0.0
+            for share, code_cycle, code in others:
+                other += ahead.get(code, 0) * share * code_cycle
+            lanes.append(((start + other / available) / (1 - busy), available * (1 - busy) / cycle))
         if not lanes:
             return None
         slots, shows = self.appointments()
         due = self.config.booking.due_order
         overtaken = (kind == "normal" and due != "equal") or (kind == "priority" and due == "ahead")
-        booked = sorted((at - self.now) / 60 for at in slots.get(service, ())) if overtaken else []
+        booked = self._memo("booked", service, lambda: sorted((at - self.now) / 60 for at in slots.get(service, ())))
+        booked = booked if overtaken else []
         target = ahead.get(service, 0) + 1
 
         def calls(t):   # a counter calls once as it takes the line, then once per cycle
@@ -560,9 +544,42 @@ class Estimator:
         serving = [start for start, _ in lanes if start <= moment] or [0.0]
         return moment, target / len(serving)
 
+    def _lane_parts(self, service, kind):
+        """The parts of each lane of ``service`` that do not depend on who is ahead, per
+        counter that serves it and is in service: (minutes until it is free, share of its
+        time the tickets coming in ahead take, [(its share of another service's calls, that
+        service's cycle, the service)], the cycle of ``service``)."""
+        shares = self._shares()
+        arrivals = self.arrivals_ahead()
+        streak = self.config.policy.priority_streak
+        parts = []
+        for counter in self.config.counters:
+            if service not in counter.services:
+                continue
+            start = self._free_in(counter)
+            if start is None:
+                continue
+            busy, others = 0.0, []
+            for code in counter.services:
+                share = shares.get((code, counter.number), 0.0)
+                cycle = self._cycle(code, counter.number)
+                if code != service:
+                    others.append((share, cycle, code))
+                priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
+                rate = 0.0 if kind == "requeued" else requeued_rate
+                if kind == "normal":
+                    rate += priority_rate
+                busy += rate * share * cycle
+            busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
+            parts.append((start, busy, others, self._cycle(service, counter.number)))
+        return parts
+
     def _working_until_closure(self):
         """Working minutes from now to the end of today's current period when another
         period follows it (the lunch closure); None otherwise."""
+        return self._memo("closure", None, self._compute_working_until_closure)
+
+    def _compute_working_until_closure(self):
         periods = self._today_periods()
         for start, end in periods[:-1]:
             if self.now < end:
@@ -591,9 +608,6 @@ class Estimator:
         spread = self.learned.spread.get(service, SPREAD_PRIOR)
         # Service times add up: their spread shrinks with the tickets the counter serves first.
         relative = math.sqrt(spread ** 2 / max(1.0, calls) + MODEL_ERROR ** 2)
-        return self._memo("closure", None, self._compute_working_until_closure)
-
-    def _compute_working_until_closure(self):
         periods = self._today_periods()
         at, crossed = working_time(self.config, self.now, working, periods)
         low_at, _ = working_time(self.config, self.now, max(0.0, working * math.exp(-RANGE_Z * relative) - 1), periods)
