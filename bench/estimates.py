@@ -111,7 +111,8 @@ def new_ticket_view(hall, service):
     """What a ticket request's answer costs beyond the insert: an Estimator and the view."""
     def build(db, config, now):
         started = time.perf_counter()
-        row = next(db.query("SELECT * FROM tickets WHERE service = ? ORDER BY id DESC LIMIT 1", [service]))
+        row = next(db.query("SELECT * FROM tickets WHERE service = ? AND priority IS NULL AND due_at IS NULL "
+                            "AND requeued_at IS NULL ORDER BY id DESC LIMIT 1", [service]))
         views.public_ticket(config, row, Estimator(db, config, now), newest=True)
         return time.perf_counter() - started
     return hall.read(build)
