@@ -3,8 +3,9 @@ works out (today's periods, the lunch closure, each counter's next free moment, 
 who is ahead): every answer stays the one a single ticket's own Estimator gives."""
 
 from bench.estimates import busy_hall, followed_views
+from hallserver.core import views
 from hallserver.core.estimates import Estimator
-from hallserver.web.push import FollowedEstimator
+from hallserver.web.push import Changes, FollowedEstimator, followed_rows
 
 
 def test_shared_estimates_answer_what_each_ticket_alone_gets(tmp_path):
@@ -46,3 +47,28 @@ def test_one_estimator_answers_every_place_and_line_as_a_fresh_one_would(tmp_pat
                         checked.add(alone)
         return len(checked)
     assert hall.read(both) > 100   # the answers really differ
+
+
+def test_a_push_round_reads_everything_before_building_its_views(tmp_path):
+    """The sender builds the ticket pages' views after its one read: ``read_now`` has read
+    all their estimates need, so building them runs no SQL statement."""
+    hall, clock = busy_hall(tmp_path / "round.db", waiting=40)
+    clock.now += 600    # a counter back from a pause, another one calls
+    hall.counter_action(5, "resume")
+    hall.counter_action(4, "call-next", arrived=True)
+    statements = []
+
+    def round_(db, config, now):
+        tokens = [token for (token,) in db.execute("SELECT track_token FROM tickets")]
+        rows = followed_rows(db, config, now, tokens, Changes(services={"DD"}, tickets={1, 2}))
+        estimator = FollowedEstimator(db, config, now)
+        estimator.read_now(rows)
+        db.conn.set_trace_callback(statements.append)
+        try:
+            return [views.public_ticket(config, row, estimator) for row in rows]
+        finally:
+            db.conn.set_trace_callback(None)
+    built = hall.read(round_)
+    assert {view["service"] for view in built} > {"DD"}                 # the named tickets too
+    assert sum(view["eta_minutes"] is not None for view in built) > 5    # with estimates
+    assert statements == []

@@ -188,6 +188,20 @@ class FollowedEstimator(Estimator):
             return self.positions(ticket["service"]).get(ticket["id"])
         return super().position_of(ticket, newest=newest)
 
+    def read_now(self, rows):
+        """Read now, in this snapshot, everything the estimates of ``rows`` read lazily (what
+        the day learned, arrivals, bookings, who is ahead, the place in line of a waiting
+        ticket that came without one): building their views then reads nothing."""
+        if not rows:
+            return
+        _ = self.learned
+        self.arrivals_ahead()
+        self.appointments()
+        self._waiting_lines()
+        for row in rows:
+            if row["status"] == "waiting" and row.get("line_position") is None:
+                self.positions(row["service"])
+
     def _waiting_lines(self):
         """Per service: requeued_at of the requeued; issued_at of the other priority tickets;
         whole seconds of issued_at of the rest; each sorted."""
@@ -386,9 +400,7 @@ class Publisher:
             return None
         estimator = FollowedEstimator(db, config, now)
         rows = followed_rows(db, config, now, tokens, changes)
-        if rows:  # what the estimator reads lazily, read now, in this snapshot
-            estimator.ahead_of(rows[0], "normal")
-            views.public_ticket(config, rows[0], estimator)
+        estimator.read_now(rows)  # the views are built after this read, between yields
         return views.current_seq(db), estimator, rows
 
     def send_ticket_frames(self, seq, estimator, rows):
