@@ -9,7 +9,7 @@ from hallserver.core.estimates import Estimator
 from hallserver.errors import ConfigError
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import Clock, hall_time, small_hall_mapping
+from tests.helpers import CT, HT, Clock, hall_time, small_hall_mapping
 
 
 def make_hall(tmp_path, clock, **changes):
@@ -121,6 +121,49 @@ def test_a_paused_counter_is_expected_back(tmp_path, monday):
     assert paused_wait > open_wait
     assert paused_wait < open_wait + 30        # back after a usual pause, not never
 
+
+
+def test_a_service_split_over_its_counters_follows_the_day(tmp_path, monday):
+    """Counter 2 serves HT and CT but spent the day on CT (each counter takes the oldest of
+    its services): a new CT ticket waits behind few of the HT tickets ahead, not half."""
+    hall = make_hall(tmp_path, monday, services=[dict(HT, service_minutes=5), dict(CT, service_minutes=5)],
+                     counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["CT", "HT"]}])
+    for _ in range(10):
+        hall.issue_ticket("CT")
+    for _ in range(10):
+        serve(hall, monday, 2, minutes=5)
+    for _ in range(10):
+        hall.issue_ticket("HT")
+    for _ in range(10):
+        serve(hall, monday, 1, minutes=5)
+    learned = estimator(hall).learned
+    assert learned.served == {("CT", 2): 10, ("HT", 1): 10}
+    for _ in range(10):
+        hall.issue_ticket("HT")
+    # Half the ten HT tickets at counter 2 would be about 5 × 5.5 minutes before the CT one.
+    assert new_ticket(hall, "CT").minutes < 22
+
+
+def test_breaks_to_come_leave_out_counters_that_had_theirs(tmp_path, monday):
+    hall = make_hall(tmp_path, monday, counters=[{"number": 1, "services": ["HT"]},
+                                                 {"number": 2, "services": ["HT", "CT"]}])
+    for counter in (1, 2):                     # Monday: both pause 10:00-10:20
+        monday.set(hall_time(2026, 11, 30, 10, 0))
+        hall.counter_action(counter, "pause")
+        monday.set(hall_time(2026, 11, 30, 10, 20))
+        hall.counter_action(counter, "resume")
+    monday.set(hall_time(2026, 12, 1, 9, 30))  # Tuesday: the same breaks are expected
+    assert estimator(hall).learned.paused_share > 0.05
+    hall.counter_action(1, "pause")
+    monday.advance(15 * 60)
+    hall.counter_action(1, "resume")
+    hall.counter_action(2, "pause")
+    monday.advance(60)
+    # counter 2's pause is its own wait (until it is back), counter 1 has had its break
+    assert estimator(hall).learned.paused_share == 0
+    monday.advance(15 * 60)
+    hall.counter_action(2, "resume")
+    assert estimator(hall).learned.paused_share == 0
 
 def count_statements(hall, view):
     statements = []

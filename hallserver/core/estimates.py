@@ -10,11 +10,12 @@ it, in the hall's working time:
   service running longer than usual counts while it runs), times the counter's own pace
   (learned per counter), with the no-shows' shorter cycle (learned rate and length);
 - so each counter that serves the ticket's service first works through its part of the
-  other services' tickets ahead, then joins the others on this service's line, where the
+  other services' tickets ahead (each service's calls split over its counters as today's
+  calls did, from their speeds early in the day), then joins the others on this service's line, where the
   tickets ahead go to whichever counter is free first: a free counter at once, a busy one
   when its citizen is likely done (long tails: one that took long is not nearly done), a
   paused one after the day's usual pause; breaks to come follow the last day's pauses at
-  the same clock time;
+  the same clock time, for the counters that have not paused within those hours;
 - priority tickets (for a normal ticket; at most ``policy.priority_streak`` in a row),
   transfers and reinstated no-shows come in ahead at the rate of the last hour, and booked
   appointments due before the call at the rate they turn up; a checked-in appointment is
