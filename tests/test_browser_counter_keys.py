@@ -119,7 +119,7 @@ def test_double_press_arrival_question_and_undo(tmp_path, page):
         warn = toast(page, "Không có thao tác nào để hoàn tác")
         assert warn.get_attribute("data-kind") == "warn"
         page.click("#undo")                                              # the button does the same
-        page.wait_for_function("document.querySelectorAll('#message .toast[data-kind=warn]').length >= 2")
+        page.wait_for_function("() => document.querySelectorAll('#message .toast[data-kind=warn]').length >= 2")
         assert page.inner_text("#current-number") == "1001" and events(db, "undone") == 4
 
         # ? opens the keys and the rules, with this hall's figures
