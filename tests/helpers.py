@@ -380,7 +380,11 @@ class DisplayClient:
                 self.arrived.wait(remaining)
 
     def close(self):
-        self.client.disconnect()
+        """Disconnect without waiting: the hub hears the close at once, but websocket-client's
+        close() then waits 3 s for a reply its own reader thread has already taken."""
+        closing = threading.Thread(target=self.client.disconnect, daemon=True)
+        closing.start()
+        closing.join(0.5)
 
 
 class ScreenClient(DisplayClient):
@@ -396,37 +400,13 @@ class ScreenClient(DisplayClient):
         return self.client.call("screen_status", self.status, timeout=10)
 
 
-class DashboardClient:
+class DashboardClient(DisplayClient):
     """A supervisor's socket joined to ``dashboard``, recording its snapshots and alerts."""
 
     def __init__(self, url, token):
+        super().__init__(url, room="dashboard", token=token, events=("dashboard", "alert"))
+        assert self.ack["ok"], self.ack
         self.token = token
-        self.events = []
-        self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        for name in ("dashboard", "alert"):
-            self.client.on(name, self._recorder(name))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
-        assert self.client.call("join", {"room": "dashboard", "token": token}, timeout=10)["ok"]
-
-    def _recorder(self, name):
-        def record(payload):
-            with self.arrived:
-                self.events.append((name, payload))
-                self.arrived.notify_all()
-        return record
-
-    def wait_for(self, name, predicate=lambda payload: True, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while True:
-                for event_name, payload in self.events:
-                    if event_name == name and predicate(payload):
-                        return payload
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no matching {name} within {timeout} s: {self.events[-3:]}")
-                self.arrived.wait(remaining)
 
     def fresh(self):
         """A snapshot built now (joining again answers with one)."""
@@ -445,9 +425,6 @@ class DashboardClient:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no snapshot as expected within {timeout} s: {snapshot['screens']}")
             time.sleep(0.2)
-
-    def close(self):
-        self.client.disconnect()
 
 
 class RedisServer:
