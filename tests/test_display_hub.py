@@ -87,6 +87,17 @@ def shared_hub(tmp_path_factory):
     yield from running_hub(tmp_path_factory.mktemp("hub"))
 
 
+def board_on_hub(url, tmp_path, board=None, speaker=None, health=None):
+    """A board app linked to the hub at ``url``, playing a tiny pack through a fake speaker."""
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker = speaker or FakeSpeaker()
+    board = board or Board()
+    inbox = queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(url, inbox).start(), health=health)
+    return app, board, speaker
+
+
 def test_display_follows_the_hub_through_a_restart(hub, tmp_path):
     old = hub.call_next()  # made before the screen starts: history, shown but never announced
     pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.02)
@@ -137,12 +148,7 @@ def test_display_follows_the_hub_through_a_restart(hub, tmp_path):
 
 def test_a_burst_of_calls_is_announced_in_order(shared_hub, tmp_path):
     hub = shared_hub
-    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
-    speaker = FakeSpeaker()
-    board = Board()
-    inbox = queue.Queue()
-    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
-                     inbox=inbox, link=HubLink(hub.url, inbox).start())
+    app, board, speaker = board_on_hub(hub.url, tmp_path)
     try:
         wait_for(lambda: board.online, timeout=10, step=app.step)
         numbers = [hub.call_next() for _ in range(5)]
@@ -158,14 +164,11 @@ def test_a_burst_of_calls_is_announced_in_order(shared_hub, tmp_path):
 
 def test_the_board_reports_its_health_to_the_dashboard(shared_hub, tmp_path):
     hub = shared_hub
-    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
     speaker = FakeSpeaker()
-    board = Board(counters_filter={1, 2, 3})
-    inbox = queue.Queue()
     health = Health("pygame-test-sanh", name="Sảnh chờ", counters={1, 2, 3},
                     sound=lambda: sound_state("fake", speaker))
-    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
-                     inbox=inbox, link=HubLink(hub.url, inbox).start(), health=health)
+    app, board, _ = board_on_hub(hub.url, tmp_path, board=Board(counters_filter={1, 2, 3}), speaker=speaker,
+                                 health=health)
     supervisor = DashboardClient(hub.url, hub.supervisor)
     try:
         wait_for(lambda: board.online, timeout=10, step=app.step)
@@ -196,12 +199,7 @@ def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp
     hub = HubProcess(db)
     kiosk, counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
     hub.start()
-    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
-    speaker = FakeSpeaker()
-    board = Board()
-    inbox = queue.Queue()
-    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
-                     inbox=inbox, link=HubLink(hub.url, inbox).start())
+    app, board, speaker = board_on_hub(hub.url, tmp_path)
 
     def call_next():
         number = hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["number"]
@@ -212,12 +210,12 @@ def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp
     try:
         wait_for(lambda: board.online, timeout=10, step=app.step)
         app.link.stop()  # the cable is pulled: the hub goes on calling
-        inbox.put(("lost", "cable pulled"))
+        app.inbox.put(("lost", "cable pulled"))
         app.step()
         old = call_next()
         time.sleep(4.5)  # older than catchup_seconds by the time the screen is back
         recent = call_next()
-        app.link = HubLink(hub.url, inbox).start()  # the cable is back
+        app.link = HubLink(hub.url, app.inbox).start()  # the cable is back
         wait_for(lambda: board.online and speaker.played, timeout=10, step=app.step)
         wait_for(lambda: not app.announcer.pending and not speaker.busy(), timeout=10, step=app.step)
         assert [playback.call_id for playback in speaker.played] == [board.recent_calls[0].call_id]
@@ -225,9 +223,9 @@ def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp
         assert board.now_calling.number == recent and board.highlighted
 
         app.link.stop()  # a second cut, nothing new: nothing said again
-        inbox.put(("lost", "again"))
+        app.inbox.put(("lost", "again"))
         app.step()
-        app.link = HubLink(hub.url, inbox).start()
+        app.link = HubLink(hub.url, app.inbox).start()
         wait_for(lambda: board.online, timeout=10, step=app.step)
         app.step()
         assert len(speaker.played) == 1
