@@ -46,7 +46,10 @@ def run_in_threads(path, indices, start):
     results = [None] * len(indices)
 
     def run(position, index):
-        results[position] = attempt(path, index, start)
+        try:
+            results[position] = attempt(path, index, start)
+        except Exception as error:  # not a refusal: the assertion then shows what it was
+            results[position] = repr(error)
 
     threads = [threading.Thread(target=run, args=(position, index)) for position, index in enumerate(indices)]
     for thread in threads:
