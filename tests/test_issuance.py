@@ -226,8 +226,11 @@ def committed(store):
         return other.execute("SELECT value, label FROM numbers ORDER BY value").fetchall()
 
 
-def in_threads(writer, works):
-    """Each work in a thread of its own, one after the other in queue order; {label: result or error}."""
+def in_threads(writer, works, leads=False):
+    """Each work in a thread of its own, queued one after the other in order; {label: result or error}.
+
+    With ``leads`` the one work starts on an idle writer and leads its own batch; otherwise a
+    batch is already committing and each work must be queued before the next one starts."""
     outcomes, threads = {}, []
 
     def run(label, work):
@@ -240,16 +243,18 @@ def in_threads(writer, works):
         thread = threading.Thread(target=run, args=(label, work))
         thread.start()
         threads.append(thread)
+        if leads:
+            continue
         deadline = time.monotonic() + 10
-        while writer.waiting < len(threads) - 1 and time.monotonic() < deadline:
-            time.sleep(0.005)   # the first thread leads; each later one must be queued before the next starts
+        while writer.waiting < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.005)
     return threads, outcomes
 
 
 def test_writes_that_arrive_during_a_commit_share_the_next_one(numbered):
     store, writer, batches = numbered
     store.offload = gate = GatedCommits()
-    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    (first,), _ = in_threads(writer, [("first", insert("first"))], leads=True)
     assert gate.entered.wait(timeout=10)   # the first batch is waiting for the disk
     threads, outcomes = in_threads(writer, [(label, insert(label)) for label in ("a", "b", "c")])
     assert writer.waiting == 3 and committed(store) == []   # nothing answered, nothing visible yet
@@ -265,7 +270,7 @@ def test_writes_that_arrive_during_a_commit_share_the_next_one(numbered):
 def test_a_refused_write_is_rolled_back_alone(numbered):
     store, writer, batches = numbered
     store.offload = gate = GatedCommits()
-    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    (first,), _ = in_threads(writer, [("first", insert("first"))], leads=True)
     assert gate.entered.wait(timeout=10)
     threads, outcomes = in_threads(writer, [("a", insert("a")), ("refused", insert("refused", fail=True)),
                                             ("b", insert("b"))])
@@ -281,7 +286,7 @@ def test_a_refused_write_is_rolled_back_alone(numbered):
 def test_a_commit_that_fails_fails_every_write_of_its_batch(numbered):
     store, writer, batches = numbered
     store.offload = gate = GatedCommits()
-    (first,), _ = in_threads(writer, [("first", insert("first"))])
+    (first,), _ = in_threads(writer, [("first", insert("first"))], leads=True)
     assert gate.entered.wait(timeout=10)
     threads, outcomes = in_threads(writer, [(label, insert(label)) for label in ("a", "b")])
     gate.fail_with = sqlite3.OperationalError("disk I/O error")
