@@ -77,6 +77,8 @@ DAILY_TICKETS = 240        # on a day open 07:30-17:00 without a break
 FULL_DAY_MINUTES = 570
 APPOINTMENTS_PER_DAY = 14
 APPOINTMENT_ABSENT = 0.15
+BREAK_MINUTES = 15
+BREAK_SIGMA = 0.3
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,13 @@ class Day:
         self.speed_of = {number: speed for number, _, speed in COUNTERS}
         self.services_of = {number: services for number, services, _ in COUNTERS}
         self.closed_legs = []    # first legs of transferred tickets
+        self.serving = {}        # counter → (started at, mean minutes) of the citizen it serves
+        self.break_since = {}    # counter → when its current break began
+        self.break_plans = []    # (counter, window start minute, window end minute)
+        self.bookings = []       # (booking code, slot minute)
+        self.checked_in = set()
+        self.oracle = None       # an Oracle that forks the day at issue moments
+        self.stop_number = None  # a forked day stops once this ticket is called
 
     # -- the event loop --------------------------------------------------------
 
@@ -204,7 +213,8 @@ class Day:
 
     # -- arrivals ---------------------------------------------------------------
 
-    def plan_arrivals(self):
+    def plan_arrivals(self, since=None):
+        """Draw the day's arrivals (from the minute ``since`` on, a fractional minute of the day)."""
         periods = self.periods
         mean = sum(arrival_rate(minute) for minute in range(450, 450 + FULL_DAY_MINUTES)) / FULL_DAY_MINUTES
         # the same flow of citizens per open minute: a hall closed at lunch takes fewer a day
@@ -212,9 +222,15 @@ class Day:
         last_issue = periods[-1][1] - 30           # numbers stop 30 minutes before closing
         for start, end in periods:
             for minute in range(start, min(end, last_issue)):
-                count = self._poisson(per_minute * arrival_rate(minute))
-                for _ in range(count):
-                    self.schedule(_at(self.day, minute + self.rng.random()), self.arrive)
+                if since is None:
+                    count = self._poisson(per_minute * arrival_rate(minute))
+                    for _ in range(count):
+                        self.schedule(_at(self.day, minute + self.rng.random()), self.arrive)
+                elif minute + 1 > since:
+                    begin = max(float(minute), since)
+                    count = self._poisson(per_minute * arrival_rate(minute) * (minute + 1 - begin))
+                    for _ in range(count):
+                        self.schedule(_at(self.day, begin + (minute + 1 - begin) * self.rng.random()), self.arrive)
 
     def _poisson(self, mean):
         limit, count, product = math.exp(-mean), 0, self.rng.random()
@@ -254,10 +270,12 @@ class Day:
             except HallError:
                 continue
             made += 1
+            self.bookings.append((booking["code"], minute))
             if self.rng.random() >= APPOINTMENT_ABSENT:
                 self.schedule(_at(self.day, minute - self.rng.uniform(0, 20)), self.check_in, booking["code"])
 
     def check_in(self, code):
+        self.checked_in.add(code)
         try:
             answer = self.hall.check_in(code)
         except HallError:
@@ -274,6 +292,8 @@ class Day:
         for number, services, _ in COUNTERS:
             if ticket["service"] in services:
                 self.wake(number, now + self.rng.uniform(3, 15))
+        if self.oracle is not None:
+            self.oracle.sample(self, tracked)
 
     def tell(self, tracked, view, now, at_issue=False):
         if view.get("eta_minutes") is None or view.get("position") is None:
@@ -302,6 +322,7 @@ class Day:
                 for start, end in ((570, 630), (900, 940)):        # a break mid-morning and mid-afternoon
                     moment = _at(self.day, self.rng.uniform(start, end))
                     if self.open_at(moment):
+                        self.break_plans.append((number, start, end))
                         self.schedule(moment, self.take_break, number)
         for start, _ in self.periods[1:]:
             for number, _, _ in COUNTERS:
@@ -331,6 +352,9 @@ class Day:
         tracked = self.tracked.get(ticket["number"])
         if tracked is not None and tracked.called_at is None:
             tracked.called_at = now
+            if tracked.number == self.stop_number:
+                self.queue.clear()
+                return
         self.after_change()
         channel = tracked.channel if tracked else "kiosk"
         if self.rng.random() < NO_SHOW.get(channel, 0.05):
@@ -352,6 +376,7 @@ class Day:
         minutes = self.minutes_of[service] * self.factor_of[service] * self.speed_of[number]
         sigma = self.scenario.service_sigma
         seconds = 60 * self.rng.lognormvariate(math.log(minutes) - sigma ** 2 / 2, sigma)
+        self.serving[number] = (self.clock.now, minutes)
         self.schedule(self.clock.now + seconds, self.finish, number)
 
     def finish(self, number):
@@ -379,16 +404,17 @@ class Day:
         self.counter_busy[number] = False
         self.wake(number, self.clock.now + self.rng.uniform(5, 30))
 
-    def take_break(self, number):
+    def take_break(self, number, retry=False):
         if self.counter_busy[number]:        # finish the current citizen first
-            self.schedule(self.clock.now + 30, self.take_break, number)
+            self.schedule(self.clock.now + 30, self.take_break, number, True)
             return
         if self.counter_break[number] or not self.open_at(self.clock.now):
             return
         self.counter_break[number] = True
+        self.break_since[number] = self.clock.now
         self.hall.counter_action(number, "pause")
         self.after_change()
-        length = 60 * self.rng.lognormvariate(math.log(15) - 0.3 ** 2 / 2, 0.3)
+        length = 60 * self.rng.lognormvariate(math.log(BREAK_MINUTES) - BREAK_SIGMA ** 2 / 2, BREAK_SIGMA)
         self.schedule(self.clock.now + length, self.end_break, number)
 
     def end_break(self, number):
@@ -399,6 +425,105 @@ class Day:
 
     def legs(self):
         return self.closed_legs + list(self.tracked.values())
+
+    # -- the oracle's forks ------------------------------------------------------
+
+    def fork(self, hall, clock, rng):
+        """This day from now on with new draws: the same hall and line (``hall`` on a copy of
+        the database), but new arrivals, service times, no-shows, breaks and check-ins,
+        drawn from what the simulator knows now and no more (the citizens at the counters,
+        the breaks under way and the appointments not yet checked in, conditioned on how
+        long they have lasted or not come)."""
+        other = Day.__new__(Day)
+        other.__dict__.update(self.__dict__)
+        other.hall, other.clock, other.rng, other.estimates, other.oracle = hall, clock, rng, False, None
+        other.queue, other.order, other.closed_legs = [], itertools.count(), []
+        other.tracked = {number: dataclasses.replace(leg, told=[]) for number, leg in self.tracked.items()}
+        for name in ("counter_busy", "counter_break", "pending_call", "serving", "break_since"):
+            setattr(other, name, dict(getattr(self, name)))
+        other.checked_in = set(self.checked_in)
+        now = clock.now
+        minute = (now - _at(self.day, 0)) / 60
+        sigma = self.scenario.service_sigma
+        for at, _, action, arguments in sorted(self.queue, key=lambda item: item[:2]):
+            name = action.__name__
+            if at > now and name == "arrive" or name == "check_in" and at > now:
+                continue                                       # drawn again below
+            if name == "finish" and arguments[0] in self.serving:
+                started, mean = self.serving[arguments[0]]
+                at = started + 60 * _lognormal_beyond(rng, mean, sigma, (now - started) / 60)
+            elif name == "end_break" and arguments[0] in self.break_since:
+                since = self.break_since[arguments[0]]
+                at = since + 60 * _lognormal_beyond(rng, BREAK_MINUTES, BREAK_SIGMA, (now - since) / 60)
+            elif name == "take_break" and not arguments[1:] and at > now:
+                plan = next((start, end) for number, start, end in self.break_plans
+                            if number == arguments[0] and start <= (at - _at(self.day, 0)) / 60 <= end)
+                at = _at(self.day, rng.uniform(max(minute, plan[0]), plan[1]))
+                if not other.open_at(at):
+                    continue
+            other.schedule(at, getattr(other, name), *arguments)
+        other.plan_arrivals(since=minute)
+        for code, slot in self.bookings:
+            if code in self.checked_in or slot <= minute:
+                continue
+            later = min(1.0, (slot - minute) / 20)            # check-ins come 0–20 minutes before the slot
+            shows = (1 - APPOINTMENT_ABSENT) * later / (APPOINTMENT_ABSENT + (1 - APPOINTMENT_ABSENT) * later)
+            if rng.random() < shows:
+                other.schedule(_at(self.day, rng.uniform(max(minute, slot - 20), slot)), other.check_in, code)
+        return other
+
+    def run_until_called(self, number):
+        """Run this (forked) day until ticket ``number`` is called: its call moment, or None."""
+        self.stop_number = number
+        while self.queue:
+            at, _, action, arguments = heapq.heappop(self.queue)
+            self.clock.now = max(self.clock.now, at)
+            action(*arguments)
+        return self.tracked[number].called_at
+
+
+def _lognormal_beyond(rng, mean, sigma, held):
+    """A lognormal time (this ``mean``, log-sigma ``sigma``) drawn given it has lasted ``held``."""
+    mu = math.log(mean) - sigma ** 2 / 2
+    normal = statistics.NormalDist()
+    below = normal.cdf((math.log(held) - mu) / sigma) if held > 0 else 0.0
+    chance = below + (1 - below) * rng.random()
+    return max(held, math.exp(mu + sigma * normal.inv_cdf(min(max(chance, 1e-12), 1 - 1e-12))))
+
+
+class Oracle:
+    """The best any estimate can do that knows the simulated hall but not its future: at a
+    sample of issue moments, the rest of the day is run ``futures`` times on a copy of the
+    database with new random draws, and the ticket's mean and median wait over them are
+    the estimate. A study (slow): it leaves the main run's draws as they were."""
+
+    def __init__(self, futures, every, workdir, seed):
+        self.futures, self.every = futures, every
+        self.workdir = workdir
+        self.seed = seed
+        self.seen = 0
+        self.samples = []    # (number, issued at, [waits in minutes])
+
+    def sample(self, day, tracked):
+        self.seen += 1
+        if tracked.channel == "appointment" or self.seen % self.every:
+            return
+        waits = []
+        for future in range(self.futures):
+            path = Path(self.workdir) / f"oracle-{future}.db"
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            day.hall.store.backup(path)
+            store = open_store(path)
+            try:
+                clock = FakeClock(day.clock.now)
+                rng = random.Random(f"{self.seed}-oracle-{tracked.number}-{tracked.issued_at}-{future}")
+                called = day.fork(Hall(store, clock=clock), clock, rng).run_until_called(tracked.number)
+            finally:
+                store.close()
+            if called is not None:
+                waits.append((called - tracked.issued_at) / 60)
+        self.samples.append((tracked.number, tracked.issued_at, waits))
 
 
 def _waiting_views(db, config, now):
@@ -468,19 +593,22 @@ def overtaken(legs):
     return most
 
 
-def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True):
-    """Run ``days`` weekdays of ``scenario``; {"samples", "figures", "waits", "uncalled"}."""
+def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True, oracle=None):
+    """Run ``days`` weekdays of ``scenario``; {"samples", "figures", "waits", "uncalled"}.
+    ``oracle``: (futures, every): also the oracle study at every ``every``-th issue."""
     rng = random.Random(f"{seed}-{scenario.name}-{scenario.priority_streak}-{scenario.priority_share}")
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         store = open_store(Path(folder) / "simulated.db")
         store.apply_config(parse_config(hall_mapping(scenario)))
         clock = FakeClock()
         hall = Hall(store, clock=clock)
+        study = Oracle(oracle[0], oracle[1], folder, seed) if oracle else None
         legs, day = [], FIRST_DAY
         for _ in range(days):
             while day.weekday() >= 5:
                 day += timedelta(days=1)
             simulated = Day(hall, clock, scenario, day, rng, estimates=estimates)
+            simulated.oracle = study
             simulated.run()
             legs += simulated.legs()
             day += timedelta(days=1)
@@ -488,9 +616,38 @@ def run_scenario(scenario, days=3, seed=1, workdir=None, estimates=True):
     samples = measure(legs)
     waits = [((leg.called_at - leg.issued_at) / 60, leg.priority) for leg in legs
              if leg.called_at is not None and not leg.leg_closed and leg.channel != "appointment"]
-    return {"samples": samples, "waits": waits, "overtaken": overtaken(legs),
-            "uncalled": sum(1 for leg in legs if leg.called_at is None),
-            "figures": {kind: figures(items) for kind, items in samples.items()}}
+    result = {"samples": samples, "waits": waits, "overtaken": overtaken(legs),
+              "uncalled": sum(1 for leg in legs if leg.called_at is None),
+              "figures": {kind: figures(items) for kind, items in samples.items()}}
+    if study is not None:
+        result["figures"]["oracle"] = oracle_figures(study.samples, legs)
+    return result
+
+
+def oracle_figures(studied, legs):
+    """The hub's estimate at issue, and the oracle's mean and median of the futures, against
+    the actual wait of the same sampled tickets."""
+    first = {(leg.number, leg.issued_at): leg for leg in legs}
+    rows = []
+    for number, issued_at, waits in studied:
+        leg = first.get((number, issued_at))
+        if leg is None or leg.called_at is None or not waits or not leg.told or not leg.told[0][5]:
+            continue
+        rows.append(((leg.called_at - issued_at) / 60, leg.told[0][1], statistics.fmean(waits),
+                     statistics.median(waits)))
+    if not rows:
+        return None
+    actual = [row[0] for row in rows]
+    mean_actual = statistics.fmean(actual)
+
+    def of(index):
+        errors = [row[index] - row[0] for row in rows]
+        return {"mae_share": statistics.fmean(abs(e) for e in errors) / mean_actual,
+                "bias_share": statistics.fmean(errors) / mean_actual,
+                "within": sum(abs(e) <= max(5.0, 0.25 * a) for e, a in zip(errors, actual, strict=True)) / len(rows)}
+
+    return {"n": len(rows), "futures": min(len(waits) for *_, waits in studied), "mean_actual_min": mean_actual,
+            "hub": of(1), "oracle_mean": of(2), "oracle_median": of(3)}
 
 
 def _line(label, figure):
@@ -511,6 +668,14 @@ def report(name, result):
     for kind in ("issue", "updates"):
         if result["figures"][kind]:
             print(_line(kind, result["figures"][kind]))
+    oracle = result["figures"].get("oracle")
+    if oracle:
+        print(f"  oracle   n={oracle['n']} issues sampled, {oracle['futures']}+ futures each, mean actual "
+              f"{oracle['mean_actual_min']:.1f} min:")
+        for label in ("hub", "oracle_mean", "oracle_median"):
+            figure = oracle[label]
+            print(f"    {label:<14} MAE {figure['mae_share'] * 100:3.0f} %, bias {figure['bias_share'] * 100:+4.0f} %, "
+                  f"within {figure['within'] * 100:3.0f} %")
 
 
 def fairness(days=2, seed=1, workdir=None):
@@ -617,6 +782,10 @@ def main(argv=None):
     parser.add_argument("--plot", default=str(PLOT_PATH), help=f"PNG path (default {PLOT_PATH})")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
+    parser.add_argument("--oracle", type=int, default=0, metavar="FUTURES",
+                        help="also the oracle study: the rest of the day run FUTURES times at sampled issues (slow)")
+    parser.add_argument("--oracle-every", type=int, default=10, metavar="N",
+                        help="the oracle samples every N-th ticket at issue (default 10)")
     arguments = parser.parse_args(argv)
     return run(arguments)
 
@@ -626,7 +795,8 @@ def run(arguments):
     results = {}
     for name in [part.strip() for part in arguments.scenarios.split(",") if part.strip()]:
         scenario = dataclasses.replace(SCENARIOS[name], service_sigma=spread)
-        results[name] = run_scenario(scenario, days=arguments.days, seed=arguments.seed)
+        oracle = (arguments.oracle, arguments.oracle_every) if getattr(arguments, "oracle", 0) else None
+        results[name] = run_scenario(scenario, days=arguments.days, seed=arguments.seed, oracle=oracle)
         report(name, results[name])
     out = {name: result["figures"] for name, result in results.items()}
     if arguments.fairness:
