@@ -249,8 +249,20 @@ def _migration_9(db):
     )
 
 
+def _migration_10(db):
+    """"Sắp đến lượt" by SMS: the reminder outbox of tickets (numbers taken from home with a
+    phone), beside the bookings' one. One row per ticket and kind, so a ticket is reminded once
+    whatever restarts or hub processes; no personal data (the phone stays in ticket_contacts)."""
+    db.execute(
+        "CREATE TABLE ticket_reminders (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL REFERENCES tickets(id), "
+        "kind TEXT NOT NULL, due_at REAL NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+        "next_attempt_at REAL NOT NULL, last_error TEXT, sent_at REAL, UNIQUE (ticket_id, kind))"
+    )
+    db.execute("CREATE INDEX ticket_reminders_due ON ticket_reminders (status, next_attempt_at)")
+
+
 MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8, _migration_9)
+              _migration_8, _migration_9, _migration_10)
 
 
 def ensure_waiting_counts(db):

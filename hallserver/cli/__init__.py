@@ -119,7 +119,7 @@ def serve(host, port, async_mode, access_log, message_queue):
 
     def booking_upkeep():
         lease.wait()
-        upkeep_forever(hall, lease.pause, interval)
+        upkeep_forever(hall, lease.pause, interval, settings["public_url"])
 
     socketio.start_background_task(expire_at_day_end)
     socketio.start_background_task(app.extensions["publisher"].dashboard_updates, lease.wait)
