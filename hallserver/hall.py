@@ -18,7 +18,7 @@ from . import core
 from .config import parse_config
 from .core import bookings, procedures, ratings, views
 from .core import verification as phone_codes
-from .core.estimates import Estimator
+from .core.estimates import Estimator, SharedFigures
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
 from .services import administration, auth, backups, reminders, screens, users
 from .store import GroupWriter
@@ -38,10 +38,6 @@ COUNTER_ACTIONS = {
 }
 
 
-def _new_ticket_view(db, config, now, outcome):
-    return views.public_ticket(config, outcome.result, Estimator(db, config, now), with_token=True, newest=True)
-
-
 def _booking_view(db, config, now, outcome):
     return bookings.public_booking(db, config, outcome.result)
 
@@ -53,6 +49,7 @@ class Hall:
         self._publishers = []
         # Numbers are taken in bursts: issues that arrive together share one commit.
         self._issuing = GroupWriter(store, after_commit=self._publish_batch)
+        self._figures = SharedFigures()
 
     def subscribe(self, publisher):
         """``publisher(events, db, config, now)`` runs after each commit, in ``seq`` order."""
@@ -85,9 +82,29 @@ class Hall:
         def work(db):
             config = self.store.config()
             now = self.clock()
-            outcome = action(db, config, now=now, **arguments)
-            return (respond(db, config, now, outcome) if respond else outcome.result), outcome.events, now
-        return self._issuing.write(work)[0]
+            try:
+                outcome = action(db, config, now=now, **arguments)
+                return (respond(db, config, now, outcome) if respond else outcome.result), outcome.events, now
+            except BaseException:
+                self._figures.forget()   # they may have been read with this write, now undone
+                raise
+        try:
+            return self._issuing.write(work)[0]
+        except BaseException:
+            self._figures.forget()
+            raise
+
+    def estimator(self, db, config, now):
+        """An Estimator for this moment that reuses what an earlier one read while nothing
+        but plain tickets changed (``SharedFigures``): any other write of this process renews
+        it; another process's, within the figures' tick (2 s)."""
+        return Estimator(db, config, now, shared=self._figures.at(self.store.changes, now))
+
+    def _new_ticket_view(self, db, config, now, outcome):
+        if outcome.result["priority"] is not None:
+            self._figures.forget()   # one more who comes in ahead of the plain tickets
+        return views.public_ticket(config, outcome.result, self.estimator(db, config, now), with_token=True,
+                                   newest=True)
 
     def _publish_batch(self, results):
         events = [event for _, batch_events, _ in results for event in batch_events]
@@ -126,7 +143,7 @@ class Hall:
             rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [track_token]))
             if not rows:
                 return None
-            return views.public_ticket(config, rows[0], Estimator(db, config, now))
+            return views.public_ticket(config, rows[0], self.estimator(db, config, now))
         return self.read(view)
 
     def counter_state(self, number):
@@ -139,12 +156,12 @@ class Hall:
 
     def issue_ticket(self, service, priority=None, channel="kiosk"):
         """A new ticket as the kiosk shows it: number, position, estimate, track token."""
-        return self.perform_together(core.issue_ticket, _new_ticket_view, service=service, priority=priority,
+        return self.perform_together(core.issue_ticket, self._new_ticket_view, service=service, priority=priority,
                                      channel=channel)
 
     def issue_remote_ticket(self, service, *, phone, address_hash):
         """A number taken from home (channel ``online``), with the per-phone and per-address caps."""
-        return self.perform_together(core.issue_remote_ticket, _new_ticket_view, service=service, phone=phone,
+        return self.perform_together(core.issue_remote_ticket, self._new_ticket_view, service=service, phone=phone,
                                      address_hash=address_hash)
 
     def rate_at_counter(self, counter, number, *, score, reasons=(), comment=""):

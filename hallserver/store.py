@@ -323,6 +323,7 @@ class Store:
         self.read_lock = threading.RLock()
         self._config = None
         self._config_version = None
+        self.changes = 0   # transactions ended through transaction() (not the GroupWriter's)
         # How a COMMIT waits for the disk: here, or (set by the web edge under gevent) in a
         # thread of its own while the event loop serves other requests (see GroupWriter).
         self.offload = _call
@@ -345,15 +346,18 @@ class Store:
         with self.lock:
             self._begin_immediate()
             try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            try:
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.rollback()
-                raise
+                try:
+                    yield self.db
+                except BaseException:
+                    self.db.rollback()
+                    raise
+                try:
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.rollback()
+                    raise
+            finally:
+                self.changes += 1   # committed or undone, what was read before may be stale
 
     def _begin_immediate(self):
         deadline = time.monotonic() + self.write_wait_seconds

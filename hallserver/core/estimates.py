@@ -29,6 +29,7 @@ handful of aggregate queries per Estimator, whatever the length of the line.
 """
 
 import bisect
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -339,6 +340,31 @@ def _first_reaching(lanes, calls, needed, booked):
 
 # -- the estimator ----------------------------------------------------------------------------
 
+class SharedFigures:
+    """What one process's estimators reuse from one request to the next: the counters, what
+    the day learned, the arrival rates and today's booked slots. Plain tickets coming in do not
+    change them; a counter acting, a priority or booked ticket, another process's commit
+    or time moving on does. The owner names that state in a ``key`` (see ``Hall``): the
+    figures hold while the key is the same, for at most ``TICK_SECONDS`` of clock time."""
+
+    TICK_SECONDS = 2.0
+
+    def __init__(self):
+        self._key = None
+        self._figures = {}
+
+    def at(self, key, now):
+        """The figures (a dict for ``Estimator(shared=...)``) valid for ``key`` at ``now``."""
+        key = (key, math.floor(now / self.TICK_SECONDS))
+        if key != self._key:
+            self._key, self._figures = key, {}
+        return self._figures
+
+    def forget(self):
+        """Drop the figures (a change the key does not show is under way)."""
+        self._key, self._figures = None, {}
+
+
 class Estimator:
     """Computes positions and waits for one moment; build one per publish or request.
 
@@ -346,17 +372,18 @@ class Estimator:
     counters), one that does a handful more, however long the line.
     """
 
-    def __init__(self, db, config, now):
+    def __init__(self, db, config, now, shared=None):
         self.db = db
         self.config = config
         self.now = now
+        self.shared = shared   # figures reused from an earlier Estimator (see SharedFigures), or None
         self.waiting = waiting_counts(db, config, now)
-        self.counter_rows = {
+        self.counter_rows = self._reuse("counters", lambda: {
             row["number"]: row for row in db.query(
                 "SELECT c.*, t.called_at AS current_called_at, t.started_at AS current_started_at,"
                 " t.service AS current_service FROM counters c LEFT JOIN tickets t ON t.id = c.current_ticket"
                 " WHERE c.active = 1")
-        }
+        })
         self._learned = None
         self._arrivals = None
         self._appointments = None
@@ -368,10 +395,21 @@ class Estimator:
 
     # -- what the estimate reads ------------------------------------------------------
 
+    def _reuse(self, name, compute):
+        """``compute()``, or what an earlier Estimator worked out while the figures hold."""
+        if self.shared is None:
+            return compute()
+        if name not in self.shared:
+            self.shared[name] = compute()
+        return self.shared[name]
+
     @property
     def learned(self):
         if self._learned is None:
-            self._learned = learn(self.db, self.config, self.now)
+            day = self._reuse("learned", lambda: learn(self.db, self.config, self.now))
+            # the services under way are counted at this very moment, on a copy
+            self._learned = dataclasses.replace(day, service_minutes=dict(day.service_minutes),
+                                                service_weight=dict(day.service_weight))
             self._count_services_in_progress(self._learned)
         return self._learned
 
@@ -427,20 +465,23 @@ class Estimator:
         """{service: [slot start, ...]} of today's bookings not yet checked in, and the
         share of bookings that turn up (today's so far, blended with a prior)."""
         if self._appointments is None:
-            today = local_day(self.config, self.now)
-            slots, came, missed = {}, 0, 0
-            for service, status, starts_at in self.db.execute(
-                "SELECT service, status, starts_at FROM bookings WHERE day = ? "
-                "AND status IN ('booked', 'checked_in', 'no_show')", [today],
-            ).fetchall():
-                if status == "booked" and starts_at >= self.now - 15 * 60:
-                    slots.setdefault(service, []).append(starts_at)
-                elif status == "checked_in":
-                    came += 1
-                elif status == "no_show":
-                    missed += 1
-            self._appointments = (slots, _blend(came, came + missed, APPOINTMENT_SHOW_PRIOR, 10))
+            self._appointments = self._reuse("appointments", self._read_appointments)
         return self._appointments
+
+    def _read_appointments(self):
+        today = local_day(self.config, self.now)
+        slots, came, missed = {}, 0, 0
+        for service, status, starts_at in self.db.execute(
+            "SELECT service, status, starts_at FROM bookings WHERE day = ? "
+            "AND status IN ('booked', 'checked_in', 'no_show')", [today],
+        ).fetchall():
+            if status == "booked" and starts_at >= self.now - 15 * 60:
+                slots.setdefault(service, []).append(starts_at)
+            elif status == "checked_in":
+                came += 1
+            elif status == "no_show":
+                missed += 1
+        return slots, _blend(came, came + missed, APPOINTMENT_SHOW_PRIOR, 10)
 
     # -- the model ---------------------------------------------------------------------
 
