@@ -10,6 +10,9 @@ import time
 import pytest
 import requests
 
+from bench.estimates import busy_hall
+from hallserver.core import views
+from hallserver.core.estimates import Estimator
 from hallserver.errors import Busy, Invalid
 from hallserver.store import GroupWriter, Store
 from tests.helpers import HubProcess, bearer, cli_token
@@ -390,3 +393,47 @@ def test_the_line_counts_are_rebuilt_from_the_tickets_when_missing(hall, store):
                                                                          ("2026-11-26", "HT", 2)]
     hall.issue_ticket("HT")   # and the triggers are back
     assert counted_by_triggers(store) == counted_from_tickets(store)
+
+
+# -- what estimators share between requests (Hall + SharedFigures) ----------------------------
+
+ESTIMATE_FIELDS = ("position", "ahead", "eta_minutes", "eta_low_minutes", "eta_high_minutes", "eta_at",
+                   "eta_after_closure")
+
+
+def fresh_view(hall, track_token, newest=False):
+    """A ticket's estimate from an Estimator that reuses nothing (``newest``: as the answer
+    to the request that issued it computes it)."""
+    def build(db, config, now):
+        row = next(db.query("SELECT * FROM tickets WHERE track_token = ?", [track_token]))
+        return views.public_ticket(config, row, Estimator(db, config, now), newest=newest)
+    return {field: value for field, value in hall.read(build).items() if field in ESTIMATE_FIELDS}
+
+
+def test_an_answer_that_reuses_figures_is_the_one_a_fresh_estimator_gives(tmp_path):
+    hall, clock = busy_hall(tmp_path / "shared.db", waiting=40)
+    followed = hall.issue_ticket("HT")["track_token"]
+
+    def same(answer):
+        assert {field: answer[field] for field in ESTIMATE_FIELDS} == fresh_view(hall, answer["track_token"],
+                                                                                  newest=True)
+        assert {field: value for field, value in hall.ticket_by_token(followed).items()
+                if field in ESTIMATE_FIELDS} == fresh_view(hall, followed)
+
+    # The same moment throughout (the figures' tick does not move): each change must show at once.
+    steps = [
+        lambda: None,
+        lambda: hall.counter_action(2, "call-next", arrived=True),    # a counter busy now
+        lambda: hall.counter_action(2, "done"),                        # a service time learned
+        lambda: hall.counter_action(4, "pause"),                       # a counter away
+        lambda: hall.issue_ticket("HT", priority="elderly"),           # one more who comes in ahead
+        lambda: hall.counter_action(4, "resume"),
+        lambda: hall.counter_action(6, "call-next", arrived=True),
+        lambda: hall.counter_action(6, "no-show"),                     # the no-show rate moves
+    ]
+    for step in steps:
+        step()
+        for service in ("HT", "CT", "XH"):
+            same(hall.issue_ticket(service))
+    clock.now += 3
+    same(hall.issue_ticket("DD"))
