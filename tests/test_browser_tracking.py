@@ -1,7 +1,8 @@
 """Numbers from home and the tracking page on a phone (390×844, touch) in real headless
 Chromium against a hub on loopback: nothing wider than the phone, what to do after a
 no-show, the notification button only while waiting, English from the browser's language
-(names from ``name_en``, plurals) and language links that keep the page's query."""
+(names from ``name_en``, plurals), language links that keep the page's query, and the
+estimate asked again every minute with no push at all (Playwright's fake clock)."""
 
 import re
 
@@ -151,3 +152,56 @@ def test_browser_language_and_language_links(phone_hub, phone_in):
     assert phone.is_checked("input[name=service][value=HT]")
     assert_fits(phone)
     screenshot(phone, "take-number-language-links")
+
+
+def shown_wait(ticket):
+    """The estimate as track.js words it in Vietnamese (its waitText)."""
+    if ticket["eta_after_closure"]:
+        return f"sau giờ nghỉ trưa, khoảng {ticket['eta_at']}"
+    if ticket["eta_minutes"] < 1:
+        return "dưới 1 phút"
+    return f"khoảng {ticket['eta_low_minutes']}–{ticket['eta_high_minutes']} phút"
+
+
+def test_the_page_asks_again_every_minute_with_no_push_at_all(phone_hub, phone_in):
+    """The estimate moves with time alone, so the page asks the hub every minute. Here the
+    socket is up but every push to the page is dropped on the way; the hub's answer changes
+    (its only counter pauses); the page shows the new wait once its clock moves a minute on."""
+    hub = phone_hub
+    for _ in range(4):
+        hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).raise_for_status()
+    token = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
+    phone = phone_in("vi-VN")
+
+    def without_pushes(socket):
+        """Relay the page's socket, all but the hub's ``ticket`` pushes (the handshake, the
+        join's answer and the pings pass)."""
+        hub_side = socket.connect_to_server()
+        hub_side.on_message(lambda message: None if str(message).startswith('42["ticket"') else socket.send(message))
+
+    asked = []
+    ticket_api = f"{hub.url}/api/v1/tickets/{token}"
+    phone.on("request", lambda request: asked.append(request.url) if request.url == ticket_api else None)
+    phone.route_web_socket("**/socket.io/**", without_pushes)
+    phone.clock.install()
+    phone.goto(f"{hub.url}/t/{token}")
+    phone.wait_for_selector("#connection[data-state=online]")
+    before = phone.inner_text("#eta")
+    assert before == shown_wait(hub.get(f"/api/v1/tickets/{token}").json()["ticket"])
+
+    hub.post("/api/v1/counters/1/pause", hub.counter).raise_for_status()
+    changed = hub.get(f"/api/v1/tickets/{token}").json()["ticket"]
+    assert shown_wait(changed) != before                     # the hub's answer moved...
+    assert phone.inner_text("#eta") == before and asked == []   # ...and nothing told the page
+
+    with phone.expect_response(ticket_api) as answer:
+        phone.clock.fast_forward("01:01")
+    fresh = answer.value.json()["ticket"]
+    phone.wait_for_selector(f"#eta:text-is('{shown_wait(fresh)}')")
+    assert shown_wait(fresh) != before and asked == [ticket_api]
+    assert phone.inner_text("#ahead") == "4 người phía trước"
+    # A minute without the hub's pings looks like a lost socket: the page reconnects by itself.
+    phone.wait_for_selector("#connection[data-state=online]")
+    assert phone.inner_text("#eta") == shown_wait(fresh)
+    assert_fits(phone)
+    screenshot(phone, "tracking-refreshed-by-the-minute")
