@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, open_hall
+from .common import fail, open_hall, read_settings
 
 
 @click.group("bookings")
@@ -51,11 +51,11 @@ def bookings_import(path):
 
 @bookings.command("upkeep")
 def bookings_upkeep():
-    """Once: mark no-shows, delete personal data past retention, send due reminders.
-    (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
+    """Once: mark no-shows, delete personal data past retention, queue "Sắp đến lượt" messages,
+    send due reminders. (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
     from ..services.reminders import run_upkeep
 
-    result = run_upkeep(open_hall())
+    result = run_upkeep(open_hall(), read_settings()["public_url"])
     sent = sum(1 for reminder in result["reminders"] if reminder["ok"])
     click.echo(f"Vắng mặt / no-shows {result['no_shows']}, xóa dữ liệu cá nhân / purged {result['purged']}, "
                f"nhắc lịch / reminders sent {sent} of {len(result['reminders'])}")
