@@ -14,7 +14,7 @@ from hallserver.config import parse_config
 from hallserver.hall import Hall
 from hallserver.services import reminders
 from hallserver.store import open_store
-from tests.helpers import PHONE, HubProcess, booking_mapping, csrf_in, init_hall
+from tests.helpers import PHONE, HubProcess, booking_mapping, csrf_in, hall_time, init_hall
 
 SECRET = "bi-mat-cua-cong-sms"
 PUBLIC_URL = "http://192.168.1.10:5000"
@@ -91,6 +91,23 @@ def test_the_numbers_near_their_turn_by_position_get_a_message(tmp_path, clock, 
     hall.counter_action(1, "call-next")          # the line moves: 1005 has three ahead now
     upkeep(hall)
     assert reminded(gateway) == ["1001", "1002", "1003", "1004", "1005"]
+    hall.store.close()
+
+
+def test_time_alone_brings_numbers_near_their_turn(tmp_path, clock, gateway):
+    """Taken just before the lunch closure, most of the line is called after lunch; when the
+    hall opens again their turn is near with no change of the line, and the next round says so."""
+    clock.set(hall_time(2026, 11, 26, 11, 29))
+    hall = near_hall(tmp_path, clock, gateway, soon_ahead=0, soon_minutes=10)
+    tickets = from_home(hall, clock, 8)
+    before_lunch = near_on_page(hall, tickets)
+    upkeep(hall)
+    assert reminded(gateway) == before_lunch
+    clock.set(hall_time(2026, 11, 26, 13, 31))
+    after_lunch = near_on_page(hall, tickets)
+    assert len(after_lunch) > len(before_lunch)
+    upkeep(hall)
+    assert reminded(gateway) == after_lunch        # the new ones only: the first were told before lunch
     hall.store.close()
 
 
