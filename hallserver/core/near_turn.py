@@ -13,7 +13,7 @@ from .estimates import Estimator, is_near_turn
 from .tickets import local_day, waiting_order_sql
 
 KIND = "near_turn"
-NOT_REMINDED = (f"NOT EXISTS (SELECT 1 FROM ticket_reminders r WHERE r.ticket_id = t.id AND r.kind = '{KIND}')")
+NOT_REMINDED = f"NOT EXISTS (SELECT 1 FROM ticket_reminders r WHERE r.ticket_id = t.id AND r.kind = '{KIND}')"
 
 
 def reach(estimator, policy, service):
@@ -41,8 +41,7 @@ def reach(estimator, policy, service):
 
 
 def near_turn_tickets(db, config, now):
-    """[(ticket row, position, estimate or None)] of today's waiting tickets with a phone, not
-    reminded yet, whose turn is near."""
+    """Today's waiting tickets (rows) with a phone, not reminded yet, whose turn is near."""
     today = local_day(config, now)
     services = [row[0] for row in db.execute(
         "SELECT DISTINCT t.service FROM ticket_contacts c JOIN tickets t ON t.id = c.ticket_id "
@@ -64,7 +63,7 @@ def near_turn_tickets(db, config, now):
             position = ticket.pop("position")
             estimate = estimator.ticket_estimate(ticket, position)
             if is_near_turn(config.policy, position - 1, estimate.minutes if estimate else None):
-                found.append((ticket, position, estimate))
+                found.append(ticket)
     return found
 
 

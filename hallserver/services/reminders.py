@@ -90,9 +90,9 @@ def near_turn_text(ticket, link=None):
             "Vui lòng có mặt tại khu chờ." + (f" Theo dõi: {link}" if link else ""))
 
 
-def _message(config, id, kind, to, text, **details):
+def _message(config, message_id, kind, to, text, **details):
     """A webhook payload: what every message carries, and ``details`` of its kind."""
-    return {"id": id, "kind": kind, "hall": {"name": config.name, "hotline": config.hotline}, "to": to,
+    return {"id": message_id, "kind": kind, "hall": {"name": config.name, "hotline": config.hotline}, "to": to,
             **details, "text": text}
 
 
@@ -192,7 +192,7 @@ def queue_near_turn(store, now):
         config = store.config()
         if not config.booking.reminder_url:
             return []
-        tickets = [ticket for ticket, _, _ in near_turn.near_turn_tickets(db, config, now)]
+        tickets = near_turn.near_turn_tickets(db, config, now)
     if not tickets:
         return []
     with store.transaction() as db:
