@@ -235,3 +235,24 @@ def test_the_printed_ticket_words_the_range_or_the_time_after_lunch():
                                  "eta_minutes": 20, "eta_low_minutes": 15, "eta_high_minutes": 25, "eta_at": "11:35",
                                  "eta_after_closure": False})
     assert (info.eta_low_minutes, info.eta_high_minutes, info.eta_at) == (15, 25, "11:35")
+
+
+def test_priority_tickets_to_come_are_the_halls_share_not_one_services_luck(tmp_path, monday):
+    """Three priority tickets in the last hour went to HT in one hall and to CT in the other:
+    a service sees a handful an hour, so the estimate counts the hall's share of priority
+    tickets over each service's own arrivals, and both halls give a new HT ticket the same
+    wait; without any priority ticket it is shorter."""
+    waits = {}
+    for name, urgent in (("to-HT", "HT"), ("to-CT", "CT"), ("none", None)):
+        clock = Clock(hall_time(2026, 11, 30, 8, 30))
+        hall = make_hall(tmp_path / name, clock, services=[dict(HT, service_minutes=6), dict(CT, service_minutes=4)],
+                         counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["CT"]}])
+        for index in range(6):
+            for service, counter in (("HT", 1), ("CT", 2)):
+                hall.issue_ticket(service, priority="elderly" if service == urgent and index < 3 else None)
+                serve(hall, clock, counter, minutes=1)
+        for _ in range(4):
+            hall.issue_ticket("HT")
+        waits[name] = new_ticket(hall, "HT").minutes
+    assert waits["to-HT"] == waits["to-CT"]
+    assert waits["none"] < waits["to-HT"]

@@ -51,6 +51,9 @@ CALL_GAP_MINUTES = 0.25     # a counter's few seconds between finishing and the 
 ARRIVAL_WINDOW_SECONDS = 3600
 RECENT_TICKETS = 150        # arrivals are read from the hall's newest tickets only
 APPOINTMENT_SHOW_PRIOR = 0.85
+PRIORITY_SHARE_PRIOR = 0.05     # share of tickets with a priority, before the last hour shows its own
+PRIORITY_SHARE_WEIGHT = 20
+REQUEUED_POOL_WEIGHT = 2        # a service's own transfers in count as one, the hall's spread share as this many
 PAUSE_LOOKBACK_SECONDS = 4 * 3600
 PAUSE_HORIZON_SECONDS = 2 * 3600   # breaks to come: the next two hours of the day they are learned from
 PAUSE_WEIGHT = 0.5          # how much of the breaks to come the estimate counts (calibrated)
@@ -432,33 +435,43 @@ class Estimator:
         return learned.walk_minutes + learned.service_minutes.get(service, 5.0)
 
     def arrivals_ahead(self):
-        """{service: (priority tickets, requeued tickets) per minute}, from the last hour."""
+        """{service: (priority tickets, requeued tickets) per minute}, from the last hour.
+
+        A service sees a handful of priority tickets an hour: its own count would swing the
+        estimate by the luck of the last hour. So the priority share is the hall's (blended
+        with a prior), applied to the service's own arrivals, and the transfers and
+        reinstated tickets are the hall's, spread over the services."""
         if self._arrivals is None:
             since = self.now - ARRIVAL_WINDOW_SECONDS
             today = local_day(self.config, self.now)
-            rates = {service.code: [0.0, 0.0] for service in self.config.services}
-            first = self.now
+            tickets, urgent, first = {}, 0, self.now
             # Aggregated by SQLite: every request builds an estimate, and a loop over the rows
             # in Python cost most of an issue's time.
-            for service, priorities, earliest in self.db.execute(
-                "SELECT service, COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service, priority,"
-                " issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
+            for service, count, priorities, earliest in self.db.execute(
+                "SELECT service, COUNT(*), COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service,"
+                " priority, issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
                 " GROUP BY service",
                 [RECENT_TICKETS, today, since],
             ).fetchall():
                 first = min(first, earliest)
-                if service in rates:
-                    rates[service][0] += priorities
+                tickets[service] = count
+                urgent += priorities
+            requeued, moved = {}, 0
             for service, count in self.db.execute(
                 "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
                 " GROUP BY service", [since],
             ).fetchall():
-                if service in rates:
-                    rates[service][1] += count
+                requeued[service] = count
+                moved += count
             # An hour that began not long ago (the morning) counts as at least 20 minutes.
             minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, self.now - first) / 60)
-            self._arrivals = {code: (priority / minutes, requeued / minutes)
-                              for code, (priority, requeued) in rates.items()}
+            share = _blend(urgent, sum(tickets.values()), PRIORITY_SHARE_PRIOR, PRIORITY_SHARE_WEIGHT)
+            codes = [service.code for service in self.config.services]
+            spread_moved = moved / max(1, len(codes))
+            self._arrivals = {
+                code: (share * tickets.get(code, 0) / minutes,
+                       _blend(requeued.get(code, 0), 1, spread_moved, REQUEUED_POOL_WEIGHT) / minutes)
+                for code in codes}
         return self._arrivals
 
     def appointments(self):
