@@ -189,9 +189,8 @@ def configure_protection(app):
 def configure_push(app, settings, hall):
     """Socket.IO over the app; with HALL_MESSAGE_QUEUE, shared with the other hub processes
     through Redis (every room's pushes reach every process's members)."""
-    # None: Socket.IO's own in-process manager (the options stay on the one socketio object
-    # between apps, so it is always given)
-    manager = push.shared_manager(settings["message_queue"]) if settings["message_queue"] else None
+    # always given: the options stay on the one socketio object between apps
+    manager = push.shared_manager(settings["message_queue"]) if settings["message_queue"] else push.local_manager()
     socketio.init_app(app, async_mode=settings["async_mode"], max_http_buffer_size=settings["max_body_bytes"],
                       ping_interval=PING_INTERVAL_SECONDS, ping_timeout=PING_TIMEOUT_SECONDS, client_manager=manager)
     push.init_app(app, hall)

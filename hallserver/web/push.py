@@ -17,14 +17,18 @@ such change committed here and every few seconds for changes made by another pro
 """
 
 import bisect
+import functools
+import gc
 import json
 import logging
 import threading
 import time
 
+from engineio import packet as eio_packet
 from flask import current_app, request, session
 from flask_socketio import Namespace, join_room, rooms
-from socketio import RedisManager
+from socketio import Manager, RedisManager
+from socketio import packet as sio_packet
 
 from ..core import ascii_number, views
 from ..core.estimates import Estimator
@@ -42,16 +46,22 @@ DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
 ACCESS_EVENTS = ("token_changed", "user_changed")
-YIELD_EVERY = 20  # ticket-page views built and sent between two yields to the event loop (~10 ms)
+SLICE_SECONDS = 0.002  # the longest a ticket-page round holds the event loop between two yields
+ROWS_PER_READ = 250  # followed tickets read in one short read of a round
+ROUND_ATTEMPTS = 3  # sliced reads a round tries before it reads everything in one go (the hall kept changing)
 TICKET_ROUND_SECONDS = 1.0  # ticket pages hear a burst of changes as one update (their own call at once)
 CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a room anyone joins
 JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
+FREEZE_SECONDS = 1.0  # how often the objects that lived through it leave the collector's sight (keep_heap)
+FULL_COLLECT_SECONDS = (600.0, 1800.0)  # a full collection after this long at an idle moment, or regardless
 
 
 def init_app(app, hall):
     """Publish the hall's committed events and answer its clients, for this app."""
     manager = socketio.server.manager
     shared = isinstance(manager, SharedManager)
+    if isinstance(manager, FanOutManager):
+        manager.wire = DirectWire.install(socketio.server.eio)
     publisher = Publisher(hall, deferred=socketio.server.eio.async_mode in ("gevent", "eventlet"), shared=shared)
     hall.subscribe(publisher.publish)
     app.extensions["publisher"] = publisher
@@ -63,9 +73,37 @@ def init_app(app, hall):
     hall.subscribe(namespace.access_changed)
     app.extensions["hall_namespace"] = namespace
     publisher.namespace, namespace.publisher = namespace, publisher
+    if publisher.deferred:
+        socketio.start_background_task(keep_heap, publisher)
     if shared:
         publisher.relay = manager.notify_others
         manager.on_notice = publisher.changed_elsewhere
+
+
+def local_manager():
+    """The Socket.IO client manager of a hub process on its own."""
+    return FanOutManager()
+
+
+def keep_heap(publisher):
+    """Background loop (gevent, eventlet): keep Python's full collections short.
+
+    With 2,000 sockets the hub holds a couple of million objects; a full collection walks all
+    of them (0.2-0.6 s here, the event loop stopped) and Python starts one whenever a quarter
+    as many again have lived through two younger collections: with ticket-page rounds, every
+    ten seconds or so. Every FREEZE_SECONDS the objects alive are moved out of the collector's
+    sight (``gc.freeze``); they are still freed when nothing refers to them, only cycles among
+    them wait for the real full collection here, after FULL_COLLECT_SECONDS[0] at a moment
+    with no push pending (or after FULL_COLLECT_SECONDS[1] regardless)."""
+    last_full = time.monotonic()
+    while True:
+        socketio.sleep(FREEZE_SECONDS)
+        since = time.monotonic() - last_full
+        if since >= FULL_COLLECT_SECONDS[1] or (since >= FULL_COLLECT_SECONDS[0] and publisher.idle()):
+            gc.unfreeze()
+            gc.collect()
+            last_full = time.monotonic()
+        gc.freeze()
 
 
 def shared_manager(url, channel="hall-queue"):
@@ -73,7 +111,145 @@ def shared_manager(url, channel="hall-queue"):
     return SharedManager(url, channel=channel)
 
 
-class SharedManager(RedisManager):
+def websocket_frame(text):
+    """``text`` as one unmasked, final WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+class Unsent(bytes):
+    """The rest of a frame the kernel took only part of: its socket's writer sends it first, as is."""
+
+
+class UnsentPacket:
+    """Queued for an Engine.IO socket's writer, which sends ``encode()``: an :class:`Unsent`."""
+
+    packet_type = eio_packet.NOOP
+    data = None
+
+    def __init__(self, rest):
+        self.rest = Unsent(rest)
+
+    def encode(self):
+        return self.rest
+
+
+class DirectWire:
+    """Writes a frame encoded once for a room straight to each member's websocket (gevent with
+    simple-websocket only).
+
+    python-socketio encodes an event once per emit, but Engine.IO then queues it for each
+    socket, wakes that socket's writer greenlet, encodes it again and frames it with wsproto:
+    at 200 screens most of a call's CPU, and 2,000 wake-ups behind which an HTTP request waits.
+    Here a socket whose queue is empty and whose writer is not waiting to write gets the
+    ready-made frame in one non-blocking ``send`` from the emitting greenlet, so frames stay in
+    order. Anything else (polling, an upgrade in progress, a compression extension, a full
+    kernel buffer, frames still queued) takes Engine.IO's own path. When the kernel takes part
+    of a frame, the rest is queued for the socket's writer, before anything sent later.
+    """
+
+    def __init__(self, eio):
+        self.eio = eio
+
+    @classmethod
+    def install(cls, eio):
+        """A wire for ``eio`` when its websockets are simple-websocket's under gevent, else None."""
+        if eio.async_mode != "gevent":
+            return None
+        from engineio.async_drivers import gevent as gevent_driver
+        base = gevent_driver.WebSocketWSGI
+        if getattr(gevent_driver, "SimpleWebSocketWSGI", None) is None or not issubclass(
+                base, gevent_driver.SimpleWebSocketWSGI):
+            return None  # gevent-websocket: its own socket objects
+
+        class WiredWebSocket(base):
+            """engineio's websocket for gevent, remembered by its Engine.IO socket while open."""
+
+            def __init__(self, handler, server):
+                super().__init__(handler, server)
+                socket = handler.__self__
+
+                def run(websocket):
+                    socket.hall_websocket = websocket if cls.writable(websocket) else None
+                    try:
+                        return handler(websocket)
+                    finally:
+                        socket.hall_websocket = None
+
+                self.app = run
+
+            def send(self, message):
+                if type(message) is Unsent:
+                    return self.ws.sock.sendall(message)
+                return super().send(message)
+
+        eio._async = {**eio._async, "websocket": WiredWebSocket}
+        return cls(eio)
+
+    @staticmethod
+    def writable(websocket):
+        """Whether frames may be written raw: no extension (permessage-deflate) in use, and the
+        gevent socket has the parts this relies on."""
+        try:
+            connection = websocket.ws.ws.connection
+            sock = websocket.ws.sock
+            extensions = connection._proto.extensions if connection is not None else None
+            return (extensions is not None and not any(extension.enabled() for extension in extensions)
+                    and hasattr(sock, "_write_event") and hasattr(sock, "_sock"))
+        except AttributeError:  # another simple-websocket, wsproto or gevent: Engine.IO's path
+            return False
+
+    def send(self, eio_sid, packet, frame):
+        """Send ``packet`` (Engine.IO), whose websocket frame is ``frame``, to one socket."""
+        socket = self.eio.sockets.get(eio_sid)
+        websocket = getattr(socket, "hall_websocket", None)
+        if (websocket is None or socket.closing or socket.closed or socket.upgrading or not socket.upgraded
+                or socket.queue.qsize() or not websocket.ws.connected
+                or websocket.ws.sock._write_event.callback is not None):
+            return self.eio.send_packet(eio_sid, packet)
+        if not socket.check_ping_timeout():
+            return None  # it stopped answering pings: closed, as Engine.IO's own send does
+        try:
+            sent = websocket.ws.sock._sock.send(frame)
+        except OSError:  # a full buffer (nothing written) or a broken connection
+            return self.eio.send_packet(eio_sid, packet)
+        if sent < len(frame):
+            socket.queue.put(UnsentPacket(frame[sent:]))
+        return None
+
+
+class FanOutManager(Manager):
+    """Socket.IO's in-process manager; with a :class:`DirectWire` (set by :func:`init_app`) an
+    event for a room is encoded once, as its websocket frame too, and written to each member
+    directly (see :class:`DirectWire`)."""
+
+    wire = None
+
+    def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        room = to or room
+        if self.wire is None or callback is not None or namespace not in self.rooms:
+            return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+        arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *arguments]).encode()
+        if isinstance(encoded, list):  # binary attachments: Engine.IO's own path
+            return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+        packet = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        frame = websocket_frame(packet.encode())
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid not in skip:
+                self.wire.send(eio_sid, packet, frame)
+        return None
+
+
+class SharedManager(RedisManager, FanOutManager):
     """python-socketio's Redis manager (every emit reaches every hub process's members), also
     carrying change notices between processes (see :class:`Publisher`). A notice travels as an
     emit to ``CHANGES_ROOM``, a room no client can join, so older processes would ignore it."""
@@ -194,10 +370,16 @@ class FollowedEstimator(Estimator):
         ticket that came without one): building their views then reads nothing."""
         if not rows:
             return
-        _ = self.learned
-        self.arrivals_ahead()
-        self.appointments()
-        self._waiting_lines()
+        for part in self.reads():
+            part()
+        self.read_positions(rows)
+
+    def reads(self):
+        """What :meth:`read_now` reads for any rows, as parts that may each run in a read of
+        their own (at the same ``seq``)."""
+        return [lambda: self.learned, self.arrivals_ahead, self.appointments, self._waiting_lines]
+
+    def read_positions(self, rows):
         for row in rows:
             if row["status"] == "waiting" and row.get("line_position") is None:
                 self.positions(row["service"])
@@ -240,18 +422,39 @@ class FollowedEstimator(Estimator):
         return ahead
 
 
-def followed_rows(db, config, now, tokens, changes):
-    """One query for every followed ticket a change may have moved: those the events name and
+def line_positions(db, config, now, services):
+    """{ticket id: place in its service's line} for today's waiting tickets of ``services``:
+    one narrow query in calling order (ids only), numbered here."""
+    positions, last, place = {}, None, 0
+    for service, ticket_id in db.execute(
+            "SELECT service, id FROM tickets WHERE status = 'waiting' AND day = ? "
+            f"AND service IN (SELECT value FROM json_each(?)) ORDER BY service, {waiting_order_sql(config, now)}",
+            [local_day(config, now), json.dumps(sorted(services))]):
+        place = place + 1 if service == last else 1
+        last = service
+        positions[ticket_id] = place
+    return positions
+
+
+def followed_rows(db, config, now, tokens, changes, positions=None):
+    """The followed tickets (``tokens``) a change may have moved: those the events name and
     those waiting in a service whose line moved, each waiting one with its place in its line
-    (``line_position``, numbered over the whole line of its service)."""
-    moved = "status = 'waiting' AND day = :day AND service IN (SELECT value FROM json_each(:services))"
-    return list(db.query(
-        f"SELECT * FROM (SELECT tickets.*, CASE WHEN {moved} THEN ROW_NUMBER() OVER (PARTITION BY service, {moved} "
-        f"ORDER BY {waiting_order_sql(config, now)}) END AS line_position FROM tickets "
-        f"WHERE {moved} OR id IN (SELECT value FROM json_each(:ids))) "
-        "WHERE track_token IN (SELECT value FROM json_each(:tokens))",
-        {"tokens": json.dumps(tokens), "day": local_day(config, now), "services": json.dumps(sorted(changes.services)),
-         "ids": json.dumps(sorted(changes.tickets))}))
+    (``line_position``, numbered over the whole line of its service; ``positions`` from
+    :func:`line_positions` when the caller read them already). One indexed query for the tokens."""
+    if positions is None:
+        positions = line_positions(db, config, now, changes.services) if changes.services else {}
+    day = local_day(config, now)
+    rows = []
+    for row in db.query("SELECT * FROM tickets WHERE track_token IN (SELECT value FROM json_each(?))",
+                        [json.dumps(tokens)]):
+        if row["status"] == "waiting" and row["day"] == day and row["service"] in changes.services:
+            row["line_position"] = positions.get(row["id"])
+        elif row["id"] in changes.tickets:
+            row["line_position"] = None
+        else:
+            continue
+        rows.append(row)
+    return rows
 
 
 class Publisher:
@@ -288,6 +491,10 @@ class Publisher:
         self._wake = self._wake_tickets = None
         self._sender = None
         self._inline = threading.RLock()
+
+    def idle(self):
+        """Nothing waits to be pushed."""
+        return not self.pending and not self.pending_tickets
 
     def publish(self, events, db, config, now):
         """Runs after the transaction committed: the ``called`` frames leave first."""
@@ -359,9 +566,49 @@ class Publisher:
         changes = batch[0]
         for more in batch[1:]:
             changes = changes | more
-        followed = self.hall.read(self.followed, changes)
+        followed = self.read_in_slices(changes) if self.deferred else self.hall.read(self.followed, changes)
         if followed is not None:
             self.send_ticket_frames(*followed)
+
+    def read_in_slices(self, changes):
+        """What :meth:`followed` reads, in short reads with a yield between them (the loop is
+        never held for long), all at one ``seq``: when the hall changed in between, the round
+        starts again (its change comes as the next round anyway); after ROUND_ATTEMPTS, one read."""
+        tokens = self.followed_tokens()
+        if not tokens or not (changes.tickets or changes.services):
+            return None
+        for _ in range(ROUND_ATTEMPTS):
+            followed = self._read_once_in_slices(changes, tokens)
+            if followed is not None:
+                return followed
+        return self.hall.read(self.followed, changes)
+
+    def _read_once_in_slices(self, changes, tokens):
+        """(seq, estimator, rows) read in slices at one seq, or None when the hall changed meanwhile."""
+        seq, estimator, positions = self.hall.read(lambda db, config, now: (
+            views.current_seq(db), FollowedEstimator(db, config, now),
+            line_positions(db, config, now, changes.services) if changes.services else {}))
+        rows = []
+
+        def read_rows(chunk):
+            rows.extend(followed_rows(estimator.db, estimator.config, estimator.now, chunk, changes, positions))
+
+        chunks = [tokens[start:start + ROWS_PER_READ] for start in range(0, len(tokens), ROWS_PER_READ)]
+        parts = [*estimator.reads(), *(functools.partial(read_rows, chunk) for chunk in chunks),
+                 lambda: estimator.read_positions(rows)]
+        for part in parts:
+            socketio.sleep(0)
+            if not self.hall.read(lambda db, config, now, part=part: views.current_seq(db) == seq and [part()]):
+                return None
+        return seq, estimator, rows
+
+    def followed_tokens(self):
+        """This process's followed tickets (forgetting the last views of those nobody follows any more)."""
+        tokens = followed_tickets()
+        followed = set(tokens)
+        for token in [token for token in self.last_ticket if token not in followed]:
+            del self.last_ticket[token]  # nobody follows it here any more
+        return tokens
 
     def send_round(self, changes, broadcast):
         """Read what the frames need in one short read, then emit them outside it."""
@@ -392,10 +639,7 @@ class Publisher:
 
     def followed(self, db, config, now, changes):
         """What this process's ticket pages moved by ``changes`` need: (seq, estimator, rows), or None."""
-        tokens = followed_tickets()
-        followed = set(tokens)
-        for token in [token for token in self.last_ticket if token not in followed]:
-            del self.last_ticket[token]  # nobody follows it here any more
+        tokens = self.followed_tokens()
         if not tokens or not (changes.tickets or changes.services):
             return None
         estimator = FollowedEstimator(db, config, now)
@@ -405,16 +649,20 @@ class Publisher:
 
     def send_ticket_frames(self, seq, estimator, rows):
         """Positions move for everyone behind a change: each followed ticket whose view changed
-        hears it. The views (an estimate each) are built YIELD_EVERY at a time between yields."""
+        hears it. The views (an estimate each) are built and sent in slices of at most
+        SLICE_SECONDS, with a yield to the event loop after each."""
         config = estimator.config
-        for start in range(0, len(rows), YIELD_EVERY):
-            for row in rows[start:start + YIELD_EVERY]:
-                view = views.public_ticket(config, row, estimator)
-                token = row["track_token"]
-                if self.last_ticket.get(token) != view:
-                    self.last_ticket[token] = view
-                    socketio.emit("ticket", {"seq": seq, "ticket": view}, to=f"ticket:{token}", ignore_queue=True)
-            socketio.sleep(0)
+        slice_ends = time.perf_counter() + SLICE_SECONDS
+        for row in rows:
+            view = views.public_ticket(config, row, estimator)
+            token = row["track_token"]
+            if self.last_ticket.get(token) != view:
+                self.last_ticket[token] = view
+                socketio.emit("ticket", {"seq": seq, "ticket": view}, to=f"ticket:{token}", ignore_queue=True)
+            if time.perf_counter() >= slice_ends:
+                socketio.sleep(0)
+                slice_ends = time.perf_counter() + SLICE_SECONDS
+        socketio.sleep(0)
 
     def joined_ticket(self, token, view):
         """A ticket page joined with ``view``: if its room has had no frame yet, that is its last one."""
