@@ -12,7 +12,7 @@ from hallserver import create_app
 from hallserver.config import parse_config
 from hallserver.errors import Conflict
 from hallserver.store import open_store
-from tests.helpers import ROOT, bearer, csrf, hall_time, make_token, small_hall_mapping
+from tests.helpers import ROOT, bearer, csrf, demo_app, hall_time, make_token, small_hall_mapping
 
 
 def pair(client, token):
@@ -118,6 +118,16 @@ def test_take_a_number_from_home(web, store):
     assert "1001" in page and "<svg" in page
     assert store.db.execute("SELECT channel FROM tickets").fetchone()[0] == "online"
     assert store.db.execute("SELECT phone FROM ticket_contacts").fetchone()[0] == "0912345678"
+
+
+def test_the_phone_hint_promises_a_text_only_where_the_hall_sends_them(tmp_path, clock):
+    quiet = demo_app(tmp_path, clock, name="quiet.db").test_client()
+    texting = demo_app(tmp_path, clock, name="texting.db", reminder_url="http://127.0.0.1:9/hook").test_client()
+    assert "nhắn tin khi sắp đến lượt" not in quiet.get("/lay-so").get_data(as_text=True)
+    assert "nhắn tin khi sắp đến lượt" in texting.get("/lay-so").get_data(as_text=True)
+    assert "text you when your turn is near" in texting.get("/lay-so?lang=en").get_data(as_text=True)
+    refused = texting.post("/lay-so", data={"service": "", "csrf_token": csrf(texting, "/lay-so")})
+    assert refused.status_code == 400 and "text you when your turn is near" in refused.get_data(as_text=True)
 
 
 def test_caps_per_phone_and_per_address(web):

@@ -162,12 +162,20 @@ def kiosk_print():
 
 # -- numbers from home ------------------------------------------------------------
 
+def _take_number_page(form, error=None):
+    hall = get_hall()
+    # the phone also gets "Sắp đến lượt" by SMS when the hall has a gateway (services.reminders)
+    texts_near_turn = bool(hall.config.booking.reminder_url)
+    return render_template("citizen/take_number.html", state=hall.state(), error=error, form=form,
+                           texts_near_turn=texts_near_turn)
+
+
 @bp.get("/lay-so")
 def take_number():
     # ?dich_vu=HT preselects a service (the "Lấy số" button of a procedure page); links
     # printed before page parameters were Vietnamese say ?service=HT.
     form = {"service": request.args.get("dich_vu") or request.args.get("service", "")}
-    return render_template("citizen/take_number.html", state=get_hall().state(), error=None, form=form)
+    return _take_number_page(form)
 
 
 @bp.post("/lay-so")
@@ -180,8 +188,7 @@ def take_number_post():
         ticket = get_hall().issue_remote_ticket(form["service"], phone=form["phone"] or None,
                                                 address_hash=address_hash())
     except HallError as error:
-        return render_template("citizen/take_number.html", state=get_hall().state(), error=error,
-                               form=form), error.status
+        return _take_number_page(form, error), error.status
     return redirect(url_for("citizen.track", track_token=ticket["track_token"], moi=1))
 
 
