@@ -1,12 +1,18 @@
 """Socket.IO push through Flask-SocketIO's test client: rooms, joins, events after commit."""
 
+import json
+import queue
+import socket
+import types
+
 import pytest
+import websocket
 
 from hallserver.core import views
 from hallserver.core.estimates import Estimator
 from hallserver.web.extensions import socketio
-from hallserver.web.push import Changes, FollowedEstimator, followed_rows
-from tests.helpers import bearer
+from hallserver.web.push import Changes, DirectWire, FollowedEstimator, Unsent, followed_rows, websocket_frame
+from tests.helpers import CT, HT, HubProcess, bearer, cli_token, init_hall
 
 
 @pytest.fixture
@@ -211,6 +217,23 @@ def test_followed_tickets_get_the_estimates_a_single_ticket_gets(hall, clock):
         assert together[token] == hall.ticket_by_token(token)
 
 
+def test_a_round_read_in_slices_reads_what_one_read_does(app, connect, client, tokens):
+    """The sender's sliced reads (gevent) give the rows, places and views the one read gives."""
+    issued = [issue(client, tokens, service)["ticket"] for service in ("HT", "CT", "HT", "HT", "CT")]
+    for ticket in issued[1:]:
+        assert connect().emit("join", {"room": f"ticket:{ticket['track_token']}"}, callback=True)["ok"]
+    act(client, tokens)
+    publisher, hall = app.extensions["publisher"], app.extensions["hall"]
+    changes = Changes(services={"HT", "CT"})
+    sliced, whole = publisher.read_in_slices(changes), hall.read(publisher.followed, changes)
+    assert sliced[0] == whole[0]
+    assert sorted(sliced[2], key=lambda row: row["id"]) == sorted(whole[2], key=lambda row: row["id"])
+    assert len(sliced[2]) == 4 and {row["line_position"] for row in sliced[2]} == {1, 2}
+    config = hall.config
+    assert ({row["track_token"]: views.public_ticket(config, row, sliced[1]) for row in sliced[2]}
+            == {row["track_token"]: views.public_ticket(config, row, whole[1]) for row in whole[2]})
+
+
 def test_a_ticket_page_hears_only_changes_of_its_own_view(connect, client, tokens):
     ahead = issue(client, tokens)["ticket"]
     mine = issue(client, tokens, "CT")["ticket"]
@@ -222,3 +245,146 @@ def test_a_ticket_page_hears_only_changes_of_its_own_view(connect, client, token
     act(client, tokens, counter=3)  # counter 3 serves CT first: mine is called
     assert [payload["ticket"]["status"] for _, payload in received(phone, "ticket")] == ["called"]
     assert ahead["track_token"] not in str(received(phone))
+
+
+
+# -- a real hub: a room's frames written straight to each websocket -----------------------------
+
+@pytest.fixture
+def calling_hub(tmp_path):
+    """A hub process (gevent) whose counter 1 may call back to back; kiosk and counter tokens."""
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "timezone": "Asia/Ho_Chi_Minh"},
+                   policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0}, services=[HT, CT],
+                   counters=[{"number": 1, "services": ["HT", "CT"]}])
+    hub = HubProcess(db)
+    hub.kiosk, hub.counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+class RawSocket:
+    """Engine.IO 4 / Socket.IO 5 spoken by hand over one websocket, joined to ``room``: every
+    frame is read as the hub wrote it (a torn or merged frame fails to parse)."""
+
+    def __init__(self, hub, room, receive_buffer=None):
+        options = [(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)] if receive_buffer else []
+        self.events = []  # (name, payload) of every Socket.IO event, in order
+        self.ws = websocket.create_connection(f"ws://127.0.0.1:{hub.port}/socket.io/?EIO=4&transport=websocket",
+                                              timeout=20, sockopt=options)
+        assert self.ws.recv().startswith("0{")
+        self.ws.send("40")
+        self.read_until(lambda frame: frame.startswith("40"))
+        self.ws.send("421" + json.dumps(["join", {"room": room}]))
+        ack = self.read_until(lambda frame: frame.startswith("431"))
+        assert json.loads(ack[3:])[0]["ok"] is True
+
+    def read_until(self, done):
+        """Read frames (answering pings) until ``done(frame)``; returns that frame."""
+        while True:
+            frame = self.ws.recv()
+            if frame == "2":
+                self.ws.send("3")
+            elif frame.startswith("42"):
+                name, payload = json.loads(frame[2:])
+                self.events.append((name, payload))
+            if done(frame):
+                return frame
+
+    def names(self):
+        return [name for name, _ in self.events]
+
+    def close(self):
+        self.ws.close()
+
+
+def called_numbers(events):
+    return [payload["ticket"]["number"] for name, payload in events if name == "called"]
+
+
+@pytest.mark.hub
+def test_screens_and_ticket_pages_on_websockets_hear_whole_frames_called_first(calling_hub):
+    hub = calling_hub
+    first = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]
+    second = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]
+    screens = [RawSocket(hub, "display") for _ in range(3)]
+    page = RawSocket(hub, f"ticket:{second['track_token']}")
+    try:
+        assert hub.post("/api/v1/counters/1/call-next", hub.counter).status_code == 200
+        for screen in screens:
+            screen.read_until(lambda frame, screen=screen: {"queue", "counter"} <= set(screen.names()))
+            names = screen.names()
+            assert names[0] == "state" and names[1] == "called"  # the call before anything it changed
+            assert called_numbers(screen.events) == [first["number"]]
+            seqs = [payload["seq"] for _, payload in screen.events]
+            assert seqs == sorted(seqs)
+        page.read_until(lambda frame: any(name == "ticket" and payload["seq"] > page.events[0][1]["seq"]
+                                          for name, payload in page.events))
+        assert page.events[-1][1]["ticket"]["position"] == 1  # the one ahead was called
+    finally:
+        for client in [*screens, page]:
+            client.close()
+
+
+@pytest.mark.hub
+def test_a_screen_that_stops_reading_gets_every_frame_whole_once_it_reads_again(calling_hub):
+    """A screen that reads nothing while the hub writes 40 calls' frames to it (they wait in
+    the kernel's buffers) gets every frame whole and in order when it reads; the other screen
+    heard every call meanwhile."""
+    hub, calls = calling_hub, 40
+    for _ in range(calls):
+        assert hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).status_code == 201
+    stalled, reading = RawSocket(hub, "display", receive_buffer=2048), RawSocket(hub, "display")
+    try:
+        numbers = [hub.post("/api/v1/counters/1/call-next", hub.counter).json()["ticket"]["number"]
+                   for _ in range(calls)]
+        reading.read_until(lambda frame: called_numbers(reading.events) == numbers)
+        last = next(payload["seq"] for name, payload in reversed(reading.events) if name == "called")
+        stalled.read_until(lambda frame: any(name == "queue" and payload["seq"] >= last
+                                             for name, payload in stalled.events))
+        assert called_numbers(stalled.events) == numbers
+        seqs = [payload["seq"] for _, payload in stalled.events]
+        assert seqs == sorted(seqs)
+    finally:
+        stalled.close()
+        reading.close()
+
+
+class EngineIOSocket:
+    """What DirectWire reads of an Engine.IO socket, over one end of a socket pair."""
+
+    def __init__(self, sock):
+        self.closing = self.closed = self.upgrading = False
+        self.upgraded = True
+        self.queue = queue.Queue()
+        self.hall_websocket = types.SimpleNamespace(ws=types.SimpleNamespace(connected=True, sock=sock))
+
+    def check_ping_timeout(self):
+        return True
+
+
+def test_a_frame_the_kernel_takes_in_part_is_finished_by_its_writer_before_any_later_frame():
+    from gevent import socket as gevent_socket
+
+    hub_end, screen_end = gevent_socket.socketpair()
+    hub_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    queued = []
+    engine_socket = EngineIOSocket(hub_end)
+    wire = DirectWire(types.SimpleNamespace(sockets={"a": engine_socket},
+                                            send_packet=lambda sid, packet: queued.append((sid, packet))))
+    small = websocket_frame('42["called",{"seq":1}]')
+    wire.send("a", ["called"], small)
+    assert screen_end.recv(100) == small and queued == []  # written at once, nothing queued
+
+    large = websocket_frame('42["queue",' + json.dumps({"text": "x" * 200_000}) + "]")
+    wire.send("a", ["queue"], large)   # more than the kernel takes now
+    wire.send("a", ["counter", "ticket"], small + small)
+    rest = engine_socket.queue.get_nowait().encode()
+    assert isinstance(rest, Unsent) and engine_socket.queue.empty()
+    assert queued == [("a", "counter"), ("a", "ticket")]  # behind the rest, in Engine.IO's own order
+    received = b""
+    while len(received) < len(large) - len(rest):
+        received += screen_end.recv(65536)
+    assert received + rest == large
+    hub_end.close()
+    screen_end.close()

@@ -19,6 +19,7 @@ such change committed here and every few seconds for changes made by another pro
 import bisect
 import functools
 import gc
+import itertools
 import json
 import logging
 import threading
@@ -206,23 +207,28 @@ class DirectWire:
         except AttributeError:  # another simple-websocket, wsproto or gevent: Engine.IO's path
             return False
 
-    def send(self, eio_sid, packet, frame):
-        """Send ``packet`` (Engine.IO), whose websocket frame is ``frame``, to one socket."""
+    def send(self, eio_sid, packets, frames):
+        """Send ``packets`` (Engine.IO), whose websocket frames are ``frames`` (one after the
+        other, in one write), to one socket."""
         socket = self.eio.sockets.get(eio_sid)
         websocket = getattr(socket, "hall_websocket", None)
         if (websocket is None or socket.closing or socket.closed or socket.upgrading or not socket.upgraded
                 or socket.queue.qsize() or not websocket.ws.connected
                 or websocket.ws.sock._write_event.callback is not None):
-            return self.eio.send_packet(eio_sid, packet)
+            return self.queue(eio_sid, packets)
         if not socket.check_ping_timeout():
             return None  # it stopped answering pings: closed, as Engine.IO's own send does
         try:
-            sent = websocket.ws.sock._sock.send(frame)
+            sent = websocket.ws.sock._sock.send(frames)
         except OSError:  # a full buffer (nothing written) or a broken connection
-            return self.eio.send_packet(eio_sid, packet)
-        if sent < len(frame):
-            socket.queue.put(UnsentPacket(frame[sent:]))
+            return self.queue(eio_sid, packets)
+        if sent < len(frames):
+            socket.queue.put(UnsentPacket(frames[sent:]))
         return None
+
+    def queue(self, eio_sid, packets):
+        for packet in packets:
+            self.eio.send_packet(eio_sid, packet)
 
 
 class FanOutManager(Manager):
@@ -241,12 +247,28 @@ class FanOutManager(Manager):
         if isinstance(encoded, list):  # binary attachments: Engine.IO's own path
             return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
         packet = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        frame = websocket_frame(packet.encode())
+        self._write([packet], namespace, room, skip_sid)
+        return None
+
+    def emit_together(self, events, namespace, room):
+        """Emit ``events`` [(event, data)] to ``room`` in this order, each member's in one write
+        when they go directly (screens then wake once for a change's frames, not once per frame)."""
+        packets = []
+        for event, data in events:
+            encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, data]).encode()
+            if isinstance(encoded, list) or self.wire is None or namespace not in self.rooms:
+                for one_event, one_data in events:
+                    self.emit(one_event, one_data, namespace, room=room)
+                return
+            packets.append(eio_packet.Packet(eio_packet.MESSAGE, encoded))
+        self._write(packets, namespace, room, None)
+
+    def _write(self, packets, namespace, room, skip_sid):
+        frames = b"".join(websocket_frame(packet.encode()) for packet in packets)
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid not in skip:
-                self.wire.send(eio_sid, packet, frame)
-        return None
+                self.wire.send(eio_sid, packets, frames)
 
 
 class SharedManager(RedisManager, FanOutManager):
@@ -613,6 +635,13 @@ class Publisher:
     def send_round(self, changes, broadcast):
         """Read what the frames need in one short read, then emit them outside it."""
         frames = self.hall.read(self.frames, changes, broadcast)
+        manager = socketio.server.manager
+        if not self.shared and isinstance(manager, FanOutManager) and manager.wire is not None:
+            # one process: the screens' frames of this change leave in one write per screen
+            for room, group in itertools.groupby(frames, key=lambda frame: frame[2]):
+                manager.emit_together([(name, payload) for name, payload, _ in group], "/", room)
+                socketio.sleep(0)  # let pings, joins and requests in between
+            return
         for name, payload, room in frames:
             # frames for every process's screens go through the message queue (if any); a
             # desk's frame was built for this process's own members
