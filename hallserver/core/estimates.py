@@ -33,6 +33,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from statistics import NormalDist
 
 from .tickets import local_day, local_time, waiting_order_sql
 
@@ -59,6 +60,7 @@ PAUSE_HORIZON_SECONDS = 2 * 3600   # breaks to come: the next two hours of the d
 PAUSE_WEIGHT = 0.5          # how much of the breaks to come the estimate counts (calibrated)
 SPREAD_PRIOR = 0.6          # coefficient of variation of one cycle, before today shows its own
 MODEL_ERROR = 0.16          # relative error the model makes beyond the service times' spread
+FREE_QUANTILES = 4          # a busy counter's time left, as this many equally likely values
 RANGE_Z = 1.1               # about 8 in 10 calls inside the range on bench/simulate.py
 
 
@@ -171,6 +173,23 @@ def remaining(mean, spread, held):
     if survive < 1e-9:
         return 0.1 * mean
     return max(0.0, mean * _normal_tail(z - sigma) / survive - held)
+
+
+def remaining_quantiles(mean, spread, held, count=FREE_QUANTILES):
+    """``count`` equally likely values of the minutes left of a lognormal time (this
+    ``mean``, coefficient of variation ``spread``) that has lasted ``held``: the first of
+    several busy counters to be free comes sooner than the soonest of their means."""
+    if mean <= 0:
+        return [0.0] * count
+    sigma = math.sqrt(math.log(1 + spread ** 2))
+    mu = math.log(mean) - sigma ** 2 / 2
+    normal = NormalDist()
+    below = normal.cdf((math.log(held) - mu) / sigma) if held > 0 else 0.0
+    values = []
+    for index in range(count):
+        chance = below + (1 - below) * (index + 0.5) / count
+        values.append(max(0.0, math.exp(mu + sigma * normal.inv_cdf(min(chance, 1 - 1e-9))) - max(held, 0.0)))
+    return values
 
 
 def _normal_tail(z):
@@ -326,14 +345,15 @@ def _learn_pauses(db, config, now):
 
 def _first_reaching(lanes, calls, needed, booked):
     """The first working minute t >= 0 at which ``calls(t)`` reaches ``needed(t)``: both
-    piecewise linear, with steps where a lane starts or an appointment falls due."""
-    points = sorted({start for start, _ in lanes if start > 0} | {at for at in booked if at > 0})
+    piecewise linear, with steps where a lane (start, rate, weight) starts or an appointment
+    falls due."""
+    points = sorted({start for start, *_ in lanes if start > 0} | {at for at in booked if at > 0})
     moment = 0.0
     for upcoming in points + [math.inf]:
         have, want = calls(moment), needed(moment)
         if have >= want - 1e-9:
             return moment
-        slope = sum(rate for start, rate in lanes if moment >= start)
+        slope = sum(rate * weight for start, rate, weight in lanes if moment >= start)
         reach = moment + (want - have) / slope if slope > 0 else math.inf
         if reach <= upcoming:
             return reach
@@ -527,6 +547,19 @@ class Estimator:
             return remaining(usual, spread, (self.now - row["current_called_at"]) / 60)
         return 0.0
 
+    def _free_in_spread(self, counter):
+        """((minutes until ``counter`` can call, chance), ...): ``_free_in`` with a busy
+        counter's time left as equally likely values; None for a counter not in service."""
+        row = self.counter_rows.get(counter.number)
+        if row is None:
+            return None
+        if row["status"] == "open" and row["current_ticket"] is not None and row["current_called_at"] is not None:
+            usual = self._cycle(row["current_service"] or counter.services[0], counter.number)
+            spread = self.learned.spread.get(row["current_service"], SPREAD_PRIOR)
+            values = remaining_quantiles(usual, spread, (self.now - row["current_called_at"]) / 60)
+            return tuple((value, 1 / len(values)) for value in values)
+        return ((self._free_in(counter), 1.0),)
+
     def _shares(self):
         """{(service, counter): the counter's part of the service's calls}: by how fast each
         counter that serves it goes."""
@@ -560,12 +593,13 @@ class Estimator:
         meanwhile), then joins the others on this service's line, where the tickets ahead go
         to whichever counter is free first."""
         available = 1.0 - PAUSE_WEIGHT * self.learned.paused_share
-        lanes = []     # (minutes until it takes this service's line, tickets of it per minute)
-        for start, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service, kind):
+        lanes = []     # (minutes until it takes this service's line, tickets of it per minute, chance)
+        for starts, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service, kind):
             other = 0.0
             for share, code_cycle, code in others:
                 other += ahead.get(code, 0) * share * code_cycle
-            lanes.append(((start + other / available) / (1 - busy), available * (1 - busy) / cycle))
+            for start, chance in starts:
+                lanes.append(((start + other / available) / (1 - busy), available * (1 - busy) / cycle, chance))
         if not lanes:
             return None
         slots, shows = self.appointments()
@@ -576,7 +610,7 @@ class Estimator:
         target = ahead.get(service, 0) + 1
 
         def calls(t):   # a counter calls once as it takes the line, then once per cycle
-            return sum(1 + (t - start) * rate for start, rate in lanes if t >= start)
+            return sum(chance * (1 + (t - start) * rate) for start, rate, chance in lanes if t >= start)
 
         def needed(t):
             return target + shows * bisect.bisect_right(booked, t)   # booked is sorted: those due by t
@@ -586,22 +620,24 @@ class Estimator:
         if closure is not None and moment > closure:
             # The counters finish their citizens at the closure and all call at once when the
             # hall opens again: the half-done cycles do not carry over.
-            done_before = calls(closure) - 0.5 * sum(1 for start, _ in lanes if start <= closure)
-            after = [(max(0.0, start - closure), rate) for start, rate in lanes]
+            done_before = calls(closure) - 0.5 * sum(chance for start, _, chance in lanes if start <= closure)
+            after = [(max(0.0, start - closure), rate, chance) for start, rate, chance in lanes]
 
             def calls_after(t):
-                return done_before + sum(1 + (t - start) * rate for start, rate in after if t >= start)
+                return done_before + sum(chance * (1 + (t - start) * rate) for start, rate, chance in after
+                                         if t >= start)
 
             moment = closure + _first_reaching(after, calls_after, lambda t: needed(closure + t),
                                                [at - closure for at in booked])
         if moment == math.inf:
             return None
-        serving = [start for start, _ in lanes if start <= moment] or [0.0]
-        return moment, target / len(serving)
+        serving = sum(chance for start, _, chance in lanes if start <= moment)
+        return moment, target / max(1.0, serving)
 
     def _lane_parts(self, service, kind):
         """The parts of each lane of ``service`` that do not depend on who is ahead, per
-        counter that serves it and is in service: (minutes until it is free, share of its
+        counter that serves it and is in service: ((minutes until it is free, chance), ...)
+        (``_free_in_spread``), share of its
         time the tickets coming in ahead take, [(its share of another service's calls, that
         service's cycle, the service)], the cycle of ``service``)."""
         shares = self._shares()
@@ -611,7 +647,7 @@ class Estimator:
         for counter in self.config.counters:
             if service not in counter.services:
                 continue
-            start = self._free_in(counter)
+            start = self._free_in_spread(counter)
             if start is None:
                 continue
             busy, others = 0.0, []
