@@ -35,3 +35,16 @@ def test_the_figures_compare_estimate_and_actual():
     updates = figures(samples["updates"])
     assert updates["n"] == 2 and updates["hub"]["mae_min"] == 2     # (0 + |9 - 5|) / 2
     assert updates["hub"]["range_hits"] == 0.5                     # 5 min left, range 6–10: out; at issue: in
+
+
+def test_the_oracle_runs_futures_and_leaves_the_main_run_as_it_was(tmp_path):
+    scenario = Scenario("test-oracle", ("07:30-11:30", "13:30-17:00"), daily_tickets=30)
+    plain = run_scenario(scenario, days=1, seed=5, workdir=tmp_path)
+    studied = run_scenario(scenario, days=1, seed=5, workdir=tmp_path, oracle=(2, 6))
+    assert studied["figures"]["issue"] == plain["figures"]["issue"]       # its draws are its own
+    assert studied["figures"]["updates"] == plain["figures"]["updates"]
+    oracle = studied["figures"]["oracle"]
+    assert oracle["n"] >= 1 and 0 < oracle["futures"] <= 2
+    for side in ("hub", "oracle_mean", "oracle_median"):
+        assert oracle[side]["mae_share"] >= 0 and 0 <= oracle[side]["within"] <= 1
+    assert all(len(waits) <= 2 for _, _, waits in studied["oracle_samples"])
