@@ -343,17 +343,24 @@ def _learn_pauses(db, config, now):
     return pause_minutes, since, share * max(0, counters - len(recent)) / counters
 
 
-def _first_reaching(lanes, calls, needed, booked):
-    """The first working minute t >= 0 at which ``calls(t)`` reaches ``needed(t)``: both
-    piecewise linear, with steps where a lane (start, rate, weight) starts or an appointment
-    falls due."""
-    points = sorted({start for start, *_ in lanes if start > 0} | {at for at in booked if at > 0})
-    moment = 0.0
+def _first_reaching(lanes, base, needed, booked):
+    """The first working minute t >= 0 at which the calls, ``base`` plus each lane's (start,
+    rate, chance) ``chance * (1 + (t - start) * rate)`` once started, reach ``needed(t)``:
+    both piecewise linear, with steps where a lane starts or an appointment falls due. One
+    sweep over the steps (a busy counter is several lanes)."""
+    ordered = sorted(lanes)
+    points = sorted({start for start, *_ in ordered if start > 0} | {at for at in booked if at > 0})
+    constant = slope = 0.0   # the started lanes' calls: constant + slope * t
+    index, moment = 0, 0.0
     for upcoming in points + [math.inf]:
-        have, want = calls(moment), needed(moment)
+        while index < len(ordered) and ordered[index][0] <= moment:
+            start, rate, chance = ordered[index]
+            constant += chance * (1 - start * rate)
+            slope += chance * rate
+            index += 1
+        have, want = base + constant + slope * moment, needed(moment)
         if have >= want - 1e-9:
             return moment
-        slope = sum(rate * weight for start, rate, weight in lanes if moment >= start)
         reach = moment + (want - have) / slope if slope > 0 else math.inf
         if reach <= upcoming:
             return reach
@@ -615,19 +622,14 @@ class Estimator:
         def needed(t):
             return target + shows * bisect.bisect_right(booked, t)   # booked is sorted: those due by t
 
-        moment = _first_reaching(lanes, calls, needed, booked)
+        moment = _first_reaching(lanes, 0.0, needed, booked)
         closure = self._working_until_closure()
         if closure is not None and moment > closure:
             # The counters finish their citizens at the closure and all call at once when the
             # hall opens again: the half-done cycles do not carry over.
             done_before = calls(closure) - 0.5 * sum(chance for start, _, chance in lanes if start <= closure)
             after = [(max(0.0, start - closure), rate, chance) for start, rate, chance in lanes]
-
-            def calls_after(t):
-                return done_before + sum(chance * (1 + (t - start) * rate) for start, rate, chance in after
-                                         if t >= start)
-
-            moment = closure + _first_reaching(after, calls_after, lambda t: needed(closure + t),
+            moment = closure + _first_reaching(after, done_before, lambda t: needed(closure + t),
                                                [at - closure for at in booked])
         if moment == math.inf:
             return None
