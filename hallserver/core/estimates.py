@@ -13,13 +13,17 @@ it, in the hall's working time:
   other services' tickets ahead (each service's calls split over its counters as today's
   calls did, from their speeds early in the day), then joins the others on this service's line, where the
   tickets ahead go to whichever counter is free first: a free counter at once, a busy one
-  when its citizen is likely done (long tails: one that took long is not nearly done), a
-  paused one after the day's usual pause; breaks to come follow the last day's pauses at
-  the same clock time, for the counters that have not paused within those hours;
-- priority tickets (for a normal ticket; at most ``policy.priority_streak`` in a row),
-  transfers and reinstated no-shows come in ahead at the rate of the last hour, and booked
-  appointments due before the call at the rate they turn up; a checked-in appointment is
-  expected at its slot;
+  when its citizen is likely done (long tails: one that took long is not nearly done; as a
+  few equally likely moments, since the first of several busy counters to be free comes
+  sooner than the soonest of their means), a paused one after the day's usual pause;
+  breaks to come follow the last day's pauses at the same clock time, for the counters
+  that have not paused within those hours;
+- priority tickets (for a normal ticket; at most ``policy.priority_streak`` in a row) come
+  in ahead at the hall's priority share of the last hour applied to the service's own
+  arrivals, transfers and reinstated no-shows at the hall's rate spread over its services
+  (one service's few an hour would swing the estimate), and booked appointments due
+  before the call at the rate they turn up; a checked-in appointment is expected at its
+  slot;
 - the result is working time, laid on the hall's hours: a closure (lunch, the evening) is
   skipped and an estimate that crosses one says so (``after_closure``, ``at``).
 
