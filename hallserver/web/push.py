@@ -26,7 +26,7 @@ import threading
 import time
 
 from engineio import packet as eio_packet
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_socketio import Namespace, join_room, rooms
 from socketio import Manager, RedisManager
 from socketio import packet as sio_packet
@@ -48,6 +48,7 @@ DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time 
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
 ACCESS_EVENTS = ("token_changed", "user_changed")
 SLICE_SECONDS = 0.002  # the longest a ticket-page round holds the event loop between two yields
+MAKE_WAY_SECONDS = 0.02  # the longest a round waits, after a slice, for the HTTP requests in progress
 ROWS_PER_READ = 100  # followed tickets read in one short read of a round (~2 ms)
 ROUND_ATTEMPTS = 3  # sliced reads a round tries before it reads everything in one go (the hall kept changing)
 TICKET_ROUND_SECONDS = 1.0  # ticket pages hear a burst of changes as one update (their own call at once)
@@ -55,6 +56,7 @@ CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a roo
 JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
 FREEZE_SECONDS = 1.0  # how often the objects that lived through it leave the collector's sight (keep_heap)
 FULL_COLLECT_SECONDS = (600.0, 1800.0)  # a full collection after this long at an idle moment, or regardless
+FULL_COLLECT_DEPARTED = 1000  # ... or at an idle moment once this many sockets have gone since the last one
 
 
 def init_app(app, hall):
@@ -66,6 +68,9 @@ def init_app(app, hall):
     publisher = Publisher(hall, deferred=socketio.server.eio.async_mode in ("gevent", "eventlet"), shared=shared)
     hall.subscribe(publisher.publish)
     app.extensions["publisher"] = publisher
+    if publisher.deferred:  # rounds run beside requests in one event loop: they make way
+        app.before_request(publisher.request_started)
+        app.teardown_request(publisher.request_ended)
     # One handler object for "/": a new app (tests build many) replaces the last one.
     socketio.namespace_handlers = [handler for handler in socketio.namespace_handlers
                                    if not isinstance(handler, HallNamespace)]
@@ -75,7 +80,7 @@ def init_app(app, hall):
     app.extensions["hall_namespace"] = namespace
     publisher.namespace, namespace.publisher = namespace, publisher
     if publisher.deferred:
-        socketio.start_background_task(keep_heap, publisher)
+        socketio.start_background_task(keep_heap, publisher, namespace)
     if shared:
         publisher.relay = manager.notify_others
         manager.on_notice = publisher.changed_elsewhere
@@ -86,7 +91,7 @@ def local_manager():
     return FanOutManager()
 
 
-def keep_heap(publisher):
+def keep_heap(publisher, namespace):
     """Background loop (gevent, eventlet): keep Python's full collections short.
 
     With 2,000 sockets the hub holds a couple of million objects; a full collection walks all
@@ -94,16 +99,18 @@ def keep_heap(publisher):
     as many again have lived through two younger collections: with ticket-page rounds, every
     ten seconds or so. Every FREEZE_SECONDS the objects alive are moved out of the collector's
     sight (``gc.freeze``); they are still freed when nothing refers to them, only cycles among
-    them wait for the real full collection here, after FULL_COLLECT_SECONDS[0] at a moment
-    with no push pending (or after FULL_COLLECT_SECONDS[1] regardless)."""
-    last_full = time.monotonic()
+    them (a closed socket's objects) wait for the real full collection here: at a moment with
+    no push pending once FULL_COLLECT_SECONDS[0] have passed or FULL_COLLECT_DEPARTED sockets
+    have gone since the last one, and after FULL_COLLECT_SECONDS[1] regardless."""
+    last_full, departed = time.monotonic(), namespace.departed
     while True:
         socketio.sleep(FREEZE_SECONDS)
         since = time.monotonic() - last_full
-        if since >= FULL_COLLECT_SECONDS[1] or (since >= FULL_COLLECT_SECONDS[0] and publisher.idle()):
+        due = since >= FULL_COLLECT_SECONDS[0] or namespace.departed - departed >= FULL_COLLECT_DEPARTED
+        if since >= FULL_COLLECT_SECONDS[1] or (due and publisher.idle()):
             gc.unfreeze()
             gc.collect()
-            last_full = time.monotonic()
+            last_full, departed = time.monotonic(), namespace.departed
         gc.freeze()
 
 
@@ -513,10 +520,28 @@ class Publisher:
         self._wake = self._wake_tickets = None
         self._sender = None
         self._inline = threading.RLock()
+        self.requests = 0  # HTTP requests in progress in this process (ticket-page rounds make way for them)
 
     def idle(self):
         """Nothing waits to be pushed."""
         return not self.pending and not self.pending_tickets
+
+    def request_started(self):
+        g.hall_request_counted = True
+        self.requests += 1
+
+    def request_ended(self, error=None):
+        if g.pop("hall_request_counted", False):  # not when an earlier hook refused the request
+            self.requests -= 1
+
+    def make_way(self):
+        """Between two slices of a ticket-page round: the HTTP requests in progress (a counter's
+        call-next among them) go first, for up to MAKE_WAY_SECONDS; then a plain yield."""
+        waited = 0.0
+        while self.requests > 0 and waited < MAKE_WAY_SECONDS:
+            socketio.sleep(0.001)
+            waited += 0.001
+        socketio.sleep(0)
 
     def publish(self, events, db, config, now):
         """Runs after the transaction committed: the ``called`` frames leave first."""
@@ -619,7 +644,7 @@ class Publisher:
         parts = [*estimator.reads(), *(functools.partial(read_rows, chunk) for chunk in chunks),
                  lambda: estimator.read_positions(rows)]
         for part in parts:
-            socketio.sleep(0)
+            self.make_way()
             if not self.hall.read(lambda db, config, now, part=part: views.current_seq(db) == seq and [part()]):
                 return None
         return seq, estimator, rows
@@ -679,7 +704,7 @@ class Publisher:
     def send_ticket_frames(self, seq, estimator, rows):
         """Positions move for everyone behind a change: each followed ticket whose view changed
         hears it. The views (an estimate each) are built and sent in slices of at most
-        SLICE_SECONDS, with a yield to the event loop after each."""
+        SLICE_SECONDS, making way for HTTP requests after each."""
         config = estimator.config
         slice_ends = time.perf_counter() + SLICE_SECONDS
         for row in rows:
@@ -689,7 +714,7 @@ class Publisher:
                 self.last_ticket[token] = view
                 socketio.emit("ticket", {"seq": seq, "ticket": view}, to=f"ticket:{token}", ignore_queue=True)
             if time.perf_counter() >= slice_ends:
-                socketio.sleep(0)
+                self.make_way()
                 slice_ends = time.perf_counter() + SLICE_SECONDS
         socketio.sleep(0)
 
@@ -762,8 +787,10 @@ class HallNamespace(Namespace):
         self._estimator = None  # the ticket pages' estimator, shared the same way
         self.join_gate = threading.BoundedSemaphore(1)  # cooperative under gevent (monkey-patched)
         self.heartbeats = screens.Heartbeats()  # what this process last wrote for each reporting screen
+        self.departed = 0  # sockets gone since the start (keep_heap)
 
     def on_disconnect(self, *reason):
+        self.departed += 1
         self.grants.pop(request.sid, None)
         if self.heartbeats.forget(request.sid):  # a hall screen that reported here fell off
             try:
