@@ -193,6 +193,13 @@ class DirectWire:
 
                 self.app = run
 
+            def __call__(self, environ, start_response):
+                # No permessage-deflate (browsers offer it): the frames are small JSON, and each
+                # compressing socket keeps its own zlib state (~300 KB) and compresses every frame
+                # again, so a room's frame could not be written once for all.
+                environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+                return super().__call__(environ, start_response)
+
             def send(self, message):
                 if type(message) is Unsent:
                     return self.ws.sock.sendall(message)
