@@ -388,3 +388,15 @@ def test_a_frame_the_kernel_takes_in_part_is_finished_by_its_writer_before_any_l
     assert received + rest == large
     hub_end.close()
     screen_end.close()
+
+
+@pytest.mark.hub
+def test_the_hub_accepts_websockets_without_compression_even_when_offered(calling_hub):
+    """Browsers offer permessage-deflate; the hub answers without it (frames written once per room)."""
+    ws = websocket.create_connection(f"ws://127.0.0.1:{calling_hub.port}/socket.io/?EIO=4&transport=websocket",
+                                     timeout=20, header=["Sec-WebSocket-Extensions: permessage-deflate"])
+    try:
+        assert "sec-websocket-extensions" not in {name.lower() for name in ws.getheaders()}
+        assert ws.recv().startswith("0{")
+    finally:
+        ws.close()
