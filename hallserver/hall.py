@@ -94,11 +94,16 @@ class Hall:
             self._figures.forget()
             raise
 
-    def estimator(self, db, config, now):
-        """An Estimator for this moment that reuses what an earlier one read while nothing
-        but plain tickets changed (``SharedFigures``): any other write of this process renews
-        it; another process's, within the figures' tick (2 s)."""
-        return Estimator(db, config, now, shared=self._figures.at(self.store.changes, now))
+    def estimator(self, db, config, now, kind=Estimator):
+        """An Estimator (or subclass ``kind``) for this moment that reuses what an earlier one
+        read while nothing but plain tickets changed (``SharedFigures``): any other write of
+        this process renews it, and so does another process's notice (``changed_elsewhere``)."""
+        return kind(db, config, now, shared=self._figures.at(self.store.changes, now))
+
+    def changed_elsewhere(self):
+        """Another hub process committed a change (its notice came through the message queue):
+        what the estimators shared may be stale."""
+        self._figures.forget()
 
     def _new_ticket_view(self, db, config, now, outcome):
         if outcome.result["priority"] is not None:

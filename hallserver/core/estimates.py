@@ -378,8 +378,9 @@ class SharedFigures:
     """What one process's estimators reuse from one request to the next: the counters, what
     the day learned, the arrival rates and today's booked slots. Plain tickets coming in do not
     change them; a counter acting, a priority or booked ticket, another process's commit
-    or time moving on does. The owner names that state in a ``key`` (see ``Hall``): the
-    figures hold while the key is the same, for at most ``TICK_SECONDS`` of clock time."""
+    or time moving on does. The owner names that state in a ``key`` and forgets the figures
+    on what the key cannot show (see ``Hall``): they hold while the key is the same, for at
+    most ``TICK_SECONDS`` of clock time."""
 
     TICK_SECONDS = 2.0
 

@@ -563,6 +563,7 @@ class Publisher:
     def changed_elsewhere(self, notice):
         """Another hub process committed ``notice``: refresh this process's own desks and ticket pages."""
         self.dashboard_stale = True
+        self.hall.changed_elsewhere()
         if notice.get("access") and self.namespace is not None:
             self.namespace.sweep()  # a token revoked or an account disabled through another process
         self.submit(Changes(**notice), broadcast=False)
@@ -640,7 +641,7 @@ class Publisher:
     def _read_once_in_slices(self, changes, tokens):
         """(seq, estimator, rows) read in slices at one seq, or None when the hall changed meanwhile."""
         seq, estimator, positions = self.hall.read(lambda db, config, now: (
-            views.current_seq(db), FollowedEstimator(db, config, now),
+            views.current_seq(db), self.hall.estimator(db, config, now, FollowedEstimator),
             line_positions(db, config, now, changes.services) if changes.services else {}))
         rows = []
 
@@ -683,7 +684,7 @@ class Publisher:
     def frames(self, db, config, now, changes, broadcast):
         """The frames of the screens (when ``broadcast``) and of this process's counter desks."""
         seq = views.current_seq(db)
-        estimator = Estimator(db, config, now)
+        estimator = self.hall.estimator(db, config, now)
         frames = []
         if broadcast:
             if changes.resnapshot:
@@ -703,7 +704,7 @@ class Publisher:
         tokens = self.followed_tokens()
         if not tokens or not (changes.tickets or changes.services):
             return None
-        estimator = FollowedEstimator(db, config, now)
+        estimator = self.hall.estimator(db, config, now, FollowedEstimator)
         rows = followed_rows(db, config, now, tokens, changes)
         estimator.read_now(rows)  # the views are built after this read, between yields
         return views.current_seq(db), estimator, rows
@@ -957,7 +958,8 @@ class HallNamespace(Namespace):
             cached = self._estimator
             if (cached is None or cached[0] != key or cached[1] is not config
                     or time.monotonic() - cached[2] >= JOIN_SNAPSHOT_SECONDS):
-                cached = self._estimator = (key, config, time.monotonic(), FollowedEstimator(db, config, now))
+                cached = self._estimator = (key, config, time.monotonic(),
+                                            self.hall.estimator(db, config, now, FollowedEstimator))
             rows = list(db.query("SELECT * FROM tickets WHERE track_token = ?", [token]))
             return {"seq": seq, "ticket": views.public_ticket(config, rows[0], cached[3]) if rows else None}
         payload = self.hall.read(view)
