@@ -106,8 +106,6 @@ class Hall:
         self._figures.forget()
 
     def _new_ticket_view(self, db, config, now, outcome):
-        if outcome.result["priority"] is not None:
-            self._figures.forget()   # one more who comes in ahead of the plain tickets
         return views.public_ticket(config, outcome.result, self.estimator(db, config, now), with_token=True,
                                    newest=True)
 

@@ -376,11 +376,11 @@ def _first_reaching(lanes, base, needed, booked):
 
 class SharedFigures:
     """What one process's estimators reuse from one request to the next: the counters, what
-    the day learned, the arrival rates and today's booked slots. Plain tickets coming in do not
-    change them; a counter acting, a priority or booked ticket, another process's commit
-    or time moving on does. The owner names that state in a ``key`` and forgets the figures
-    on what the key cannot show (see ``Hall``): they hold while the key is the same, for at
-    most ``TICK_SECONDS`` of clock time."""
+    the day learned, today's booked slots, and the arrival rates (read from the newest
+    tickets, so renewed with each new one). Tickets coming in do not change the others; a
+    counter acting, a booking, another process's commit or time moving on does. The owner
+    names that state in a ``key`` and forgets the figures on what the key cannot show (see
+    ``Hall``): they hold while the key is the same, for at most ``TICK_SECONDS`` of clock time."""
 
     TICK_SECONDS = 2.0
 
@@ -474,37 +474,48 @@ class Estimator:
         with a prior), applied to the service's own arrivals, and the transfers and
         reinstated tickets are the hall's, spread over the services."""
         if self._arrivals is None:
-            since = self.now - ARRIVAL_WINDOW_SECONDS
-            today = local_day(self.config, self.now)
-            tickets, urgent, first = {}, 0, self.now
-            # Aggregated by SQLite: every request builds an estimate, and a loop over the rows
-            # in Python cost most of an issue's time.
-            for service, count, priorities, earliest in self.db.execute(
-                "SELECT service, COUNT(*), COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service,"
-                " priority, issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
-                " GROUP BY service",
-                [RECENT_TICKETS, today, since],
-            ).fetchall():
-                first = min(first, earliest)
-                tickets[service] = count
-                urgent += priorities
-            requeued, moved = {}, 0
-            for service, count in self.db.execute(
-                "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
-                " GROUP BY service", [since],
-            ).fetchall():
-                requeued[service] = count
-                moved += count
-            # An hour that began not long ago (the morning) counts as at least 20 minutes.
-            minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, self.now - first) / 60)
-            share = _blend(urgent, sum(tickets.values()), PRIORITY_SHARE_PRIOR, PRIORITY_SHARE_WEIGHT)
-            codes = [service.code for service in self.config.services]
-            spread_moved = moved / max(1, len(codes))
-            self._arrivals = {
-                code: (share * tickets.get(code, 0) / minutes,
-                       _blend(requeued.get(code, 0), 1, spread_moved, REQUEUED_POOL_WEIGHT) / minutes)
-                for code in codes}
+            if self.shared is None:
+                self._arrivals = self._read_arrivals()
+            else:
+                # They are read from the newest tickets: any new one renews them.
+                newest = self.db.execute("SELECT MAX(id) FROM tickets").fetchone()[0]
+                known = self.shared.get("arrivals")
+                if known is None or known[0] != newest:
+                    known = self.shared["arrivals"] = (newest, self._read_arrivals())
+                self._arrivals = known[1]
         return self._arrivals
+
+    def _read_arrivals(self):
+        since = self.now - ARRIVAL_WINDOW_SECONDS
+        today = local_day(self.config, self.now)
+        tickets, urgent, first = {}, 0, self.now
+        # Aggregated by SQLite: every request builds an estimate, and a loop over the rows
+        # in Python cost most of an issue's time.
+        for service, count, priorities, earliest in self.db.execute(
+            "SELECT service, COUNT(*), COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service,"
+            " priority, issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
+            " GROUP BY service",
+            [RECENT_TICKETS, today, since],
+        ).fetchall():
+            first = min(first, earliest)
+            tickets[service] = count
+            urgent += priorities
+        requeued, moved = {}, 0
+        for service, count in self.db.execute(
+            "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
+            " GROUP BY service", [since],
+        ).fetchall():
+            requeued[service] = count
+            moved += count
+        # An hour that began not long ago (the morning) counts as at least 20 minutes.
+        minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, self.now - first) / 60)
+        share = _blend(urgent, sum(tickets.values()), PRIORITY_SHARE_PRIOR, PRIORITY_SHARE_WEIGHT)
+        codes = [service.code for service in self.config.services]
+        spread_moved = moved / max(1, len(codes))
+        return {
+            code: (share * tickets.get(code, 0) / minutes,
+                   _blend(requeued.get(code, 0), 1, spread_moved, REQUEUED_POOL_WEIGHT) / minutes)
+            for code in codes}
 
     def appointments(self):
         """{service: [slot start, ...]} of today's bookings not yet checked in, and the
