@@ -20,9 +20,13 @@ stays waiting): ``python -m bench.issue --seconds 60 --per-second`` prints the t
 issued in each second of the run beside the line's length, and the rate of the last ten
 full seconds against the first ten. ``--hall demo`` runs on the demo hall instead of
 ``bench_hall.toml`` (its smallest blocks hold 999 numbers: keep such runs to about 4 s).
+``--hubs 2`` serves one database from two hub processes linked by a real redis-server (as
+behind nginx, see README "More than one process"): wrk's connections are split between them
+and their rates added.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -35,7 +39,7 @@ from collections import Counter
 
 import requests
 
-from .hub import BENCH_HALL, HERE, ROOT, Hub, cpu_seconds
+from .hub import BENCH_HALL, HERE, ROOT, Hub, RedisServer, cpu_seconds
 
 LUA = os.path.join(HERE, "tickets.lua")
 SERVICES = ("HT", "CT", "DD", "TP", "XH")
@@ -246,16 +250,57 @@ class CpuBySecond(threading.Thread):
                 in zip(self.readings[1:], self.readings[:-1], strict=True) if second == previous + 1}
 
 
+@contextlib.contextmanager
+def hubs_on_one_database(count, config, async_mode):
+    """``count`` hub processes on one database (the first one's), linked by a redis-server when
+    more than one: yields the list."""
+    with contextlib.ExitStack() as stack:
+        queue = stack.enter_context(RedisServer()).url if count > 1 else None
+        first = stack.enter_context(Hub(config=config, async_mode=async_mode, label=f"issue-{async_mode}",
+                                        message_queue=queue))
+        others = [stack.enter_context(Hub(config=config, async_mode=async_mode, label=f"issue-{async_mode}-{index}",
+                                          message_queue=queue, database_of=first))
+                  for index in range(1, count)]
+        yield [first, *others]
+
+
+def run_wrk_on(hubs, token, duration, connections, threads):
+    """wrk on each hub at once, the connections split between them: one result, rates added."""
+    if len(hubs) == 1:
+        return run_wrk(hubs[0].url, token, duration, connections, threads)
+    results = [None] * len(hubs)
+
+    def one(index):
+        results[index] = run_wrk(hubs[index].url, token, duration, max(1, connections // len(hubs)),
+                                 max(1, threads // len(hubs)))
+    workers = [threading.Thread(target=one, args=(index,)) for index in range(len(hubs))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    statuses, summary = Counter(), Counter()
+    for result in results:
+        statuses.update(result["statuses"])
+        summary.update(result.get("summary", {}))
+    return {"statuses": dict(statuses), "summary": dict(summary), "non201": sum((r["non201"] for r in results), []),
+            "requests_per_second": sum(result["requests_per_second"] for result in results),
+            "latency_ms": {key: max(result["latency_ms"].get(key, 0) for result in results)
+                           for key in ("p50", "p90", "p99", "max")},
+            "elapsed": max(result["elapsed"] for result in results)}
+
+
 def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
-        say=print, config=BENCH_HALL, per_second=False, waiting=0):
+        say=print, config=BENCH_HALL, per_second=False, waiting=0, hubs=1):
     """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes).
     ``config``: the hall file (None: the demo hall); ``per_second``: print the run second by second;
-    ``waiting``: tickets already waiting when wrk starts."""
+    ``waiting``: tickets already waiting when wrk starts; ``hubs``: processes on the one database
+    (latency figures are then the worst hub's)."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads,
-               "hall": os.path.basename(config) if config else "demo"}
-    with Hub(config=config, async_mode=async_mode, label=f"issue-{async_mode}") as hub:
+               "hall": os.path.basename(config) if config else "demo", "hubs": hubs}
+    with hubs_on_one_database(hubs, config, async_mode) as serving:
+        hub = serving[0]
         token = hub.token("kiosk")
         figures["rss_idle_kib"] = hub.rss_kib()
         say(f"[issue/{async_mode}] hub pid {hub.pid} at {hub.url}, db {hub.db_path}, "
@@ -267,9 +312,9 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
         sampler = CpuBySecond(hub.pid)
         if per_second:
             sampler.start()
-        cpu_before = hub.cpu_seconds()
-        wrk = run_wrk(hub.url, token, duration, connections, threads)
-        cpu_after = hub.cpu_seconds()
+        cpu_before = sum(each.cpu_seconds() for each in serving)
+        wrk = run_wrk_on(serving, token, duration, connections, threads)
+        cpu_after = sum(each.cpu_seconds() for each in serving)
         cpu_by_second = sampler.stop() if per_second else {}
         time.sleep(0.5)  # let requests cut off by wrk's stop finish their transaction
         snapshot = db_snapshot(hub.db_path)
@@ -355,7 +400,7 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
                 f"p50 {figures['python']['p50_ms']:.1f} ms p99 {figures['python']['p99_ms']:.1f} ms, "
                 f"statuses {answers['statuses']}, answers == new rows: {figures['python']['exact_match']}")
         figures["waiting_at_end"] = after["total"] if python_threads and python_per_thread else snapshot["total"]
-        log_problems = hub.log_problems()
+        log_problems = [problem for each in serving for problem in each.log_problems()]
         if log_problems:
             problems.append(f"hub log: {log_problems[:5]}")
     figures["problems"] = problems
@@ -376,12 +421,15 @@ def main(argv=None):
                         help="tickets put in the line before the run (one transaction through the core)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--hubs", type=int, default=1, help="hub processes on the one database (2+: over Redis)")
     parser.add_argument("--python-requests", type=int, default=50,
                         help="requests per Python thread afterwards (8 threads; 0: none)")
     arguments = parser.parse_args(argv)
+    if arguments.hubs > 1 and arguments.per_second:
+        parser.error("--per-second reads one hub process's CPU: use it with --hubs 1")
     figures = run(duration=arguments.seconds, connections=arguments.connections, threads=arguments.threads,
                   python_per_thread=arguments.python_requests, config=BENCH_HALL if arguments.hall == "bench" else None,
-                  per_second=arguments.per_second, waiting=arguments.waiting)
+                  per_second=arguments.per_second, waiting=arguments.waiting, hubs=arguments.hubs)
     return 1 if figures["problems"] else 0
 
 
