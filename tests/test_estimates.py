@@ -273,3 +273,23 @@ def test_the_first_of_several_busy_counters_is_free_sooner_than_one(tmp_path, mo
             hall.counter_action(number, "start")
         waits[counters] = new_ticket(hall, "HT").minutes
     assert waits[3] < waits[1]
+
+
+def test_arrival_rates_kept_up_to_date_are_the_ones_a_fresh_read_gives(tmp_path, monday):
+    """The arrival rates an estimator shares are renewed with only the tickets issued since
+    (a burst renews them for every ticket): they stay what a fresh read gives, while the
+    last hour moves on and the newest tickets push the oldest out."""
+    hall = make_hall(tmp_path, monday, services=[HT, dict(CT, service_minutes=4)])
+    shared = {}   # kept across moments on purpose: what a long burst inside one tick would see
+
+    def rates(db, config, now):
+        return Estimator(db, config, now, shared=shared).arrivals_ahead(), Estimator(db, config, now).arrivals_ahead()
+
+    seen = set()
+    for index in range(240):
+        hall.issue_ticket("CT" if index % 3 == 0 else "HT", priority="elderly" if index % 5 == 0 else None)
+        monday.advance(5 if index < 200 else 120)   # ~17 minutes, then past the hour of the first ones
+        kept, fresh = hall.read(rates)
+        assert kept == fresh, index
+        seen.add(kept["HT"])
+    assert len(seen) > 100    # the rates did move

@@ -33,6 +33,7 @@ handful of aggregate queries per Estimator, whatever the length of the line.
 """
 
 import bisect
+import collections
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -374,10 +375,104 @@ def _first_reaching(lanes, base, needed, booked):
 
 # -- the estimator ----------------------------------------------------------------------------
 
+class RecentArrivals:
+    """Who came in the last hour, for the inflow that goes ahead of a ticket: the hall's
+    newest tickets (at most ``RECENT_TICKETS``) of today, by origin service and priority,
+    and the transfers and reinstated no-shows. Read once, then kept up to date by reading
+    only the tickets issued since (``renew``): the same figures a fresh read gives.
+
+    A service sees a handful of priority tickets an hour: its own count would swing the
+    estimate by the luck of the last hour. So the priority share is the hall's (blended
+    with a prior), applied to the service's own arrivals, and the transfers and
+    reinstated tickets are the hall's, spread over the services."""
+
+    def __init__(self, db, today, now):
+        self.today = today
+        self.since = now - ARRIVAL_WINDOW_SECONDS
+        self.newest = 0
+        self.recent = collections.deque()   # ids of the newest tickets, oldest first
+        self.counted = collections.deque()  # (issued at, id, service, priority) of today's within the hour
+        self.tickets, self.urgent, self.in_order = {}, 0, True
+        # Transfers and reinstatements are counter actions: the owner of shared figures renews
+        # them all on those (see SharedFigures), so the last hour's are read once.
+        self.moves = db.execute(
+            "SELECT at, service FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ? ORDER BY at",
+            [self.since]).fetchall()
+        self._read(db)
+
+    def renew(self, db, today, now):
+        """Bring the window to ``now`` with the tickets issued since; False when it cannot
+        (another day, or the clock went back): read a new one."""
+        since = now - ARRIVAL_WINDOW_SECONDS
+        if today != self.today or since < self.since:
+            return False
+        self.since = since
+        self._read(db)
+        return True
+
+    def _read(self, db):
+        # The newest first, at most RECENT_TICKETS of them: the rest would fall out at once.
+        rows = db.execute(
+            "SELECT id, origin_service, priority IS NOT NULL, issued_at, day FROM tickets WHERE id > ?"
+            " ORDER BY id DESC LIMIT ?", [self.newest, RECENT_TICKETS]).fetchall()
+        for ticket, service, urgent, issued, day in reversed(rows):
+            self.recent.append(ticket)
+            if day == self.today:
+                self.in_order = self.in_order and (not self.counted or issued >= self.counted[-1][0])
+                self._count(issued, ticket, service, urgent)
+        if rows:
+            self.newest = rows[0][0]
+        while len(self.recent) > RECENT_TICKETS:
+            gone = self.recent.popleft()
+            if self.counted and self.counted[0][1] == gone:
+                self._drop()
+        if self.in_order:
+            while self.counted and self.counted[0][0] < self.since:
+                self._drop()
+        else:   # issued out of id order (clocks of several processes): filter them all
+            for entry in [entry for entry in self.counted if entry[0] < self.since]:
+                self.counted.remove(entry)
+                self._uncount(entry)
+
+    def _count(self, issued, ticket, service, urgent):
+        if issued >= self.since:
+            self.counted.append((issued, ticket, service, urgent))
+            self.tickets[service] = self.tickets.get(service, 0) + 1
+            self.urgent += urgent
+
+    def _drop(self):
+        self._uncount(self.counted.popleft())
+
+    def _uncount(self, entry):
+        _, _, service, urgent = entry
+        self.tickets[service] -= 1
+        self.urgent -= urgent
+
+    def rates(self, codes, now):
+        """{service: (priority tickets, requeued tickets) per minute} over ``codes``."""
+        first = now
+        if self.counted:
+            first = min(now, self.counted[0][0] if self.in_order else min(entry[0] for entry in self.counted))
+        requeued, moved = {}, 0
+        for at, service in self.moves:
+            if at >= self.since:
+                requeued[service] = requeued.get(service, 0) + 1
+                moved += 1
+        # An hour that began not long ago (the morning) counts as at least 20 minutes.
+        minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, now - first) / 60)
+        share = _blend(self.urgent, sum(self.tickets.values()), PRIORITY_SHARE_PRIOR, PRIORITY_SHARE_WEIGHT)
+        spread_moved = moved / max(1, len(codes))
+        return {
+            code: (share * self.tickets.get(code, 0) / minutes,
+                   _blend(requeued.get(code, 0), 1, spread_moved, REQUEUED_POOL_WEIGHT) / minutes)
+            for code in codes}
+
+
 class SharedFigures:
     """What one process's estimators reuse from one request to the next: the counters, what
-    the day learned, today's booked slots, and the arrival rates (read from the newest
-    tickets, so renewed with each new one). Tickets coming in do not change the others; a
+    the day learned, the figures worked out from it, today's booked slots, and the arrivals
+    (``RecentArrivals``: brought up to date with the tickets issued since, by reading only
+    those). Tickets coming in do not change the others; a
     counter acting, a booking, another process's commit or time moving on does. The owner
     names that state in a ``key`` and forgets the figures on what the key cannot show (see
     ``Hall``): they hold while the key is the same, for at most ``TICK_SECONDS`` of clock time."""
@@ -412,6 +507,7 @@ class Estimator:
         self.config = config
         self.now = now
         self.shared = shared   # figures reused from an earlier Estimator (see SharedFigures), or None
+        self._memos = {}   # per-moment figures every estimate of this Estimator shares (see _memo)
         self.waiting = waiting_counts(db, config, now)
         self.counter_rows = self._reuse("counters", lambda: {
             row["number"]: row for row in db.query(
@@ -424,19 +520,17 @@ class Estimator:
         self._appointments = None
         self._positions = {}
         self._estimates = {}
-        self._share_table = None
-        self._cycles = {}
-        self._memos = {}   # per-moment figures every estimate of this Estimator shares (see _memo)
+        self._model_figures = None
 
     # -- what the estimate reads ------------------------------------------------------
 
     def _reuse(self, name, compute):
-        """``compute()``, or what an earlier Estimator worked out while the figures hold."""
-        if self.shared is None:
-            return compute()
-        if name not in self.shared:
-            self.shared[name] = compute()
-        return self.shared[name]
+        """``compute()`` once: what an earlier Estimator worked out while the figures hold,
+        or, without shared figures, once for this Estimator."""
+        known = self.shared if self.shared is not None else self._memos.setdefault("reused", {})
+        if name not in known:
+            known[name] = compute()
+        return known[name]
 
     @property
     def learned(self):
@@ -467,55 +561,18 @@ class Estimator:
         return learned.walk_minutes + learned.service_minutes.get(service, 5.0)
 
     def arrivals_ahead(self):
-        """{service: (priority tickets, requeued tickets) per minute}, from the last hour.
-
-        A service sees a handful of priority tickets an hour: its own count would swing the
-        estimate by the luck of the last hour. So the priority share is the hall's (blended
-        with a prior), applied to the service's own arrivals, and the transfers and
-        reinstated tickets are the hall's, spread over the services."""
+        """{service: (priority tickets, requeued tickets) per minute}, from the last hour
+        (``RecentArrivals``). An earlier Estimator's window is renewed with the tickets
+        issued since it was read (during a burst, one new ticket a request)."""
         if self._arrivals is None:
-            if self.shared is None:
-                self._arrivals = self._read_arrivals()
-            else:
-                # They are read from the newest tickets: any new one renews them.
-                newest = self.db.execute("SELECT MAX(id) FROM tickets").fetchone()[0]
-                known = self.shared.get("arrivals")
-                if known is None or known[0] != newest:
-                    known = self.shared["arrivals"] = (newest, self._read_arrivals())
-                self._arrivals = known[1]
+            today = local_day(self.config, self.now)
+            window = self.shared.get("arrivals") if self.shared is not None else None
+            if window is None or not window.renew(self.db, today, self.now):
+                window = RecentArrivals(self.db, today, self.now)
+                if self.shared is not None:
+                    self.shared["arrivals"] = window
+            self._arrivals = window.rates([service.code for service in self.config.services], self.now)
         return self._arrivals
-
-    def _read_arrivals(self):
-        since = self.now - ARRIVAL_WINDOW_SECONDS
-        today = local_day(self.config, self.now)
-        tickets, urgent, first = {}, 0, self.now
-        # Aggregated by SQLite: every request builds an estimate, and a loop over the rows
-        # in Python cost most of an issue's time.
-        for service, count, priorities, earliest in self.db.execute(
-            "SELECT service, COUNT(*), COUNT(priority), MIN(issued_at) FROM (SELECT origin_service AS service,"
-            " priority, issued_at, day FROM tickets ORDER BY id DESC LIMIT ?) WHERE day = ? AND issued_at >= ?"
-            " GROUP BY service",
-            [RECENT_TICKETS, today, since],
-        ).fetchall():
-            first = min(first, earliest)
-            tickets[service] = count
-            urgent += priorities
-        requeued, moved = {}, 0
-        for service, count in self.db.execute(
-            "SELECT service, COUNT(*) FROM events WHERE type IN ('transferred', 'reinstated') AND at >= ?"
-            " GROUP BY service", [since],
-        ).fetchall():
-            requeued[service] = count
-            moved += count
-        # An hour that began not long ago (the morning) counts as at least 20 minutes.
-        minutes = max(20.0, min(ARRIVAL_WINDOW_SECONDS, self.now - first) / 60)
-        share = _blend(urgent, sum(tickets.values()), PRIORITY_SHARE_PRIOR, PRIORITY_SHARE_WEIGHT)
-        codes = [service.code for service in self.config.services]
-        spread_moved = moved / max(1, len(codes))
-        return {
-            code: (share * tickets.get(code, 0) / minutes,
-                   _blend(requeued.get(code, 0), 1, spread_moved, REQUEUED_POOL_WEIGHT) / minutes)
-            for code in codes}
 
     def appointments(self):
         """{service: [slot start, ...]} of today's bookings not yet checked in, and the
@@ -541,12 +598,27 @@ class Estimator:
 
     # -- the model ---------------------------------------------------------------------
 
+    def _model(self):
+        """{"cycles": {(service, counter): minutes}, "shares": ``_shares``'s table or None}:
+        worked out from what was learned, so shared by the Estimators that learned the same
+        (only a service under way longer than usual moves it from one moment to the next)."""
+        if self._model_figures is None:
+            key = tuple(self.learned.service_minutes.items())
+            models = self._reuse("models", dict)
+            if key not in models:
+                if len(models) > 50:   # a long service under way: a new key every moment
+                    models.clear()
+                models[key] = {"cycles": {}, "shares": None}
+            self._model_figures = models[key]
+        return self._model_figures
+
     def _cycle(self, service, counter):
         """Minutes one ticket of ``service`` holds ``counter``: with the no-shows' share."""
+        cycles = self._model()["cycles"]
         key = (service, counter)
-        if key not in self._cycles:
-            self._cycles[key] = self._compute_cycle(service, counter)
-        return self._cycles[key]
+        if key not in cycles:
+            cycles[key] = self._compute_cycle(service, counter)
+        return cycles[key]
 
     def _compute_cycle(self, service, counter):
         learned = self.learned
@@ -586,7 +658,8 @@ class Estimator:
     def _shares(self):
         """{(service, counter): the counter's part of the service's calls}: by how fast each
         counter that serves it goes."""
-        if self._share_table is None:
+        model = self._model()
+        if model["shares"] is None:
             speeds = {}
             for counter in self.config.counters:
                 if counter.number in self.counter_rows:
@@ -601,10 +674,10 @@ class Estimator:
             observed = {}
             for key in speeds:
                 observed[key[0]] = observed.get(key[0], 0) + served.get(key, 0)
-            self._share_table = {
+            model["shares"] = {
                 key: (served.get(key, 0) + SHARE_PRIOR_WEIGHT * speed / totals[key[0]])
                 / (observed[key[0]] + SHARE_PRIOR_WEIGHT) for key, speed in speeds.items()}
-        return self._share_table
+        return model["shares"]
 
     def _working_minutes(self, service, ahead, kind):
         """(minutes of working time until the ticket is likely called, tickets a counter
@@ -818,15 +891,21 @@ class Estimator:
 
     def _today_periods(self):
         """Today's working periods (``open_periods``), worked out once."""
-        return self._memo("periods", None, lambda: open_periods(self.config, local_time(self.config, self.now).date()))
+        def periods():
+            day = local_time(self.config, self.now).date()
+            known = self._reuse("periods", dict)
+            if day not in known:
+                known[day] = open_periods(self.config, day)
+            return known[day]
+        return self._memo("periods", None, periods)
 
     def _lines_crossing(self, service):
         """``service`` and the other services of the counters that serve it, in a fixed order:
         the waiting tickets whose number ahead can move an estimate of ``service``."""
         def crossing():
-            codes = {service}
+            lines = {}
             for counter in self.config.counters:
-                if service in counter.services:
-                    codes.update(counter.services)
-            return tuple(sorted(codes))
-        return self._memo("crossing", service, crossing)
+                for code in counter.services:
+                    lines.setdefault(code, {code}).update(counter.services)
+            return {code: tuple(sorted(codes)) for code, codes in lines.items()}
+        return self._reuse("crossing", crossing).get(service, (service,))
