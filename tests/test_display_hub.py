@@ -195,7 +195,7 @@ def test_the_board_reports_its_health_to_the_dashboard(shared_hub, tmp_path):
 
 
 def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp_path):
-    db = init_hall(tmp_path, announcement={"catchup_seconds": 3})
+    db = init_hall(tmp_path, announcement={"catchup_seconds": 3, "repeat": "once"})  # said once: a shorter wait
     hub = HubProcess(db)
     kiosk, counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
     hub.start()
