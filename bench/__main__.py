@@ -149,8 +149,7 @@ def main(argv=None):
     else:
         source = hub.describe_source()
     if arguments.variant:
-        chosen = variants.expand(arguments.variant)
-        os.environ["HALL_BENCH_SERVE"] = f"{sys.executable} {variants.__file__} {','.join(chosen) or 'none'}"
+        chosen = variants.serve_with(arguments.variant)
         source += f", variant {','.join(chosen) or 'none'}"
     try:
         return _run(arguments, selected, kinds, source)

@@ -39,6 +39,7 @@ from collections import Counter
 
 import requests
 
+from . import variants
 from .hub import BENCH_HALL, HERE, ROOT, Hub, RedisServer, cpu_seconds
 
 LUA = os.path.join(HERE, "tickets.lua")
@@ -424,7 +425,10 @@ def main(argv=None):
     parser.add_argument("--hubs", type=int, default=1, help="hub processes on the one database (2+: over Redis)")
     parser.add_argument("--python-requests", type=int, default=50,
                         help="requests per Python thread afterwards (8 threads; 0: none)")
+    parser.add_argument("--variant", help="serve the hub through bench/variants.py, e.g. no-push,no-estimate")
     arguments = parser.parse_args(argv)
+    if arguments.variant:
+        print(f"[issue] hub variant: {', '.join(variants.serve_with(arguments.variant)) or 'none'}")
     if arguments.hubs > 1 and arguments.per_second:
         parser.error("--per-second reads one hub process's CPU: use it with --hubs 1")
     figures = run(duration=arguments.seconds, connections=arguments.connections, threads=arguments.threads,

@@ -14,14 +14,25 @@ a change its variant becomes a no-op or fails loudly, and should be deleted.
   the call before the hub builds and queues the other updates (measured, not adopted:
   see bench/README.md).
 
+Floors of ``POST /api/v1/tickets`` (what bounds issuance: each takes a part of the request
+away, so none is a candidate; they answer as the contract says, with less in the answer):
+
+- ``no-push``: a batch of new tickets is pushed to nobody (no ``queue`` frame for the screens).
+- ``no-estimate``: the answer carries no position or estimate.
+- ``relaxed``: ``synchronous = NORMAL``: a COMMIT does not wait for the disk (a power cut
+  may lose the last tickets; never for a hall).
+- ``no-write``: the request is authenticated and validated as usual, and answered 201 with a
+  made-up ticket, nothing written: Flask, Werkzeug and gevent's server alone.
+
 The variants ``position``, ``index`` and ``counters`` were adopted by the hub (commit
 "Faster issuance and pushes") and removed from here.
 """
 
+import os
 import sys
 
-KNOWN = ("nagle", "simple-websocket", "flush")
-ALIASES = {"none": ()}
+KNOWN = ("nagle", "simple-websocket", "flush", "no-push", "no-estimate", "relaxed", "no-write")
+ALIASES = {"none": (), "lean": ("no-push", "no-estimate")}
 
 
 def expand(names):
@@ -80,6 +91,42 @@ def apply(chosen):
                 return result
 
         push.socketio = Emitter()
+
+    from hallserver import hall, store
+    from hallserver.core import views
+
+    if "no-push" in chosen:
+        hall.Hall._publish_batch = lambda self, results: None
+
+    if "no-estimate" in chosen:
+        hall.Hall._new_ticket_view = lambda self, db, config, now, outcome: views.public_ticket(
+            config, outcome.result, with_token=True)
+
+    if "relaxed" in chosen:
+        real_init = store.Store.__init__
+
+        def open_relaxed(self, *arguments, **keywords):
+            real_init(self, *arguments, **keywords)
+            self.db.execute("PRAGMA synchronous = NORMAL")
+
+        store.Store.__init__ = open_relaxed
+
+    if "no-write" in chosen:
+        def issue_nothing(self, service, priority=None, channel="kiosk"):
+            config = self.config
+            service_config = next(item for item in config.services if item.code == service)
+            return {"number": service_config.format_number(service_config.block_start), "service": service,
+                    "status": "waiting", "priority": priority, "channel": channel, "track_token": "x" * 24}
+
+        hall.Hall.issue_ticket = issue_nothing
+
+
+def serve_with(names):
+    """Have every hub the benches start serve through the variants ``names`` (comma-separated);
+    the names chosen."""
+    chosen = expand(names)
+    os.environ["HALL_BENCH_SERVE"] = f"{sys.executable} {__file__} {','.join(chosen) or 'none'}"
+    return chosen
 
 
 def main(argv=None):
