@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from hallserver.services import reminders
-from tests.helpers import PHONE, HubProcess, book, booking_hall, cli_token, free_port, hall_time, init_hall
+from tests.helpers import PHONE, HubProcess, book, booking_hall, device_token, free_port, hall_time, init_hall
 
 SECRET = "bi-mat-cua-cong-sms"
 
@@ -173,7 +173,7 @@ def test_the_hub_sends_due_reminders_from_its_background_task(tmp_path, gateway,
     import sqlite3
 
     db = init_hall(tmp_path, hall={"name": "Xã Nhắc Lịch"}, booking={"reminder_url": gateway.url})
-    token = cli_token(db, "counter", 1)
+    token = device_token(db, "counter", 1)
     monkeypatch.setenv("HALL_EXPIRE_CHECK_SECONDS", "1")
     hub = HubProcess(db).start()
     try:

@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.helpers import DisplayClient, HubProcess, browser_sign_in, cli_token, cli_user, screenshot
+from tests.helpers import DisplayClient, HubProcess, browser_sign_in, cli_user, device_token, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 def test_sign_in_call_next_and_the_hall_screen_hears_it(hub_db, page):
     cli_user(hub_db, "lan", "staff", "--counters", "2", "--name", "Nguyễn Thị Lan")
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     try:
         display = DisplayClient(hub.url)

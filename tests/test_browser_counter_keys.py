@@ -13,7 +13,7 @@ import pytest
 from hallserver.core import issue_ticket
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import HubProcess, browser_sign_in, cli_token, cli_user, init_hall, screenshot
+from tests.helpers import HubProcess, browser_sign_in, cli_user, device_token, init_hall, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -248,7 +248,7 @@ def test_a_second_account_opening_the_counter_takes_nothing_until_it_confirms(tm
     db = quick_hall(tmp_path)
     cli_user(db, "lan", "staff", "--counters", "1", "--name", "Nguyễn Thị Lan")
     cli_user(db, "minh", "staff", "--counters", "1,2", "--name", "Trần Văn Minh")
-    kiosk = cli_token(db, "kiosk")
+    kiosk = device_token(db, "kiosk")
     hub = HubProcess(db).start()
     other = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
     try:

@@ -16,7 +16,7 @@ import pytest
 
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, cli_token, init_hall, screenshot
+from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, device_token, init_hall, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -38,9 +38,9 @@ def hall_hub(request, tmp_path):
                    services=[dict(HT, name_en="Civil status"), dict(CT, name_en="Certification")],
                    counters=[{"number": n, "services": ["HT", "CT"]} for n in (1, 2, 3, 4)], **extra)
     hub = HubProcess(db)
-    hub.kiosk = cli_token(db, "kiosk")
-    hub.counters = {n: cli_token(db, "counter", n) for n in (1, 2, 3, 4)}
-    hub.supervisor = cli_token(db, "supervisor")
+    hub.kiosk = device_token(db, "kiosk")
+    hub.counters = {n: device_token(db, "counter", n) for n in (1, 2, 3, 4)}
+    hub.supervisor = device_token(db, "supervisor")
     hub.start()
     yield hub
     hub.stop()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.helpers import HT, cli_token, hub_with_tokens, init_hall, screenshot
+from tests.helpers import HT, device_token, hub_with_tokens, init_hall, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -17,7 +17,7 @@ def tablet_hub(tmp_path):
     db = init_hall(tmp_path, services=[dict(HT, name_en="Civil status")],
                    counters=[{"number": 1, "services": ["HT"]}])
     hub = hub_with_tokens(db)
-    hub.rating = cli_token(db, "rating", 1)
+    hub.rating = device_token(db, "rating", 1)
     hub.start()
     yield hub
     hub.stop()

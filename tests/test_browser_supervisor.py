@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.helpers import HubProcess, browser_pair_kiosk, browser_sign_in, cli_token, cli_user, screenshot
+from tests.helpers import HubProcess, browser_pair_kiosk, browser_sign_in, cli_user, device_token, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 def test_dashboard_follows_the_hall_live(hub_db, page):
     cli_user(hub_db, "giamsat", "supervisor")
-    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 2)
+    kiosk, counter = device_token(hub_db, "kiosk"), device_token(hub_db, "counter", 2)
     hub = HubProcess(hub_db).start()
     try:
         browser_sign_in(page, hub.url, "giamsat")
@@ -34,7 +34,7 @@ def test_dashboard_follows_the_hall_live(hub_db, page):
 
 def test_admin_renames_a_service_and_kiosk_and_screen_follow(hub_db, browser):
     cli_user(hub_db, "quantri", "admin")
-    kiosk_token = cli_token(hub_db, "kiosk")
+    kiosk_token = device_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     try:
         kiosk = browser.new_page(viewport={"width": 1920, "height": 1080})

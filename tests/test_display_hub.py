@@ -26,7 +26,7 @@ from tests.helpers import (  # noqa: E402
     ROOT,
     DashboardClient,
     HubProcess,
-    cli_token,
+    device_token,
     free_port,
     init_hall,
     run_cli,
@@ -55,8 +55,8 @@ class Hub(HubProcess):
     def __init__(self, directory):
         super().__init__(directory / "hall.db")
         run_cli("init", db=self.db)
-        self.kiosk, self.counter = cli_token(self.db, "kiosk"), cli_token(self.db, "counter", 2)
-        self.supervisor = cli_token(self.db, "supervisor")
+        self.kiosk, self.counter = device_token(self.db, "kiosk"), device_token(self.db, "counter", 2)
+        self.supervisor = device_token(self.db, "supervisor")
 
     def call_next(self, service="HT"):
         """Issue a ticket at the kiosk and call it to counter 2; return its number."""
@@ -197,7 +197,7 @@ def test_the_board_reports_its_health_to_the_dashboard(shared_hub, tmp_path):
 def test_calls_missed_during_a_short_cut_are_said_once_older_ones_only_shown(tmp_path):
     db = init_hall(tmp_path, announcement={"catchup_seconds": 3, "repeat": "once"})  # said once: a shorter wait
     hub = HubProcess(db)
-    kiosk, counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
+    kiosk, counter = device_token(db, "kiosk"), device_token(db, "counter", 1)
     hub.start()
     app, board, speaker = board_on_hub(hub.url, tmp_path)
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from hallclient import Backoff, Keepalive, Link, SeqGuard
-from tests.helpers import cli_token, free_port
+from tests.helpers import device_token, free_port
 
 
 class Recorder:
@@ -52,8 +52,8 @@ def call_next(hub, kiosk, counter_token, counter=2):
 
 @pytest.fixture
 def tokens(hub):
-    return {"kiosk": cli_token(hub.db, "kiosk"), "counter2": cli_token(hub.db, "counter", 2),
-            "counter3": cli_token(hub.db, "counter", 3)}
+    return {"kiosk": device_token(hub.db, "kiosk"), "counter2": device_token(hub.db, "counter", 2),
+            "counter3": device_token(hub.db, "counter", 3)}
 
 
 def test_joins_the_display_room_snapshot_first_then_pushes_in_order(hub, tokens):

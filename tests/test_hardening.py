@@ -16,7 +16,7 @@ from hallserver.core import ascii_number, local_day, normalise_phone
 from hallserver.errors import Busy, ConfigError, Invalid
 from hallserver.services import reports
 from hallserver.store import open_store
-from tests.helpers import bearer, cli_token, run_cli, small_hall_mapping
+from tests.helpers import bearer, device_token, run_cli, small_hall_mapping
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def locked_db(hub_db):
 
 @pytest.mark.hub
 def test_reads_go_on_while_another_process_holds_the_write_lock(hub, hub_db, locked_db):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     screen = socketio.Client(reconnection=False)
     screen.connect(hub.url, transports=["websocket"])
     disconnects = []
@@ -183,7 +183,7 @@ def test_api_405s_say_what_is_allowed(client):
 def test_a_body_over_the_limit_is_refused_however_it_is_sent(hub, hub_db):
     import requests
 
-    admin, kiosk = cli_token(hub_db, "admin"), cli_token(hub_db, "kiosk")
+    admin, kiosk = device_token(hub_db, "admin"), device_token(hub_db, "kiosk")
     rows = "\n".join(["code,name,phone,service,slot"] + [f"IMP{index:04d},Nguyễn Văn An,0912345678,HT,2026-12-01T08:00"
                                                             for index in range(400)])
     body = rows.encode()

@@ -9,14 +9,14 @@ import time
 import pytest
 import requests
 
-from tests.helpers import DisplayClient, HubProcess, bearer, cli_token, run_cli
+from tests.helpers import DisplayClient, HubProcess, bearer, device_token, run_cli
 
 pytestmark = pytest.mark.hub
 
 
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
 def test_real_client_hears_a_call_over_websocket(hub_db, async_mode):
-    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 2)
+    kiosk, counter = device_token(hub_db, "kiosk"), device_token(hub_db, "counter", 2)
     hub = HubProcess(hub_db, async_mode=async_mode).start()
     try:
         display = DisplayClient(hub.url)
@@ -39,7 +39,7 @@ def without_estimates(services):
 
 
 def test_state_survives_a_restart(hub_db):
-    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
+    kiosk, counter = device_token(hub_db, "kiosk"), device_token(hub_db, "counter", 1)
     hub = HubProcess(hub_db).start()
     tokens = [hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
               for _ in range(3)]
@@ -60,7 +60,7 @@ def test_state_survives_a_restart(hub_db):
 
 
 def test_kill_9_loses_no_acknowledged_ticket(hub_db):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     acknowledged, stop = [], threading.Event()
 
@@ -157,7 +157,7 @@ def test_counters_calling_at_once_never_call_a_ticket_twice(hub_db):
 
 
 def test_backup_of_a_live_hub(hub, hub_db, tmp_path):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     for _ in range(5):
         hub.post("/api/v1/tickets", kiosk, {"service": "DD"})
     copy = tmp_path / "backup" / "copy.db"

@@ -15,7 +15,7 @@ from hallserver.core import views
 from hallserver.core.estimates import Estimator
 from hallserver.errors import Busy, Invalid
 from hallserver.store import GroupWriter, Store
-from tests.helpers import HubProcess, bearer, cli_token
+from tests.helpers import HubProcess, bearer, device_token
 
 
 def _raw_exchange(port, request_bytes):
@@ -39,7 +39,7 @@ def _header(lines, name):
 
 @pytest.mark.hub
 def test_an_answer_to_connection_close_says_connection_close(hub, hub_db):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     body = b'{"service": "HT"}'
     lines = _raw_exchange(hub.port, (
         "POST /api/v1/tickets HTTP/1.1\r\nHost: hall\r\nConnection: close\r\n"
@@ -66,7 +66,7 @@ def test_a_keep_alive_answer_keeps_the_connection(hub):
 
 @pytest.mark.hub
 def test_a_session_goes_on_after_a_request_with_connection_close(hub, hub_db):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     session = requests.Session()
     session.headers.update(bearer(kiosk))
     numbers = []
@@ -134,7 +134,7 @@ def assert_gap_free(numbers):
 
 @pytest.mark.hub
 def test_kiosks_at_once_get_unique_gap_free_numbers_each_stored(hub, hub_db):
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     workers, answered, others = kiosks_at_once(hub.url, kiosk, threads=12, per_thread=20)
     for worker in workers:
         worker.join(timeout=120)
@@ -151,7 +151,7 @@ def test_kiosks_at_once_get_unique_gap_free_numbers_each_stored(hub, hub_db):
 @pytest.mark.hub
 def test_kill_9_during_a_burst_loses_no_answered_ticket(hub_db):
     """Twelve kiosks at once share commits; the hub is killed in the middle of the burst."""
-    kiosk = cli_token(hub_db, "kiosk")
+    kiosk = device_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     stop = threading.Event()
     workers, answered, _ = kiosks_at_once(hub.url, kiosk, threads=12, per_thread=1000, stop=stop)

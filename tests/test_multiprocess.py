@@ -4,7 +4,7 @@ background jobs run in one process at a time."""
 
 import pytest
 
-from tests.helpers import DisplayClient, HubProcess, cli_token, wait_until
+from tests.helpers import DisplayClient, HubProcess, device_token, wait_until
 
 pytestmark = pytest.mark.hub
 
@@ -21,7 +21,7 @@ def two_hubs(hub_db, redis_server):
 
 def test_a_call_through_one_process_reaches_screens_desks_and_ticket_pages_on_the_other(hub_db, two_hubs):
     a, b = two_hubs
-    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
+    kiosk, counter = device_token(hub_db, "kiosk"), device_token(hub_db, "counter", 1)
     first = a.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]
     second = a.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]
     screen = DisplayClient(b.url)
@@ -42,7 +42,7 @@ def test_a_call_through_one_process_reaches_screens_desks_and_ticket_pages_on_th
         moved = phone.wait_for("ticket", lambda payload: payload["ticket"]["position"] == 1)
         assert moved["ticket"]["number"] == second["number"]
 
-        counter2 = cli_token(hub_db, "counter", 2)  # counter 1 would be a double press
+        counter2 = device_token(hub_db, "counter", 2)  # counter 1 would be a double press
         assert a.post("/api/v1/counters/2/call-next", counter2).status_code == 200
         assert phone.wait_for("called")["ticket"]["number"] == second["number"]
         phone.wait_for("ticket", lambda payload: payload["ticket"]["status"] == "called")
@@ -54,7 +54,7 @@ def test_a_call_through_one_process_reaches_screens_desks_and_ticket_pages_on_th
 
 def test_a_call_through_the_other_process_reaches_the_first(hub_db, two_hubs):
     a, b = two_hubs
-    kiosk, counter = cli_token(hub_db, "kiosk"), cli_token(hub_db, "counter", 1)
+    kiosk, counter = device_token(hub_db, "kiosk"), device_token(hub_db, "counter", 1)
     ticket = b.post("/api/v1/tickets", kiosk, {"service": "HT"}).json()["ticket"]
     screen = DisplayClient(a.url)
     try:

@@ -281,9 +281,9 @@ def test_the_api_scopes_idempotency_keys_to_the_token(web_app):
 def test_a_running_hub_drops_the_socket_of_a_token_revoked_from_the_command_line(hub, hub_db):
     import socketio as socketio_client
 
-    from tests.helpers import cli_token
+    from tests.helpers import device_token
 
-    token = cli_token(hub_db, "supervisor")
+    token = device_token(hub_db, "supervisor")
     connection = socketio_client.Client(reconnection=False)
     connection.connect(hub.url, transports=["websocket"])
     try:
