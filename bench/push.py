@@ -16,6 +16,9 @@ connected, after the calls, and after the clients have gone.
 """
 
 import asyncio
+import base64
+import hashlib
+import json
 import multiprocessing
 import os
 import queue
@@ -26,6 +29,7 @@ import requests
 from .hub import Hub
 
 clock = time.monotonic
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 
 
 # -- the client processes ----------------------------------------------------------
@@ -59,86 +63,181 @@ class SocketIOScreen:
         await self.client.disconnect()
 
 
-class RawScreen:
-    """The same screen speaking Engine.IO 4 / Socket.IO 5 by hand over one aiohttp websocket.
+def client_frame(text, opcode=0x1):
+    """``text`` as one masked, final WebSocket frame, as a client sends it (RFC 6455 §5.3)."""
+    payload = text.encode("utf-8")
+    size, mask = len(payload), os.urandom(4)
+    if size < 126:
+        header = bytes((0x80 | opcode, 0x80 | size))
+    elif size < 1 << 16:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
+    key = int.from_bytes((mask * (size // 4 + 1))[:size], "big")
+    return header + mask + (int.from_bytes(payload, "big") ^ key).to_bytes(size, "big")
 
-    It decodes only ``called`` events (a prefix test on each frame), so its own CPU cost
-    per frame is a few microseconds: what it measures is closer to the hub's fan-out.
+
+class RawScreen(asyncio.Protocol):
+    """The same screen speaking WebSocket (RFC 6455), Engine.IO 4 and Socket.IO 5 by hand on an
+    asyncio transport: the upgrade handshake (its accept key checked), the Engine.IO open
+    packet, the Socket.IO connect and the ``join`` with its ack, answering pings.
+
+    Frames are parsed where the bytes arrive (``data_received``), with no reader task, queue
+    or wake-up per message: a frame costs the client a few microseconds, so what the bench
+    measures is the hub and the kernel rather than the clients (they share its two cores).
+    Every frame is parsed; ``called`` and ``ticket`` events are decoded (JSON) and timed.
     """
 
-    CALLED = '42["called",'
-    TICKET = '42["ticket",'
+    CALLED = b'42["called",'
+    TICKET = b'42["ticket",'
 
     def __init__(self, url, store, timeout, room="display"):
-        self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        address = url.removeprefix("http://").split("/", 1)[0]
+        self.host, _, port = address.partition(":")
+        self.port = int(port or 80)
+        self.path = "/socket.io/?EIO=4&transport=websocket"
         self.store, self.timeout, self.room = store, timeout, room
-        self.session = self.ws = self.reader = None
+        self.transport = None
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.texts = None      # while connecting: the text frames not yet awaited
+        self.arrived = None    # while connecting: set when a frame (or the end) arrives
         self.messages = 0
         self.tickets = []      # (seq, receive time) of each ``ticket`` frame (ticket pages)
         self.pings = []        # receive times of the hub's pings: their gaps show its stalls
         self.closed = False    # the hub closed the connection before the bench did
+        self.closing = False   # the bench is closing it
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def connection_lost(self, exc):
+        if not self.closing:
+            self.closed = True
+        if self.arrived is not None:
+            self.arrived.set()
+
+    def data_received(self, data):
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.response, self.buffer = bytes(self.buffer[:end]), self.buffer[end + 4:]
+            self.upgraded = True
+            self.arrived.set()
+        buffer, offset = self.buffer, 0
+        while len(buffer) - offset >= 2:
+            first, second = buffer[offset], buffer[offset + 1]
+            size, start = second & 0x7F, offset + 2
+            if size == 126:
+                if len(buffer) - offset < 4:
+                    break
+                size, start = int.from_bytes(buffer[offset + 2:offset + 4], "big"), offset + 4
+            elif size == 127:
+                if len(buffer) - offset < 10:
+                    break
+                size, start = int.from_bytes(buffer[offset + 2:offset + 10], "big"), offset + 10
+            if second & 0x80 or not first & 0x80:
+                raise RuntimeError("the hub sent a masked or fragmented frame")
+            if len(buffer) - start < size:
+                break
+            payload, offset = bytes(buffer[start:start + size]), start + size
+            self.frame(first & 0x0F, payload)
+        del buffer[:offset]
+
+    # -- frames ------------------------------------------------------------------------
+
+    def frame(self, opcode, payload):
+        if opcode == 0x1:
+            if self.texts is not None:
+                self.texts.append(payload)
+                self.arrived.set()
+            else:
+                self.text(payload)
+        elif opcode == 0x8:  # the hub closes: answer, as RFC 6455 asks
+            self.closed = not self.closing
+            self.transport.write(client_frame("", opcode=0x8))
+            self.transport.close()
+        elif opcode == 0x9:
+            self.transport.write(client_frame(payload.decode(), opcode=0xA))
+
+    def text(self, payload):
+        if payload.startswith(b"42"):
+            self.messages += 1
+            if payload.startswith(self.CALLED):
+                now = clock()
+                self.store.setdefault(json.loads(payload[2:])[1]["ticket"]["number"], now)
+            elif payload.startswith(self.TICKET):
+                now = clock()
+                self.tickets.append((json.loads(payload[2:])[1]["seq"], now))
+        elif payload == b"2":
+            self.pings.append(clock())
+            self.send("3")
+
+    def send(self, text):
+        self.transport.write(client_frame(text))
+
+    async def receive(self):
+        """The next text frame, while connecting."""
+        while not self.texts:
+            if self.transport.is_closing():
+                raise ConnectionError("the hub closed the connection")
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), self.timeout)
+        return self.texts.pop(0).decode("utf-8")
+
+    # -- the bench's side ----------------------------------------------------------------
 
     async def connect(self):
-        import json
-
-        import aiohttp
-
-        self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(self.url, timeout=self.timeout, autoping=True)
-        opened = await self.ws.receive_str(timeout=self.timeout)
+        loop = asyncio.get_running_loop()
+        self.texts, self.arrived = [], asyncio.Event()
+        await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port), self.timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
+                              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                              ).encode())
+        await asyncio.wait_for(self.arrived.wait(), self.timeout)
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest())
+        status, *headers = self.response.split(b"\r\n") if self.upgraded else [b"(closed)"]
+        if not status.startswith(b"HTTP/1.1 101") or not any(
+                line.lower().startswith(b"sec-websocket-accept:") and line.split(b":", 1)[1].strip() == accept
+                for line in headers):
+            raise RuntimeError(f"websocket upgrade refused: {status[:80]!r}")
+        opened = await self.receive()
         if not opened.startswith("0"):
             raise RuntimeError(f"expected an Engine.IO open packet, got {opened[:80]!r}")
-        await self.ws.send_str("40")
+        self.send("40")
         while True:
-            frame = await self.ws.receive_str(timeout=self.timeout)
+            frame = await self.receive()
             if frame == "2":  # a busy hub may ping before it acknowledges: answer, as real clients do
                 self.pings.append(clock())
-                await self.ws.send_str("3")
+                self.send("3")
             elif frame.startswith("40"):
                 break
             elif frame.startswith("44"):
                 raise RuntimeError(f"connect refused: {frame[:200]}")
-        await self.ws.send_str('421["join",' + json.dumps({"room": self.room}) + ']')
+        self.send('421["join",' + json.dumps({"room": self.room}) + ']')
         while True:
-            frame = await self.ws.receive_str(timeout=self.timeout)
-            if frame == "2":
-                self.pings.append(clock())
-                await self.ws.send_str("3")
-            elif frame.startswith("431"):
+            frame = await self.receive()
+            if frame.startswith("431"):
                 ack = json.loads(frame[3:])[0]
                 if not ack.get("ok"):
                     raise RuntimeError(f"join refused: {ack!r}")
                 break
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        import json
-
-        import aiohttp
-
-        async for message in self.ws:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                break
-            frame = message.data
-            if frame.startswith("42"):
-                self.messages += 1
-            if frame.startswith(self.CALLED):
-                now = clock()
-                self.store.setdefault(json.loads(frame[2:])[1]["ticket"]["number"], now)
-            elif frame.startswith(self.TICKET):
-                self.tickets.append((json.loads(frame[2:])[1]["seq"], clock()))
-            elif frame == "2":
-                self.pings.append(clock())
-                await self.ws.send_str("3")
-        self.closed = True
+            self.text(frame.encode("utf-8"))
+        # from now on each frame is handled where it arrives
+        pending, self.texts = self.texts, None
+        for payload in pending:
+            self.text(payload)
 
     async def disconnect(self):
-        if self.reader is not None:
-            self.reader.cancel()
-        if self.ws is not None:
-            await self.ws.close()
-        if self.session is not None:
-            await self.session.close()
+        if self.transport is not None and not self.transport.is_closing():
+            self.closing = True
+            self.transport.write(client_frame("", opcode=0x8))
+            self.transport.close()
 
 
 SCREENS = {"socketio": SocketIOScreen, "raw": RawScreen}

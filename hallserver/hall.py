@@ -202,10 +202,41 @@ class Hall:
     def counter_action(self, counter, action, request_id=None, user=None, **arguments):
         """Run a counter action; a repeated ``request_id`` returns the first answer, doing nothing.
         A signed-in ``user`` acts only at a counter that is free (it becomes theirs) or theirs:
-        while someone else works it, 409 ``counter_taken`` (see ``take_over_counter``)."""
+        while someone else works it, 409 ``counter_taken`` (see ``take_over_counter``).
+
+        Every screen waits for what comes before its ``called`` frame, so the answer (the
+        ticket with its estimate, the desk) is built after the commit and after those frames,
+        still under the store's lock: nothing else of this process commits in between, and the
+        answer shows the hall as the action left it. With a ``request_id``, the action's own
+        transaction records the request with what its answer is built from (a repeat never
+        acts again); the answer is stored, durably, before it is given, and the first one
+        stored is every repeat's (this request's, or a repeat's when this process stopped
+        before storing it: it is then built when the repeat comes)."""
         if action not in COUNTER_ACTIONS:
             raise Invalid(f"Thao tác không hợp lệ {action!r}", f"Unknown action {action!r}", code="unknown_action")
         function = COUNTER_ACTIONS[action]
+        unanswered = "unanswered"  # the recorded response of a request whose answer is not stored yet
+
+        def answer_of(db, config, now, done, ticket, estimator):
+            if ticket is None and done["ticket"] is not None:
+                ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [done["ticket"]]), None)
+            answer = {
+                "seq": done["seq"],
+                "ticket": views.staff_ticket(config, ticket, now, estimator) if ticket else None,
+                "counter": views.counter_state(db, config, counter, now, estimator),
+            }
+            if "undone" in done:
+                answer["undone"] = done["undone"]
+            return answer
+
+        def first_answer(db, config, now, response):
+            recorded = json.loads(response)
+            if unanswered not in recorded:
+                return recorded
+            answer = answer_of(db, config, now, recorded[unanswered], None, Estimator(db, config, now))
+            db.execute("UPDATE requests SET response = ? WHERE counter = ? AND request_id = ?",
+                       [json.dumps(answer, ensure_ascii=False), counter, request_id])
+            return answer
 
         def run(db, config, now, **ignored):
             if request_id is not None:
@@ -213,26 +244,42 @@ class Hall:
                     "SELECT response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
                 ).fetchone()
                 if row:
-                    return core.Outcome(json.loads(row[0]), [])
+                    return core.Outcome(first_answer(db, config, now, row[0]), [])
             if user is not None:
                 users.claim_counter(db, user=user, counter=counter, now=now)
             outcome = function(db, config, now=now, counter=counter, **arguments)
-            estimator = Estimator(db, config, now)
             ticket = outcome.result if isinstance(outcome.result, dict) else None
-            response = {
-                "seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
-                "ticket": views.staff_ticket(config, ticket, now, estimator) if ticket else None,
-                "counter": views.counter_state(db, config, counter, now, estimator),
-            }
+            done = {"seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
+                    "ticket": ticket["id"] if ticket else None}
             if action == "undo":
-                response["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]}
-                                      for event in outcome.events]
+                done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]}
+                                  for event in outcome.events]
             if request_id is not None:
                 db["requests"].insert({"counter": counter, "request_id": request_id, "action": action,
-                                       "response": json.dumps(response, ensure_ascii=False), "at": now})
-            return core.Outcome(response, outcome.events)
+                                       "response": json.dumps({unanswered: done}, ensure_ascii=False), "at": now})
+            return core.Outcome((done, ticket, now), outcome.events)
 
-        return self.perform(run)
+        def store_answer(db, config, now):
+            if db.execute("UPDATE requests SET response = ? WHERE counter = ? AND request_id = ? AND response = ?",
+                          [json.dumps(answer, ensure_ascii=False), counter, request_id, recorded]).rowcount:
+                return core.Outcome(answer, [])
+            row = db.execute("SELECT response FROM requests WHERE counter = ? AND request_id = ?",
+                             [counter, request_id]).fetchone()
+            return core.Outcome(first_answer(db, config, now, row[0]), [])  # another process answered it first
+
+        # Nothing else of this process commits until the answer is given: it shows the hall as
+        # the action left it, and the counter's desk hears its pushed state after its answer.
+        with self.store.lock:
+            result = self.perform(run)
+            if isinstance(result, dict):
+                return result  # a repeat: the first answer
+            done, ticket, moment = result
+            answer = self.read(lambda db, config, now: answer_of(db, config, moment, done, ticket,
+                                                                 self.estimator(db, config, moment)))
+            if request_id is None:
+                return answer
+            recorded = json.dumps({unanswered: done}, ensure_ascii=False)
+            return self.perform(store_answer)  # stored, durably, before it is given
 
     def cancel(self, track_token):
         def respond(db, config, now, outcome):

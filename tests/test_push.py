@@ -400,3 +400,48 @@ def test_the_hub_accepts_websockets_without_compression_even_when_offered(callin
         assert ws.recv().startswith("0{")
     finally:
         ws.close()
+
+
+def test_the_called_event_is_published_before_the_counters_answer_is_built(hall, monkeypatch):
+    """Every screen waits for what comes before its ``called`` frame: the counter's answer
+    (its desk, the ticket's estimate) is built after the event is published."""
+    order = []
+    hall.subscribe(lambda events, db, config, now: order.extend(event.type for event in events))
+    desk = views.counter_state
+    monkeypatch.setattr(views, "counter_state", lambda *a, **k: order.append("answer") or desk(*a, **k))
+    hall.issue_ticket("HT")
+    order.clear()
+
+    answer = hall.counter_action(1, "call-next", request_id="press-1")
+    assert order == ["called", "answer"]
+    assert answer["ticket"]["number"] == "1001" and answer["ticket"]["status"] == "called"
+    assert answer["counter"]["current"]["number"] == "1001" and answer["seq"] == hall.state()["seq"]
+
+
+def test_a_repeat_answers_a_call_whose_answer_was_lost_before_it_was_stored(hall, monkeypatch):
+    """The action and its request are one commit; when the answer could not be built after it
+    (the process stopped), the repeated request_id calls nobody else: it is answered with the
+    ticket the first press called, and every later repeat gets exactly that answer."""
+    published = []
+    hall.subscribe(lambda events, db, config, now: published.extend(
+        event.data["number"] for event in events if event.type == "called"))
+    for _ in range(2):
+        hall.issue_ticket("HT")
+    desk = views.counter_state
+
+    def stops(*arguments, **keywords):
+        raise RuntimeError("the hub stopped here")
+
+    monkeypatch.setattr(views, "counter_state", stops)
+    with pytest.raises(RuntimeError):
+        hall.counter_action(1, "call-next", request_id="press-1")
+    assert published == ["1001"]  # committed and on the screens
+    monkeypatch.setattr(views, "counter_state", desk)
+
+    again = hall.counter_action(1, "call-next", request_id="press-1")
+    assert again["ticket"]["number"] == "1001" and again["counter"]["current"]["number"] == "1001"
+    assert hall.counter_action(1, "call-next", request_id="press-1") == again
+    assert published == ["1001"]
+    hall.clock.advance(300)  # served: the next press is not a double press
+    assert hall.counter_action(1, "call-next", request_id="press-2")["ticket"]["number"] == "1002"
+    assert hall.counter_action(1, "call-next", request_id="press-1") == again
