@@ -123,25 +123,32 @@ def test_a_paused_counter_is_expected_back(tmp_path, monday):
 
 
 
-def test_a_service_split_over_its_counters_follows_the_day(tmp_path, monday):
-    """Counter 2 serves HT and CT but spent the day on CT (each counter takes the oldest of
-    its services): a new CT ticket waits behind few of the HT tickets ahead, not half."""
-    hall = make_hall(tmp_path, monday, services=[dict(HT, service_minutes=5), dict(CT, service_minutes=5)],
-                     counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["CT", "HT"]}])
-    for _ in range(10):
-        hall.issue_ticket("CT")
-    for _ in range(10):
-        serve(hall, monday, 2, minutes=5)
-    for _ in range(10):
-        hall.issue_ticket("HT")
-    for _ in range(10):
-        serve(hall, monday, 1, minutes=5)
-    learned = estimator(hall).learned
-    assert learned.served == {("CT", 2): 10, ("HT", 1): 10}
-    for _ in range(10):
-        hall.issue_ticket("HT")
-    # Half the ten HT tickets at counter 2 would be about 5 × 5.5 minutes before the CT one.
-    assert new_ticket(hall, "CT").minutes < 22
+def test_a_service_split_over_its_counters_follows_the_day(tmp_path):
+    """Counter 2 serves HT and CT. Ten HT tickets wait, older than a new CT ticket, so
+    counter 2 takes some before it (each counter takes the oldest of its services); how
+    many follows the day too: fewer where counter 2 spent the day on CT than where it
+    spent it on HT."""
+    waits = {}
+    for day in ("CT", "HT"):
+        clock = Clock(hall_time(2026, 11, 30, 9, 0))
+        hall = make_hall(tmp_path / day, clock, services=[dict(HT, service_minutes=5), dict(CT, service_minutes=5)],
+                         counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["CT", "HT"]}])
+        for _ in range(10):
+            hall.issue_ticket(day)
+        for _ in range(10):
+            serve(hall, clock, 2, minutes=5)
+        for _ in range(10):
+            hall.issue_ticket("HT")
+        for _ in range(10):
+            serve(hall, clock, 1, minutes=5)
+        assert estimator(hall).learned.served == {(day, 2): 10, ("HT", 1): 10}
+        for _ in range(10):
+            hall.issue_ticket("HT")
+        waits[day] = new_ticket(hall, "CT").minutes
+    assert waits["CT"] < waits["HT"]
+    # Counter 2 taking half the HT tickets first (their ages alone) is about 29 minutes; going
+    # by the day alone, about 15.
+    assert 18 < waits["CT"] < 27
 
 
 def test_breaks_to_come_leave_out_counters_that_had_theirs(tmp_path, monday):
@@ -293,3 +300,22 @@ def test_arrival_rates_kept_up_to_date_are_the_ones_a_fresh_read_gives(tmp_path,
         assert kept == fresh, index
         seen.add(kept["HT"])
     assert len(seen) > 100    # the rates did move
+
+
+def test_a_counter_of_two_services_works_on_the_older_line_first(tmp_path):
+    """Counter 1 serves HT and CT, counter 2 only CT; both halls have 8 HT and 8 CT tickets
+    waiting. Each counter takes the oldest ticket of its services: where the CT tickets came
+    first, counter 1 shares them with counter 2 before it reaches the HT line; where they came
+    last, counter 2 works them off while counter 1 serves the older HT line. A new HT ticket
+    waits less in the second hall."""
+    waits = {}
+    for first in ("CT", "HT"):
+        clock = Clock(hall_time(2026, 11, 30, 9, 0))
+        hall = make_hall(tmp_path / first, clock, services=[dict(HT, service_minutes=9), dict(CT, service_minutes=5)],
+                         counters=[{"number": 1, "services": ["HT", "CT"]}, {"number": 2, "services": ["CT"]}])
+        for service in (first, "CT" if first == "HT" else "HT"):
+            for _ in range(8):
+                hall.issue_ticket(service)
+            clock.advance(30 * 60)
+        waits[first] = new_ticket(hall, "HT").minutes
+    assert waits["HT"] < waits["CT"]

@@ -10,14 +10,17 @@ it, in the hall's working time:
   service running longer than usual counts while it runs), times the counter's own pace
   (learned per counter), with the no-shows' shorter cycle (learned rate and length);
 - so each counter that serves the ticket's service first works through its part of the
-  other services' tickets ahead (each service's calls split over its counters as today's
-  calls did, from their speeds early in the day), then joins the others on this service's line, where the
+  other services' tickets ahead, then joins the others on this service's line, where the
   tickets ahead go to whichever counter is free first: a free counter at once, a busy one
   when its citizen is likely done (long tails: one that took long is not nearly done; as a
   few equally likely moments, since the first of several busy counters to be free comes
   sooner than the soonest of their means), a paused one after the day's usual pause;
   breaks to come follow the last day's pauses at the same clock time, for the counters
   that have not paused within those hours;
+- a counter's part of another service's tickets ahead is, for a normal ticket, half how
+  the lines now waiting would be worked through oldest first (``OldestFirst``: a counter
+  whose other line is younger leaves most of it to that line's other counters) and half
+  how today's calls split (from the counters' speeds early in the day);
 - priority tickets (for a normal ticket; at most ``policy.priority_streak`` in a row) come
   in ahead at the hall's priority share of the last hour applied to the service's own
   arrivals, transfers and reinstated no-shows at the hall's rate spread over its services
@@ -65,6 +68,7 @@ PAUSE_HORIZON_SECONDS = 2 * 3600   # breaks to come: the next two hours of the d
 PAUSE_WEIGHT = 0.5          # how much of the breaks to come the estimate counts (calibrated)
 SPREAD_PRIOR = 0.6          # coefficient of variation of one cycle, before today shows its own
 MODEL_ERROR = 0.16          # relative error the model makes beyond the service times' spread
+OLDEST_FIRST_WEIGHT = 0.5   # the oldest-first split against the day's (calibrated on bench/simulate.py)
 FREE_QUANTILES = 4          # a busy counter's time left, as this many equally likely values
 RANGE_Z = 1.1               # about 8 in 10 calls inside the range on bench/simulate.py
 
@@ -373,6 +377,96 @@ def _first_reaching(lanes, base, needed, booked):
     return math.inf
 
 
+class OldestFirst:
+    """Which counter takes the tickets waiting now when each takes the oldest ticket across
+    its services: worked out once per moment, for every line at once.
+
+    Each line's tickets are taken as spread evenly over the time since its oldest was issued
+    (``lines``: {service: (waiting, seconds since the oldest)}). A line's *front* is the age
+    of its next ticket; a counter (from ``starts``: minutes until it can call) works on the
+    line with the oldest front among its services, and lines whose fronts meet move on
+    together, the counters that reach them sharing their time by the work in each (a fluid
+    of the oldest-first policy). That is a few phases, one per counter starting, line worked
+    through or two fronts meeting: O(services + counters) each, whatever the length of the
+    lines. So a counter of two services whose other line is younger leaves most of it to
+    that line's other counters."""
+
+    EPSILON = 1.0   # seconds of age within which two fronts are one
+
+    def __init__(self, lines, counters, starts, cycles):
+        spans = {code: max(60.0, span) for code, (count, span) in lines.items() if count > 0}
+        density = {code: lines[code][0] / span for code, span in spans.items()}   # tickets a second of age
+        front = dict(spans)   # the age of each line's next ticket, in seconds: 0 once worked through
+        # each counter's (service, cycle, work a second of the line's age) of the lines waiting
+        desks = [(counter, starts[counter], [(code, cycles[(code, counter)], density[code] * cycles[(code, counter)])
+                                             for code in codes if code in density])
+                 for counter, codes in counters.items()]
+        self.taken = {}       # service → {counter: tickets of it the counter calls}
+        clock = 0.0
+        for _ in range(4 * (len(front) + len(counters)) + 8):
+            groups = _groups({code: age for code, age in front.items() if age > self.EPSILON}, self.EPSILON)
+            if not groups:
+                break
+            group_of = {code: index for index, codes in enumerate(groups) for code in codes}
+            calls, shares = [0.0] * len(groups), []   # tickets a minute each group's counters call
+            for counter, start, desk in desks:
+                if start > clock + 1e-9:
+                    continue
+                group = min((group_of.get(code, math.inf) for code, _, _ in desk), default=math.inf)
+                if group == math.inf:
+                    continue
+                serving = [item for item in desk if group_of.get(item[0]) == group]
+                total = sum(work for _, _, work in serving)
+                for code, cycle, work in serving:   # its time shared by the work in each line
+                    shares.append((counter, code, work / total / cycle))
+                    calls[group] += work / total / cycle
+            speeds = [count / sum(density[code] for code in codes)   # seconds of age a minute
+                      for codes, count in zip(groups, calls, strict=True)]
+            ages = [front[codes[0]] for codes in groups]
+            length = min([age / speed for age, speed in zip(ages, speeds, strict=True) if speed > 0] + [math.inf])
+            for index in range(len(groups) - 1):
+                closing = speeds[index] - speeds[index + 1]
+                if closing > 0:   # the older line's front catches up with the younger's
+                    length = min(length, (ages[index] - ages[index + 1]) / closing)
+            length = min([start - clock for _, start, _ in desks if start > clock + 1e-9] + [length])
+            if length == math.inf:
+                break
+            for counter, code, rate in shares:
+                line = self.taken.setdefault(code, {})
+                line[counter] = line.get(counter, 0.0) + rate * length
+            for code, index in group_of.items():
+                front[code] = max(0.0, front[code] - speeds[index] * length)
+            clock += length
+
+    def share(self, service, counter, usual):
+        """The part of the waiting tickets of ``service`` that ``counter`` takes: half as the
+        lines are worked through oldest first, half ``usual`` (the day's split), which knows
+        what the lines' ages do not (breaks, tickets still to come, a counter's habits);
+        ``usual`` for a line nobody works on."""
+        total = sum(self.taken.get(service, {}).values())
+        if total <= 0:
+            return usual
+        return OLDEST_FIRST_WEIGHT * self.taken[service].get(counter, 0.0) / total + (1 - OLDEST_FIRST_WEIGHT) * usual
+
+
+def _two_figures(count):
+    """``count`` rounded to two significant figures (178 → 180)."""
+    step = 10 ** max(0, len(str(count)) - 2)
+    return step * round(count / step)
+
+
+def _groups(fronts, epsilon):
+    """[[service, ...]]: the lines whose fronts (ages) are within ``epsilon``, oldest first."""
+    groups, last = [], None
+    for code, age in sorted(fronts.items(), key=lambda item: -item[1]):
+        if groups and last - age <= epsilon:
+            groups[-1].append(code)
+        else:
+            groups.append([code])
+            last = age
+    return groups
+
+
 # -- the estimator ----------------------------------------------------------------------------
 
 class RecentArrivals:
@@ -540,6 +634,10 @@ class Estimator:
             self._learned = dataclasses.replace(day, service_minutes=dict(day.service_minutes),
                                                 service_weight=dict(day.service_weight))
             self._count_services_in_progress(self._learned)
+            # Read with it (a push round reads what the day learned before its views): only a
+            # ticket called, moved or gone changes them, and the owner of shared figures renews
+            # them all then.
+            self.oldest_waiting = self._reuse("oldest waiting", self._read_oldest_waiting)
         return self._learned
 
     def _count_services_in_progress(self, learned):
@@ -732,6 +830,9 @@ class Estimator:
         time the tickets coming in ahead take, [(its share of another service's calls, that
         service's cycle, the service)], the cycle of ``service``)."""
         shares = self._shares()
+        # A normal ticket's turn comes after the older tickets of the other lines: which
+        # counter takes those follows the lines' ages too (OldestFirst).
+        oldest_first = self.oldest_first() if kind == "normal" else None
         arrivals = self.arrivals_ahead()
         streak = self.config.policy.priority_streak
         parts = []
@@ -746,7 +847,8 @@ class Estimator:
                 share = shares.get((code, counter.number), 0.0)
                 cycle = self._cycle(code, counter.number)
                 if code != service:
-                    others.append((share, cycle, code))
+                    others.append((oldest_first.share(code, counter.number, share) if oldest_first else share,
+                                   cycle, code))
                 priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
                 rate = 0.0 if kind == "requeued" else requeued_rate
                 if kind == "normal":
@@ -755,6 +857,43 @@ class Estimator:
             busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
             parts.append((start, busy, others, self._cycle(service, counter.number)))
         return parts
+
+    def oldest_first(self):
+        """``OldestFirst`` for the lines waiting now (worked out once)."""
+        return self._memo("oldest first", None, self._compute_oldest_first)
+
+    def _compute_oldest_first(self):
+        oldest = self.learned and self.oldest_waiting   # read with what the day learned
+        counters, starts, cycles = {}, {}, {}
+        for counter in self.config.counters:
+            start = self._free_in(counter)
+            if start is None:
+                continue
+            counters[counter.number], starts[counter.number] = counter.services, round(4 * start) / 4
+            for code in counter.services:
+                cycles[(code, counter.number)] = self._cycle(code, counter.number)
+        # The lines at two significant figures, their ages to the minute and the counters'
+        # starts to the quarter minute: a split that a burst's requests share. A line that was
+        # empty when the oldest were read holds tickets of the last seconds (the figures hold
+        # for a few): a minute old.
+        lines = {code: (_two_figures(count), 60 * round((self.now - (oldest.get(code) or self.now)) / 60))
+                 for code, count in self.waiting.items() if count > 0}
+        key = (tuple(lines.items()), tuple(starts.items()), tuple(cycles.items()))
+        known = self._reuse("oldest first", dict)
+        if key not in known:
+            if len(known) > 50:
+                known.clear()
+            known[key] = OldestFirst(lines, counters, starts, cycles)
+        return known[key]
+
+    def _read_oldest_waiting(self):
+        """{service: when its oldest waiting ticket (not transferred in nor reinstated, which
+        go first) was issued, or None}: one index lookup a service."""
+        one = ("SELECT ?, (SELECT issued_at FROM tickets WHERE status = 'waiting' AND day = ? AND service = ?"
+               " AND requeued_at IS NULL ORDER BY id LIMIT 1)")
+        codes, today = [service.code for service in self.config.services], local_day(self.config, self.now)
+        return dict(self.db.execute(" UNION ALL ".join([one] * len(codes)),
+                                    [value for code in codes for value in (code, today, code)]).fetchall())
 
     def _working_until_closure(self):
         """Working minutes from now to the end of today's current period when another
