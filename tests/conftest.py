@@ -14,8 +14,8 @@ from tests.helpers import (
     RedisServer,
     demo_app,
     hall_time,
+    init_database,
     make_token,
-    run_cli,
     small_hall_mapping,
 )
 
@@ -103,7 +103,7 @@ def web_app(tmp_path, clock):
 @pytest.fixture
 def hub_db(tmp_path):
     db = tmp_path / "hub.db"
-    run_cli("init", db=db)
+    init_database(db)
     return db
 
 

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 import requests
 import socketio
+from click.testing import CliRunner
 
+from hallserver.cli import cli
 from hallserver.config import demo_mapping, parse_config
 from hallserver.core.procedures import demo_procedures
 from hallserver.hall import Hall
@@ -192,8 +194,16 @@ def init_hall(tmp_path, **sections):
     db = tmp_path / "hall.db"
     config = tmp_path / "hall.toml"
     config.write_text(hall_toml(**sections), encoding="utf-8")
-    run_cli("init", "--config", str(config), db=db)
+    init_database(db, "--config", str(config))
     return db
+
+
+def init_database(db, *arguments):
+    """``hallserver init [arguments]`` on ``db`` (the demo hall without ``--config``): the real
+    command, run in this process by click's runner, without a second of interpreter start.
+    The command as a process has its own tests (test_config.py)."""
+    result = CliRunner().invoke(cli, ["init", *arguments], env={"HALL_DB": str(db)}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
 
 
 # -- tokens and accounts ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.helpers import FakeNetworkPrinter, browser_pair_kiosk, hub_with_tokens, run_cli, screenshot
+from tests.helpers import FakeNetworkPrinter, browser_pair_kiosk, hub_with_tokens, init_database, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -24,7 +24,7 @@ def kiosk_hub(tmp_path, monkeypatch):
 
     def start(printer):
         db = tmp_path / "hall.db"
-        run_cli("init", db=db)
+        init_database(db)
         monkeypatch.setenv("HALL_PRINTER", printer.spec)
         hub = hub_with_tokens(db).start()
         hub.printer = printer

@@ -32,7 +32,7 @@ from counter_client.screen import CounterView, Screen, plain, status_line
 from counter_client.transport import ActionResult, HubClient
 from hallclient import Backoff
 from hallserver.store import open_store
-from tests.helpers import HT, ROOT, HubProcess, init_hall, make_token, run_cli
+from tests.helpers import HT, ROOT, HubProcess, init_database, init_hall, make_token
 
 # -- keys -------------------------------------------------------------------------------
 
@@ -777,7 +777,7 @@ def create_tokens(db, *counters):
 def shared_hub(tmp_path_factory):
     """One hub for the tests that do not stop it; each uses counters no other test uses."""
     db = tmp_path_factory.mktemp("counter_hub") / "hub.db"
-    run_cli("init", db=db)
+    init_database(db)
     hub = HubProcess(db)
     hub.tokens = create_tokens(db, 2, 3, 4, 5, 6)
     hub.kiosk = hub.tokens["kiosk"]

@@ -28,8 +28,8 @@ from tests.helpers import (  # noqa: E402
     HubProcess,
     device_token,
     free_port,
+    init_database,
     init_hall,
-    run_cli,
     write_pack,
 )
 
@@ -54,7 +54,7 @@ class Hub(HubProcess):
 
     def __init__(self, directory):
         super().__init__(directory / "hall.db")
-        run_cli("init", db=self.db)
+        init_database(self.db)
         self.kiosk, self.counter = device_token(self.db, "kiosk"), device_token(self.db, "counter", 2)
         self.supervisor = device_token(self.db, "supervisor")
 

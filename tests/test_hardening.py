@@ -16,7 +16,7 @@ from hallserver.core import ascii_number, local_day, normalise_phone
 from hallserver.errors import Busy, ConfigError, Invalid
 from hallserver.services import reports
 from hallserver.store import open_store
-from tests.helpers import bearer, device_token, run_cli, small_hall_mapping
+from tests.helpers import bearer, device_token, init_database, run_cli, small_hall_mapping
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_reads_go_on_while_another_process_holds_the_write_lock(hub, hub_db, loc
 
 
 def test_a_store_write_waits_a_bounded_time_then_refuses(tmp_path):
-    run_cli("init", db=tmp_path / "hall.db")
+    init_database(tmp_path / "hall.db")
     store = open_store(tmp_path / "hall.db")
     store.write_wait_seconds = 0.3
     other = sqlite3.connect(tmp_path / "hall.db", timeout=0, isolation_level=None)
