@@ -5,7 +5,7 @@ near-turn threshold, and a cost that does not grow with the line."""
 import pytest
 
 from hallserver.config import parse_config
-from hallserver.core.estimates import Estimator
+from hallserver.core.estimates import Estimator, OldestFirst
 from hallserver.errors import ConfigError
 from hallserver.hall import Hall
 from hallserver.store import open_store
@@ -319,3 +319,18 @@ def test_a_counter_of_two_services_works_on_the_older_line_first(tmp_path):
             clock.advance(30 * 60)
         waits[first] = new_ticket(hall, "HT").minutes
     assert waits["HT"] < waits["CT"]
+
+
+def test_a_counter_reaches_its_younger_line_once_its_older_one_is_as_young():
+    """Oldest first, worked out for the lines at once: 8 HT tickets over the last hour, 20 CT
+    over the last half hour; counter 1 serves both, counter 2 only CT. Counter 1 takes HT
+    tickets while they are older than CT's next; the first CT tickets are counter 2's, and
+    counter 1 takes some only once its HT line is as young as the CT line."""
+    lines = OldestFirst({"HT": (8, 3600), "CT": (20, 1800)}, {1: ("HT", "CT"), 2: ("CT",)}, {1: 0.0, 2: 0.0},
+                        {("HT", 1): 9.0, ("CT", 1): 5.0, ("CT", 2): 5.0})
+    early = lines.taken_before("HT", 4)        # until 4 HT tickets are called
+    assert early["HT"][1] > 3 and early["CT"][2] > 5 and early["CT"].get(1, 0) == 0
+    late = lines.taken_before("HT", 8)         # until the whole HT line is
+    assert late["CT"][1] > 2
+    assert lines.share("CT", 1, 0.5, early) == 0.25   # half none, half the day's split
+    assert 0.25 < lines.share("CT", 1, 0.5, late) < 0.5

@@ -401,7 +401,10 @@ class OldestFirst:
         desks = [(counter, starts[counter], [(code, cycles[(code, counter)], density[code] * cycles[(code, counter)])
                                              for code in codes if code in density])
                  for counter, codes in counters.items()]
-        self.taken = {}       # service → {counter: tickets of it the counter calls}
+        self.spans, self.counts = spans, {code: lines[code][0] for code in spans}
+        # (minutes, {service: (front, seconds of age a minute)}, [(counter, service, calls a minute)])
+        self.phases = []
+        self._taken = {}
         clock = 0.0
         for _ in range(4 * (len(front) + len(counters)) + 8):
             groups = _groups({code: age for code, age in front.items() if age > self.EPSILON}, self.EPSILON)
@@ -431,22 +434,45 @@ class OldestFirst:
             length = min([start - clock for _, start, _ in desks if start > clock + 1e-9] + [length])
             if length == math.inf:
                 break
-            for counter, code, rate in shares:
-                line = self.taken.setdefault(code, {})
-                line[counter] = line.get(counter, 0.0) + rate * length
+            self.phases.append((length, {code: (front[code], speeds[index]) for code, index in group_of.items()},
+                                shares))
             for code, index in group_of.items():
                 front[code] = max(0.0, front[code] - speeds[index] * length)
             clock += length
 
-    def share(self, service, counter, usual):
+    def taken_before(self, service, ahead):
+        """{service: {counter: tickets of it the counter calls}} until the ``ahead`` tickets
+        of ``service`` that go first are called (to the tenth of its line: the tickets of a
+        push round share a few)."""
+        tenth = min(10, math.ceil(10 * ahead / self.counts[service])) if service in self.counts else 10
+        key = (service, tenth)
+        if key not in self._taken:
+            target = self.spans[service] * (1 - tenth / 10) if service in self.spans else 0.0
+            taken = self._taken[key] = {}
+            for length, fronts, shares in self.phases:
+                age, speed = fronts.get(service, (0.0, 0.0))
+                if speed > 0 and age <= target + self.EPSILON:
+                    break
+                part = (age - target) / speed if speed > 0 and age - speed * length <= target else length
+                for counter, code, rate in shares:
+                    line = taken.setdefault(code, {})
+                    line[counter] = line.get(counter, 0.0) + rate * part
+                if part < length:
+                    break
+        return self._taken[key]
+
+    def share(self, service, counter, usual, taken):
         """The part of the waiting tickets of ``service`` that ``counter`` takes: half as the
-        lines are worked through oldest first, half ``usual`` (the day's split), which knows
-        what the lines' ages do not (breaks, tickets still to come, a counter's habits);
-        ``usual`` for a line nobody works on."""
-        total = sum(self.taken.get(service, {}).values())
-        if total <= 0:
-            return usual
-        return OLDEST_FIRST_WEIGHT * self.taken[service].get(counter, 0.0) / total + (1 - OLDEST_FIRST_WEIGHT) * usual
+        lines are worked through oldest first (``taken``: ``taken_before``, or the whole
+        way through when nobody takes any by then), half ``usual`` (the day's split), which
+        knows what the lines' ages do not (breaks, tickets still to come, a counter's
+        habits); ``usual`` for a line nobody works on."""
+        for calls in (taken, self.taken_before(None, 0)):
+            total = sum(calls.get(service, {}).values())
+            if total > 0:
+                mine = calls[service].get(counter, 0.0) / total
+                return OLDEST_FIRST_WEIGHT * mine + (1 - OLDEST_FIRST_WEIGHT) * usual
+        return usual
 
 
 def _two_figures(count):
@@ -788,9 +814,16 @@ class Estimator:
         to whichever counter is free first."""
         available = 1.0 - PAUSE_WEIGHT * self.learned.paused_share
         lanes = []     # (minutes until it takes this service's line, tickets of it per minute, chance)
-        for starts, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service, kind):
+        # A normal ticket's turn comes after the older tickets of the other lines: which
+        # counter takes those follows the lines' ages too (OldestFirst).
+        oldest_first = self.oldest_first() if kind == "normal" else None
+        taken = oldest_first.taken_before(service, ahead.get(service, 0)) if oldest_first else None
+        for number, starts, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service,
+                                                              kind):
             other = 0.0
             for share, code_cycle, code in others:
+                if taken is not None:
+                    share = oldest_first.share(code, number, share, taken)
                 other += ahead.get(code, 0) * share * code_cycle
             for start, chance in starts:
                 lanes.append(((start + other / available) / (1 - busy), available * (1 - busy) / cycle, chance))
@@ -825,14 +858,11 @@ class Estimator:
 
     def _lane_parts(self, service, kind):
         """The parts of each lane of ``service`` that do not depend on who is ahead, per
-        counter that serves it and is in service: ((minutes until it is free, chance), ...)
+        counter that serves it and is in service: its number, ((minutes until it is free, chance), ...)
         (``_free_in_spread``), share of its
         time the tickets coming in ahead take, [(its share of another service's calls, that
         service's cycle, the service)], the cycle of ``service``)."""
         shares = self._shares()
-        # A normal ticket's turn comes after the older tickets of the other lines: which
-        # counter takes those follows the lines' ages too (OldestFirst).
-        oldest_first = self.oldest_first() if kind == "normal" else None
         arrivals = self.arrivals_ahead()
         streak = self.config.policy.priority_streak
         parts = []
@@ -847,15 +877,14 @@ class Estimator:
                 share = shares.get((code, counter.number), 0.0)
                 cycle = self._cycle(code, counter.number)
                 if code != service:
-                    others.append((oldest_first.share(code, counter.number, share) if oldest_first else share,
-                                   cycle, code))
+                    others.append((share, cycle, code))
                 priority_rate, requeued_rate = arrivals.get(code, (0.0, 0.0))
                 rate = 0.0 if kind == "requeued" else requeued_rate
                 if kind == "normal":
                     rate += priority_rate
                 busy += rate * share * cycle
             busy = min(busy, streak / (streak + 1), 0.8)   # a line others always overtake still moves
-            parts.append((start, busy, others, self._cycle(service, counter.number)))
+            parts.append((counter.number, start, busy, others, self._cycle(service, counter.number)))
         return parts
 
     def oldest_first(self):
