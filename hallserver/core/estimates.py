@@ -475,10 +475,11 @@ class OldestFirst:
         return usual
 
 
-def _two_figures(count):
-    """``count`` rounded to two significant figures (178 → 180)."""
-    step = 10 ** max(0, len(str(count)) - 2)
-    return step * round(count / step)
+def _roughly(count):
+    """``count`` to within 5 %: itself up to 10, else the nearest of 10 × 1.1^k (178 → 174)."""
+    if count <= 10:
+        return count
+    return round(10 * 1.1 ** round(math.log(count / 10, 1.1)))
 
 
 def _groups(fronts, epsilon):
@@ -723,7 +724,7 @@ class Estimator:
     # -- the model ---------------------------------------------------------------------
 
     def _model(self):
-        """{"cycles": {(service, counter): minutes}, "shares": ``_shares``'s table or None}:
+        """{"cycles": {(service, counter): minutes}, "shares": ``_shares``'s table or None, ...}:
         worked out from what was learned, so shared by the Estimators that learned the same
         (only a service under way longer than usual moves it from one moment to the next)."""
         if self._model_figures is None:
@@ -893,21 +894,25 @@ class Estimator:
 
     def _compute_oldest_first(self):
         oldest = self.learned and self.oldest_waiting   # read with what the day learned
-        counters, starts, cycles = {}, {}, {}
-        for counter in self.config.counters:
+        model = self._model()
+        if "desks" not in model:   # the counters in service and their cycles: what was learned
+            cycles = {(code, counter.number): self._cycle(code, counter.number) for counter in self.config.counters
+                      if counter.number in self.counter_rows for code in counter.services}
+            model["desks"] = ([counter for counter in self.config.counters if counter.number in self.counter_rows],
+                              cycles, tuple(cycles.items()))
+        desks, cycles, cycles_key = model["desks"]
+        counters, starts = {}, {}
+        for counter in desks:
             start = self._free_in(counter)
-            if start is None:
-                continue
-            counters[counter.number], starts[counter.number] = counter.services, round(4 * start) / 4
-            for code in counter.services:
-                cycles[(code, counter.number)] = self._cycle(code, counter.number)
-        # The lines at two significant figures, their ages to the minute and the counters'
-        # starts to the quarter minute: a split that a burst's requests share. A line that was
-        # empty when the oldest were read holds tickets of the last seconds (the figures hold
-        # for a few): a minute old.
-        lines = {code: (_two_figures(count), 60 * round((self.now - (oldest.get(code) or self.now)) / 60))
+            if start is not None:
+                counters[counter.number], starts[counter.number] = counter.services, round(4 * start) / 4
+        # The lines to within 5 %, their ages to the minute and the counters' starts to the
+        # quarter minute: a split that a burst's requests share. A line that was empty when
+        # the oldest were read holds tickets of the last seconds (the figures hold for a
+        # few): a minute old.
+        lines = {code: (_roughly(count), 60 * round((self.now - (oldest.get(code) or self.now)) / 60))
                  for code, count in self.waiting.items() if count > 0}
-        key = (tuple(lines.items()), tuple(starts.items()), tuple(cycles.items()))
+        key = (tuple(lines.items()), tuple(starts.items()), cycles_key)
         known = self._reuse("oldest first", dict)
         if key not in known:
             if len(known) > 50:
