@@ -111,6 +111,25 @@ def test_time_alone_brings_numbers_near_their_turn(tmp_path, clock, gateway):
     hall.store.close()
 
 
+def test_a_turn_after_the_lunch_closure_is_not_near_by_position(tmp_path, clock, gateway):
+    """Six ahead counts as near, but at 11:27 the sixth and seventh are called after lunch: their
+    page does not say "Sắp đến lượt" and no text goes out until the hall opens again."""
+    clock.set(hall_time(2026, 11, 26, 11, 27))
+    hall = near_hall(tmp_path, clock, gateway, soon_ahead=6, soon_minutes=0)
+    tickets = from_home(hall, clock, 8)
+    after_lunch = [ticket["number"] for ticket in tickets
+                   if hall.ticket_by_token(ticket["track_token"])["eta_after_closure"]]
+    assert after_lunch == ["1006", "1007", "1008"]
+    assert near_on_page(hall, tickets) == ["1001", "1002", "1003", "1004", "1005"]
+    upkeep(hall)
+    assert reminded(gateway) == ["1001", "1002", "1003", "1004", "1005"]
+    clock.set(hall_time(2026, 11, 26, 13, 30))
+    assert near_on_page(hall, tickets) == ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
+    upkeep(hall)
+    assert reminded(gateway) == ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
+    hall.store.close()
+
+
 def test_a_number_gets_one_message_ever_even_after_a_restart(tmp_path, clock, gateway):
     hall = near_hall(tmp_path, clock, gateway)
     from_home(hall, clock, 3)

@@ -99,13 +99,14 @@ class Estimate:
                 "eta_at": local_time(config, self.at).strftime("%H:%M"), "eta_after_closure": self.after_closure}
 
 
-def is_near_turn(policy, ahead, eta_minutes):
+def is_near_turn(policy, ahead, eta_minutes, after_closure=False):
     """"Sắp đến lượt": at most ``policy.soon_ahead`` people ahead, or an estimate of at most
-    ``policy.soon_minutes`` (0 turns that part off)."""
+    ``policy.soon_minutes`` (0 turns that part off). A turn the estimate puts after a closure
+    (lunch) is not near by position: two people ahead at 11:25 may mean 13:35."""
     if ahead is None:
         return False
     by_estimate = policy.soon_minutes > 0 and eta_minutes is not None and eta_minutes <= policy.soon_minutes
-    return ahead <= policy.soon_ahead or by_estimate
+    return (ahead <= policy.soon_ahead and not after_closure) or by_estimate
 
 
 NO_ESTIMATE = {"eta_minutes": None, "eta_low_minutes": None, "eta_high_minutes": None, "eta_at": None,

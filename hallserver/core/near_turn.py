@@ -62,7 +62,8 @@ def near_turn_tickets(db, config, now):
         for ticket in rows:
             position = ticket.pop("position")
             estimate = estimator.ticket_estimate(ticket, position)
-            if is_near_turn(config.policy, position - 1, estimate.minutes if estimate else None):
+            minutes, after_closure = (estimate.minutes, estimate.after_closure) if estimate else (None, False)
+            if is_near_turn(config.policy, position - 1, minutes, after_closure):
                 found.append(ticket)
     return found
 

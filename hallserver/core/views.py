@@ -47,7 +47,7 @@ def public_ticket(config, ticket, estimator=None, *, with_token=False, newest=Fa
         "called_at": iso(config, ticket["called_at"]),
     }
     # "Sắp đến lượt": the tracking page says it and notifies once, by position or estimate
-    view["near_turn"] = is_near_turn(config.policy, view["ahead"], view["eta_minutes"])
+    view["near_turn"] = is_near_turn(config.policy, view["ahead"], view["eta_minutes"], view["eta_after_closure"])
     if with_token:
         view["track_token"] = ticket["track_token"]
     return view
