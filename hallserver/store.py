@@ -28,6 +28,9 @@ from .config import AnnouncementSettings, BookingSettings, Counter, HallConfig, 
 from .errors import Busy, HallError
 
 WRITE_WAIT_SECONDS = 5.0      # how long a write waits for another process's write lock
+# Another process's write usually ends within a commit (a few ms): retry soon, then back off
+# to WRITE_RETRY_SECONDS (a fixed 20 ms made two hub processes on one file slower than one).
+WRITE_RETRY_FIRST_SECONDS = 0.001
 WRITE_RETRY_SECONDS = 0.02
 READ_BUSY_TIMEOUT_MS = 2_000  # readers wait only in rare cases (WAL recovery, a truncating checkpoint)
 log = logging.getLogger(__name__)
@@ -361,6 +364,7 @@ class Store:
 
     def _begin_immediate(self):
         deadline = time.monotonic() + self.write_wait_seconds
+        pause = WRITE_RETRY_FIRST_SECONDS
         while True:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -371,7 +375,8 @@ class Store:
                 if time.monotonic() >= deadline:
                     raise Busy("Hệ thống đang bận, vui lòng thử lại sau giây lát",
                                "The hall is busy; please try again in a moment") from None
-                time.sleep(WRITE_RETRY_SECONDS)
+                time.sleep(pause)
+                pause = min(pause * 2, WRITE_RETRY_SECONDS)
 
     @contextlib.contextmanager
     def reading(self):
