@@ -11,15 +11,22 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import HallError
 
-# Citizens who book from home see an error page with their own way back.
-ERROR_PAGES = {"booking": "booking/error.html"}
+# Citizens see an error page with their own way back (procedures, booking lookup, hotline):
+# on the booking pages, their numbers' pages, and any address that matches no page (a
+# mistyped link, a QR code cut short). Staff pages keep the page that leads to the counters.
+CITIZENS_ERROR_PAGE = "booking/error.html"
+ERROR_PAGES = {"booking": CITIZENS_ERROR_PAGE, "citizen": CITIZENS_ERROR_PAGE, "feedback": CITIZENS_ERROR_PAGE,
+               None: CITIZENS_ERROR_PAGE}
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 HTTP_MESSAGES = {
+    400: ("Yêu cầu không hợp lệ", "Bad request"),
     404: ("Không tìm thấy", "Not found"),
     405: ("Phương thức không được hỗ trợ", "Method not allowed"),
     413: ("Nội dung yêu cầu quá lớn", "Request body too large"),
+    500: ("Máy chủ gặp lỗi, vui lòng thử lại sau ít phút", "Server error: please try again in a few minutes"),
 }
+OTHER_HTTP_MESSAGE = ("Không thực hiện được yêu cầu", "The request could not be served")
 TOO_MANY = ("Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút.",
             "Too many requests. Please try again in a few minutes.")
 CSRF_REFUSED = ("Phiên làm việc đã hết hạn hoặc yêu cầu không hợp lệ (thiếu mã CSRF). Hãy tải lại trang.",
@@ -61,11 +68,12 @@ def csrf_refused(error):
 
 
 def http_error(error):
-    """Werkzeug's own refusals (404, 405, 413, ...): JSON under /api, its own page elsewhere.
-    A 405 keeps its ``Allow`` header either way."""
-    if not request.path.startswith("/api/"):
+    """Werkzeug's own refusals (404, 405, 413, ...) in the hub's words: JSON under /api (and
+    for scripts), a Vietnamese page elsewhere, never Werkzeug's English one. A 405 keeps its
+    ``Allow`` header either way."""
+    if error.code is None or error.code < 400:
         return error
-    message, message_en = HTTP_MESSAGES.get(error.code, (error.description, error.description))
+    message, message_en = HTTP_MESSAGES.get(error.code, OTHER_HTTP_MESSAGE)
     response, status = refusal(_body(HTTP_CODES.get(error.code, "http_error"), message, message_en), error.code)
     allow = dict(error.get_headers()).get("Allow")
     return (response, status, {"Allow": allow}) if allow else (response, status)
