@@ -1,9 +1,12 @@
 """The hub used as a stranger would: what people in the hall and on the internet send that
 the other tests did not. Each test is a defect found that way, through public interfaces."""
 
+import re
+
 import pytest
 
-from tests.helpers import shown_text
+from hallserver.core import normalise_phone
+from tests.helpers import PHONE, csrf, shown_text
 
 
 @pytest.fixture
@@ -34,3 +37,25 @@ def test_pages_never_answer_with_werkzeugs_english_error(web, method, path, body
 def test_an_unknown_address_leads_a_citizen_back(web, web_app):
     page = shown_text(web.get("/dat-lich-cu"))
     assert "Không tìm thấy" in page and "/thu-tuc" in page and web_app.extensions["hall"].config.hotline in page
+
+
+# -- phone numbers as people paste them ----------------------------------------------------------
+
+@pytest.mark.parametrize("typed", [
+    "\u202a0912 345 678\u202c",        # copied from a phone's contacts: wrapped in direction marks
+    "0912\u200b345\u200b678",          # zero-width spaces from a chat message
+    "\ufeff0912345678",                # a byte order mark from a pasted file
+    "+84 (0) 912 345 678",             # the trunk 0 kept after the country code
+    "0084 912 345 678",                # the international prefix dialled from abroad
+])
+def test_a_pasted_phone_number_is_the_same_phone(web, typed):
+    assert normalise_phone(typed) == PHONE
+    taken = web.post("/lay-so", data={"service": "HT", "phone": typed, "csrf_token": csrf(web, "/lay-so")})
+    assert taken.status_code == 302 and "/t/" in taken.headers["Location"]
+
+
+def test_a_wrong_phone_is_quoted_short(web):
+    refused = web.post("/lay-so", data={"service": "HT", "phone": "0" * 5000, "csrf_token": csrf(web, "/lay-so")})
+    assert refused.status_code == 422
+    alert = re.search(r'role="alert">([^<]*)<', shown_text(refused)).group(1)
+    assert alert == "Số điện thoại không hợp lệ: " + "0" * 20 + "…"

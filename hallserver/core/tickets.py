@@ -8,6 +8,7 @@ waiting/called → cancelled; anything unfinished → expired after its day.
 import json
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 
 from .. import voice
@@ -180,17 +181,34 @@ def ascii_number(text, maximum=10**9):
     return value if value <= maximum else None
 
 
+# How a number is written: separators people type, and the country code in its forms
+# (+84, 0084, with the trunk 0 kept as in "+84 (0) 912 345 678").
+PHONE_SEPARATORS = re.compile(r"[\s.()-]")
+COUNTRY_PREFIXES = ("+84", "0084")
+SHOWN_PHONE_MAX = 20   # a refusal quotes at most this much of what was typed
+
+
+def _visible(text):
+    """``text`` without invisible format characters (Unicode Cf): a number copied from a phone's
+    contacts or a chat arrives wrapped in direction marks (U+202A … U+202C) or with zero-width
+    spaces, which look like nothing to the citizen."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 def normalise_phone(phone):
     """A Vietnamese mobile or landline number as 10 digits starting with 0, or None."""
-    if phone is None or not str(phone).strip():
+    typed = _visible(str(phone)).strip() if phone is not None else ""
+    if not typed:
         return None
-    digits = re.sub(r"[\s.()-]", "", str(phone).translate(FULL_WIDTH_DIGITS))
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
+    digits = PHONE_SEPARATORS.sub("", typed.translate(FULL_WIDTH_DIGITS))
+    prefix = next((prefix for prefix in COUNTRY_PREFIXES if digits.startswith(prefix)), None)
+    if prefix:
+        digits = "0" + digits[len(prefix):].removeprefix("0")
     elif digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     if not PHONE_PATTERN.match(digits):
-        raise Invalid(f"Số điện thoại không hợp lệ: {phone}", f"Not a phone number: {phone}", code="invalid_phone")
+        shown = typed if len(typed) <= SHOWN_PHONE_MAX else typed[:SHOWN_PHONE_MAX] + "…"
+        raise Invalid(f"Số điện thoại không hợp lệ: {shown}", f"Not a phone number: {shown}", code="invalid_phone")
     return digits
 
 
