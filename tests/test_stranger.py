@@ -2,11 +2,12 @@
 the other tests did not. Each test is a defect found that way, through public interfaces."""
 
 import re
+import unicodedata
 
 import pytest
 
 from hallserver.core import normalise_phone
-from tests.helpers import PHONE, csrf, shown_text
+from tests.helpers import PHONE, bearer, csrf, make_token, shown_text
 
 
 @pytest.fixture
@@ -59,3 +60,32 @@ def test_a_wrong_phone_is_quoted_short(web):
     assert refused.status_code == 422
     alert = re.search(r'role="alert">([^<]*)<', shown_text(refused)).group(1)
     assert alert == "Số điện thoại không hợp lệ: " + "0" * 20 + "…"
+
+
+# -- bookings imported from elsewhere -------------------------------------------------------------
+
+IMPORTED = "service,slot,name,phone\nHT,2026-11-26T14:00,Nguyễn Thị Hoa,0912345678\n"
+
+
+def _import(web, admin, body, content_type="text/csv"):
+    return web.post("/api/v1/bookings/import", data=body, headers={**bearer(admin), "Content-Type": content_type})
+
+
+def test_a_csv_not_in_utf8_is_refused_not_imported_garbled(web, web_app):
+    store = web_app.extensions["hall"].store
+    admin, supervisor = make_token(store, "admin"), make_token(store, "supervisor")
+    # Excel's plain "CSV" on Vietnamese Windows: code page 1258, tones as combining marks
+    windows = IMPORTED.replace("ễ", "ê\u0303").replace("ị", "i\u0323").encode("cp1258")
+    refused = _import(web, admin, windows)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "malformed_import"
+    assert "UTF-8" in refused.get_json()["error"]["message"]
+    listed = web.get("/api/v1/bookings?day=2026-11-26", headers=bearer(supervisor)).get_json()["bookings"]
+    assert listed == []
+    # the same file with its charset named is read in it; UTF-8 as before
+    assert _import(web, admin, windows, "text/csv; charset=cp1258").get_json()["rejected"] == []
+    assert _import(web, admin, IMPORTED.replace("0912345678", "0912345679").encode()).get_json()["rejected"] == []
+    names = {row["name"] for row in web.get("/api/v1/bookings?day=2026-11-26", headers=bearer(supervisor))
+             .get_json()["bookings"]}
+    assert {unicodedata.normalize("NFC", name) for name in names} == {"Nguyễn Thị Hoa"}
+    unknown = _import(web, admin, IMPORTED.encode(), "text/csv; charset=klingon")
+    assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "malformed_import"

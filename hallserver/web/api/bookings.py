@@ -152,12 +152,24 @@ def api_check_in():
     return jsonify(result), 200 if result["again"] else 201
 
 
+def _csv_text():
+    """The CSV body as text, in the charset its Content-Type names (UTF-8 when it names none).
+    Bytes that are not in that charset refuse the file: replaced silently, they imported
+    names as "Nguy��n" (Excel saves "CSV" in the Windows code page unless told "CSV UTF-8")."""
+    charset = request.mimetype_params.get("charset", "utf-8")
+    try:
+        return request.get_data().decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        raise Invalid(f"Tệp không đọc được theo bảng mã {charset}: hãy lưu dạng “CSV UTF-8”",
+                      f"The file is not valid {charset}: save it as “CSV UTF-8”", code="malformed_import") from None
+
+
 @bp.post("/bookings/import")
 def api_import():
     """Admin: a CSV body (``text/csv``) or JSON ``{"rows": [...]}``; every rejected row is reported."""
     auth.require(current_principal(), "admin")
     if request.mimetype in ("text/csv", "text/plain"):
-        rows = parse_import(request.get_data(as_text=True), "csv")
+        rows = parse_import(_csv_text(), "csv")
     else:
         data = json_body()
         if not isinstance(data.get("rows"), list):
