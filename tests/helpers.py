@@ -285,8 +285,6 @@ def device_token(db, role, counter=None):
         store.close()
 
 
-cli_token = device_token  # until test_push.py and test_keepalive.py say device_token
-
 
 def cli_user(db, username, role, *options, password=PASSWORD):
     """``hallserver user add USERNAME --role ROLE [options]``, the password typed in."""

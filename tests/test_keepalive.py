@@ -13,7 +13,7 @@ import websocket
 
 from hallclient import Backoff, Link
 from hallserver.web import PING_INTERVAL_SECONDS, PING_TIMEOUT_SECONDS
-from tests.helpers import cli_token
+from tests.helpers import device_token
 
 pytestmark = pytest.mark.hub
 
@@ -67,7 +67,7 @@ def test_a_client_that_stops_answering_pings_is_closed_not_left_hanging(hub):
 
 
 def test_the_screen_link_notices_a_frozen_hub_and_rejoins_when_it_continues(hub):
-    kiosk, counter = cli_token(hub.db, "kiosk"), cli_token(hub.db, "counter", 1)
+    kiosk, counter = device_token(hub.db, "kiosk"), device_token(hub.db, "counter", 1)
     inbox = queue.Queue()
     link = Link(hub.url, "display", events=("called",), backoff=Backoff(initial=0.1, maximum=0.5), timeout=5,
                 on_event=lambda kind, payload: inbox.put((kind, payload)),

@@ -12,7 +12,7 @@ from hallserver.core import views
 from hallserver.core.estimates import Estimator
 from hallserver.web.extensions import socketio
 from hallserver.web.push import Changes, DirectWire, FollowedEstimator, Unsent, followed_rows, websocket_frame
-from tests.helpers import CT, HT, HubProcess, bearer, cli_token, init_hall
+from tests.helpers import CT, HT, HubProcess, bearer, device_token, init_hall
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def calling_hub(tmp_path):
                    policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0}, services=[HT, CT],
                    counters=[{"number": 1, "services": ["HT", "CT"]}])
     hub = HubProcess(db)
-    hub.kiosk, hub.counter = cli_token(db, "kiosk"), cli_token(db, "counter", 1)
+    hub.kiosk, hub.counter = device_token(db, "kiosk"), device_token(db, "counter", 1)
     hub.start()
     yield hub
     hub.stop()
