@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from hallserver.core import normalise_phone
+from hallserver.errors import Conflict
 from tests.helpers import PHONE, bearer, csrf, make_token, shown_text
 
 
@@ -89,3 +90,18 @@ def test_a_csv_not_in_utf8_is_refused_not_imported_garbled(web, web_app):
     assert {unicodedata.normalize("NFC", name) for name in names} == {"Nguyễn Thị Hoa"}
     unknown = _import(web, admin, IMPORTED.encode(), "text/csv; charset=klingon")
     assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "malformed_import"
+
+
+# -- a number typed at the counter ----------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["b001", " B001 ", "B００１"])
+def test_a_number_is_called_as_staff_type_it(small_hall, typed):
+    """The screen shows B001; staff type it at the counter's "call number" box in lower case,
+    with a space, or with a Vietnamese IME's full-width digits: the same ticket."""
+    issued = small_hall.issue_ticket("CT")
+    assert issued["number"] == "B001"
+    called = small_hall.counter_action(3, "call", number=typed)
+    assert called["ticket"]["number"] == "B001" and called["ticket"]["status"] == "called"
+    with pytest.raises(Conflict) as again:
+        small_hall.counter_action(3, "call", number=typed)
+    assert again.value.code == "not_waiting" and "B001" in again.value.message

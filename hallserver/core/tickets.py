@@ -259,13 +259,19 @@ def availability(db, config, now):
 
 def _waiting_line(db, where, today, services, order, limit=1):
     """Today's waiting tickets of ``services`` matching ``where``, first ``limit`` in ``order``;
-    tickets of the same age go by the counter's order of preference, then by id."""
+    tickets of the same age go by the counter's order of preference, then by id.
+
+    Each service's first ``limit`` are read on their own and then merged: a service's line is
+    walked in the order of its index (the partial indexes of migration 11), so choosing the
+    next ticket costs the same with 20 or 8,000 waiting, where sorting the counter's whole
+    line grew with it."""
     preference = " ".join(f"WHEN ? THEN {index}" for index in range(len(services)))
-    placeholders = ", ".join("?" for _ in services)
+    one_service = (f"SELECT * FROM (SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service = ? "
+                   f"AND {where} ORDER BY {order}, id LIMIT ?)")
     return list(db.query(
-        f"SELECT * FROM tickets WHERE status = 'waiting' AND day = ? AND service IN ({placeholders}) AND {where} "
+        f"SELECT * FROM ({' UNION ALL '.join(one_service for _ in services)}) "
         f"ORDER BY {order}, CASE service {preference} END, id LIMIT ?",
-        [today, *services, *services, limit],
+        [value for service in services for value in (today, service, limit)] + [*services, limit],
     ))
 
 
@@ -465,9 +471,13 @@ def call_next(db, config, *, counter, now, arrived=None):
 
 
 def _ticket_by_number(db, config, number, now):
-    rows = list(db.query("SELECT * FROM tickets WHERE day = ? AND number = ?", [local_day(config, now), number]))
+    """Today's ticket with ``number`` as staff type it: around spaces, full-width digits and the
+    case of a prefix ("b003" is B003 on the screen) do not matter."""
+    typed = number.translate(FULL_WIDTH_DIGITS).strip()
+    rows = list(db.query("SELECT * FROM tickets WHERE day = ? AND number = ? COLLATE NOCASE",
+                         [local_day(config, now), typed]))
     if not rows:
-        raise NotFound(f"Hôm nay không có số {number}", f"No ticket {number} today", code="unknown_ticket")
+        raise NotFound(f"Hôm nay không có số {typed}", f"No ticket {typed} today", code="unknown_ticket")
     return rows[0]
 
 
@@ -477,8 +487,8 @@ def call_number(db, config, *, counter, number, now):
     counter_row = _open_counter(db, config, counter)
     ticket = _ticket_by_number(db, config, number, now)
     if ticket["status"] not in ("waiting", "no_show"):
-        raise Conflict(f"Số {number} không đang chờ ({ticket['status']})",
-                       f"Ticket {number} is not waiting ({ticket['status']})", code="not_waiting")
+        raise Conflict(f"Số {ticket['number']} không đang chờ ({ticket['status']})",
+                       f"Ticket {ticket['number']} is not waiting ({ticket['status']})", code="not_waiting")
     if ticket["status"] == "no_show":
         events.append(record(db, "reinstated", now, ticket=ticket, service=ticket["service"], counter=counter))
     events += _finish_current(db, config, counter_row, now)
@@ -540,7 +550,8 @@ def reinstate(db, config, *, number, now, counter=None):
     """Put today's no-show back at the front of its service's queue."""
     ticket = _ticket_by_number(db, config, number, now)
     if ticket["status"] != "no_show":
-        raise Conflict(f"Số {number} không phải vắng mặt", f"Ticket {number} is not a no-show", code="not_no_show")
+        raise Conflict(f"Số {ticket['number']} không phải vắng mặt", f"Ticket {ticket['number']} is not a no-show",
+                       code="not_no_show")
     ticket = _set_ticket(db, ticket["id"], status="waiting", counter=None, finished_at=None, requeued_at=now)
     return Outcome(ticket, [record(db, "reinstated", now, ticket=ticket, counter=counter, service=ticket["service"])])
 
