@@ -8,6 +8,8 @@ import pytest
 
 from hallserver.core import normalise_phone
 from hallserver.errors import Conflict
+from hallserver.hall import Hall
+from hallserver.store import open_store
 from tests.helpers import PHONE, bearer, csrf, make_token, shown_text
 
 
@@ -105,3 +107,30 @@ def test_a_number_is_called_as_staff_type_it(small_hall, typed):
     with pytest.raises(Conflict) as again:
         small_hall.counter_action(3, "call", number=typed)
     assert again.value.code == "not_waiting" and "B001" in again.value.message
+
+
+# -- a repeated request_id, when the repeat reaches another hub process first ---------------------
+
+def test_a_repeat_answered_by_another_process_is_everyones_answer(small_hall, clock):
+    """Process A has committed a call-next and not yet stored its answer when the keypad's
+    retry reaches process B (another hub on the same file): B builds and stores the answer,
+    and A gives that same answer. The citizen is called once."""
+    other = Hall(open_store(small_hall.store.path), clock=clock)
+    small_hall.issue_ticket("HT")
+    small_hall.issue_ticket("HT")
+    repeats = []
+
+    def retry_elsewhere(events, db, config, now):
+        if not repeats and any(event.type == "called" for event in events):
+            clock.advance(3)   # B's answer is built later: it shows 3 s at the counter, A's would show 0
+            repeats.append(other.counter_action(1, "call-next", request_id="press-7"))
+    small_hall.subscribe(retry_elsewhere)
+    try:
+        first = small_hall.counter_action(1, "call-next", request_id="press-7")
+    finally:
+        other.store.close()
+    assert repeats == [first] and first["ticket"]["number"] == "1001"
+    assert small_hall.counter_action(1, "call-next", request_id="press-7") == first
+    state = small_hall.state()
+    assert [service["waiting"] for service in state["services"] if service["code"] == "HT"] == [1]
+    assert [call["number"] for call in state["recent_calls"]] == ["1001"]
