@@ -264,8 +264,25 @@ def _migration_10(db):
     db.execute("CREATE INDEX ticket_reminders_due ON ticket_reminders (status, next_attempt_at)")
 
 
+def _migration_11(db):
+    """The call-next policy's lines, each in its calling order per service and day: the next
+    ticket is found by walking an index, not by sorting a counter's whole line (which grew with
+    it: 1.3 ms at 2,000 waiting, 3 ms at 8,000). Partial, so a ticket is in one of them while
+    it waits and in none once called. The orders match ``tickets.calling_age`` by default
+    (other policies sort, as before)."""
+    waiting = "status = 'waiting' AND requeued_at IS"
+    db.execute("CREATE INDEX tickets_line_normal ON tickets (day, service, CAST(issued_at AS INTEGER), id) "
+               f"WHERE {waiting} NULL AND priority IS NULL")
+    db.execute("CREATE INDEX tickets_line_priority ON tickets (day, service, CAST(issued_at AS INTEGER), id) "
+               f"WHERE {waiting} NULL AND priority IS NOT NULL")
+    db.execute("CREATE INDEX tickets_line_due ON tickets (day, service, due_at, id) "
+               f"WHERE {waiting} NULL AND due_at IS NOT NULL")
+    db.execute("CREATE INDEX tickets_line_requeued ON tickets (day, service, requeued_at, id) "
+               f"WHERE {waiting} NOT NULL")
+
+
 MIGRATIONS = (_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8, _migration_9, _migration_10)
+              _migration_8, _migration_9, _migration_10, _migration_11)
 
 
 def ensure_waiting_counts(db):

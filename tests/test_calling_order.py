@@ -3,13 +3,16 @@ and the whole list is the sequence of the following calls — across the priorit
 due appointments (every ``booking.due_order``), transferred and reinstated tickets, the
 counter's order of preference and ``remote_order``. Through ``Hall`` with a fake clock."""
 
+from functools import partial
+
 import pytest
 
+from hallserver import core
 from hallserver.config import parse_config
 from hallserver.core import calling_order
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import book, booking_hall, hall_time, small_hall_mapping
+from tests.helpers import CT, HT, book, booking_hall, hall_time, small_hall_mapping
 
 
 def issue(hall, service="HT", priority=None, after=1.0):
@@ -155,3 +158,45 @@ def test_calling_order_reads_only_and_stops_at_its_limit(small_hall):
     assert small_hall.store.db.execute(
         "SELECT priority_streak FROM counters WHERE number = 1").fetchone()[0] == streak
     assert numbers(waiting(small_hall, 1)) == ["1002", "1003", "1001", "1004"]
+
+
+def sqlite_steps(connection, work):
+    """How many steps (in tens of virtual machine instructions) SQLite runs for ``work``:
+    a measure of its work that, unlike time, is the same on every run."""
+    steps = 0
+
+    def step():
+        nonlocal steps
+        steps += 1
+        return 0
+
+    connection.set_progress_handler(step, 10)
+    try:
+        work()
+    finally:
+        connection.set_progress_handler(None, 10)
+    return steps
+
+
+def next_tickets(hall, now, limit):
+    return [ticket["number"] for ticket in hall.read(lambda db, config, _: calling_order(db, config, 2, now, limit))]
+
+
+def test_finding_the_next_tickets_does_not_grow_with_the_line(tmp_path, clock):
+    """The counter's next ticket (and its next ten) come from walking each line's index: the
+    same work with 300 or 1,800 waiting (it was sorting the counter's whole line)."""
+    costs = []
+    for waiting in (300, 1800):
+        store = open_store(tmp_path / f"line-{waiting}.db")
+        store.apply_config(parse_config(small_hall_mapping(services=[HT, CT])))   # no daily cap
+        hall = Hall(store, clock=clock)
+        with store.transaction() as db:   # one in ten priority: every line is longer than ten
+            config = store.config()
+            for index in range(waiting):
+                core.issue_ticket(db, config, service=("HT", "CT")[index % 2], now=clock() + index / 2,
+                                  priority="elderly" if index % 10 == 0 else None)
+        now = clock() + waiting
+        costs.append([sqlite_steps(store.read_db.conn, partial(next_tickets, hall, now, limit)) for limit in (1, 10)])
+        assert next_tickets(hall, now, 3) == ["1001", "1006", "B001"]   # two priority tickets, then the oldest
+        store.close()
+    assert costs[1] == costs[0]
