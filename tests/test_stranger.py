@@ -9,6 +9,7 @@ import pytest
 from hallserver.core import normalise_phone
 from hallserver.errors import Conflict
 from hallserver.hall import Hall
+from hallserver.services import supervision
 from hallserver.store import open_store
 from tests.helpers import PHONE, bearer, csrf, make_token, shown_text
 
@@ -134,3 +135,40 @@ def test_a_repeat_answered_by_another_process_is_everyones_answer(small_hall, cl
     state = small_hall.state()
     assert [service["waiting"] for service in state["services"] if service["code"] == "HT"] == [1]
     assert [call["number"] for call in state["recent_calls"]] == ["1001"]
+
+
+# -- made-up screens ----------------------------------------------------------------------------
+
+def _screen_socket(app):
+    from hallserver.web.extensions import socketio as hub_socketio
+
+    socket = hub_socketio.test_client(app)
+    assert socket.emit("join", {"room": "display"}, callback=True)["ok"]
+    return socket
+
+
+def _report(socket, screen):
+    return socket.emit("screen_status", {"screen": screen, "kind": "browser", "sound": "blocked",
+                                         "last_announcement": None}, callback=True)
+
+
+def test_anyone_cannot_fill_the_dashboard_with_made_up_screens(app):
+    """The display room is public (browser screens are not paired): a script that joins it used
+    to add a screen, and a "no sound" alert, for every id it made up (3,000 in 1.5 s of CPU: a
+    2.3 MB dashboard). One address keeps at most 16; a screen back with a fresh id after its
+    old one disconnected takes the old one's place."""
+    hall = app.extensions["hall"]
+    flood = _screen_socket(app)
+    answers = [_report(flood, f"fake-{index}") for index in range(40)]
+    assert all(answer["ok"] for answer in answers[:16])
+    assert {answer["error"]["code"] for answer in answers[16:]} == {"too_many_screens"}
+    snapshot = hall.read(supervision.dashboard_snapshot)
+    assert len(snapshot["screens"]) == 16
+    assert len([alert for alert in snapshot["alerts"] if alert["kind"] == "screen_sound"]) == 16
+    assert _report(flood, "fake-3")["ok"]          # a known screen goes on reporting
+    flood.disconnect()
+    rebooted = _screen_socket(app)
+    assert _report(rebooted, "tv-after-reboot")["ok"]
+    listed = [screen["id"] for screen in hall.read(supervision.dashboard_snapshot)["screens"]]
+    assert len(listed) == 16 and "tv-after-reboot" in listed
+    rebooted.disconnect()

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..core.tickets import local_day
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 
 KINDS = ("browser", "pygame")
 SOUNDS = ("ok", "blocked", "off", "failed")
@@ -49,6 +49,10 @@ HEARTBEAT_SECONDS = 15       # what screens are asked to do
 WRITE_EVERY_SECONDS = 20     # an unchanged report is written at most this often per screen
 KEEP_DAYS = 7                # a screen not seen for this long leaves the dashboard
 SILENT_HORIZON_SECONDS = 6 * 3600  # calls older than this never make a screen "silent"
+# The display room is public: without bounds anyone who reaches the hub could list thousands
+# of made-up screens (and their alerts) on the supervisors' dashboard. A hall has a handful.
+MAX_SCREENS_PER_ADDRESS = 16
+MAX_SCREENS = 100
 
 KIND_NAMES = {"browser": ("Trình duyệt", "Browser"), "pygame": ("Màn hình pygame", "pygame board")}
 NO_SOUND_REASONS = {
@@ -162,6 +166,7 @@ def record_status(db, status, *, sid, address, now, lost_seconds=None):
               "counters": counters, "last_call_id": status.call_id, "last_played_at": status.played_at,
               "connected": 1, "sid": sid, "address": address, "last_seen": now}
     if old is None:
+        _make_room(db, address, now, lost_seconds)
         db["screens"].insert(dict(values, first_seen=now, connected_since=now, sound_since=now,
                                   announcement_seen_at=now if status.call_id else None))
         return True
@@ -175,6 +180,31 @@ def record_status(db, status, *, sid, address, now, lost_seconds=None):
     )
     db["screens"].update(status.screen, values)
     return reconnected or new_call or any(old[key] != values[key] for key in ("kind", "name", "sound", "counters"))
+
+
+def _make_room(db, address, now, lost_seconds):
+    """Room for a new screen reporting from ``address``, or Conflict ``too_many_screens``. An
+    address at MAX_SCREENS_PER_ADDRESS first forgets its own screens that are gone (a browser
+    back after a reboot with a fresh id); screens of other addresses are never forgotten here,
+    so a flood cannot hide a real screen that fell off."""
+    recent = now - KEEP_DAYS * 86400
+    mine = list(db.query("SELECT id, connected, last_seen FROM screens WHERE address IS ? AND last_seen >= ? "
+                         "ORDER BY last_seen", [address, recent]))
+    excess = len(mine) + 1 - MAX_SCREENS_PER_ADDRESS
+    if excess > 0:
+        gone = [row["id"] for row in mine if not row["connected"] or (
+            lost_seconds is not None and now - row["last_seen"] > lost_seconds)][:excess]
+        db.execute(f"DELETE FROM screens WHERE id IN ({', '.join('?' for _ in gone)})", gone)
+        if len(gone) < excess:
+            _too_many(f"{MAX_SCREENS_PER_ADDRESS} màn hình từ cùng một địa chỉ",
+                      f"{MAX_SCREENS_PER_ADDRESS} screens from one address")
+    if db.execute("SELECT COUNT(*) FROM screens WHERE last_seen >= ?", [recent]).fetchone()[0] >= MAX_SCREENS:
+        _too_many(f"{MAX_SCREENS} màn hình", f"{MAX_SCREENS} screens")
+
+
+def _too_many(what, what_en):
+    raise Conflict(f"Đã có {what} báo trạng thái; màn hình mới không được ghi nhận",
+                   f"{what_en} already report; a new one is not recorded", code="too_many_screens")
 
 
 def mark_disconnected(db, *, sid, now):
