@@ -241,10 +241,13 @@ class Hall:
         def run(db, config, now, **ignored):
             if request_id is not None:
                 row = db.execute(
-                    "SELECT response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
+                    "SELECT action, response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
                 ).fetchone()
+                if row and row[0] != action:   # not a repeat: a client reused an id; acting or not would be silent
+                    raise Conflict(f"Mã yêu cầu {request_id!r} đã dùng cho thao tác {row[0]}",
+                                   f"request_id {request_id!r} was used for {row[0]}", code="request_id_reused")
                 if row:
-                    return core.Outcome(first_answer(db, config, now, row[0]), [])
+                    return core.Outcome(first_answer(db, config, now, row[1]), [])
             if user is not None:
                 users.claim_counter(db, user=user, counter=counter, now=now)
             outcome = function(db, config, now=now, counter=counter, **arguments)

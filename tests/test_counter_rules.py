@@ -166,3 +166,16 @@ def test_undone_actions_leave_no_trace_in_the_reports(small_hall, clock):
     assert (total.issued, total.served, total.unfinished) == (2, 1, 1)
     assert total.wait.count == 1                      # 1002's undone call is no wait
     assert total.service.count == 1 and total.service.mean == 300 + 2 + 120   # one service, not two
+
+
+def test_a_request_id_reused_for_another_action_is_refused_not_dropped(small_hall):
+    """A keypad that restarted its ids sends a call's id with "done": refused (the citizen would
+    otherwise never be finished while the answer said 200), and a true repeat still answers."""
+    small_hall.issue_ticket("HT")
+    called = small_hall.counter_action(1, "call-next", request_id="press-1")
+    assert called["ticket"]["number"] == "1001"
+    with pytest.raises(Conflict) as reused:
+        small_hall.counter_action(1, "done", request_id="press-1")
+    assert reused.value.code == "request_id_reused"
+    assert small_hall.counter_state(1)["counter"]["current"]["number"] == "1001"   # nothing done
+    assert small_hall.counter_action(1, "call-next", request_id="press-1") == called

@@ -187,3 +187,34 @@ def test_token_create_prints_the_token_last_and_stores_only_its_hash(hub_db):
     assert refused.returncode == 2 and "--counter" in refused.stderr
     refused = run_cli("token", "create", "--role", "counter", "--counter", "77", db=hub_db, check=False)
     assert refused.returncode == 2 and "77" in refused.stderr
+
+
+def _websocket_frame(opcode, payload):
+    """A client's (masked) websocket frame, payload under 126 bytes."""
+    mask = b"\x01\x02\x03\x04"
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(
+        byte ^ mask[index % 4] for index, byte in enumerate(payload))
+
+
+def test_a_websocket_that_ends_is_closed_not_read_as_a_request(hub):
+    """A client leaves as python-socketio does: the Engine.IO close packet, then the websocket
+    close frame. The hub closes the connection; it does not read the frame as a new HTTP request
+    (which logged "Invalid HTTP method" and wrote a 400 onto the socket at every disconnect)."""
+    import base64
+    import os
+    import socket
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as sock:
+        sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: hall\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        received = b""
+        while b'"sid"' not in received:   # the 101 and Engine.IO's open packet
+            received += sock.recv(65536)
+        assert received.startswith(b"HTTP/1.1 101")
+        sock.sendall(_websocket_frame(0x1, b"1") + _websocket_frame(0x8, b"\x03\xe8"))
+        after = b""
+        while chunk := sock.recv(65536):   # until the hub closes the connection
+            after += chunk
+    assert b"HTTP/1.1" not in after
+    assert "Invalid HTTP method" not in hub.read_log()

@@ -27,6 +27,14 @@ def _gevent_handler_class():
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().__init__(sock, address, server, rfile)
 
+        def handle_one_response(self):
+            try:
+                return super().handle_one_response()
+            finally:
+                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                    # the socket spoke websocket until now: what follows on it is frames, not requests
+                    self.close_connection = True
+
         def start_response(self, status, headers, exc_info=None):
             # gevent adds the header itself only for HTTP/1.0 clients.
             if (self.close_connection and self.request_version == "HTTP/1.1"
