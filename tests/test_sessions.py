@@ -41,6 +41,25 @@ def test_a_copied_cookie_is_dead_after_sign_out(app, client, accounts):
     assert client.get("/dashboard").status_code == 302
 
 
+def test_a_form_sent_after_the_session_ended_leads_back_through_sign_in(app, client, accounts):
+    """A staff member's session ends while /lich-hen is open; the form they then send is
+    answered with the sign-in page and the way back, not raw JSON. A page's script (JSON)
+    still gets the JSON refusal it reads."""
+    sign_in(client, "lan")
+    token = csrf(client, "/lich-hen")
+    assert client.post("/dang-xuat", data={"csrf_token": token}).status_code == 302
+    sent = client.post("/lich-hen/tiep-nhan", data={"code": "ABCD-EFGH", "csrf_token": token},
+                       headers={"Referer": "http://localhost/lich-hen?ngay=2026-11-26"})
+    assert sent.status_code == 302
+    assert sent.headers["Location"] == "/dang-nhap?next=/lich-hen?ngay%3D2026-11-26"
+    elsewhere = client.post("/lich-hen/tiep-nhan", data={"code": "ABCD-EFGH", "csrf_token": token},
+                            headers={"Referer": "https://example.com/lich-hen"})
+    assert elsewhere.headers["Location"] == "/dang-nhap"          # no way "back" to another site
+    scripted = client.post("/lich-hen/tiep-nhan", json={"code": "ABCD-EFGH"},
+                           headers={"X-CSRFToken": token, "Accept": "application/json"})
+    assert scripted.status_code == 401 and scripted.json["error"]["code"] == "unauthorized"
+
+
 def test_a_password_reset_ends_every_session(app, client, accounts, store, db_path):
     sign_in(client, "lan")
     assert client.get("/counter/1").status_code == 200

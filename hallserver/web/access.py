@@ -17,6 +17,7 @@ Revoking the token unpairs it.
 
 import functools
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -24,6 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import Forbidden
 from ..services import users
+from .errors import wants_json
 from .extensions import get_hall, setting
 
 SESSION_KEYS = ("user_id", "nonce", "signed_in_at", "seen_at")
@@ -96,12 +98,24 @@ def sign_in_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if current_user() is None:
-            if request.method == "POST" or request.accept_mimetypes.best == "application/json":
+            if wants_json():   # a page's script: it says so itself
                 return jsonify({"error": {"code": "unauthorized", "message": "Cần đăng nhập",
                                           "message_en": "Please sign in"}}), 401
-            return redirect(url_for("staff.sign_in", next=request.full_path.rstrip("?")))
+            # a form posted after the session ended goes back to the page it was on, not to raw JSON
+            back = request.full_path.rstrip("?") if request.method == "GET" else _same_site_path(request.referrer)
+            return redirect(url_for("staff.sign_in", next=back) if back else url_for("staff.sign_in"))
         return view(*args, **kwargs)
     return wrapped
+
+
+def _same_site_path(address):
+    """The path (and query) of ``address`` when it is a page of this hub, else None."""
+    if not address:
+        return None
+    parts = urlsplit(address)
+    if parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def roles_required(*roles):
