@@ -95,6 +95,15 @@ def test_a_slot_fills_up_and_is_refused_then(bhall):
     assert slots["2026-11-26T10:00"] == 0 and slots["2026-11-26T10:30"] == 2
 
 
+def test_a_name_is_kept_in_one_spelling_without_invisible_characters(bhall):
+    """A phone may send accents as combining marks, and a copied name may carry format
+    characters (U+202E shows "Nguyễn" reversed on the staff's list): the same name, once."""
+    book(bhall, "2026-11-26T10:00", name="\u202eNguye\u0302\u0303n Va\u0306n\u200b An\u202c")
+    names = [booking["name"] for booking in bhall.staff_bookings(day="2026-11-26", services=["HT"], who="test",
+                                                                  role="admin")]
+    assert names == ["Nguyễn Văn An"]
+
+
 @pytest.mark.parametrize("slot, code", [
     ("2026-11-26T08:30", "slot_past"),
     ("2026-11-26T09:45", "not_a_slot"),        # not on the 30-minute grid

@@ -20,6 +20,7 @@ import io
 import json
 import re
 import secrets
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from ..config import DAYS
@@ -228,6 +229,9 @@ def _text_field(value, name, name_vi, *, maximum, required):
         return None
     if not isinstance(value, str):
         raise Invalid(f"{name_vi.capitalize()} phải là chuỗi", f"{name} must be a string", code="wrong_type")
+    # One spelling for one name: composed accents (a phone may send "e" + U+0301), and none of
+    # the invisible format characters a copy carries (U+202E would show a name reversed)
+    value = unicodedata.normalize("NFC", "".join(char for char in value if unicodedata.category(char) != "Cf"))
     value = " ".join(value.split())
     if len(value) > maximum or any(ord(char) < 32 for char in value):
         raise Invalid(f"{name_vi.capitalize()} quá dài hoặc không hợp lệ", f"{name} is too long or invalid",
