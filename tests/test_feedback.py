@@ -131,6 +131,20 @@ def test_tracking_page_offers_the_rating_once_done(app, client, tokens):
     assert web.post("/t/unknown/danh-gia", data={"score": "4", "csrf_token": token}).status_code == 404
 
 
+def test_a_refused_rating_says_why(app, client, tokens):
+    """A too-long comment is not "choose a score": the page says what to change."""
+    ticket = serve_one(client, tokens)
+    web = app.test_client()
+    token = csrf(web, f"/t/{ticket['track_token']}")
+    answer = web.post(f"/t/{ticket['track_token']}/danh-gia",
+                      data={"score": "4", "comment": "Rất tốt. " * 100, "csrf_token": token}, follow_redirects=True)
+    page = answer.get_data(as_text=True)
+    assert "góp ý dài tối đa 500 ký tự" in page and "vui lòng chọn một mức hài lòng" not in page
+    assert 'maxlength="500"' in page
+    unscored = web.post(f"/t/{ticket['track_token']}/danh-gia", data={"csrf_token": token}, follow_redirects=True)
+    assert "vui lòng chọn một mức hài lòng" in unscored.get_data(as_text=True)
+
+
 def test_waiting_tickets_cannot_be_rated(app, client, tokens):
     ticket = client.post("/api/v1/tickets", json={"service": "HT"},
                          headers=bearer(tokens["kiosk"])).get_json()["ticket"]

@@ -7,7 +7,7 @@ import segno
 from flask import current_app, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from ..core.ratings import REASONS, SCORES
+from ..core.ratings import COMMENT_MAX, REASONS, SCORES
 from ..errors import Invalid, NotFound
 from .extensions import get_hall, setting
 
@@ -83,6 +83,7 @@ def print_deferred(token):
 
 
 def rating_choices():
-    """The template values of a rating form: ``scores`` and ``reasons`` as (code, Vietnamese, English)."""
+    """The template values of a rating form: ``scores`` and ``reasons`` as (code, Vietnamese, English),
+    and ``comment_max``, the longest comment."""
     return {"scores": [(score, *labels) for score, labels in SCORES.items()],
-            "reasons": [(code, *labels) for code, labels in REASONS.items()]}
+            "reasons": [(code, *labels) for code, labels in REASONS.items()], "comment_max": COMMENT_MAX}
