@@ -382,6 +382,20 @@ def test_import_reports_every_bad_row_and_imports_the_rest(bhall):
     assert again["imported"] == [] and {row["code"] for row in again["rejected"]} >= {"already_imported"}
 
 
+def test_an_import_with_a_quote_left_open_is_refused_whole(bhall):
+    """The open quote on line 3 swallows lines 4 and 5 into one name: the file is refused with
+    the line (it was 1 imported, 1 rejected, and two rows gone without a word)."""
+    from hallserver.core.bookings import parse_import
+
+    broken = ("service;slot;name;phone\nHT;2026-11-28T08:00;An;0912000001\n"
+              'HT;2026-11-28T08:30;"Bình;0912000002\nHT;2026-11-28T09:00;Chi;0912000003\n'
+              "HT;2026-11-28T09:30;Dũng;0912000004\n")
+    with pytest.raises(Invalid) as refused:
+        parse_import(broken, "csv")
+    assert refused.value.code == "malformed_import" and "dòng 3" in refused.value.message
+    assert bhall.store.db.execute("SELECT COUNT(*) FROM bookings").fetchone()[0] == 0
+
+
 def test_import_json_rows(bhall):
     from hallserver.core.bookings import parse_import
 

@@ -653,9 +653,16 @@ def parse_import(text, kind):
     if not reader.fieldnames:
         raise Invalid("Tệp CSV trống", "The CSV file is empty", code="malformed_import")
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
-    rows = []
+    rows, first_line = [], 2
     for row in reader:
-        rows.append((reader.line_num, {key: value for key, value in row.items() if key is not None}))
+        values = {key: value for key, value in row.items() if key is not None}
+        # no field of a booking spans lines: a quote left open took the rows after it into one field
+        if any(isinstance(value, str) and ("\n" in value or "\r" in value) for value in values.values()):
+            raise Invalid(f"Tệp CSV có dấu ngoặc kép chưa đóng từ dòng {first_line}: không nhập dòng nào",
+                          f"The CSV file has a quote left open from line {first_line}: nothing was imported",
+                          code="malformed_import")
+        rows.append((reader.line_num, values))
+        first_line = reader.line_num + 1
     return rows
 
 
