@@ -88,6 +88,22 @@ def test_kiosk_tracking_page_and_browser_screen(citizen_hub, browser):
         page.close()
 
 
+def test_a_cut_short_link_on_a_phone_leads_back_in_vietnamese(citizen_hub, browser):
+    """A tracking link cut short in a text message (``/t/``) or mistyped: a readable Vietnamese
+    page at phone size with the way on (procedures, booking lookup, the hotline), not a server's
+    English error."""
+    hub = citizen_hub
+    phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
+    answer = phone.goto(f"{hub.url}/t/")
+    assert answer.status == 404
+    text = phone.inner_text("body")
+    assert "Not Found" not in text and "0210 3 888 999" in text and "bị cắt ngắn" in text
+    assert phone.locator("a[href='/thu-tuc']").count() and phone.locator("a[href='/dat-lich/tra-cuu']").count()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360      # nothing runs off the screen
+    screenshot(phone, "citizen-not-found-phone")
+    phone.close()
+
+
 def test_take_a_number_from_home_and_cancel(citizen_hub, browser):
     hub = citizen_hub
     phone = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")

@@ -21,7 +21,8 @@ ERROR_PAGES = {"booking": CITIZENS_ERROR_PAGE, "citizen": CITIZENS_ERROR_PAGE, "
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 HTTP_MESSAGES = {
     400: ("Yêu cầu không hợp lệ", "Bad request"),
-    404: ("Không tìm thấy", "Not found"),
+    404: ("Không tìm thấy địa chỉ này: đường dẫn có thể bị gõ sai hoặc bị cắt ngắn",
+          "Nothing at this address: the link may be mistyped or cut short"),
     405: ("Phương thức không được hỗ trợ", "Method not allowed"),
     413: ("Nội dung yêu cầu quá lớn", "Request body too large"),
     500: ("Máy chủ gặp lỗi, vui lòng thử lại sau ít phút", "Server error: please try again in a few minutes"),
