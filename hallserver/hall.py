@@ -257,12 +257,14 @@ class Hall:
             if action == "undo":
                 done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]}
                                   for event in outcome.events]
+            recorded = None
             if request_id is not None:
+                recorded = json.dumps({unanswered: done}, ensure_ascii=False)
                 db["requests"].insert({"counter": counter, "request_id": request_id, "action": action,
-                                       "response": json.dumps({unanswered: done}, ensure_ascii=False), "at": now})
-            return core.Outcome((done, ticket, now), outcome.events)
+                                       "response": recorded, "at": now})
+            return core.Outcome((done, ticket, now, recorded), outcome.events)
 
-        def store_answer(db, config, now):
+        def store_answer(db, config, now, answer, recorded):
             if db.execute("UPDATE requests SET response = ? WHERE counter = ? AND request_id = ? AND response = ?",
                           [json.dumps(answer, ensure_ascii=False), counter, request_id, recorded]).rowcount:
                 return core.Outcome(answer, [])
@@ -276,13 +278,13 @@ class Hall:
             result = self.perform(run)
             if isinstance(result, dict):
                 return result  # a repeat: the first answer
-            done, ticket, moment = result
+            done, ticket, moment, recorded = result
             answer = self.read(lambda db, config, now: answer_of(db, config, moment, done, ticket,
                                                                  self.estimator(db, config, moment)))
             if request_id is None:
                 return answer
-            recorded = json.dumps({unanswered: done}, ensure_ascii=False)
-            return self.perform(store_answer)  # stored, durably, before it is given
+            # stored, durably, before it is given, unless a repeat stored one first
+            return self.perform(store_answer, answer=answer, recorded=recorded)
 
     def cancel(self, track_token):
         def respond(db, config, now, outcome):

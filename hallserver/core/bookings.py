@@ -28,7 +28,7 @@ from ..errors import Conflict, HallError, Invalid, NotFound
 from . import verification as verifications
 from .events import Outcome, record
 from .procedures import find_procedure
-from .tickets import find_service, issue_ticket, local_day, local_time, normalise_phone
+from .tickets import find_service, issue_ticket, local_day, local_time, normalise_phone, visible_text
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -230,8 +230,8 @@ def _text_field(value, name, name_vi, *, maximum, required):
     if not isinstance(value, str):
         raise Invalid(f"{name_vi.capitalize()} phải là chuỗi", f"{name} must be a string", code="wrong_type")
     # One spelling for one name: composed accents (a phone may send "e" + U+0301), and none of
-    # the invisible format characters a copy carries (U+202E would show a name reversed)
-    value = unicodedata.normalize("NFC", "".join(char for char in value if unicodedata.category(char) != "Cf"))
+    # the invisible format characters a copy carries
+    value = unicodedata.normalize("NFC", visible_text(value))
     value = " ".join(value.split())
     if len(value) > maximum or any(ord(char) < 32 for char in value):
         raise Invalid(f"{name_vi.capitalize()} quá dài hoặc không hợp lệ", f"{name} is too long or invalid",

@@ -476,6 +476,16 @@ class OldestFirst:
         return usual
 
 
+def _kept(cache, key, compute, most=50):
+    """``cache[key]``, computed once; past ``most`` keys the cache starts again (its keys are
+    moments' figures: the old ones are not asked for again)."""
+    if key not in cache:
+        if len(cache) > most:
+            cache.clear()
+        cache[key] = compute()
+    return cache[key]
+
+
 def _roughly(count):
     """``count`` to within 5 %: itself up to 10, else the nearest of 10 × 1.1^k (178 → 174)."""
     if count <= 10:
@@ -730,12 +740,8 @@ class Estimator:
         (only a service under way longer than usual moves it from one moment to the next)."""
         if self._model_figures is None:
             key = tuple(self.learned.service_minutes.items())
-            models = self._reuse("models", dict)
-            if key not in models:
-                if len(models) > 50:   # a long service under way: a new key every moment
-                    models.clear()
-                models[key] = {"cycles": {}, "shares": None}
-            self._model_figures = models[key]
+            # a long service under way makes a new key every moment: hence the bound
+            self._model_figures = _kept(self._reuse("models", dict), key, lambda: {"cycles": {}, "shares": None})
         return self._model_figures
 
     def _cycle(self, service, counter):
@@ -914,12 +920,7 @@ class Estimator:
         lines = {code: (_roughly(count), 60 * round((self.now - (oldest.get(code) or self.now)) / 60))
                  for code, count in self.waiting.items() if count > 0}
         key = (tuple(lines.items()), tuple(starts.items()), cycles_key)
-        known = self._reuse("oldest first", dict)
-        if key not in known:
-            if len(known) > 50:
-                known.clear()
-            known[key] = OldestFirst(lines, counters, starts, cycles)
-        return known[key]
+        return _kept(self._reuse("oldest first", dict), key, lambda: OldestFirst(lines, counters, starts, cycles))
 
     def _read_oldest_waiting(self):
         """{service: when its oldest waiting ticket (not transferred in nor reinstated, which

@@ -188,16 +188,16 @@ COUNTRY_PREFIXES = ("+84", "0084")
 SHOWN_PHONE_MAX = 20   # a refusal quotes at most this much of what was typed
 
 
-def _visible(text):
-    """``text`` without invisible format characters (Unicode Cf): a number copied from a phone's
-    contacts or a chat arrives wrapped in direction marks (U+202A … U+202C) or with zero-width
-    spaces, which look like nothing to the citizen."""
+def visible_text(text):
+    """``text`` without invisible format characters (Unicode Cf): a number or a name copied from
+    a phone's contacts or a chat arrives wrapped in direction marks (U+202A … U+202C, U+202E
+    shows it reversed) or with zero-width spaces, which look like nothing to the citizen."""
     return "".join(char for char in text if unicodedata.category(char) != "Cf")
 
 
 def normalise_phone(phone):
     """A Vietnamese mobile or landline number as 10 digits starting with 0, or None."""
-    typed = _visible(str(phone)).strip() if phone is not None else ""
+    typed = visible_text(str(phone)).strip() if phone is not None else ""
     if not typed:
         return None
     digits = PHONE_SEPARATORS.sub("", typed.translate(FULL_WIDTH_DIGITS))
