@@ -295,17 +295,18 @@ class HubProcess:
     """``hallserver serve`` in a subprocess on a free loopback port; ``start`` again after
     ``stop`` or ``kill`` to restart it on the same port."""
 
-    def __init__(self, db, port=None, async_mode="gevent", message_queue=None):
+    def __init__(self, db, port=None, async_mode="gevent", message_queue=None, environment=None):
         self.db = Path(db)
         self.port = port or free_port()
         self.async_mode = async_mode
         self.message_queue = message_queue  # a Redis URL shared with other hub processes
+        self.environment = environment or {}  # more HALL_* settings, e.g. {"HALL_TRUST_PROXY": "true"}
         self.process = None
         self.log = None
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=20):
-        environment = dict(os.environ, HALL_DB=str(self.db))
+        environment = dict(os.environ, HALL_DB=str(self.db), **self.environment)
         if self.log:
             self.log.close()
         self.log = open(self.db.with_suffix(f".{self.port}.log"), "ab")
@@ -442,6 +443,66 @@ class DashboardClient(DisplayClient):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no snapshot as expected within {timeout} s: {snapshot['screens']}")
             time.sleep(0.2)
+
+
+class NginxServer:
+    """Debian's nginx on a free loopback port, serving the shipped site
+    ``deploy/nginx-hall-queue.conf`` with its upstream servers replaced by ``upstream_ports``;
+    everything it writes (pid, logs, temporary files) stays in ``directory``."""
+
+    SITE = Path(__file__).resolve().parent.parent / "deploy" / "nginx-hall-queue.conf"
+    PROXY_ADDRESS = "127.0.0.2"
+
+    def __init__(self, directory, upstream_ports):
+        self.directory = Path(directory)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.upstream_ports = upstream_ports
+        self.process = None
+
+    def configuration(self):
+        """The shipped site inside a minimal nginx.conf (the site itself is used as written)."""
+        site = self.SITE.read_text()
+        upstreams = re.findall(r"^ *server 127\.0\.0\.1:\d+;\n", site, flags=re.MULTILINE)
+        assert upstreams, "the shipped site names no upstream server"
+        site = site.replace("".join(upstreams), "".join(
+            f"    server 127.0.0.1:{port};\n" for port in self.upstream_ports))
+        site = site.replace("    listen [::]:80;\n", "").replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        temporary = "\n".join(f"    {kind}_temp_path {self.directory / kind};"
+                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        # As root, nginx's workers would run as nobody, who cannot enter pytest's private tmp.
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        # nginx reaches the hubs from an address of its own (127.0.0.2), as a proxy on another
+        # machine would, so what the hub takes for the visitor's address tells the two apart.
+        return (f"{user}daemon off;\nworker_processes 1;\npid {self.directory / 'nginx.pid'};\n"
+                f"error_log {self.directory / 'error.log'} info;\nevents {{ worker_connections 512; }}\n"
+                f"http {{\n    access_log {self.directory / 'access.log'};\n{temporary}\n"
+                f"    proxy_bind {self.PROXY_ADDRESS};\n{site}\n}}\n")
+
+    def start(self, timeout=10):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "nginx.conf").write_text(self.configuration())
+        self.process = subprocess.Popen(
+            ["/usr/sbin/nginx", "-p", str(self.directory), "-c", str(self.directory / "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.process.returncode}: {self.error_log()}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx did not start: {self.error_log()}")
+
+    def error_log(self):
+        path = self.directory / "error.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()   # SIGTERM: nginx's fast shutdown
+            self.process.wait(timeout=10)
 
 
 class RedisServer:

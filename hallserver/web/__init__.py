@@ -2,7 +2,8 @@
 
 ``create_app`` runs one ``configure_*`` step per concern: the hall and its store,
 sessions, templates and languages, blueprints (``api/``, ``pages/``), error pages,
-security headers (``security.py``), CSRF and rate limits, and Socket.IO push (``push.py``).
+security headers (``security.py``), CSRF and rate limits, Socket.IO push (``push.py``),
+and last the reverse proxy's forwarded headers.
 """
 
 from datetime import timedelta
@@ -60,6 +61,7 @@ def create_app(config=None, clock=None):
     security.init_app(app)
     configure_protection(app)
     configure_push(app, settings, hall)
+    configure_proxy(app, settings)
     return app
 
 
@@ -81,10 +83,6 @@ def configure_hall(app, settings, clock):
         )
     hall = Hall(store, clock=clock) if clock else Hall(store)
     app.extensions["hall"] = hall
-    if settings["trust_proxy"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return hall
 
 
@@ -207,6 +205,17 @@ def configure_protection(app):
         csrf.exempt(module.bp)
     csrf.init_app(app)
     limiter.init_app(app)
+
+
+def configure_proxy(app, settings):
+    """Behind one reverse proxy (``trust_proxy``), the visitor's address and scheme are the ones
+    it forwards, for pages and for sockets alike: the outermost layer, before Socket.IO's
+    middleware takes ``/socket.io/`` (a screen's address on the dashboard, the per-address cap
+    on screens). Only the last forwarded address counts, the one the proxy itself saw."""
+    if settings["trust_proxy"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
 
 def configure_push(app, settings, hall):
