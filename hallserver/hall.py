@@ -10,13 +10,13 @@ Socket.IO.
 
 import contextlib
 import copy
-import json
+import functools
 import secrets
 import time
 
 from . import core
 from .config import parse_config
-from .core import bookings, procedures, ratings, views
+from .core import bookings, procedures, ratings, repeats, views
 from .core import verification as phone_codes
 from .core.estimates import Estimator, SharedFigures
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
@@ -36,6 +36,16 @@ COUNTER_ACTIONS = {
     "resume": core.resume,
     "undo": core.undo,
 }
+
+
+def what_was_done(db, action, outcome, ticket):
+    """What a counter action did, all its answer is built from: the ``seq`` it reached, the
+    ticket it acted on (id) and, for ``undo``, what it undid."""
+    done = {"seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
+            "ticket": ticket["id"] if ticket else None}
+    if action == "undo":
+        done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]} for event in outcome.events]
+    return done
 
 
 def _booking_view(db, config, now, outcome):
@@ -207,80 +217,41 @@ class Hall:
         Every screen waits for what comes before its ``called`` frame, so the answer (the
         ticket with its estimate, the desk) is built after the commit and after those frames,
         still under the store's lock: nothing else of this process commits in between, and the
-        answer shows the hall as the action left it. With a ``request_id``, the action's own
-        transaction records the request with what its answer is built from (a repeat never
-        acts again); the answer is stored, durably, before it is given, and the first one
-        stored is every repeat's (this request's, or a repeat's when this process stopped
-        before storing it: it is then built when the repeat comes)."""
+        answer shows the hall as the action left it. A ``request_id`` is recorded with the
+        action and its answer stored before it is given (``core.repeats``)."""
         if action not in COUNTER_ACTIONS:
             raise Invalid(f"Thao tác không hợp lệ {action!r}", f"Unknown action {action!r}", code="unknown_action")
         function = COUNTER_ACTIONS[action]
-        unanswered = "unanswered"  # the recorded response of a request whose answer is not stored yet
+        request = {"counter": counter, "request_id": request_id}
 
-        def answer_of(db, config, now, done, ticket, estimator):
-            if ticket is None and done["ticket"] is not None:
-                ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [done["ticket"]]), None)
-            answer = {
-                "seq": done["seq"],
-                "ticket": views.staff_ticket(config, ticket, now, estimator) if ticket else None,
-                "counter": views.counter_state(db, config, counter, now, estimator),
-            }
-            if "undone" in done:
-                answer["undone"] = done["undone"]
-            return answer
-
-        def first_answer(db, config, now, response):
-            recorded = json.loads(response)
-            if unanswered not in recorded:
-                return recorded
-            answer = answer_of(db, config, now, recorded[unanswered], None, Estimator(db, config, now))
-            db.execute("UPDATE requests SET response = ? WHERE counter = ? AND request_id = ?",
-                       [json.dumps(answer, ensure_ascii=False), counter, request_id])
-            return answer
-
-        def run(db, config, now, **ignored):
+        def act(db, config, now, **ignored):
             if request_id is not None:
-                row = db.execute(
-                    "SELECT action, response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
-                ).fetchone()
-                if row and row[0] != action:   # not a repeat: a client reused an id; acting or not would be silent
-                    raise Conflict(f"Mã yêu cầu {request_id!r} đã dùng cho thao tác {row[0]}",
-                                   f"request_id {request_id!r} was used for {row[0]}", code="request_id_reused")
-                if row:
-                    return core.Outcome(first_answer(db, config, now, row[1]), [])
+                response = repeats.earlier_response(db, action=action, **request)
+                if response is not None:   # a repeat: the first answer, nothing done
+                    build = functools.partial(views.counter_answer, db, config, now, counter)
+                    return core.Outcome(repeats.first_answer(db, response=response, build=build, **request), [])
             if user is not None:
                 users.claim_counter(db, user=user, counter=counter, now=now)
             outcome = function(db, config, now=now, counter=counter, **arguments)
             ticket = outcome.result if isinstance(outcome.result, dict) else None
-            done = {"seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
-                    "ticket": ticket["id"] if ticket else None}
-            if action == "undo":
-                done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]}
-                                  for event in outcome.events]
-            recorded = None
-            if request_id is not None:
-                recorded = json.dumps({unanswered: done}, ensure_ascii=False)
-                db["requests"].insert({"counter": counter, "request_id": request_id, "action": action,
-                                       "response": recorded, "at": now})
+            done = what_was_done(db, action, outcome, ticket)
+            recorded = (repeats.record(db, action=action, done=done, now=now, **request)
+                        if request_id is not None else None)
             return core.Outcome((done, ticket, now, recorded), outcome.events)
 
         def store_answer(db, config, now, answer, recorded):
-            if db.execute("UPDATE requests SET response = ? WHERE counter = ? AND request_id = ? AND response = ?",
-                          [json.dumps(answer, ensure_ascii=False), counter, request_id, recorded]).rowcount:
-                return core.Outcome(answer, [])
-            row = db.execute("SELECT response FROM requests WHERE counter = ? AND request_id = ?",
-                             [counter, request_id]).fetchone()
-            return core.Outcome(first_answer(db, config, now, row[0]), [])  # another process answered it first
+            build = functools.partial(views.counter_answer, db, config, now, counter)
+            return core.Outcome(repeats.store_answer(db, answer=answer, recorded=recorded, build=build, **request), [])
 
         # Nothing else of this process commits until the answer is given: it shows the hall as
         # the action left it, and the counter's desk hears its pushed state after its answer.
         with self.store.lock:
-            result = self.perform(run)
+            result = self.perform(act)
             if isinstance(result, dict):
                 return result  # a repeat: the first answer
             done, ticket, moment, recorded = result
-            answer = self.read(lambda db, config, now: answer_of(db, config, moment, done, ticket,
-                                                                 self.estimator(db, config, moment)))
+            answer = self.read(lambda db, config, now: views.counter_answer(
+                db, config, moment, counter, done, ticket, self.estimator(db, config, moment)))
             if request_id is None:
                 return answer
             # stored, durably, before it is given, unless a repeat stored one first

@@ -177,3 +177,20 @@ def counter_state(db, config, number, now, estimator=None, waiting_limit=50):
         "waiting": [{"service": code, "count": estimator.waiting.get(code, 0)} for code in counter.services],
         "waiting_list": waiting_list,
     }
+
+
+def counter_answer(db, config, now, counter, done, ticket=None, estimator=None):
+    """A counter action's answer: the ticket it acted on and the counter's desk, at ``done``'s
+    ``seq`` (``done``: what the action did, see ``Hall.counter_action``). ``ticket`` is the row
+    the action returned; without it the ticket is read by its id."""
+    estimator = estimator or Estimator(db, config, now)
+    if ticket is None and done["ticket"] is not None:
+        ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [done["ticket"]]), None)
+    answer = {
+        "seq": done["seq"],
+        "ticket": staff_ticket(config, ticket, now, estimator) if ticket else None,
+        "counter": counter_state(db, config, counter, now, estimator),
+    }
+    if "undone" in done:
+        answer["undone"] = done["undone"]
+    return answer
