@@ -1,0 +1,52 @@
+"""What a new hall configuration must keep for the people already in the hall.
+
+A service removed (or left without a counter) while its tickets wait would leave those
+citizens waiting for a call that never comes, their tracking pages saying "Sắp đến lượt"
+all day; a counter removed with a citizen at its desk would leave that ticket at a counter
+no screen shows and no keypad can finish. Such a configuration is refused, naming the key.
+"""
+
+from ..errors import ConfigError
+from .tickets import local_day
+
+SHOWN_NUMBERS = 5  # numbers quoted in a refusal; the rest are counted
+
+
+def check_nobody_stranded(db, config, now, new_config):
+    """Raise ConfigError if ``new_config`` (about to replace ``config``) strands today's waiting
+    tickets or a ticket at a counter's desk; the message names the key and the numbers."""
+    served = {code for counter in new_config.counters for code in counter.services}
+    offered = {service.code for service in new_config.services}
+    counters = {counter.number for counter in new_config.counters}
+    for number, ticket, status in db.execute(
+            "SELECT counters.number, tickets.number, tickets.status FROM counters "
+            "JOIN tickets ON tickets.id = counters.current_ticket "
+            "WHERE counters.active = 1 AND tickets.status IN ('called', 'serving') ORDER BY counters.number"):
+        if number not in counters:
+            state = ("đang được mời", "called") if status == "called" else ("đang được phục vụ", "being served")
+            raise ConfigError(
+                f"Chưa lưu: quầy số {number} đang có công dân số {ticket} ({state[0]}). Hãy bấm Hoàn thành "
+                "hoặc Vắng mặt cho số này trước khi xóa quầy.",
+                f"counters: counter {number} is removed while ticket {ticket} is at its desk ({state[1]}); "
+                "finish it or mark it absent first")
+    waiting = {}
+    for service, ticket in db.execute(
+            "SELECT service, number FROM tickets WHERE status = 'waiting' AND day = ? ORDER BY id",
+            [local_day(config, now)]):
+        waiting.setdefault(service, []).append(ticket)
+    names = dict(db.execute("SELECT code, name FROM services").fetchall())
+    for code, numbers in waiting.items():
+        if code in offered and code in served:
+            continue
+        name = f"«{names.get(code) or code}» ({code})"
+        shown = ", ".join(numbers[:SHOWN_NUMBERS]) + (", …" if len(numbers) > SHOWN_NUMBERS else "")
+        if code not in offered:
+            vietnamese, english = (f"lĩnh vực {name} bị xóa", f"services: {code} is removed")
+        else:
+            vietnamese, english = (f"không còn quầy nào phục vụ lĩnh vực {name}",
+                                   f"counters[].services: no counter serves {code}")
+        raise ConfigError(
+            f"Chưa lưu: {vietnamese} trong khi còn {len(numbers)} số đang chờ ({shown}); họ sẽ không bao giờ "
+            "được gọi. Hãy gọi hết hoặc chuyển họ sang lĩnh vực khác, hoặc Kết thúc ngày, rồi sửa lại.",
+            f"{english} while {len(numbers)} tickets wait ({shown}); they would never be called: call or "
+            "transfer them, or end the day, first")
