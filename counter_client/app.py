@@ -331,11 +331,21 @@ class CounterApp:
         label = ACTION_LABELS[result.action]
         prefix, self.answer_prefix = self.answer_prefix, ""
         if result.ok:
-            self.apply_counter((result.answer or {}).get("counter"), (result.answer or {}).get("seq"))
+            seq = (result.answer or {}).get("seq")
+            # A resent request answered with a state the desk already showed was carried out before
+            # its answer was lost: the hub did nothing now, and this press must not look like a new call.
+            done_before = result.resent and isinstance(seq, int) and seq <= self.view.seq
+            self.apply_counter((result.answer or {}).get("counter"), seq)
             text = f"✓ {label.label}: {prefix}{describe_success(result)}"
-            if result.attempts > 1:
-                text += f" (sau {result.attempts} lần thử / after {result.attempts} attempts)"
             activity = text
+            if done_before:
+                text += (" — đã thực hiện trước khi mất kết nối, lần nhấn này không làm gì thêm; nhấn lại cho lần mới"
+                         " / done before the link was lost, this press did nothing more; press again for a new one")
+                activity = (f"✓ {label.label_vi}: đã làm trước đó, nhấn lại cho lần mới",
+                            "done before, press again for a new one")
+            elif result.attempts > 1:
+                text += f" (sau {result.attempts} lần thử / after {result.attempts} attempts)"
+                activity = text
         elif result.code == "just_called":
             # a reflex second press: the hub changed nothing, nobody lost their turn; a notice, not an error
             text = f"{result.message or 'Vừa mời'} · just called"

@@ -32,6 +32,7 @@ class ActionResult:
     message_en: str = ""
     attempts: int = 1
     request_id: str | None = None
+    resent: bool = False  # a new press that resent an unacknowledged request under its id
 
     @property
     def unreachable(self) -> bool:
@@ -55,6 +56,7 @@ class HubClient:
     def perform(self, action: str, **body) -> ActionResult:
         """Post the action; retry transient failures with the same ``request_id``."""
         request_id = self._request_id_for(action, body)
+        resent = self._unacknowledged is not None and request_id == self._unacknowledged[2]
         payload = {**body, "request_id": request_id}
         failure = ""
         for attempt, delay in enumerate((0.0, *self.retry_delays), start=1):
@@ -71,9 +73,12 @@ class HubClient:
                 failure = f"HTTP {response.status_code}"
                 continue
             self._unacknowledged = None
-            return _result(action, response, attempt, request_id)
+            result = _result(action, response, attempt, request_id)
+            result.resent = resent
+            return result
         self._unacknowledged = (action, body, request_id)
         return ActionResult(action, ok=False, code="unreachable", attempts=attempt, request_id=request_id,
+                            resent=resent,
                             message="Không có xác nhận từ hub, mất kết nối",
                             message_en=f"no acknowledgement, hub unreachable ({failure})")
 

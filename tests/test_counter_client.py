@@ -923,10 +923,11 @@ def test_live_link_joins_the_counter_room_and_a_wrong_token_is_refused(shared_hu
 
 class ResponseDroppingProxy:
     """A loopback HTTP proxy, one exchange per connection, that lets the hub handle the
-    first counter action but drops the hub's answer: the client sees a broken connection."""
+    first ``drops`` counter actions but drops the hub's answers: the client sees a broken connection."""
 
-    def __init__(self, port):
+    def __init__(self, port, drops=1):
         self.target = port
+        self.drops = drops
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.bodies = []
@@ -945,7 +946,7 @@ class ResponseDroppingProxy:
                     upstream.sendall(request)
                     response = read_http_message(upstream)
                 self.bodies.append(json.loads(request.split(b"\r\n\r\n", 1)[1] or b"{}"))
-                if self.dropped == 0 and request.startswith(b"POST /api/v1/counters/"):
+                if self.dropped < self.drops and request.startswith(b"POST /api/v1/counters/"):
                     self.dropped += 1
                     continue  # closed without an answer, after the hub committed
                 head, body = response.split(b"\r\n\r\n", 1)
@@ -1085,3 +1086,55 @@ def test_undo_after_a_call_puts_the_ticket_back_in_line(policy_hub):
         assert session.wait_exit() == 0
     finally:
         session.close()
+
+
+@pytest.mark.hub
+def test_a_resent_press_whose_first_answer_was_lost_says_it_was_done_before(tmp_path):
+    """Enter is carried out but every answer is lost; the desk shows the call through the live
+    link; Enter again resends the request (same id): the hub calls nobody, and the clerk is
+    told so (it read "✓ Gọi tiếp: 1001", as if the press had called someone)."""
+    db = init_hall(tmp_path, policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0})
+    hub = HubProcess(db)
+    hub.tokens = create_tokens(db, 1)
+    hub.kiosk = hub.tokens["kiosk"]
+    hub.start()
+    first, second = issue_ticket(hub, "HT")["number"], issue_ticket(hub, "HT")["number"]
+    proxy = ResponseDroppingProxy(hub.port, drops=3)  # the press and its two retries
+    keyboard, output = FakeKeyboard(), io.StringIO()
+    app = CounterApp(Settings(hub=proxy.url, counter=1, token=hub.tokens[1]),
+                     HubClient(proxy.url, 1, hub.tokens[1], timeout=5, retry_delays=(0.05, 0.05)),
+                     Screen(output, interactive=True, width=400))
+    app.attach(keyboard)
+    link = LiveLink(hub.url, 1, hub.tokens[1], app.inbox, timeout=5).start()
+
+    def pump_until(predicate, what, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"no {what} within {timeout}s:\n{output.getvalue()[-2000:]}"
+            try:
+                app.handle(app.inbox.get(timeout=0.1))
+            except queue.Empty:
+                pass
+            app.redraw()
+
+    try:
+        pump_until(lambda: app.view.link == "online" and app.view.status == "open", "link")
+        keyboard.press("enter")
+        pump_until(lambda: "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in output.getvalue(), "the failure")
+        pump_until(lambda: f"Số {first} (HT) đang gọi" in last_status(output), "the call seen through the link")
+        assert counter_seen_with_token(hub, 1) == (first, [second])
+
+        keyboard.press("enter")  # "press again to resend"
+        pump_until(lambda: f"✓ Gọi tiếp / Next: {first} (HT)" in output.getvalue(), "the answer")
+        assert proxy.bodies[-1]["request_id"] == proxy.bodies[0]["request_id"]
+        assert counter_seen_with_token(hub, 1) == (first, [second])  # nobody else called
+        assert (f"✓ Gọi tiếp / Next: {first} (HT) — đã thực hiện trước khi mất kết nối, lần nhấn này không làm gì "
+                "thêm; nhấn lại cho lần mới") in output.getvalue()
+
+        keyboard.press("enter")  # a new press: the next citizen
+        pump_until(lambda: f"✓ Gọi tiếp / Next: {second} (HT)\n" in output.getvalue(), "the next call")
+        assert counter_seen_with_token(hub, 1) == (second, [])
+    finally:
+        link.stop()
+        proxy.close()
+        hub.stop()
