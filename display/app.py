@@ -20,6 +20,9 @@ from .model import CONNECTING, Board
 
 log = logging.getLogger(__name__)
 
+#: While the board's day is behind the hall's date, how often it asks the hub for the new day.
+NEW_DAY_RETRY_SECONDS = 60.0
+
 
 def hall_clock(board: Board, zone=None, now=time.time):
     """The clock the board shows: ``zone`` when one was chosen (``--timezone``), else the hall's
@@ -57,6 +60,7 @@ class DisplayApp:
         self.running = False
         self._drawn = None  # what the last full frame showed; None forces a redraw
         self._speaking = None  # the call whose announcement is playing
+        self._new_day_asked_at = None  # when the board last asked for the new day's snapshot
 
     # -- one step at a time (the tests drive these) ------------------------------------------
 
@@ -97,6 +101,24 @@ class DisplayApp:
             self._finished()
         if self.health is not None and self.link is not None:
             self.health.report(self.link.send_status)
+        self._follow_the_day()
+
+    def _follow_the_day(self) -> None:
+        """Past the hall's midnight, ask the hub for the new day's snapshot: yesterday's calls
+        leave the board before today's numbers, which start again from the same block, are
+        called (the hub pushes nothing at midnight when no ticket was left to expire). The hub's
+        day decides: a screen whose clock runs ahead only asks again every minute."""
+        board = self.board
+        if self.link is None or not board.online or not board.day:
+            return
+        if self.wall_clock().date().isoformat() <= board.day:
+            self._new_day_asked_at = None
+            return
+        now = board.clock()
+        if self._new_day_asked_at is None or now - self._new_day_asked_at >= NEW_DAY_RETRY_SECONDS:
+            if self.link.rejoin():
+                log.info("the hall's day is over (%s): asking the hub for the new day", board.day)
+                self._new_day_asked_at = now
 
     def _started(self, call) -> None:
         """An announcement starts: the board shows it; it counts as played once the speaker is done."""

@@ -143,6 +143,21 @@ class Link:
             return False
         return True
 
+    def rejoin(self) -> bool:
+        """Join the room again on the joined connection: the hub answers with a fresh snapshot,
+        delivered like the first (in order with the pushes). False while not joined."""
+        return self.emit("join", self._join_request(), callback=self._rejoined)
+
+    def _rejoined(self, ack=None):
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            log.warning("%s refused joining %s again: %r", self.url, self.room, ack)
+
+    def _join_request(self) -> dict:
+        join = {"room": self.room}
+        if self.token:
+            join["token"] = self.token
+        return join
+
     # -- the thread -------------------------------------------------------------------
 
     def _run(self):
@@ -194,11 +209,8 @@ class Link:
     def _connect_and_join(self, client, guard: SeqGuard, transports):
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         client.connect(self.url, headers=headers, transports=transports, wait_timeout=self.timeout)
-        join = {"room": self.room}
-        if self.token:
-            join["token"] = self.token
         # The hub sends the room's snapshot before it answers, so it is dispatched first.
-        ack = client.call("join", join, timeout=self.timeout)
+        ack = client.call("join", self._join_request(), timeout=self.timeout)
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = ack.get("error") if isinstance(ack, dict) else None
             raise JoinRefused(error if isinstance(error, dict) else {"code": "invalid_ack", "message": repr(ack)})

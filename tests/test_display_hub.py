@@ -4,7 +4,9 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
+from datetime import datetime
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -12,6 +14,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from display.announcer import Announcer  # noqa: E402
 from display.app import DisplayApp  # noqa: E402
@@ -21,13 +24,18 @@ from display.model import LOST, Board  # noqa: E402
 from display.network import Backoff, HubLink  # noqa: E402
 from display.render import THEME, BoardRenderer, hall_layout  # noqa: E402
 from display.screen import OffscreenScreen  # noqa: E402
+from hallserver import create_app  # noqa: E402
 from hallserver.voice import clip_ids  # noqa: E402
 from tests.helpers import (  # noqa: E402
+    HALL_TZ,
     ROOT,
+    Clock,
     DashboardClient,
     HubProcess,
+    bearer,
     device_token,
     free_port,
+    hall_time,
     init_database,
     init_hall,
     write_pack,
@@ -269,3 +277,54 @@ def test_systemd_unit_parses():
     problems = [line for line in done.stderr.splitlines()
                 if line.strip() and "is not executable" not in line and "hall-display" in line]
     assert unit.is_file() and problems == [], done.stderr
+
+
+def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
+    """A hub on the hall's (fake) clock, served on loopback, and a board with the same clock: the
+    day's last citizen was served, so nothing is left to expire and the hub pushes nothing at
+    midnight. Past midnight the board asks for the new day itself: yesterday's 1001 leaves the
+    'Vừa mời' strip before today's 1001 (numbers start again from the block) is called, and
+    today's is said once."""
+    db = init_hall(tmp_path)  # open around the clock: HT, counter 1
+    clock = Clock(hall_time(2026, 11, 26, 16, 0))
+    kiosk, counter = device_token(db, "kiosk"), device_token(db, "counter", 1)
+    hub = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
+    server = make_server("127.0.0.1", free_port(), hub, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    web = hub.test_client()
+
+    def call_next():
+        number = web.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(kiosk)).get_json()["ticket"]
+        assert web.post("/api/v1/counters/1/call-next", headers=bearer(counter)).status_code == 200
+        return number["number"]
+
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker, board, inbox = FakeSpeaker(), Board(), queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(f"http://127.0.0.1:{server.port}", inbox).start(),
+                     wall_clock=lambda: datetime.fromtimestamp(clock(), HALL_TZ))
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        yesterday = call_next()
+        wait_for(lambda: len(speaker.played) == 1, timeout=5, step=app.step)
+        assert web.post("/api/v1/counters/1/done", headers=bearer(counter)).status_code == 200
+        wait_for(lambda: board.counters[1].current is None, timeout=5, step=app.step)
+        assert [call.number for call in board.recent_calls] == [yesterday] and board.day == "2026-11-26"
+
+        clock.set(hall_time(2026, 11, 27, 0, 0, 30))
+        assert hub.extensions["hall"].expire() == 0  # nothing left: no push
+        wait_for(lambda: board.day == "2026-11-27", timeout=5, step=app.step)
+        assert board.recent_calls == [] and board.now_calling is None and board.online
+
+        clock.set(hall_time(2026, 11, 27, 7, 30))
+        today = call_next()
+        assert today == yesterday == "1001"
+        wait_for(lambda: len(speaker.played) == 2, timeout=5, step=app.step)
+        assert [call.number for call in board.recent_calls] == [today] and board.now_calling.number == today
+        time.sleep(0.2)
+        app.step()
+        assert len(speaker.played) == 2
+    finally:
+        app.close()
+        server.shutdown()
+        hub.extensions["hall"].store.close()
