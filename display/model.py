@@ -16,8 +16,9 @@ injected clock:
 - the big panel shows a call only while its ticket is still at the counter: a no-show (or
   done, or a transfer) takes it off, and the newest call still in effect takes its place;
 - the "now calling" highlight starts when an announcement starts (``start_calling``) and
-  lasts ``highlight_seconds``; a snapshot clears it, so a reconnect never shows an old call
-  as new;
+  lasts ``highlight_seconds``; a lost connection clears it, so a reconnect never shows an old
+  call as new. A snapshot while online (the hall reconfigured, an undo) keeps the call being
+  announced on the big panel, and calls still waiting for their announcement stay off it;
 - a counters filter (one screen per floor) hides other counters, their calls and the
   services only they serve.
 """
@@ -148,6 +149,7 @@ class Board:
         """Replace everything with a snapshot; return the calls to announce late (see the
         module's rules: made while a short cut lasted), oldest first. The rest is history."""
         self.version += 1
+        speaking = self.now_calling if self.highlighted else None
         seq = int(state.get("seq") or 0)
         had = self.seq if self.snapshot_seq is not None else None  # what we knew before this snapshot
         if seq < self.seq:
@@ -178,9 +180,16 @@ class Board:
                 if missed and isinstance(age, int | float) and age <= catchup_seconds and call.clips:
                     late.append(call)
         self.recent_calls = self.recent_calls[: self.recent_limit]
-        self._pending = {call.call_id for call in late}
+        shown = {call.call_id: call for call in self.recent_calls}
+        # calls received but not yet announced are still in the announcer's queue
+        self._pending = {call_id for call_id in self._pending if call_id in shown} | {call.call_id for call in late}
         self.now_calling = self._in_effect()
-        self.highlight_until = 0.0
+        kept = shown.get(speaking.call_id) if speaking is not None else None
+        counter = self.counters.get(kept.counter) if kept is not None else None
+        if counter is not None and counter.current == kept.number:
+            self.now_calling = kept  # still being announced, at its counter: it stays, lit
+        else:
+            self.highlight_until = 0.0
         if self.status != ONLINE:
             self.status, self.status_since = ONLINE, self.clock()
         if late:

@@ -279,6 +279,15 @@ def test_systemd_unit_parses():
     assert unit.is_file() and problems == [], done.stderr
 
 
+def served_hub(db, clock):
+    """The hub app on ``db`` with the hall's clock ``clock``, served on a loopback port in a
+    thread (HTTP, websocket and polling as a process serves them): (app, server)."""
+    hub = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
+    server = make_server("127.0.0.1", free_port(), hub, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return hub, server
+
+
 def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
     """A hub on the hall's (fake) clock, served on loopback, and a board with the same clock: the
     day's last citizen was served, so nothing is left to expire and the hub pushes nothing at
@@ -288,9 +297,7 @@ def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
     db = init_hall(tmp_path)  # open around the clock: HT, counter 1
     clock = Clock(hall_time(2026, 11, 26, 16, 0))
     kiosk, counter = device_token(db, "kiosk"), device_token(db, "counter", 1)
-    hub = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
-    server = make_server("127.0.0.1", free_port(), hub, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hub, server = served_hub(db, clock)
     web = hub.test_client()
 
     def call_next():
@@ -324,6 +331,43 @@ def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
         time.sleep(0.2)
         app.step()
         assert len(speaker.played) == 2
+    finally:
+        app.close()
+        server.shutdown()
+        hub.extensions["hall"].store.close()
+
+
+def test_a_hall_reconfigured_during_an_announcement_keeps_the_call_being_said_on_the_panel(tmp_path):
+    """Counter 1 calls 1001, counter 2 calls 1002 just after; while 1001 is being said an admin
+    renames a service (every screen takes a new snapshot). The big panel keeps 1001, lit, the
+    number the hall hears; it switched to 1002 (not yet said) and went dark."""
+    db = init_hall(tmp_path, counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["HT"]}])
+    kiosk = device_token(db, "kiosk")
+    counters = {number: bearer(device_token(db, "counter", number)) for number in (1, 2)}
+    hub, server = served_hub(db, Clock(hall_time(2026, 11, 26, 9, 0)))
+    web = hub.test_client()
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.3)  # an announcement of several seconds
+    speaker, board, inbox = FakeSpeaker(), Board(highlight_seconds=60), queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
+                     inbox=inbox, link=HubLink(f"http://127.0.0.1:{server.port}", inbox).start())
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        for number in (1, 2):
+            web.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(kiosk))
+            assert web.post(f"/api/v1/counters/{number}/call-next", headers=counters[number]).status_code == 200
+        wait_for(lambda: len(speaker.played) == 1 and len(board.recent_calls) == 2, timeout=5, step=app.step)
+        assert board.now_calling.number == "1001" and board.highlighted
+
+        hall = hub.extensions["hall"]
+        mapping = hall.config_source()
+        mapping["services"][0]["name"] = "Hộ tịch - Khai sinh, kết hôn"
+        hall.change_config(mapping, by="quantri", section="services")
+        wait_for(lambda: board.services[0].name == "Hộ tịch - Khai sinh, kết hôn", timeout=5, step=app.step)
+        assert speaker.busy() and len(speaker.played) == 1  # 1001 is still being said
+        assert board.now_calling.number == "1001" and board.highlighted
+
+        wait_for(lambda: len(speaker.played) == 2, timeout=30, step=app.step)
+        assert board.now_calling.number == "1002" and board.highlighted
     finally:
         app.close()
         server.shutdown()
