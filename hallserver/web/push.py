@@ -52,6 +52,10 @@ MAKE_WAY_SECONDS = 0.02  # the longest a round waits, after a slice, for the HTT
 ROWS_PER_READ = 100  # followed tickets read in one short read of a round (~2 ms)
 ROUND_ATTEMPTS = 3  # sliced reads a round tries before it reads everything in one go (the hall kept changing)
 TICKET_ROUND_SECONDS = 1.0  # ticket pages hear a burst of changes as one update (their own call at once)
+# Screens and desks: a kiosk burst commits a batch every few milliseconds, and a round for each
+# (the summary's estimates, a frame to every screen) cost ~1.3 ms of the loop; nobody reads a
+# board's counts faster than this, and the first change after a quiet moment goes at once.
+SCREEN_ROUND_SECONDS = 0.05
 CHANGES_ROOM = "hall:changes"  # change notices between hub processes; not a room anyone joins
 JOIN_SNAPSHOT_SECONDS = 1.0  # a join storm shares one state snapshot per seq for this long
 FREEZE_SECONDS = 1.0  # how often the objects that lived through it leave the collector's sight (keep_heap)
@@ -584,13 +588,17 @@ class Publisher:
         self._wake_tickets.set()
 
     def _send_forever(self):
+        """The screens' and desks' rounds (the ``called`` frames went before, at once): at most one
+        every SCREEN_ROUND_SECONDS, the changes that come meanwhile merged into the next."""
         while True:
             self._wake.wait()
             self._wake.clear()
+            started = time.monotonic()
             try:
                 self.drain()
             except Exception:  # a bad round must not end the sender; the next change retries
                 log.exception("push failed")
+            socketio.sleep(max(0.0, SCREEN_ROUND_SECONDS - (time.monotonic() - started)))
 
     def _send_tickets_forever(self):
         """Ticket pages, in a greenlet of their own: a round at most every TICKET_ROUND_SECONDS
