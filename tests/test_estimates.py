@@ -334,3 +334,21 @@ def test_a_counter_reaches_its_younger_line_once_its_older_one_is_as_young():
     assert late["CT"][1] > 2
     assert lines.share("CT", 1, 0.5, early) == 0.25   # half none, half the day's split
     assert 0.25 < lines.share("CT", 1, 0.5, late) < 0.5
+
+
+def test_several_counters_on_one_line_call_a_little_later_than_their_mean_rate(tmp_path, monday):
+    """Two free counters with 7 tickets waiting, and one with 3: either way the new ticket is
+    three mean cycles away. But cycles of varied length make fewer calls in a while than
+    the mean rate says (renewal theory), and a line of several counters moves with their
+    calls' mean: the new ticket of two counters waits longer. One counter's fourth call is
+    three mean cycles after its first, on average: no lag there."""
+    waits = {}
+    for counters, waiting in ((1, 3), (2, 7)):
+        hall = make_hall(tmp_path / str(counters), monday, services=[dict(HT, service_minutes=30), CT],
+                         counters=[{"number": number, "services": ["HT"]} for number in range(1, counters + 1)]
+                         + [{"number": 9, "services": ["CT"]}])
+        for _ in range(waiting):
+            hall.issue_ticket("HT")
+        waits[counters] = new_ticket(hall, "HT")
+    assert waits[1].after_closure is False and waits[2].after_closure is False
+    assert waits[2].minutes >= waits[1].minutes + 3

@@ -15,6 +15,7 @@ it, in the hall's working time:
   when its citizen is likely done (long tails: one that took long is not nearly done; as a
   few equally likely moments, since the first of several busy counters to be free comes
   sooner than the soonest of their means), a paused one after the day's usual pause;
+  several counters' calls lag their mean rate a little (cycles of varied length);
   breaks to come follow the last day's pauses at the same clock time, for the counters
   that have not paused within those hours;
 - a counter's part of another service's tickets ahead is, for a normal ticket, half how
@@ -70,6 +71,7 @@ SPREAD_PRIOR = 0.6          # coefficient of variation of one cycle, before toda
 MODEL_ERROR = 0.16          # relative error the model makes beyond the service times' spread
 OLDEST_FIRST_WEIGHT = 0.5   # the oldest-first split against the day's (calibrated on bench/simulate.py)
 FREE_QUANTILES = 4          # a busy counter's time left, as this many equally likely values
+RENEWAL_LAG_WEIGHT = 0.5    # how much of the calls' renewal lag is counted (calibrated on bench/simulate.py)
 RANGE_Z = 1.1               # about 8 in 10 calls inside the range on bench/simulate.py
 
 
@@ -355,19 +357,25 @@ def _learn_pauses(db, config, now):
 
 def _first_reaching(lanes, base, needed, booked):
     """The first working minute t >= 0 at which the calls, ``base`` plus each lane's (start,
-    rate, chance) ``chance * (1 + (t - start) * rate)`` once started, reach ``needed(t)``:
-    both piecewise linear, with steps where a lane starts or an appointment falls due. One
-    sweep over the steps (a busy counter is several lanes)."""
-    ordered = sorted(lanes)
-    points = sorted({start for start, *_ in ordered if start > 0} | {at for at in booked if at > 0})
-    constant = slope = 0.0   # the started lanes' calls: constant + slope * t
-    index, moment = 0, 0.0
+    rate, chance, lag) ``chance * (1 + max(0, t - start - lag) * rate)`` once started, reach
+    ``needed(t)``: both piecewise linear, with steps where a lane starts or an appointment
+    falls due and bends where its calls at ``rate`` begin. One sweep over the steps (a busy
+    counter is several lanes)."""
+    steps = sorted((start, chance) for start, _, chance, _ in lanes)
+    ramps = sorted((start + lag, rate * chance) for start, rate, chance, lag in lanes)
+    points = sorted({at for at, _ in steps + ramps if at > 0} | {at for at in booked if at > 0})
+    constant = slope = 0.0   # the calls so far: constant + slope * t
+    step_index = ramp_index = 0
+    moment = 0.0
     for upcoming in points + [math.inf]:
-        while index < len(ordered) and ordered[index][0] <= moment:
-            start, rate, chance = ordered[index]
-            constant += chance * (1 - start * rate)
-            slope += chance * rate
-            index += 1
+        while step_index < len(steps) and steps[step_index][0] <= moment:
+            constant += steps[step_index][1]
+            step_index += 1
+        while ramp_index < len(ramps) and ramps[ramp_index][0] <= moment:
+            at, rate = ramps[ramp_index]
+            constant -= at * rate
+            slope += rate
+            ramp_index += 1
         have, want = base + constant + slope * moment, needed(moment)
         if have >= want - 1e-9:
             return moment
@@ -821,20 +829,22 @@ class Estimator:
         meanwhile), then joins the others on this service's line, where the tickets ahead go
         to whichever counter is free first."""
         available = 1.0 - PAUSE_WEIGHT * self.learned.paused_share
-        lanes = []     # (minutes until it takes this service's line, tickets of it per minute, chance)
+        lanes = []     # (minutes until it takes this service's line, tickets of it per minute, chance, lag)
+        parts = self._memo("lanes", (service, kind), self._lane_parts, service, kind)
+        lag = self._renewal_lag(service, len(parts))
         # A normal ticket's turn comes after the older tickets of the other lines: which
         # counter takes those follows the lines' ages too (OldestFirst).
         oldest_first = self.oldest_first() if kind == "normal" else None
         taken = oldest_first.taken_before(service, ahead.get(service, 0)) if oldest_first else None
-        for number, starts, busy, others, cycle in self._memo("lanes", (service, kind), self._lane_parts, service,
-                                                              kind):
+        for number, starts, busy, others, cycle in parts:
             other = 0.0
             for share, code_cycle, code in others:
                 if taken is not None:
                     share = oldest_first.share(code, number, share, taken)
                 other += ahead.get(code, 0) * share * code_cycle
+            rate = available * (1 - busy) / cycle
             for start, chance in starts:
-                lanes.append(((start + other / available) / (1 - busy), available * (1 - busy) / cycle, chance))
+                lanes.append(((start + other / available) / (1 - busy), rate, chance, lag / rate))
         if not lanes:
             return None
         slots, shows = self.appointments()
@@ -845,7 +855,7 @@ class Estimator:
         target = ahead.get(service, 0) + 1
 
         def calls(t):   # a counter calls once as it takes the line, then once per cycle
-            return sum(chance * (1 + (t - start) * rate) for start, rate, chance in lanes if t >= start)
+            return sum(chance * (1 + (t - start) * rate) for start, rate, chance, _ in lanes if t >= start)
 
         def needed(t):
             return target + shows * bisect.bisect_right(booked, t)   # booked is sorted: those due by t
@@ -854,15 +864,29 @@ class Estimator:
         closure = self._working_until_closure()
         if closure is not None and moment > closure:
             # The counters finish their citizens at the closure and all call at once when the
-            # hall opens again: the half-done cycles do not carry over.
-            done_before = calls(closure) - 0.5 * sum(chance for start, _, chance in lanes if start <= closure)
-            after = [(max(0.0, start - closure), rate, chance) for start, rate, chance in lanes]
+            # hall opens again: the half-done cycles do not carry over (that half cycle stands
+            # for the calls' lag here too: counting both told the turns after a closure too late).
+            done_before = calls(closure) - 0.5 * sum(chance for start, _, chance, _ in lanes if start <= closure)
+            after = [(max(0.0, start - closure), rate, chance, 0.0) for start, rate, chance, _ in lanes]
             moment = closure + _first_reaching(after, done_before, lambda t: needed(closure + t),
                                                [at - closure for at in booked])
         if moment == math.inf:
             return None
-        serving = sum(chance for start, _, chance in lanes if start <= moment)
+        serving = sum(chance for start, _, chance, _ in lanes if start <= moment)
         return moment, target / max(1.0, serving)
+
+    def _renewal_lag(self, service, counters):
+        """Cycles of ``service`` after a counter's first call on its line before its calls
+        run at their mean rate. Cycles of varied length (coefficient of variation
+        ``spread``) make fewer calls in a while after one than the mean rate says, by
+        (1 - spread²) / 2 on average (renewal theory), and the turns of a line that several
+        counters share follow their calls' mean: the estimate counts ``RENEWAL_LAG_WEIGHT``
+        of that lag. A line of one counter has none: its k-th call is k - 1 mean cycles
+        after its first."""
+        if counters < 2:
+            return 0.0
+        spread = self.learned.spread.get(service, SPREAD_PRIOR)
+        return RENEWAL_LAG_WEIGHT * max(0.0, 1 - spread ** 2) / 2
 
     def _lane_parts(self, service, kind):
         """The parts of each lane of ``service`` that do not depend on who is ahead, per
