@@ -291,6 +291,18 @@ def cli_user(db, username, role, *options, password=PASSWORD):
     return run_cli("user", "add", username, "--role", role, *options, db=db, input=password + "\n")
 
 
+def serve_app(app):
+    """``app`` (a hub built in this process, e.g. ``create_app(..., clock=clock)`` for a hall's
+    clock the test holds) served on a free loopback port in threads, over HTTP, websocket and
+    polling like a process: the server, with ``.url``; ``server.shutdown()`` stops it."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server.url = f"http://127.0.0.1:{server.port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class HubProcess:
     """``hallserver serve`` in a subprocess on a free loopback port; ``start`` again after
     ``stop`` or ``kill`` to restart it on the same port."""

@@ -14,9 +14,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hallserver import create_app
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import CT, HT, ROOT, Clock, DashboardClient, HubProcess, device_token, init_hall, screenshot
+from tests.helpers import (
+    CT,
+    HT,
+    ROOT,
+    Clock,
+    DashboardClient,
+    HubProcess,
+    bearer,
+    device_token,
+    init_hall,
+    screenshot,
+    serve_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -407,3 +420,36 @@ def test_a_screen_whose_voice_pack_cannot_load_says_its_sound_failed(hall_hub, k
         assert (screen["sound"], screen["state"]) == ("failed", "no_sound")
     finally:
         supervisor.close()
+
+
+def test_past_the_halls_midnight_the_board_drops_yesterdays_calls(browser, tmp_path):
+    """A hub on the hall's clock (held by the test), served on loopback; the day's last citizen
+    was served, so nothing is left to expire and the hub pushes nothing at midnight. The page,
+    open since 23:59:52, crosses midnight on the hub's clock and joins again: yesterday's 1001
+    leaves the board before today's 1001 is called (it stayed on the big panel overnight)."""
+    db = init_hall(tmp_path, hall={"name": "UBND xã Thử Nghiệm", "timezone": HALL_ZONE})
+    clock = Clock(datetime(2026, 11, 26, 23, 59, 52, tzinfo=ZoneInfo(HALL_ZONE)))
+    kiosk, counter = bearer(device_token(db, "kiosk")), bearer(device_token(db, "counter", 1))
+    hub = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
+    server = serve_app(hub)
+    web = hub.test_client()
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        assert web.post("/api/v1/tickets", json={"service": "HT"}, headers=kiosk).status_code == 201
+        assert web.post("/api/v1/counters/1/call-next", headers=counter).get_json()["ticket"]["number"] == "1001"
+        assert web.post("/api/v1/counters/1/done", headers=counter).status_code == 200
+        page.goto(f"{server.url}/display?sound=off")
+        page.wait_for_selector("body[data-connection=online]")
+        board = "$('#call-number').textContent + ' ' + $('#recent').textContent".replace("$", "document.querySelector")
+        assert "1001" in page.evaluate(board)
+
+        clock.set(datetime(2026, 11, 27, 0, 0, 5, tzinfo=ZoneInfo(HALL_ZONE)))
+        deadline = time.monotonic() + 20
+        while "27/11/2026" not in page.text_content("#date") or "1001" in page.evaluate(board):
+            assert time.monotonic() < deadline, f"still {page.evaluate(board)!r} on {page.text_content('#date')}"
+            page.wait_for_timeout(200)
+        assert page.locator("body").get_attribute("data-connection") == "online"
+    finally:
+        page.close()
+        server.shutdown()
+        hub.extensions["hall"].store.close()

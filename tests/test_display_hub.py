@@ -4,7 +4,6 @@ import os
 import queue
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime
 
@@ -14,7 +13,6 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from display.announcer import Announcer  # noqa: E402
 from display.app import DisplayApp  # noqa: E402
@@ -38,6 +36,7 @@ from tests.helpers import (  # noqa: E402
     hall_time,
     init_database,
     init_hall,
+    serve_app,
     write_pack,
 )
 
@@ -280,12 +279,9 @@ def test_systemd_unit_parses():
 
 
 def served_hub(db, clock):
-    """The hub app on ``db`` with the hall's clock ``clock``, served on a loopback port in a
-    thread (HTTP, websocket and polling as a process serves them): (app, server)."""
+    """The hub app on ``db`` with the hall's clock ``clock``, served on loopback: (app, server)."""
     hub = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
-    server = make_server("127.0.0.1", free_port(), hub, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return hub, server
+    return hub, serve_app(hub)
 
 
 def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
@@ -308,7 +304,7 @@ def test_the_board_starts_the_new_day_without_yesterdays_calls(tmp_path):
     pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
     speaker, board, inbox = FakeSpeaker(), Board(), queue.Queue()
     app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
-                     inbox=inbox, link=HubLink(f"http://127.0.0.1:{server.port}", inbox).start(),
+                     inbox=inbox, link=HubLink(server.url, inbox).start(),
                      wall_clock=lambda: datetime.fromtimestamp(clock(), HALL_TZ))
     try:
         wait_for(lambda: board.online, timeout=10, step=app.step)
@@ -349,7 +345,7 @@ def test_a_hall_reconfigured_during_an_announcement_keeps_the_call_being_said_on
     pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.3)  # an announcement of several seconds
     speaker, board, inbox = FakeSpeaker(), Board(highlight_seconds=60), queue.Queue()
     app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0.01),
-                     inbox=inbox, link=HubLink(f"http://127.0.0.1:{server.port}", inbox).start())
+                     inbox=inbox, link=HubLink(server.url, inbox).start())
     try:
         wait_for(lambda: board.online, timeout=10, step=app.step)
         for number in (1, 2):

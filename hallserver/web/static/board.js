@@ -27,6 +27,7 @@
   const TICKER_SPEED = 0.08;    // screen widths per second, as the pygame board
   const PAUSE = "pause", PAUSE_SECONDS = 0.5;
   const REMEMBERED_CALLS = 2000;   // as the pygame board
+  const NEW_DAY_RETRY_MS = 60000;  // while the board's day is behind the hall's date, ask again this often
   const START_MARGIN_SECONDS = 0.02;   // a clip is scheduled this far ahead, so it starts whole   // the clip id between a call and its repetition
   let catchupSeconds = typeof data.catchup_seconds === "number" ? data.catchup_seconds : 20;
   // The TV's own clock may be wrong after a power cut (no RTC, no internet): follow the hub's.
@@ -34,9 +35,11 @@
   const hubNow = () => Date.now() + clockOffset;
   const shownCounters = parseCounters(query.get("counters"));
 
-  const board = { seq: -1, hall: {}, counters: new Map(), services: [], recent: [], call: null, highlightUntil: 0 };
+  const board = { seq: -1, day: null, hall: {}, counters: new Map(), services: [], recent: [], call: null,
+                  highlightUntil: 0 };
   const known = new Set();   // call ids shown or announced: each is announced at most once
   let live = null;
+  let newDayAskedAt = null;
   let highlightTimer = null;
 
   // -- what the screen shows ----------------------------------------------------------
@@ -242,6 +245,22 @@
     const weekday = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(part.weekday);
     $("clock").textContent = `${part.hour}:${part.minute}`;
     $("date").textContent = `${text.weekdays[weekday] || ""}, ${part.day}/${part.month}/${part.year}`;
+    followTheDay(`${part.year}-${part.month}-${part.day}`);
+  }
+
+  /** Past the hall's midnight, join again for the new day's snapshot: yesterday's calls leave the
+   *  board before today's numbers, which start again from the same block, are called (the hub
+   *  pushes nothing at midnight when no ticket was left to expire). The hub's `day` decides. */
+  function followTheDay(today) {
+    if (!board.day || today <= board.day) {
+      newDayAskedAt = null;
+      return;
+    }
+    if (!live || live.status !== "online") return;
+    if (newDayAskedAt === null || hubNow() - newDayAskedAt >= NEW_DAY_RETRY_MS) {
+      newDayAskedAt = hubNow();
+      live.rejoin();
+    }
   }
 
   // -- the board's rules ---------------------------------------------------------------
@@ -277,6 +296,7 @@
       : calls.filter((call) => !known.has(String(call.call_id)) && Number(call.call_id) > previous);
     (state.recent_calls || []).forEach((call) => remember(String(call.call_id)));
     board.seq = state.seq;
+    board.day = state.day || null;
     board.hall = state.hall || {};
     if (typeof board.hall.catchup_seconds === "number") catchupSeconds = board.hall.catchup_seconds;   // as reconfigured
     board.counters = new Map(state.counters.map((counter) => [counter.number, counter]));

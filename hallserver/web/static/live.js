@@ -89,10 +89,15 @@
     setStatus("connecting");
     const socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
     live.socket = socket;
-    socket.on("connect", () => {
+    function joinRequest() {
       const join = { room: options.room };
       if (options.token) join.token = options.token;
-      socket.emit("join", join, (ack) => {
+      return join;
+    }
+    /** Join again on the open connection: the hub answers with a fresh `state` (onState). */
+    live.rejoin = () => { if (live.status === "online") socket.emit("join", joinRequest()); };
+    socket.on("connect", () => {
+      socket.emit("join", joinRequest(), (ack) => {
         if (ack && ack.ok) {
           setStatus("online");
           if (options.onJoin) options.onJoin(ack);
