@@ -22,7 +22,9 @@ full seconds against the first ten. ``--hall demo`` runs on the demo hall instea
 ``bench_hall.toml`` (its smallest blocks hold 999 numbers: keep such runs to about 4 s).
 ``--hubs 2`` serves one database from two hub processes linked by a real redis-server (as
 behind nginx, see README "More than one process"): wrk's connections are split between them
-and their rates added.
+and their rates added. ``--screens N`` keeps N hall screens (raw websocket clients, as in the
+push bench, in a process of their own) joined to the display room during the run, as in a
+hall: it prints the frames each screen received per second.
 """
 
 import argparse
@@ -290,16 +292,46 @@ def run_wrk_on(hubs, token, duration, connections, threads):
             "elapsed": max(result["elapsed"] for result in results)}
 
 
+@contextlib.contextmanager
+def screens_joined(hub, count, timeout=60):
+    """``count`` raw websocket screens joined to ``hub``'s display room, in a process of their
+    own, for the block; yields a dict that gets ``frames`` (what they received, pings included)
+    and ``client_cpu`` (seconds) once they have closed."""
+    import multiprocessing
+
+    from .push import client_process, clock
+    received = {}
+    if not count:
+        yield received
+        return
+    context = multiprocessing.get_context("spawn")
+    ready_queue, result_queue, done_event = context.Queue(), context.Queue(), context.Event()
+    worker = context.Process(target=client_process, daemon=True, args=(
+        "raw", hub.url, count, clock() + 2.0, ready_queue, done_event, result_queue, timeout))
+    worker.start()
+    try:
+        _, joined, failures = ready_queue.get(timeout=timeout + 30)
+        if failures or len(joined) != count:
+            raise RuntimeError(f"{len(joined)} of {count} screens joined: {failures[:3]}")
+        received["started"] = time.monotonic()
+        yield received
+    finally:
+        done_event.set()
+        received["seconds"] = time.monotonic() - received.get("started", time.monotonic())
+        _, _, received["client_cpu"], received["frames"] = result_queue.get(timeout=60)
+        worker.join(timeout=30)
+
+
 def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thread=50, async_mode="gevent",
-        say=print, config=BENCH_HALL, per_second=False, waiting=0, hubs=1):
+        say=print, config=BENCH_HALL, per_second=False, waiting=0, hubs=1, screens=0):
     """Run bench 1 on a fresh hub; returns a dict of figures (and prints as it goes).
     ``config``: the hall file (None: the demo hall); ``per_second``: print the run second by second;
     ``waiting``: tickets already waiting when wrk starts; ``hubs``: processes on the one database
-    (latency figures are then the worst hub's)."""
+    (latency figures are then the worst hub's); ``screens``: hall screens joined during the run."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     figures = {"async_mode": async_mode, "duration": duration, "connections": connections, "threads": threads,
-               "hall": os.path.basename(config) if config else "demo", "hubs": hubs}
+               "hall": os.path.basename(config) if config else "demo", "hubs": hubs, "screens": screens}
     with hubs_on_one_database(hubs, config, async_mode) as serving:
         hub = serving[0]
         token = hub.token("kiosk")
@@ -311,12 +343,19 @@ def run(duration=10, connections=8, threads=2, python_threads=8, python_per_thre
             say(f"[issue/{async_mode}] {waiting} tickets waiting before the run")
         say(f"[issue/{async_mode}] wrk -t{threads} -c{connections} -d{duration}s POST /api/v1/tickets ...")
         sampler = CpuBySecond(hub.pid)
-        if per_second:
-            sampler.start()
-        cpu_before = sum(each.cpu_seconds() for each in serving)
-        wrk = run_wrk_on(serving, token, duration, connections, threads)
-        cpu_after = sum(each.cpu_seconds() for each in serving)
-        cpu_by_second = sampler.stop() if per_second else {}
+        with screens_joined(hub, screens) as received:
+            if screens:
+                say(f"[issue/{async_mode}] {screens} screens joined the display room")
+            if per_second:
+                sampler.start()
+            cpu_before = sum(each.cpu_seconds() for each in serving)
+            wrk = run_wrk_on(serving, token, duration, connections, threads)
+            cpu_after = sum(each.cpu_seconds() for each in serving)
+            cpu_by_second = sampler.stop() if per_second else {}
+        if screens:
+            figures["screen_frames_per_second"] = received["frames"] / screens / received["seconds"]
+            say(f"[issue/{async_mode}] each screen received {figures['screen_frames_per_second']:.1f} frames/s "
+                f"(screens' client CPU {received['client_cpu']:.1f} s)")
         time.sleep(0.5)  # let requests cut off by wrk's stop finish their transaction
         snapshot = db_snapshot(hub.db_path)
         problems = check_database(snapshot)
@@ -426,6 +465,7 @@ def main(argv=None):
     parser.add_argument("--python-requests", type=int, default=50,
                         help="requests per Python thread afterwards (8 threads; 0: none)")
     parser.add_argument("--variant", help="serve the hub through bench/variants.py, e.g. no-push,no-estimate")
+    parser.add_argument("--screens", type=int, default=0, help="hall screens joined to the display room meanwhile")
     arguments = parser.parse_args(argv)
     if arguments.variant:
         print(f"[issue] hub variant: {', '.join(variants.serve_with(arguments.variant)) or 'none'}")
@@ -433,7 +473,8 @@ def main(argv=None):
         parser.error("--per-second reads one hub process's CPU: use it with --hubs 1")
     figures = run(duration=arguments.seconds, connections=arguments.connections, threads=arguments.threads,
                   python_per_thread=arguments.python_requests, config=BENCH_HALL if arguments.hall == "bench" else None,
-                  per_second=arguments.per_second, waiting=arguments.waiting, hubs=arguments.hubs)
+                  per_second=arguments.per_second, waiting=arguments.waiting, hubs=arguments.hubs,
+                  screens=arguments.screens)
     return 1 if figures["problems"] else 0
 
 
