@@ -56,6 +56,11 @@ def _inset(box: pygame.Rect, dx, dy=None) -> pygame.Rect:
     return box.inflate(-2 * round(dx), -2 * round(dy))
 
 
+def eta_text(service) -> str:
+    """A service's expected wait as the waiting strip shows it ("~35 phút"), or "" without one."""
+    return f"~{service.eta_minutes} phút" if service.eta_minutes else ""
+
+
 def hall_layout(width: int, height: int) -> dict[str, pygame.Rect]:
     """The hall board: header, now calling, recent calls, counters, waiting, ticker, banner."""
     margin = round(min(width, height) * 0.015)
@@ -286,13 +291,15 @@ class BoardRenderer:
                                                          english_box.height), name_size * 0.8)
                 count_size = self.type.common_size([f"{other.waiting:02d}" for other in services], count_box.width,
                                                    count_box.height, bold=True)
+                # the wait is sized by its own column, not by the longest English name beside it
+                eta_size = self.type.common_size([eta_text(other) for other in services], eta_box.width,
+                                                 eta_box.height)
             self.type.draw_wrapped(surface, service.name, name_box, self.theme["text"], bold=True, size=name_size)
             self._text(surface, service.name_en, english_box, "muted", size=int(english_size))
             self._text(surface, str(service.waiting), count_box, "accent", bold=True, align="right",
                        size=count_size)
             if service.eta_minutes:
-                self._text(surface, f"~{service.eta_minutes} phút", eta_box, "muted", align="right",
-                           size=int(english_size))
+                self._text(surface, eta_text(service), eta_box, "muted", align="right", size=eta_size)
 
     def draw_ticker(self, surface, board, tick: float | None = None) -> pygame.Rect:
         """Redraw only the ticker (it scrolls while the rest stands still); return its rectangle."""

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, before pygame starts
@@ -319,6 +320,39 @@ def test_layouts_fit_the_screen_without_overlap(size):
     for index, part in enumerate(parts):
         assert part.collidelist(parts[index + 1:]) == -1
     assert regions["now_calling"].height >= size[1] * 0.2  # the called number is large
+
+
+LONG_SERVICES = [
+    ("HT", "Hộ tịch, chứng thực bản sao từ bản chính, chứng thực chữ ký", "Civil status and certification"),
+    ("DD", "Đất đai - Xây dựng - Tài nguyên và Môi trường", "Land, construction, natural resources and environment"),
+    ("TP", "Tư pháp - Cư trú - Đăng ký thường trú, tạm trú", "Justice and residence"),
+    ("XH", "Lao động - Thương binh và Xã hội, bảo trợ xã hội", "Labour, invalids and social affairs"),
+    ("KD", "Đăng ký kinh doanh hộ cá thể, hợp tác xã", "Household business registration"),
+]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_expected_wait_is_readable_beside_long_service_names(typeface, size):
+    """Five services with long names: "~35 phút" is sized by its own column (it followed the
+    longest English name beside it: 5 px tall at 720p, 7 px at 1080p), and stays in the strip."""
+    def waiting_strip(eta_minutes):
+        state = hall_state(seq=20)
+        state["services"] = [{"code": code, "name": name, "name_en": name_en, "waiting": 12,
+                              "eta_minutes": eta_minutes} for code, name, name_en in LONG_SERVICES]
+        board = Board()
+        board.apply_state(state)
+        screen = OffscreenScreen(size)
+        BoardRenderer(typeface).draw(screen.surface, board, datetime(2026, 11, 26, 9, 5))
+        return screen.surface
+
+    with_wait, without = waiting_strip(35), waiting_strip(None)
+    strip = hall_layout(*size)["services"]
+    changed = pygame.mask.from_threshold(with_wait, (0, 0, 0), (1, 1, 1, 255), without, 1)
+    changed.invert()  # the pixels where the two frames differ: the waits' ink
+    ink = changed.get_bounding_rects()
+    top, bottom = min(rect.top for rect in ink), max(rect.bottom for rect in ink)
+    assert bottom - top >= size[1] * 0.014
+    assert all(strip.contains(rect) for rect in ink)
 
 
 def busy_board(clock, **options):
