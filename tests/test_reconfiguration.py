@@ -44,7 +44,7 @@ def test_removing_a_service_whose_tickets_wait_is_refused_and_they_keep_their_pl
             assert refused.status_code == 302  # ...counter 6 still serves XH: fine
     assert refused.status_code == 422
     assert ("Chưa lưu: không còn quầy nào phục vụ lĩnh vực «Lao động - Bảo trợ xã hội» (XH) trong khi còn 2 số "
-            f"đang chờ ({waiting[0]['number']}, {waiting[1]['number']}); họ sẽ không bao giờ được gọi.") \
+            f"({waiting[0]['number']}, {waiting[1]['number']}) đang chờ; họ sẽ không bao giờ được gọi.") \
         in shown_text(refused)
     assert store.config().services == before.services and store.config().counters[5] == before.counters[5]
     ticket = tracked(client, waiting[0])
@@ -96,7 +96,27 @@ def test_init_with_a_file_that_drops_a_waiting_service_exits_2_naming_the_key(st
         counter["services"] = [code for code in counter["services"] if code != "XH"]
     result = init_with(db_path, mapping, tmp_path)
     assert result.exit_code == 2
-    assert (f"  services: XH is removed while 1 tickets wait ({waiting['number']}); they would never be called: "
+    assert (f"  services: XH is removed while 1 tickets ({waiting['number']}) wait; they would never be called: "
             "call or transfer them, or end the day, first") in result.output.splitlines()
     assert "XH" in {service.code for service in store.config().services}
     assert hall.ticket_by_token(waiting["track_token"])["status"] == "waiting"
+
+
+def test_moving_the_days_end_to_a_time_already_past_is_refused(admin_client, client, store, tokens, clock):
+    """At 11:00 with citizens waiting and one at a desk, close_at = 10:30 would expire them all
+    at the next check (within 30 s), what "Kết thúc ngày" does only after a typed confirmation."""
+    tickets = [issue(client, tokens, "HT") for _ in range(3)]
+    clock.advance(2 * 3600)  # 11:00
+    sign_in(admin_client, "quantri")  # the morning's sign-in has been idle too long
+    assert client.post("/api/v1/counters/1/call-next", headers=bearer(tokens["counter1"])).status_code == 200
+    refused = edit(admin_client, section="hours", **{"text:policy.close_at": "10:30"})
+    assert refused.status_code == 422
+    numbers = ", ".join(ticket["number"] for ticket in tickets)
+    assert (f"Chưa lưu: giờ kết thúc ngày 10:30 đã qua: 3 số ({numbers}) chưa xong hôm nay sẽ hết hạn ngay. "
+            "Chọn giờ muộn hơn, hoặc dùng «Kết thúc ngày» nếu muốn kết thúc ngay.") in shown_text(refused)
+    app_hall = admin_client.application.extensions["hall"]
+    assert app_hall.expire() == 0
+    assert [tracked(client, ticket)["status"] for ticket in tickets] == ["called", "waiting", "waiting"]
+
+    assert edit(admin_client, section="hours", **{"text:policy.close_at": "17:30"}).status_code == 302
+    assert store.config().policy.close_at == 17 * 60 + 30

@@ -3,20 +3,28 @@
 A service removed (or left without a counter) while its tickets wait would leave those
 citizens waiting for a call that never comes, their tracking pages saying "Sắp đến lượt"
 all day; a counter removed with a citizen at its desk would leave that ticket at a counter
-no screen shows and no keypad can finish. Such a configuration is refused, naming the key.
+no screen shows and no keypad can finish; the day's end (``policy.close_at``) moved to a
+time already past would expire everyone still waiting or at a desk within the minute, what
+"Kết thúc ngày" does only after a typed confirmation. Such a configuration is refused,
+naming the key.
 """
 
 from ..errors import ConfigError
-from .tickets import local_day
+from .tickets import _ended, local_day
 
 SHOWN_NUMBERS = 5  # numbers quoted in a refusal; the rest are counted
+UNFINISHED = "status IN ('waiting', 'called', 'serving')"
 
 
 def check_nobody_stranded(db, config, now, new_config):
     """Raise ConfigError if ``new_config`` (about to replace ``config``) strands today's waiting
     tickets or a ticket at a counter's desk; the message names the key and the numbers."""
-    served = {code for counter in new_config.counters for code in counter.services}
-    offered = {service.code for service in new_config.services}
+    _check_desks(db, new_config)
+    _check_lines(db, config, now, new_config)
+    _check_day_end(db, config, now, new_config)
+
+
+def _check_desks(db, new_config):
     counters = {counter.number for counter in new_config.counters}
     for number, ticket, status in db.execute(
             "SELECT counters.number, tickets.number, tickets.status FROM counters "
@@ -29,6 +37,11 @@ def check_nobody_stranded(db, config, now, new_config):
                 "hoặc Vắng mặt cho số này trước khi xóa quầy.",
                 f"counters: counter {number} is removed while ticket {ticket} is at its desk ({state[1]}); "
                 "finish it or mark it absent first")
+
+
+def _check_lines(db, config, now, new_config):
+    served = {code for counter in new_config.counters for code in counter.services}
+    offered = {service.code for service in new_config.services}
     waiting = {}
     for service, ticket in db.execute(
             "SELECT service, number FROM tickets WHERE status = 'waiting' AND day = ? ORDER BY id",
@@ -39,14 +52,36 @@ def check_nobody_stranded(db, config, now, new_config):
         if code in offered and code in served:
             continue
         name = f"«{names.get(code) or code}» ({code})"
-        shown = ", ".join(numbers[:SHOWN_NUMBERS]) + (", …" if len(numbers) > SHOWN_NUMBERS else "")
         if code not in offered:
             vietnamese, english = (f"lĩnh vực {name} bị xóa", f"services: {code} is removed")
         else:
             vietnamese, english = (f"không còn quầy nào phục vụ lĩnh vực {name}",
                                    f"counters[].services: no counter serves {code}")
         raise ConfigError(
-            f"Chưa lưu: {vietnamese} trong khi còn {len(numbers)} số đang chờ ({shown}); họ sẽ không bao giờ "
+            f"Chưa lưu: {vietnamese} trong khi còn {_quoted(numbers)} đang chờ; họ sẽ không bao giờ "
             "được gọi. Hãy gọi hết hoặc chuyển họ sang lĩnh vực khác, hoặc Kết thúc ngày, rồi sửa lại.",
-            f"{english} while {len(numbers)} tickets wait ({shown}); they would never be called: call or "
+            f"{english} while {_quoted(numbers, 'tickets')} wait; they would never be called: call or "
             "transfer them, or end the day, first")
+
+
+def _check_day_end(db, config, now, new_config):
+    """Unfinished tickets the new ``close_at`` would end now that the current one does not."""
+    condition, parameters = _ended(new_config, now)
+    current, current_parameters = _ended(config, now)
+    numbers = [number for (number,) in db.execute(
+        f"SELECT number FROM tickets WHERE {UNFINISHED} AND {condition} AND NOT ({current}) ORDER BY id",
+        [*parameters, *current_parameters])]
+    if numbers:
+        close_at = new_config.policy.close_at
+        moment = f"{close_at // 60:02d}:{close_at % 60:02d}"
+        raise ConfigError(
+            f"Chưa lưu: giờ kết thúc ngày {moment} đã qua: {_quoted(numbers)} chưa xong hôm nay sẽ hết hạn ngay. "
+            "Chọn giờ muộn hơn, hoặc dùng «Kết thúc ngày» nếu muốn kết thúc ngay.",
+            f"policy.close_at: {moment} has passed: {_quoted(numbers, 'unfinished tickets')} of today would "
+            "expire at once; choose a later time, or end the day")
+
+
+def _quoted(numbers, noun="số"):
+    """``2 số (1001, 1002)``: how many, and the first few."""
+    shown = ", ".join(numbers[:SHOWN_NUMBERS]) + (", …" if len(numbers) > SHOWN_NUMBERS else "")
+    return f"{len(numbers)} {noun} ({shown})"
