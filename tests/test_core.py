@@ -386,3 +386,34 @@ def test_unfinished_tickets_expire_at_the_configured_closing_time(tmp_path, cloc
     assert hall.ticket_by_token(late["track_token"])["position"] == 1
     with pytest.raises(Exception, match="close_at"):
         parse_config(small_hall_mapping(policy={"close_at": "25:00"}))
+
+
+def test_a_citizen_at_a_desk_at_closing_time_is_served_to_the_end(tmp_path, clock):
+    """close_at = 17:30: the one being served since 17:20 stays at counter 1 and is done at 17:40
+    (they were expired at 17:30, and "Hoàn thành" said "Quầy số 1 chưa gọi số nào"); the one
+    still waiting expires; the desk's ticket expires at midnight if never finished."""
+    from hallserver.config import parse_config
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+    from tests.helpers import small_hall_mapping
+
+    store = open_store(tmp_path / "closing.db")
+    store.apply_config(parse_config(small_hall_mapping(policy={"close_at": "17:30"},
+                                                       hours={"default": ["07:00-19:00"]})))
+    hall = Hall(store, clock=clock)
+    clock.set(hall_time(2026, 11, 26, 16, 50))
+    served, called, waiting = issue(hall), issue(hall), issue(hall)
+    clock.set(hall_time(2026, 11, 26, 17, 20))
+    hall.counter_action(1, "call-next")
+    hall.counter_action(1, "start")
+    hall.counter_action(2, "call-next")
+    clock.set(hall_time(2026, 11, 26, 17, 31))
+    assert hall.expire() == 1
+    assert hall.ticket_by_token(waiting["track_token"])["status"] == "expired"
+    clock.set(hall_time(2026, 11, 26, 17, 40))
+    assert hall.counter_action(1, "done")["ticket"]["number"] == served["number"]
+    assert hall.ticket_by_token(served["track_token"])["status"] == "done"
+    assert hall.ticket_by_token(called["track_token"])["status"] == "called"  # at counter 2 since 17:20
+    clock.set(hall_time(2026, 11, 27, 0, 1))
+    assert hall.expire() == 1
+    assert hall.ticket_by_token(called["track_token"])["status"] == "expired"

@@ -4,7 +4,7 @@ A service removed (or left without a counter) while its tickets wait would leave
 citizens waiting for a call that never comes, their tracking pages saying "Sắp đến lượt"
 all day; a counter removed with a citizen at its desk would leave that ticket at a counter
 no screen shows and no keypad can finish; the day's end (``policy.close_at``) moved to a
-time already past would expire everyone still waiting or at a desk within the minute, what
+time already past would expire everyone still waiting within the minute, what
 "Kết thúc ngày" does only after a typed confirmation. Such a configuration is refused,
 naming the key.
 """
@@ -65,7 +65,7 @@ def _check_lines(db, config, now, new_config):
 
 
 def _check_day_end(db, config, now, new_config):
-    """Unfinished tickets the new ``close_at`` would end now that the current one does not."""
+    """Tickets the new ``close_at`` would end now that the current one does not (today's waiting)."""
     condition, parameters = _ended(new_config, now)
     current, current_parameters = _ended(config, now)
     numbers = [number for (number,) in db.execute(
@@ -75,9 +75,9 @@ def _check_day_end(db, config, now, new_config):
         close_at = new_config.policy.close_at
         moment = f"{close_at // 60:02d}:{close_at % 60:02d}"
         raise ConfigError(
-            f"Chưa lưu: giờ kết thúc ngày {moment} đã qua: {_quoted(numbers)} chưa xong hôm nay sẽ hết hạn ngay. "
+            f"Chưa lưu: giờ kết thúc ngày {moment} đã qua: {_quoted(numbers)} đang chờ hôm nay sẽ hết hạn ngay. "
             "Chọn giờ muộn hơn, hoặc dùng «Kết thúc ngày» nếu muốn kết thúc ngay.",
-            f"policy.close_at: {moment} has passed: {_quoted(numbers, 'unfinished tickets')} of today would "
+            f"policy.close_at: {moment} has passed: {_quoted(numbers, 'waiting tickets')} of today would "
             "expire at once; choose a later time, or end the day")
 
 
