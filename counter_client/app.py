@@ -28,6 +28,10 @@ SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
 STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status",
                   "cannot_undo")
 PROMPT_TIMEOUT = 20.0
+#: The key that closed a prompt, again this soon, is the reflex second press, not a new command:
+#: "- 2 Enter Enter" transferred the citizen and then called the next one; "0" answering
+#: "đã đến?" twice finished the citizen just called.
+REFLEX_SECONDS = 1.0
 PROMPT_MAX = 10
 TICK = 0.5
 
@@ -65,6 +69,7 @@ class CounterApp:
         self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
         self.answer_prefix = ""  # said before the hub's answer to the action in flight ("1011 vắng mặt → ")
+        self.last_prompt_key = None  # (key, when) of the last key a prompt took: the one that closed it
         self.quitting = False
         self.exit_code = None
 
@@ -152,6 +157,12 @@ class CounterApp:
         if self.prompt:
             self.prompt_key(key)
             return
+        if self.last_prompt_key and self.last_prompt_key[0] == key and \
+                self.clock() - self.last_prompt_key[1] < REFLEX_SECONDS:
+            self.last_prompt_key = None
+            self.note(f"Phím {key_label(key)} vừa trả lời: bỏ qua lần nhấn thứ hai",
+                      f"{key_label(key)} just answered the prompt: second press ignored")
+            return
         command = self.keymap.command_for(key)
         if command is None:
             # a keypad with Num Lock off sends navigation keys instead of digits
@@ -215,6 +226,7 @@ class CounterApp:
     def prompt_key(self, key):
         prompt = self.prompt
         prompt.opened_at = self.clock()
+        self.last_prompt_key = (key, self.clock())
         if prompt.kind == "arrival":
             self.arrival_key(key)
         elif len(key) == 1 and key.isalnum():

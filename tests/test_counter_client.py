@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from counter_client.__main__ import main
-from counter_client.app import CounterApp
+from counter_client.app import REFLEX_SECONDS, CounterApp
 from counter_client.commands import COMMANDS, DEFAULT_KEYS, HUB_ACTIONS, KeyMap, KeyMapError
 from counter_client.config import ConfigError, Settings, build_parser, load_settings
 from counter_client.inputs import EvdevReader, FakeKeyboard, InputUnavailable, TerminalReader, raw_attributes
@@ -453,6 +453,30 @@ def test_transfer_picks_the_service_by_its_place_in_the_list(counter):
     assert counter.app.prompt is not None and counter.hub.performed == []
     counter.press("2", "enter")
     assert counter.hub.performed == [("transfer", {"service": "CT"})]
+
+
+def test_the_key_that_answered_a_prompt_pressed_again_at_once_is_ignored(counter):
+    """"- 2 Enter Enter": the reflex second Enter after choosing the service transferred the
+    citizen and then called the next one; a deliberate Enter a moment later still calls."""
+    now = [100.0]
+    counter.app.clock = lambda: now[0]
+    counter.app.on_state({"seq": 1, "services": [{"code": "HT", "name": "Hộ tịch"},
+                                                 {"code": "CT", "name": "Chứng thực"}]})
+    counter.press("-", "2", "enter", "enter")
+    assert counter.hub.performed == [("transfer", {"service": "CT"})]
+    assert "Phím Enter vừa trả lời: bỏ qua lần nhấn thứ hai" in last_status(counter.output)
+    now[0] += REFLEX_SECONDS
+    counter.press("enter")
+    assert counter.hub.performed[-1] == ("call-next", {})
+
+
+def test_a_double_0_answering_the_arrival_question_does_not_finish_the_citizen_just_called(counter):
+    counter.app.clock = lambda: 100.0
+    counter.hub.answers["call-next"] = [ARRIVAL_UNKNOWN, {"ticket": called("1012"),
+                                                          "counter": counter_state(current=called("1012"))}]
+    counter.press("enter", "0", "0")  # "came" with the keypad's 0, twice by reflex
+    assert counter.hub.performed == [("call-next", {}), ("call-next", {"arrived": True})]
+    assert "Phím 0 vừa trả lời: bỏ qua lần nhấn thứ hai" in last_status(counter.output)
 
 
 def test_older_pushes_do_not_overwrite_newer_ones(counter):
