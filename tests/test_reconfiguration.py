@@ -120,3 +120,18 @@ def test_moving_the_days_end_to_a_time_already_past_is_refused(admin_client, cli
 
     assert edit(admin_client, section="hours", **{"text:policy.close_at": "17:30"}).status_code == 302
     assert store.config().policy.close_at == 17 * 60 + 30
+
+
+def test_a_block_moved_after_todays_first_number_is_refused_and_its_end_can_grow(admin_client, client, store,
+                                                                              tokens):
+    """HT moved from 1001-2999 to 9001-9999 at 09:00 after 1001, 1002: today's numbers went on
+    1003, 1004 (outside the new block, and the edit "saved"); the end may still change."""
+    numbers = [issue(client, tokens, "HT")["number"] for _ in range(2)]
+    refused = edit(admin_client, section="services", **{"text:services.0.block": "9001-9999"})
+    assert refused.status_code == 422
+    assert (f"Chưa lưu: lĩnh vực «Hộ tịch» (HT) đã cấp số hôm nay (đến số {numbers[-1]}): số bắt đầu và chữ đầu "
+            "của dãy số chỉ đổi được sau khi kết thúc ngày") in shown_text(refused)
+    assert store.config().services[0].block_start == 1001
+    assert edit(admin_client, section="services", **{"text:services.0.block": "1001-2500"}).status_code == 302
+    assert store.config().services[0].block_end == 2500
+    assert issue(client, tokens, "HT")["number"] == "1003"

@@ -5,8 +5,9 @@ citizens waiting for a call that never comes, their tracking pages saying "Sắp
 all day; a counter removed with a citizen at its desk would leave that ticket at a counter
 no screen shows and no keypad can finish; the day's end (``policy.close_at``) moved to a
 time already past would expire everyone still waiting within the minute, what
-"Kết thúc ngày" does only after a typed confirmation. Such a configuration is refused,
-naming the key.
+"Kết thúc ngày" does only after a typed confirmation; a block's start or prefix changed after
+today's first number would not take effect (today's numbers go on from the last one) and could
+repeat another service's. Such a configuration is refused, naming the key.
 """
 
 from ..errors import ConfigError
@@ -22,6 +23,7 @@ def check_nobody_stranded(db, config, now, new_config):
     _check_desks(db, new_config)
     _check_lines(db, config, now, new_config)
     _check_day_end(db, config, now, new_config)
+    _check_numbering(db, config, now, new_config)
 
 
 def _check_desks(db, new_config):
@@ -79,6 +81,25 @@ def _check_day_end(db, config, now, new_config):
             "Chọn giờ muộn hơn, hoặc dùng «Kết thúc ngày» nếu muốn kết thúc ngay.",
             f"policy.close_at: {moment} has passed: {_quoted(numbers, 'waiting tickets')} of today would "
             "expire at once; choose a later time, or end the day")
+
+
+def _check_numbering(db, config, now, new_config):
+    """A service that issued numbers today keeps its block's start and prefix until tomorrow."""
+    before = {service.code: service for service in config.services}
+    issued = dict(db.execute("SELECT service, last_value FROM daily_numbers WHERE day = ? AND issued > 0",
+                             [local_day(config, now)]).fetchall())
+    for index, service in enumerate(new_config.services):
+        old = before.get(service.code)
+        if old is None or service.code not in issued or (
+                (old.block_start, old.prefix) == (service.block_start, service.prefix)):
+            continue
+        last = old.format_number(issued[service.code])
+        raise ConfigError(
+            f"Chưa lưu: lĩnh vực «{old.name}» ({service.code}) đã cấp số hôm nay (đến số {last}): số bắt đầu và "
+            f"chữ đầu của dãy số chỉ đổi được sau khi kết thúc ngày (hôm nay số vẫn tiếp theo {last}, có thể trùng "
+            "số của lĩnh vực khác). Số cuối của dãy thì đổi được ngay.",
+            f"services[{index}].block: {service.code} has issued numbers today (up to {last}): its block's start "
+            "and prefix can change only after the day ends (its end can change now)")
 
 
 def _quoted(numbers, noun="số"):
