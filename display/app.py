@@ -25,9 +25,9 @@ NEW_DAY_RETRY_SECONDS = 60.0
 
 
 def hall_clock(board: Board, zone=None, now=time.time):
-    """The clock the board shows: ``zone`` when one was chosen (``--timezone``), else the hall's
-    time zone from the hub's state, else (before the first state, or a zone this machine does not
-    know) the machine's own."""
+    """The clock the board shows: the hub's time (this machine's corrected by ``board.clock_offset``)
+    in ``zone`` when one was chosen (``--timezone``), else the hall's time zone from the hub's
+    state, else (before the first state, or a zone this machine does not know) the machine's own."""
     known = {}
 
     def clock() -> datetime:
@@ -41,7 +41,8 @@ def hall_clock(board: Board, zone=None, now=time.time):
                     log.error("unknown hall time zone %r: showing the machine's time", name)
                     known[name] = None
             chosen = known[name]
-        return datetime.fromtimestamp(now(), chosen) if chosen else datetime.fromtimestamp(now())
+        moment = now() + board.clock_offset
+        return datetime.fromtimestamp(moment, chosen) if chosen else datetime.fromtimestamp(moment)
     return clock
 
 
@@ -76,6 +77,10 @@ class DisplayApp:
                     self.health.joined()
             elif kind == "lost":
                 self.board.connection_lost(payload)
+            elif kind == "hub_clock":
+                if abs(payload - self.board.clock_offset) >= 1:
+                    log.info("showing the hub's clock, %+.0f s from this machine's", payload)
+                    self.board.clock_offset = float(payload)
             else:
                 for call in self.board.apply_push(kind, payload):
                     self.announcer.enqueue(call)

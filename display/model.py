@@ -118,6 +118,7 @@ class Board:
         self.hall: dict = {}
         self.day: str | None = None
         self.seq = 0  # highest seq applied
+        self.clock_offset = 0.0  # seconds the hub's clock is ahead of this machine's (learnt at each join)
         self.snapshot_seq: int | None = None
         self.version = 0  # bumped on every change, so the screen redraws only when needed
         self.counters: dict[int, Counter] = {}

@@ -14,6 +14,11 @@ screen never gives up: a refused join is reported as lost and retried like any f
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from email.utils import parsedate_to_datetime
+
+import requests
 
 from hallclient import Backoff, Keepalive, Link
 
@@ -28,13 +33,25 @@ class HubLink(Link):
     """Keeps the hub's ``display`` room joined, in its own daemon thread, feeding ``inbox``."""
 
     def __init__(self, url: str, inbox, token: str | None = None, backoff: Backoff | None = None,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, machine_clock=time.time):
         self.inbox = inbox
+        self.machine_clock = machine_clock  # the clock the hub's is compared with
         super().__init__(url, "display", token=token, events=PUSH_EVENTS, backoff=backoff, timeout=timeout,
                          keepalive=KEEPALIVE, final_refusals=(), name="hub-link",
                          on_event=lambda kind, payload: inbox.put((kind, payload)),
-                         on_online=lambda transport: inbox.put(("online", transport)),
+                         on_online=self._joined,
                          on_lost=lambda reason: inbox.put(("lost", reason)))
+
+    def _joined(self, transport):
+        self.inbox.put(("online", transport))
+        # The screen's own clock may be wrong after a power cut (no RTC, no internet): each join
+        # also learns the hub's, off the link's thread.
+        threading.Thread(target=self._read_hub_clock, name="hub-clock", daemon=True).start()
+
+    def _read_hub_clock(self):
+        offset = hub_clock_offset(self.url, self.timeout, now=self.machine_clock)
+        if offset is not None:
+            self.inbox.put(("hub_clock", offset))
 
     def send_status(self, status: dict) -> bool:
         """Send ``screen_status``; False while not joined. A refusal is logged (it means a bug)."""
@@ -44,3 +61,16 @@ class HubLink(Link):
 def _status_ack(ack=None):
     if not (isinstance(ack, dict) and ack.get("ok")):
         log.error("the hub refused the screen's status report: %r", ack)
+
+
+def hub_clock_offset(url: str, timeout: float = 5.0, now=time.time) -> float | None:
+    """Seconds the hub's clock is ahead of this machine's, from the ``Date`` of a small answer
+    (the icon's redirect), or None when the hub cannot say. Good to a second: a wall clock."""
+    sent = now()
+    try:
+        response = requests.get(f"{url.rstrip('/')}/favicon.ico", allow_redirects=False, timeout=timeout)
+        hub = parsedate_to_datetime(response.headers["Date"]).timestamp()
+    except (requests.RequestException, KeyError, TypeError, ValueError) as error:
+        log.warning("could not read the hub's clock: %s", error)
+        return None
+    return hub + 0.5 - (sent + now()) / 2  # the Date is whole seconds; the answer came halfway

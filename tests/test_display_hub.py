@@ -15,7 +15,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from display.announcer import Announcer  # noqa: E402
-from display.app import DisplayApp  # noqa: E402
+from display.app import DisplayApp, hall_clock  # noqa: E402
 from display.audio import ClipLibrary, FakeSpeaker  # noqa: E402
 from display.health import Health, sound_state  # noqa: E402
 from display.model import LOST, Board  # noqa: E402
@@ -368,3 +368,23 @@ def test_a_hall_reconfigured_during_an_announcement_keeps_the_call_being_said_on
         app.close()
         server.shutdown()
         hub.extensions["hall"].store.close()
+
+
+def test_a_board_whose_own_clock_is_wrong_shows_the_hubs(shared_hub, tmp_path):
+    """A Pi back from a power cut without a clock chip or internet: its clock is three days
+    behind. The board showed that date and time all day (and turned its day at the wrong
+    midnight); it shows the hub's, learnt when it joins."""
+    def machine_clock():
+        return time.time() - 3 * 86400
+
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    board, inbox = Board(), queue.Queue()
+    app = DisplayApp(board, Announcer(FakeSpeaker(), ClipLibrary(pack)), inbox=inbox,
+                     link=HubLink(shared_hub.url, inbox, machine_clock=machine_clock).start(),
+                     wall_clock=hall_clock(board, now=machine_clock))
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        wait_for(lambda: abs(app.wall_clock().timestamp() - time.time()) < 2, timeout=10, step=app.step)
+        assert app.wall_clock().tzinfo.key == board.hall["timezone"] == "Asia/Ho_Chi_Minh"
+    finally:
+        app.close()
