@@ -61,6 +61,13 @@ class Busy(HallError):
     retry_after_seconds = 2
 
 
+class StorageFailed(HallError):
+    """The database file could not be written (the disk is full or failing): nothing was saved."""
+
+    status = 503
+    code = "storage_failed"
+
+
 class Invalid(HallError):
     status = 422
     code = "invalid"

@@ -25,7 +25,7 @@ import time
 import sqlite_utils
 
 from .config import AnnouncementSettings, BookingSettings, Counter, HallConfig, Policy, Priority, Service
-from .errors import Busy, HallError
+from .errors import Busy, HallError, StorageFailed
 
 WRITE_WAIT_SECONDS = 5.0      # how long a write waits for another process's write lock
 # Another process's write usually ends within a commit (a few ms): retry soon, then back off
@@ -321,6 +321,25 @@ def _call(function, *arguments):
     return function(*arguments)
 
 
+# SQLite's primary result codes of a write the disk refused (extended codes keep them in the low byte).
+STORAGE_FAULTS = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
+def storage_error(error):
+    """``error`` as the caller should hear it: a write the disk refused (full, failing) becomes
+    :class:`StorageFailed`, said in words a kiosk can show; any other error as it is."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(error, sqlite3.OperationalError) and code is not None and code & 0xFF in STORAGE_FAULTS:
+        log.error("the database could not be written: %s", error)
+        refusal = StorageFailed("Máy chủ không lưu được dữ liệu (ổ đĩa đầy hoặc hỏng): chưa có gì được ghi. "
+                                "Vui lòng báo cán bộ trực.",
+                                "The hub could not save (its disk is full or failing): nothing was recorded. "
+                                "Please tell the staff on duty.")
+        refusal.__cause__ = error
+        return refusal
+    return error
+
+
 class Store:
     """One connection to the hall database, with the lock that shares it."""
 
@@ -368,14 +387,17 @@ class Store:
             try:
                 try:
                     yield self.db
-                except BaseException:
+                except BaseException as error:
                     self.db.rollback()
-                    raise
+                    translated = storage_error(error)
+                    if translated is error:
+                        raise
+                    raise translated from error
                 try:
                     self.db.execute("COMMIT")
-                except BaseException:
+                except BaseException as error:
                     self.db.rollback()
-                    raise
+                    raise storage_error(error) from error
             finally:
                 self.changes += 1   # committed or undone, what was read before may be stale
 
@@ -640,9 +662,11 @@ class GroupWriter:
                 try:
                     result = job.work(db)
                 except Exception as error:
+                    # after some errors (a full disk) SQLite has already rolled the whole
+                    # transaction back: then this fails too, and the batch fails below
                     db.execute("ROLLBACK TO job")
                     db.execute("RELEASE job")
-                    job.finish(error=error)
+                    job.finish(error=storage_error(error))
                 else:
                     db.execute("RELEASE job")
                     job.result = result
@@ -650,8 +674,9 @@ class GroupWriter:
             store.offload(db.conn.execute, "COMMIT")
         except BaseException as error:
             db.conn.rollback()
-            for job in ok:
-                job.finish(error=error)
+            for job in batch:   # nothing of the batch is saved: each caller hears why
+                if not job.finished:
+                    job.finish(error=storage_error(error))
             if not isinstance(error, Exception):
                 raise
             return []
