@@ -16,7 +16,7 @@ import time
 
 from . import core
 from .config import parse_config
-from .core import bookings, procedures, ratings, repeats, views
+from .core import bookings, procedures, ratings, reconfiguration, repeats, views
 from .core import verification as phone_codes
 from .core.estimates import Estimator, SharedFigures
 from .errors import ConfigError, Conflict, Invalid, NotFound, Unauthorized
@@ -432,8 +432,18 @@ class Hall:
         changes = administration.describe_change(self.config_source(), mapping)[:20]
 
         def change(db, config, now):
-            self.store.write_config(db, parse_config(mapping), source=mapping)
+            self._reconfigure(db, config, now, parse_config(mapping), source=mapping)
         return self.administer("config_changed", change, by=by, section=section, changes=changes)
+
+    def apply_config(self, new_config, *, source=None):
+        """Apply a validated hall file (the command line's ``init --config``) to a hall that may
+        be open, refused like an admin's edit when it would strand the citizens in it."""
+        self._write(lambda db, config, now: self._reconfigure(db, config, now, new_config, source=source))
+
+    def _reconfigure(self, db, config, now, new_config, *, source):
+        # checked in the transaction that writes: a number taken meanwhile is seen
+        reconfiguration.check_nobody_stranded(db, config, now, new_config)
+        self.store.write_config(db, new_config, source=source)
 
     def daily_backup(self, directory, *, keep_days):
         """Today's copy of the database in ``directory`` (once a day), keeping ``keep_days`` days."""

@@ -52,7 +52,6 @@ def cli():
 def init(config_path):
     """Create or migrate the database and apply a hall configuration."""
     from ..config import demo_mapping, parse_config, read_config_file
-    from ..core.reconfiguration import check_nobody_stranded
     from ..errors import HallError
     from ..hall import Hall
 
@@ -67,10 +66,10 @@ def init(config_path):
         else:
             source = demo_mapping()
         config = parse_config(source)
-        if store.is_configured():
-            # the hall may be open: refuse a file that strands citizens already in it
-            Hall(store).read(check_nobody_stranded, config)
-        store.apply_config(config, source=source)
+        if store.is_configured():   # the hall may be open: a file that strands citizens in it is refused
+            Hall(store).apply_config(config, source=source)
+        else:
+            store.apply_config(config, source=source)
         if not config_path:
             Hall(store).seed_demo_procedures()
     except HallError as error:
