@@ -462,13 +462,43 @@ def check_in_window(config, booking):
             booking["starts_at"] + settings.check_in_after_minutes * 60)
 
 
+IN_LINE = ("waiting", "called", "serving")
+
+
+def _ticket_used_up(config, ticket, now, service):
+    """The refusal for a booking whose ticket no longer stands in today's line: numbers start
+    again every day, so yesterday's 1001 is someone else's today, and a finished one calls nobody."""
+    number = ticket["number"]
+    if ticket["day"] != local_day(config, now):
+        day = f"{date.fromisoformat(ticket['day']):%d/%m/%Y}"
+        message = (f"Lịch hẹn này đã nhận số {number} ngày {day}; số đó chỉ có giá trị trong ngày. "
+                   "Bạn có thể lấy số thường.",
+                   f"This booking was given number {number} on {day}; numbers are valid on their day only. "
+                   "You can take a normal ticket.")
+    elif ticket["status"] == "no_show":
+        message = (f"Số {number} của lịch hẹn này đã được mời nhưng bạn vắng mặt. Hãy báo cán bộ tại quầy số "
+                   f"{ticket['counter']} để được gọi lại, hoặc lấy số thường.",
+                   f"Number {number} of this booking was called while you were away. Tell the staff at counter "
+                   f"{ticket['counter']} to be called again, or take a normal ticket.")
+    elif ticket["status"] == "done":
+        message = (f"Lịch hẹn này đã được phục vụ xong (số {number}). Cần làm thêm thủ tục, bạn có thể lấy số thường.",
+                   f"This booking was already served (number {number}). For another matter, take a normal ticket.")
+    else:   # cancelled on the tracking page, or expired at the day's end
+        message = (f"Số {number} của lịch hẹn này đã hủy hoặc hết hạn. Bạn có thể lấy số thường.",
+                   f"Number {number} of this booking was cancelled or has expired. You can take a normal ticket.")
+    return CheckInRefused(*message, code="too_late", service=service)
+
+
 def check_in(db, config, *, code, now, by="kiosk"):
     """Turn a booking into a ticket (channel ``appointment``, due at its slot) within its
-    window. A booking already checked in answers its ticket again (a second scan)."""
+    window. A booking already checked in answers its ticket again (a second scan) while that
+    ticket stands in today's line; once it is finished or its day is over, it is refused."""
     booking = find_booking(db, code)
     service = find_service(config, booking["service"])
     if booking["status"] == "checked_in":
         ticket = next(db.query("SELECT * FROM tickets WHERE id = ?", [booking["ticket_id"]]))
+        if ticket["status"] not in IN_LINE or ticket["day"] != local_day(config, now):
+            raise _ticket_used_up(config, ticket, now, service.code)
         return Outcome({"booking": booking, "ticket": ticket, "again": True}, [])
     if booking["status"] == "cancelled":
         raise CheckInRefused("Lịch hẹn này đã bị hủy. Bạn có thể lấy số thường.",
