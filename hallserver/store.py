@@ -527,6 +527,10 @@ class Store:
         version = (self.get_setting("config_version", 0) or 0) + 1
         self.set_setting(db, "config_version", version)
 
+    def config_version(self):
+        """The applied configuration's version: it grows with every configuration written."""
+        return self.get_setting("config_version")
+
     def config(self):
         """The applied HallConfig, cached until the configuration changes."""
         with self.reading() as db:

@@ -135,3 +135,30 @@ def test_a_block_moved_after_todays_first_number_is_refused_and_its_end_can_grow
     assert edit(admin_client, section="services", **{"text:services.0.block": "1001-2500"}).status_code == 302
     assert store.config().services[0].block_end == 2500
     assert issue(client, tokens, "HT")["number"] == "1003"
+
+
+@pytest.mark.hub
+def test_a_hall_file_applied_while_the_hub_runs_reaches_the_screens(hub_db, tmp_path):
+    """``hallserver init --config`` writes the database from another process: the hub notices
+    within seconds and the screens take a new snapshot, as after an admin's edit (before, they
+    kept the old names until they reconnected)."""
+    from tests.helpers import DisplayClient, HubProcess, run_cli
+
+    hub = HubProcess(hub_db).start()
+    screen = DisplayClient(hub.url)
+    try:
+        assert screen.ack["ok"]
+        first = screen.wait_for("state")
+        assert next(service for service in first["services"] if service["code"] == "HT")["name"] == "Hộ tịch"
+        mapping = demo_mapping()
+        next(service for service in mapping["services"] if service["code"] == "HT")["name"] = "Hộ tịch – Chứng thực"
+        hall_file = tmp_path / "renamed.toml"
+        hall_file.write_text(toml_text(mapping), encoding="utf-8")
+        run_cli("init", "--config", str(hall_file), db=hub_db)
+
+        renamed = screen.wait_for("state", lambda state: state is not first and any(
+            service["name"] == "Hộ tịch – Chứng thực" for service in state["services"]), timeout=20)
+        assert renamed["seq"] >= first["seq"]
+    finally:
+        screen.close()
+        hub.stop()

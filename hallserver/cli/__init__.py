@@ -126,6 +126,7 @@ def serve(host, port, async_mode, access_log, message_queue):
 
     socketio.start_background_task(expire_at_day_end)
     socketio.start_background_task(app.extensions["publisher"].dashboard_updates, lease.wait)
+    socketio.start_background_task(app.extensions["publisher"].follow_configuration, lease.wait)
     # Sockets of tokens revoked, accounts disabled or signed out elsewhere; sessions past their
     # hours. Every process sweeps its own sockets (only it knows what they joined with).
     socketio.start_background_task(app.extensions["hall_namespace"].sweep_forever)

@@ -46,6 +46,7 @@ SCREENS = ["display", "dashboard"]
 DASHBOARD_REFRESH_SECONDS = 1.0
 DASHBOARD_IDLE_REFRESH_SECONDS = 20.0  # waits grow and alerts appear with time alone
 SWEEP_SECONDS = 5.0  # how soon a change made by another process (the command line) drops sockets
+CONFIG_CHECK_SECONDS = 5.0  # how soon a configuration the command line applied reaches the screens
 ACCESS_EVENTS = ("token_changed", "user_changed")
 SLICE_SECONDS = 0.002  # the longest a ticket-page round holds the event loop between two yields
 MAKE_WAY_SECONDS = 0.02  # the longest a round waits, after a slice, for the HTTP requests in progress
@@ -525,6 +526,7 @@ class Publisher:
         self.namespace = None  # the HallNamespace, for sweeps another process asks for
         self.dashboard_stale = False
         self.raised_alerts = set()
+        self.config_version = hall.store.config_version()  # the configuration the screens were last sent
         self.pending = []   # (changes, broadcast) not yet sent
         self.pending_tickets = []  # changes not yet sent to ticket pages
         self.last_ticket = {}  # track token -> the ticket view last sent to its room
@@ -560,6 +562,8 @@ class Publisher:
         self.send_calls(events)
         self.send_signals(events, config)
         changes = Changes.of(events, config)
+        if changes.resnapshot:
+            self.config_version = self.hall.store.config_version()
         if self.relay is not None:
             self.relay(changes.notice())
         self.submit(changes, broadcast=True)
@@ -567,6 +571,8 @@ class Publisher:
     def changed_elsewhere(self, notice):
         """Another hub process committed ``notice``: refresh this process's own desks and ticket pages."""
         self.dashboard_stale = True
+        if notice.get("resnapshot"):
+            self.config_version = self.hall.store.config_version()
         self.hall.changed_elsewhere()
         if notice.get("access") and self.namespace is not None:
             self.namespace.sweep()  # a token revoked or an account disabled through another process
@@ -768,6 +774,35 @@ class Publisher:
                 socketio.emit("alert", {"seq": snapshot["seq"], **alert}, to="dashboard")
         self.raised_alerts = {alert["key"] for alert in snapshot["alerts"]}
         return snapshot
+
+    def follow_configuration(self, turn=None):
+        """Background loop (started by ``serve``): a configuration another program wrote
+        (``hallserver init --config`` while the hub runs) reaches the screens, boards and desks
+        within CONFIG_CHECK_SECONDS, as an admin's edit does at once. ``turn()`` returns once this
+        process is the one that checks (``lease.py``); the others hear it as a notice."""
+        while True:
+            socketio.sleep(CONFIG_CHECK_SECONDS)
+            if turn is not None:
+                turn()
+            try:
+                version = self.hall.store.config_version()
+                if version != self.config_version:
+                    self.config_version = version
+                    self.configuration_applied()
+            except Exception:  # the next round retries
+                log.exception("following the configuration failed")
+
+    def configuration_applied(self):
+        """Screens take a new snapshot and every board, desk and ticket page is redrawn, here and
+        on the other hub processes: what a ``config_changed`` event does."""
+        config = self.hall.config
+        numbers = [counter.number for counter in config.counters]
+        changes = Changes(services=[service.code for service in config.services], boards=numbers, desks=numbers,
+                          resnapshot=True)
+        self.dashboard_stale = True
+        if self.relay is not None:
+            self.relay(changes.notice())
+        self.submit(changes, broadcast=True)
 
     def dashboard_updates(self, turn=None):
         """Background loop (started by ``serve``): coalesce bursts into one snapshot a second.
