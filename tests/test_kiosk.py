@@ -9,6 +9,7 @@ import pytest
 
 from hallserver import create_app
 from hallserver.services import printing
+from hallserver.services.supervision import dashboard_snapshot
 from tests.helpers import FakeNetworkPrinter, closed_port, csrf, text
 
 NOT_CONFIRMED = "Máy in chưa xác nhận — hãy ghi lại số của bạn trên màn hình"
@@ -182,3 +183,32 @@ def test_without_a_printer_nothing_to_wait_for(kiosk_app, tokens):
     token = pair(web, tokens["kiosk"])
     body = post(web, token, "/kiosk/tickets", {"service": "HT", "print_later": True}).get_json()
     assert body["print"] is None and body["printed"] is None and body["print_error"] is None
+
+
+def test_a_printer_out_of_paper_alerts_the_supervisor_once_and_every_number_stands(kiosk_app, dashboard, tokens,
+                                                                                    store):
+    fake = FakeNetworkPrinter({1: 0x1A, 2: 0x32, 4: 0x72})   # out of paper
+    try:
+        app = kiosk_app(fake.spec)
+        web = app.test_client()
+        supervisor = dashboard(app)
+        token = pair(web, tokens["kiosk"])
+        out_of_paper = [post(web, token, "/kiosk/tickets", {"service": "HT"}).get_json() for _ in range(3)]
+        fake.status = {1: 0x12, 2: 0x12, 4: 0x12}              # a new roll
+        refilled = post(web, token, "/kiosk/tickets", {"service": "HT"}).get_json()
+        fake.status = {1: 0x1A, 2: 0x32, 4: 0x72}              # out again: a new fault
+        again = post(web, token, "/kiosk/tickets", {"service": "HT"}).get_json()
+    finally:
+        fake.close()
+    for body in [*out_of_paper, again]:   # each kiosk says so, beside its number
+        assert body["printed"] is False and "hết giấy" in body["print_error"]
+    assert refilled["printed"] is True
+    out = f"Máy in kiosk hết giấy (mạng 127.0.0.1:{fake.port}): thay cuộn giấy"
+    assert [a["message"] for a in alerts(supervisor)] == [out, out]   # the first ticket, then after the refill
+    snapshot = app.extensions["hall"].read(dashboard_snapshot)
+    assert [a["message"].split("Máy in phiếu: ")[1] for a in snapshot["alerts"]
+            if a["kind"] == "device_fault"] == [out, out]
+    numbers = [body["ticket"]["number"] for body in [*out_of_paper, refilled, again]]
+    assert numbers == ["1001", "1002", "1003", "1004", "1005"]
+    assert store.db.execute("SELECT number FROM tickets WHERE status = 'waiting' ORDER BY number").fetchall() == [
+        (number,) for number in numbers]

@@ -397,6 +397,24 @@ def test_paper_near_end_prints_and_warns_the_supervisor():
     assert result.alert == f"Máy in kiosk sắp hết giấy (mạng 127.0.0.1:{fake.port}): chuẩn bị cuộn giấy mới"
 
 
+def test_a_lasting_fault_or_warning_alerts_once_an_hour():
+    now = [0.0]
+    for status, printed in (({1: 0x1A, 2: 0x32, 4: 0x72}, False), ({1: 0x12, 2: 0x12, 4: 0x1E}, True)):
+        fake = FakeNetworkPrinter(status)   # out of paper; then paper running low
+        printer = TicketPrinter(printer_from_config(fake.spec, timeout=1).driver, status_timeout=0.3,
+                                where=("mạng", "network"), clock=lambda: now[0])
+        try:
+            results = []
+            for at in (0, 60, 3599, 3600, 3700):
+                now[0] = at
+                results.append(printer.print_ticket_checked(ticket(), HALL))
+        finally:
+            fake.close()
+        assert [result.printed for result in results] == [printed] * 5
+        assert [result.alert is not None for result in results] == [True, False, False, True, False]
+        assert [result.alert_en is not None for result in results] == [True, False, False, True, False]
+
+
 def test_an_answer_no_printer_gives_is_doubt():
     result, _ = print_on(FakeNetworkPrinter({1: 0xFF, 2: 0xFF, 4: 0xFF}))
     assert result.printed is False and "không phản hồi" in result.alert

@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
@@ -53,6 +53,9 @@ SPEC_FORMS = "none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"
 NETWORK_DEFAULT_PORT = 9100
 DEFAULT_TIMEOUT_SECONDS = 5.0
 STATUS_TIMEOUT_SECONDS = 3.0  # a printer answers a status query in milliseconds; silence is doubt
+# A printer out of paper fails every ticket until someone comes: the supervisor is told once, and
+# again after the dashboard has let the alert go (it shows a fault for an hour) if it still lasts.
+ALERT_REPEAT_SECONDS = 3600
 
 # ESC/POS real-time status queries (DLE EOT n) and what their answer bytes mean.
 STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04"
@@ -147,7 +150,9 @@ class PrintResult:
     device that cannot be asked). ``confirmed``: True when the printer answered after the
     job, None when it cannot be asked. ``message``: the technical reason it was not
     printed (for the log). ``alert``/``alert_en``: what to tell the supervisor (a fault,
-    or a warning such as paper running low on a printed ticket), or None.
+    or a warning such as paper running low on a printed ticket), or None, also when this
+    printer raised the same alert within ``ALERT_REPEAT_SECONDS`` and has not printed
+    cleanly since (the supervisor already knows).
     """
 
     printed: bool
@@ -633,7 +638,7 @@ class TicketPrinter:
     """
 
     def __init__(self, escpos_printer, *, name="printer", width_mm=80, dpi=DEFAULT_DPI, timeout=None,
-                 where=None, status_timeout=STATUS_TIMEOUT_SECONDS):
+                 where=None, status_timeout=STATUS_TIMEOUT_SECONDS, clock=time.monotonic):
         self._make_driver = escpos_printer if callable(escpos_printer) else None
         self._driver = None if callable(escpos_printer) else escpos_printer
         self.name = name
@@ -643,7 +648,9 @@ class TicketPrinter:
         self.dpi = dpi
         self.width_px = ticket_width_px(width_mm, dpi)
         self.timeout = timeout
+        self.clock = clock
         self._lock = threading.Lock()
+        self._raised = None  # (alert, when) of the last alert raised, until a ticket prints cleanly
 
     def __repr__(self):
         return f"<TicketPrinter {self.name} {self.width_mm} mm>"
@@ -697,6 +704,25 @@ class TicketPrinter:
 
     def print_ticket_checked(self, ticket, hall, *, track_url=None):
         """Print a ticket and say how it went, as a :class:`PrintResult`: never raises."""
+        result = self._print_and_judge(ticket, hall, track_url)
+        with self._lock:
+            return self._alert_once(result)
+
+    def _alert_once(self, result):
+        """``result`` without its alert when this printer raised the same one within
+        ALERT_REPEAT_SECONDS: one fault, one alert, however many tickets it fails."""
+        if result.alert is None:
+            if result.printed:
+                self._raised = None  # fixed: the next fault is news
+            return result
+        now = self.clock()
+        last_alert, raised_at = self._raised or (None, None)
+        if last_alert == result.alert and now - raised_at < ALERT_REPEAT_SECONDS:
+            return replace(result, alert=None, alert_en=None)
+        self._raised = (result.alert, now)
+        return result
+
+    def _print_and_judge(self, ticket, hall, track_url):
         number = _ticket_number(ticket)
         try:
             status = self.print_ticket(ticket, hall, track_url=track_url)
