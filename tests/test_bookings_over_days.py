@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hallserver.errors import HallError
-from tests.helpers import HALL_TZ, PHONE, book, booking_hall, hall_time
+from hallserver.config import parse_config
+from hallserver.errors import ConfigError, HallError
+from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, hall_time
 
 
 @pytest.fixture
@@ -81,3 +82,59 @@ def test_a_scan_after_being_served_or_marked_absent_says_so(bhall, clock):
     bhall.cancel(ticket["track_token"])                             # "Tôi không đến nữa" on the phone
     refused = refusal(bhall.check_in, gave_up)
     assert refused.code == "too_late" and "đã hủy hoặc hết hạn" in refused.message
+
+
+# -- an admin's edit and the bookings ahead ---------------------------------------------------------
+
+def without_ct(mapping):
+    """The hall without its service CT (counters keep their other services)."""
+    mapping["services"] = [service for service in mapping["services"] if service["code"] != "CT"]
+    for counter in mapping["counters"]:
+        counter["services"] = [code for code in counter["services"] if code != "CT"]
+    mapping["counters"] = [counter for counter in mapping["counters"] if counter["services"]]
+    return mapping
+
+
+def refused_config(hall, mapping):
+    with pytest.raises(ConfigError) as refused:
+        hall.apply_config(parse_config(mapping))
+    return refused.value.message
+
+
+def test_a_service_with_bookings_ahead_is_not_removed(bhall, clock):
+    """The edit was saved: Saturday's citizen was reminded the evening before, and the kiosk
+    told them "Không có dịch vụ 'CT'" with nothing to offer; the staff's list no longer
+    showed the booking at all."""
+    booking = book(bhall, "2026-11-28T08:00", service="CT")
+    message = refused_config(bhall, without_ct(booking_mapping()))
+    assert "lĩnh vực «Chứng thực» (CT) bị xóa trong khi còn 1 lịch hẹn" in message
+    assert f"28/11 08:00 {booking['code']}" in message and "Hãy hủy các lịch hẹn đó" in message
+    assert [service.code for service in bhall.config.services] == ["HT", "CT"]
+    clock.set(hall_time(2026, 11, 28, 7, 45))
+    assert bhall.check_in(booking["code"])["ticket"]["number"] == "B001"
+
+    bhall.cancel_booking(book(bhall, "2026-11-28T09:00", service="CT", phone="0912000002")["code"], by_staff=True)
+    clock.set(hall_time(2026, 11, 28, 9, 0))
+    bhall.counter_action(3, "call-next")
+    clock.advance(60)
+    bhall.counter_action(3, "done")                                  # B001 served, nothing left ahead
+    bhall.apply_config(parse_config(without_ct(booking_mapping())))
+    assert [service.code for service in bhall.config.services] == ["HT"]
+
+
+def test_a_holiday_or_shorter_hours_over_bookings_are_refused(bhall, clock):
+    book(bhall, "2026-11-28T10:30")
+    book(bhall, "2026-12-01T16:30", phone="0912000002")
+    holiday = booking_mapping()
+    holiday["hours"]["holidays"] = ["2026-11-27", "2026-11-28"]
+    assert "ngày 28/11/2026 thành ngày nghỉ lễ trong khi còn 1 lịch hẹn" in refused_config(bhall, holiday)
+    shorter = booking_mapping()
+    shorter["hours"]["default"] = ["07:30-11:30", "13:30-16:30"]
+    assert "trung tâm không làm việc lúc 16:30 ngày 01/12/2026 theo giờ mới" in refused_config(bhall, shorter)
+    assert bhall.config.holidays == ("2026-11-27",)
+
+    later = booking_mapping()
+    later["hours"]["holidays"] = ["2026-11-27", "2026-12-02"]        # a day nobody booked
+    later["hours"]["saturday"] = ["07:30-11:00"]                      # 10:30 still open
+    bhall.apply_config(parse_config(later))
+    assert bhall.config.holidays == ("2026-11-27", "2026-12-02")

@@ -7,10 +7,17 @@ no screen shows and no keypad can finish; the day's end (``policy.close_at``) mo
 time already past would expire everyone still waiting within the minute, what
 "Kết thúc ngày" does only after a typed confirmation; a block's start or prefix changed after
 today's first number would not take effect (today's numbers go on from the last one) and could
-repeat another service's. Such a configuration is refused, naming the key.
+repeat another service's. Booked citizens are in the hall's plans too: a service removed (or left
+without a counter), a holiday added or hours cut where bookings are still ahead of their citizen
+would have them come to be turned away at the kiosk, or to a closed hall, reminded the day before.
+Such a configuration is refused, naming the key.
 """
 
+from datetime import date
+
+from ..config import DAYS
 from ..errors import ConfigError
+from .bookings import display_code
 from .tickets import _ended, local_day
 
 SHOWN_NUMBERS = 5  # numbers quoted in a refusal; the rest are counted
@@ -24,6 +31,7 @@ def check_nobody_stranded(db, config, now, new_config):
     _check_lines(db, config, now, new_config)
     _check_day_end(db, config, now, new_config)
     _check_numbering(db, config, now, new_config)
+    _check_bookings(db, config, now, new_config)
 
 
 def _check_desks(db, new_config):
@@ -100,6 +108,46 @@ def _check_numbering(db, config, now, new_config):
             "số của lĩnh vực khác). Số cuối của dãy thì đổi được ngay.",
             f"services[{index}].block: {service.code} has issued numbers today (up to {last}): its block's start "
             "and prefix can change only after the day ends (its end can change now)")
+
+
+def _booking_refusal(booking, new_config, served, names):
+    """(Vietnamese, English) of why ``new_config`` cannot receive this booking, or None."""
+    service, day, minute = booking["service"], date.fromisoformat(booking["day"]), booking["start_minute"]
+    name = f"«{names.get(service) or service}» ({service})"
+    if service not in {known.code for known in new_config.services}:
+        return f"lĩnh vực {name} bị xóa", f"services: {service} is removed"
+    if service not in served:
+        return f"không còn quầy nào phục vụ lĩnh vực {name}", f"counters[].services: no counter serves {service}"
+    if booking["day"] in new_config.holidays:
+        return f"ngày {day:%d/%m/%Y} thành ngày nghỉ lễ", f"hours.holidays: {booking['day']} is made a holiday"
+    if not any(begin <= minute < end for begin, end in new_config.hours.get(DAYS[day.weekday()], ())):
+        clock = f"{minute // 60:02d}:{minute % 60:02d}"
+        return (f"trung tâm không làm việc lúc {clock} ngày {day:%d/%m/%Y} theo giờ mới",
+                f"hours: the hall is closed at {clock} on {booking['day']}")
+    return None
+
+
+def _check_bookings(db, config, now, new_config):
+    """Bookings still ahead of their citizen that ``new_config`` could not receive."""
+    served = {code for counter in new_config.counters for code in counter.services}
+    names = dict(db.execute("SELECT code, name FROM services").fetchall())
+    refused = {}
+    for booking in db.query("SELECT code, service, day, start_minute FROM bookings WHERE status = 'booked' "
+                            "AND starts_at + ? >= ? ORDER BY starts_at, id",
+                            [config.booking.check_in_after_minutes * 60, now]):
+        reason = _booking_refusal(booking, new_config, served, names)
+        if reason is not None:
+            refused.setdefault(reason, []).append(
+                f"{date.fromisoformat(booking['day']):%d/%m} {booking['start_minute'] // 60:02d}:"
+                f"{booking['start_minute'] % 60:02d} {display_code(booking['code'])}")
+    for (vietnamese, english), bookings in refused.items():
+        raise ConfigError(
+            f"Chưa lưu: {vietnamese} trong khi còn {_quoted(bookings, 'lịch hẹn')} chưa đến; công dân sẽ đến mà "
+            "không được tiếp nhận. Hãy hủy các lịch hẹn đó ở trang Lịch hẹn và báo cho công dân (đặt "
+            "booking_capacity = 0 để ngừng nhận lịch mới), rồi sửa lại.",
+            f"{english} while {_quoted(bookings, 'bookings')} are still ahead; the citizens would come to be "
+            "turned away: cancel those bookings on /lich-hen and tell them first (booking_capacity = 0 stops "
+            "new ones)")
 
 
 def _quoted(numbers, noun="số"):
