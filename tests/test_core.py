@@ -86,6 +86,30 @@ def test_outside_working_hours_nothing_is_issued(small_hall, moment):
     assert refused.value.code == "outside_hours"
 
 
+def test_a_holiday_issues_no_number_and_says_why(tmp_path, clock):
+    """A day of ``hours.holidays`` is closed at the kiosk too, as the booking calendar and the
+    estimates already had it (a number taken then was told it would wait until the next day)."""
+    from hallserver.config import parse_config
+    from hallserver.core import local_day
+    from hallserver.core.tickets import availability
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+    from tests.helpers import small_hall_mapping
+
+    mapping = small_hall_mapping()
+    store = open_store(tmp_path / "holiday.db")
+    store.apply_config(parse_config(mapping))
+    hall = Hall(store, clock=clock)
+    working_day = issue(hall)
+    assert working_day["number"]
+    mapping["hours"]["holidays"] = [local_day(hall.config, clock())]
+    store.apply_config(parse_config(mapping))
+    with pytest.raises(Conflict) as refused:
+        hall.issue_ticket("HT")
+    assert refused.value.code == "outside_hours" and "nghỉ lễ" in refused.value.message
+    assert set(hall.read(availability).values()) == {"outside_hours"}   # the kiosk's buttons say closed
+
+
 def test_unknown_service_and_priority_are_invalid(small_hall):
     with pytest.raises(Invalid):
         issue(small_hall, "XX")

@@ -27,8 +27,16 @@ def local_day(config, now):
     return local_time(config, now).date().isoformat()
 
 
+def is_holiday(config, now):
+    """True on a day of ``hours.holidays``."""
+    return local_day(config, now) in config.holidays
+
+
 def is_open(config, now):
-    """True when ``now`` falls inside the hall's working hours."""
+    """True when ``now`` falls inside the hall's working hours, never on a holiday (the
+    estimates, the booking calendar and the kiosk all see the hall closed that day)."""
+    if is_holiday(config, now):
+        return False
     moment = local_time(config, now)
     day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[moment.weekday()]
     minute = moment.hour * 60 + moment.minute
@@ -125,6 +133,9 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now, du
     if channel not in CHANNELS:
         raise Invalid(f"Kênh không hợp lệ {channel!r}", f"Unknown channel {channel!r}", code="unknown_channel")
     if not booked and not is_open(config, now):
+        if is_holiday(config, now):
+            raise Conflict("Hôm nay là ngày nghỉ lễ: không cấp số", "Today is a holiday: no tickets",
+                           code="outside_hours")
         raise Conflict("Ngoài giờ làm việc: không cấp số", "Outside working hours: no tickets now",
                        code="outside_hours")
     events = _expire_if_stale(db, config, now)
