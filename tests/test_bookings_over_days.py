@@ -1,15 +1,17 @@
-"""Appointments as their people live them over several days: a second scan at the kiosk once
-the appointment's ticket is finished or its day is over, and an admin's edit that would
-leave booked citizens without their service or their day. The clock starts on Thursday
-26/11/2026 at 09:00, hall time; Friday 27/11 is a holiday."""
+"""Appointments as their people live them over several days: moving a booking made on the
+public form, a second scan at the kiosk once the appointment's ticket is finished or its day
+is over, and an admin's edit that would leave booked citizens without their service or their
+day. The clock starts on Thursday 26/11/2026 at 09:00, hall time; Friday 27/11 is a holiday
+(the demo hall of ``web_app``: open every day around the clock, none)."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
 
 from hallserver.config import parse_config
 from hallserver.errors import ConfigError, HallError
-from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, hall_time
+from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, hall_time, text
 
 
 @pytest.fixture
@@ -30,6 +32,30 @@ def checked_in(hall, clock, slot="2026-11-26T10:00", phone=PHONE):
     booking = book(hall, slot, phone=phone)
     clock.set(datetime.fromisoformat(slot).replace(tzinfo=HALL_TZ) - timedelta(minutes=15))
     return booking["code"], hall.check_in(booking["code"])["ticket"]
+
+
+# -- moving ----------------------------------------------------------------------------------------
+
+def slot_label(page, slot):
+    """The slot's radio button and its words on a page: ("disabled" or "", "còn 1 chỗ")."""
+    match = re.search(rf'value="{slot}"\s*(disabled)?\s*>\s*<span>[^<]*<small>([^<]*)</small>', page)
+    return match.group(1) or "", match.group(2)
+
+
+def test_the_move_page_offers_only_the_places_a_public_booking_may_take(web_app):
+    """Each slot takes one booking from an unverified phone: the move page said "còn 2 chỗ"
+    for a slot another public booking held, and the move was then refused."""
+    hall = web_app.extensions["hall"]
+    mine = hall.book(service="HT", slot="2026-11-28T08:00", name="Nguyễn Thị Hoa", phone="0912000001",
+                     source="web", unverified=True)
+    hall.book(service="HT", slot="2026-11-28T09:00", name="Trần Văn Bình", phone="0912000002", source="web",
+              unverified=True)
+    page = text(web_app.test_client().get(f"/dat-lich/{mine['code']}/doi-gio"))
+    assert slot_label(page, "2026-11-28T09:00") == ("disabled", "Hết chỗ")
+    assert slot_label(page, "2026-11-28T09:30") == ("", "còn 1 chỗ")
+    assert refusal(hall.move_booking, mine["code"], phone="0912000001",
+                   slot="2026-11-28T09:00").code == "slot_full_unverified"
+    assert hall.move_booking(mine["code"], phone="0912000001", slot="2026-11-28T09:30")["time"] == "09:30"
 
 
 # -- a second scan ----------------------------------------------------------------------------------

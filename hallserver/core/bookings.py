@@ -429,6 +429,13 @@ def cancel_booking(db, config, *, code, now, phone=None, by_staff=False):
     return Outcome(booking, [event])
 
 
+def move_slot_days(db, config, now, code):
+    """``slot_days`` for moving this booking: the places it may take, as ``move_booking``
+    counts them (a public booking from an unverified phone only where the slot still takes one)."""
+    booking = find_booking(db, code)
+    return slot_days(db, config, service=booking["service"], now=now, unverified=booking["verified"] == 0)
+
+
 def move_booking(db, config, *, code, phone, slot, now):
     """Move a booking to another slot of its service (code + phone), at most MAX_MOVES times."""
     booking = _owned_booking(db, code, phone)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...core import find_service
+from ...core import bookings, find_service
 from ...errors import Forbidden, HallError, Invalid, Unauthorized
 from ..access import current_staff_principal, current_user, kiosk_principal, sign_in_required
 from ..extensions import get_hall, today
@@ -227,7 +227,7 @@ def move(code):
             error = refusal
         else:
             return redirect(url_for("booking.confirmation", code=moved["code"], doi=1))
-    days = hall.booking_slots(booking["service"])
+    days = hall.read(bookings.move_slot_days, code=code)
     chosen = _chosen_day(days, form["slot"][:10] or request.args.get("ngay") or booking["day"])
     return render_template("booking/move.html", booking=booking, days=days, chosen=chosen, form=form,
                            error=error), error.status if error else 200
