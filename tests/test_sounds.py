@@ -372,6 +372,16 @@ def test_verify_pack_reports_missing_and_broken_files(tmp_path):
     assert load_pack(tmp_path).missing(["num.ba", "chime", "num.ba"]) == ["num.ba"]
 
 
+def test_a_clip_cut_short_in_its_header_is_named_not_a_crash(tmp_path):
+    """A copy that stopped inside a WAV header (a full SD card, a pulled USB stick)."""
+    shutil.copytree(SHIPPED_PACK, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "num.hai.wav").write_bytes(b"RIFF....WAVE but not really")
+    [problem] = verify_pack(tmp_path, ["chime", "num.hai"])
+    assert problem.startswith("num.hai (num.hai.wav): not a readable WAV")
+    result = CliRunner().invoke(sounds_command, ["check", "--dir", str(tmp_path)])
+    assert result.exit_code == 1 and "num.hai (num.hai.wav): not a readable WAV" in result.output
+
+
 # ---------------------------------------------------------------------------
 # CLI
 

@@ -91,8 +91,9 @@ def read_wav(data: bytes) -> tuple[array, int]:
                 )
             # espeak-ng --stdout writes a placeholder length; read to the end instead.
             return _samples_from_bytes(wav.readframes(wav.getnframes())), wav.getframerate()
-    except (wave.Error, EOFError) as exc:
-        raise PackError(f"not a readable WAV file: {exc}") from None
+    # A header cut short can make the wave module seek outside a chunk: RuntimeError.
+    except (wave.Error, EOFError, RuntimeError) as exc:
+        raise PackError(f"not a readable WAV file: {exc or type(exc).__name__}") from None
 
 
 def _sox_convert(data: bytes, sample_rate: int) -> bytes:
