@@ -132,7 +132,7 @@ def build_app(args, audio: str, screen: str, size):
     speaker = make_speaker(audio)
     announcer = Announcer(speaker, clips)
     health = None if args.screenshot else Health(args.screen_id or screen_id(), name=args.name, counters=counters,
-                                                 sound=lambda: sound_state(audio, speaker),
+                                                 sound=lambda: sound_state(audio, speaker, clips),
                                                  wall=lambda: time.time() + board.clock_offset)
     surface = make_screen(screen, size, fullscreen=args.fullscreen)
     renderer = BoardRenderer(Typeface(*find_font_files(args.font)), counter=args.counter)

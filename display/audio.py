@@ -7,7 +7,9 @@ with two implementations chosen by name, the way gpiozero picks a pin factory:
 A pack is the ``sounds/`` format of ``hallserver.voice.pack``: ``manifest.json`` with
 ``{"sample_rate", "playback": {"gap_seconds", "after_chime_seconds"}, "clips": {clip_id:
 {"file", "duration", ...}}}``. A clip that is not in the manifest, whose file is missing, or
-that fails to load is logged once and skipped; an announcement never crashes.
+that does not decode is logged once and skipped; an announcement never crashes, and
+``ClipLibrary.problem`` says why the last one was not heard whole (the screen then reports its
+sound ``failed``, as a browser screen does).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hallserver.voice import CHIME
-from hallserver.voice.pack import PLAYBACK, PackError, load_manifest, voice_pack_dir
+from hallserver.voice.pack import PLAYBACK, PackError, clip_file_problem, load_manifest, voice_pack_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +48,26 @@ class ClipLibrary:
         self.root = self.directory = Path(directory) if directory else None
         self.manifest: dict = {"clips": {}}
         self._reported: set[str] = set()
+        self._file_problems: dict[str, str | None] = {}  # clip id → why its file cannot play (checked once)
+        self._pack_problem: str | None = None
+        self.problem: str | None = None  # why the pack, or the last announcement, cannot be heard whole
         if self.directory is None:
             log.warning("no clip pack given: announcements will be silent")
+            self.problem = self._pack_problem = "no clip pack given"
             return
         self._load(self.directory)
 
     def _load(self, directory: Path) -> None:
         self.directory = directory
-        self._reported = set()
+        self._reported, self._file_problems = set(), {}
         try:
             self.manifest = load_manifest(directory)
+            self._pack_problem = None
         except PackError as error:
             self.manifest = {"clips": {}}
+            self._pack_problem = str(error)
             log.error("%s: announcements will be silent", error)
+        self.problem = self._pack_problem
 
     def follow_voice(self, voice: str | None) -> None:
         """Play the hall's regional ``voice`` (from the hub's state): ``<pack>/<voice>/`` when
@@ -85,21 +94,35 @@ class ClipLibrary:
     def resolve(self, clip_ids) -> list[Clip]:
         """The playable clips among ``clip_ids``, in order, with the pack's pauses between them.
 
-        A missing clip is logged (once per id) and skipped; the rest still play.
+        A missing or broken clip is logged (once per id) and skipped; the rest still play,
+        and :attr:`problem` names what was left out (None when nothing was).
         """
         playback = {**PLAYBACK, **self.manifest.get("playback", {})}
-        clips = []
+        clips, lacking = [], []
         for clip_id in clip_ids:
             entry = self.entries.get(clip_id)
             path = self.directory / entry["file"] if entry else None
-            if path is None or not path.is_file():
-                self.report_missing(clip_id, "not in the manifest" if entry is None else f"no file {path}")
+            why = "not in the manifest" if entry is None else self._file_problem(clip_id, path)
+            if why:
+                self.report_missing(clip_id, why)
+                lacking.append(clip_id)
                 continue
             pause = playback["after_chime_seconds"] if clip_id == CHIME else playback["gap_seconds"]
             clips.append(Clip(clip_id, path, float(entry.get("duration") or FALLBACK_CLIP_SECONDS), pause))
         if clips:
             clips[-1] = replace(clips[-1], pause_after=0.0)
+        self.problem = self._pack_problem or (
+            f"missing or broken clip(s): {', '.join(dict.fromkeys(lacking))}" if lacking else None)
         return clips
+
+    def _file_problem(self, clip_id: str, path: Path) -> str | None:
+        """Why the clip's file cannot play (missing, not the pack's WAV), or None; a file is read once."""
+        if not path.is_file():
+            return f"no file {path}"
+        if clip_id not in self._file_problems:
+            problem = clip_file_problem(path, self.sample_rate())
+            self._file_problems[clip_id] = f"{path}: {problem}" if problem else None
+        return self._file_problems[clip_id]
 
     def report_missing(self, clip_id: str, why: str) -> None:
         if clip_id not in self._reported:

@@ -17,8 +17,10 @@ when it loses sound, goes silent or falls off.
 - Sound: ``ok`` with the real mixer open; ``off`` with the fake speaker chosen on purpose
   (``--audio fake``: the counter-top screen, a screenshot), which plays nothing by design and
   raises no alert; ``failed`` when the real mixer was asked for but could not open (the
-  board then runs on the fake speaker) or has closed since. A pygame screen is never
-  ``blocked``: that is a browser's autoplay refusal.
+  board then runs on the fake speaker) or has closed since, or when the pack cannot be
+  loaded or the last announcement left clips out (missing or broken files: the hall heard
+  the call with words missing), until an announcement is heard whole. A pygame screen is
+  never ``blocked``: that is a browser's autoplay refusal.
 """
 
 from __future__ import annotations
@@ -79,15 +81,18 @@ def screen_id(path: str | os.PathLike | None = None) -> str:
     return f"pygame-{_host()}"
 
 
-def sound_state(requested: str, speaker) -> str:
-    """``ok``, ``off`` (the fake speaker, chosen) or ``failed`` (see the module's notes)."""
+def sound_state(requested: str, speaker, clips=None) -> str:
+    """``ok``, ``off`` (the fake speaker, chosen) or ``failed`` (see the module's notes);
+    ``clips`` is the board's ClipLibrary."""
     from .audio import FakeSpeaker
 
     if isinstance(speaker, FakeSpeaker):
         return "off" if requested == "fake" else "failed"
     import pygame
 
-    return "ok" if pygame.mixer.get_init() else "failed"
+    if not pygame.mixer.get_init():
+        return "failed"
+    return "failed" if clips is not None and clips.problem else "ok"
 
 
 class Health:

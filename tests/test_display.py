@@ -245,6 +245,30 @@ def test_missing_clips_are_logged_and_skipped(tmp_path, caplog):
     assert "num.nowhere" in caplog.text and "num.ba" in caplog.text
 
 
+def test_a_call_with_missing_or_broken_clips_tells_the_dashboard_the_sound_failed(tmp_path, caplog):
+    """As the browser screen does: the hall heard "mời ... số hai ..." with words left out."""
+    from display.health import Health, sound_state
+
+    pack = write_pack(tmp_path / "pack", ["chime", "num.hai", "num.ba", "num.bo6n1"], missing_files=["num.ba"])
+    (pack / "num.bo6n1.wav").write_bytes(b"RIFF....WAVE but not really")
+    library = ClipLibrary(pack)
+    pygame.mixer.init()
+    try:
+        speaker = PygameSpeaker()
+        health = Health("pygame-sanh-1", sound=lambda: sound_state("pygame", speaker, library))
+        assert health.status()["sound"] == "ok"
+        with caplog.at_level(logging.WARNING):
+            played = library.resolve(["chime", "num.hai", "num.ba", "num.bo6n1"])
+        assert [clip.id for clip in played] == ["chime", "num.hai"]
+        assert health.status()["sound"] == "failed" and "num.bo6n1" in caplog.text
+        library.resolve(["chime", "num.hai"])   # a whole announcement: the sound is back
+        assert health.status()["sound"] == "ok"
+        assert sound_state("fake", FakeSpeaker(), ClipLibrary(tmp_path / "no-pack")) == "off"   # silent by choice
+        assert sound_state("pygame", speaker, ClipLibrary(tmp_path / "no-pack")) == "failed"
+    finally:
+        pygame.mixer.quit()
+
+
 def test_a_missing_pack_leaves_the_board_silent_but_working(tmp_path, caplog):
     library = ClipLibrary(tmp_path / "nothing-here")
     assert library.resolve(["chime"]) == []

@@ -18,8 +18,8 @@ screens are a few small writes a second, not a write each.
 What the dashboard makes of it (:func:`overview`), with the hall's ``[policy]``:
 
 - **lost sound**: ``sound`` is ``blocked`` (a browser refusing to play without a tap) or
-  ``failed`` (no audio device). ``off`` is a choice (a counter-top screen, a screen whose
-  speaker is someone else's) and raises nothing;
+  ``failed`` (no audio device, or voice clips missing or broken). ``off`` is a choice (a
+  counter-top screen, a screen whose speaker is someone else's) and raises nothing;
 - **silent**: connected with sound ``ok``, a call it shows was made more than
   ``screen_silent_seconds`` ago (after the screen connected), it has not reported playing
   it, and it has reported no announcement at all in that time (a screen working through a
@@ -58,8 +58,8 @@ KIND_NAMES = {"browser": ("Trình duyệt", "Browser"), "pygame": ("Màn hình p
 NO_SOUND_REASONS = {
     "blocked": ("trình duyệt chặn âm thanh — bấm vào màn hình một lần, hoặc chạy chế độ kiosk",
                 "the browser blocks sound — tap the screen once, or run it in kiosk mode"),
-    "failed": ("không phát được âm thanh (loa hoặc thiết bị âm thanh lỗi)",
-               "it cannot play sound (speaker or audio device failed)"),
+    "failed": ("không phát được âm thanh (loa, thiết bị âm thanh hoặc tệp giọng đọc thiếu, lỗi)",
+               "it cannot play sound (speaker, audio device, or voice clips missing or broken)"),
 }
 
 

@@ -221,7 +221,7 @@ def _stage_clip(
 def _verify_staged_files(staging: Path) -> None:
     """PackError unless every new file decodes: nothing is published before that."""
     for file in staging.iterdir():
-        problem = _clip_file_problem(file)
+        problem = clip_file_problem(file)
         if problem:
             raise PackError(f"{file.name}: {problem}")
 
@@ -432,7 +432,9 @@ def call_timing(directory: str | os.PathLike, clip_ids: Iterable[str]) -> CallTi
                       sum(durations) + sum(gaps))
 
 
-def _clip_file_problem(path: Path, sample_rate: int = SAMPLE_RATE) -> str | None:
+def clip_file_problem(path: Path, sample_rate: int = SAMPLE_RATE) -> str | None:
+    """Why the clip file at ``path`` cannot be played (unreadable, not mono 16-bit WAV at
+    ``sample_rate``, empty), or None."""
     try:
         samples, rate = read_wav(path.read_bytes())
     except OSError as exc:
@@ -462,7 +464,7 @@ def verify_pack(directory: str | os.PathLike, clip_ids: Iterable[str] | None = N
         if clip_id not in pack:
             problems.append(f"{clip_id}: not in the manifest")
             continue
-        problem = _clip_file_problem(pack.path(clip_id), pack.sample_rate)
+        problem = clip_file_problem(pack.path(clip_id), pack.sample_rate)
         if problem:
             problems.append(f"{clip_id} ({pack.manifest['clips'][clip_id]['file']}): {problem}")
     return problems
