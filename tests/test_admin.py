@@ -63,6 +63,20 @@ def test_renaming_a_service_takes_effect_live_and_is_audited(app, admin_client, 
     display.disconnect()
 
 
+def test_a_counter_desk_hears_the_new_services_when_one_is_added(app, admin_client, tokens):
+    """A keypad offers the hall's services to transfer to from its last snapshot: an admin's
+    new service reaches it without a restart (it used to be offered only after reconnecting)."""
+    desk = socketio.test_client(app)
+    assert desk.emit("join", {"room": "counter:1", "token": tokens["counter1"]}, callback=True)["ok"]
+    desk.get_received()
+    answer = post(admin_client, "/admin/config", section="services", list="services", add="1",
+                  **{"text:new.code": "GD", "text:new.name": "Giáo dục", "text:new.block": "9001-9999"})
+    assert answer.status_code == 302
+    pushed = [event["args"][0] for event in desk.get_received() if event["name"] == "state"]
+    assert pushed and "GD" in [service["code"] for service in pushed[-1]["services"]]
+    desk.disconnect()
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"int:services.1.daily_cap": "0"}, "services[1].daily_cap: must be at least 1, got 0"),
     ({"list:counters.0.services": "HT, ZZ"}, "counters[0].services: unknown service 'ZZ'"),
@@ -128,6 +142,22 @@ def test_voice_repeat_and_screen_settings_from_the_admin_page(admin_client, stor
     refused = post(admin_client, "/admin/config", section="announcement", **{"text:announcement.voice": "vi-hue"})
     assert refused.status_code == 422 and "announcement.voice" in shown_text(refused)
     assert store.config().announcement.voice == "vi-vn-x-central"
+
+
+def test_a_template_the_voice_pack_cannot_say_is_saved_with_a_warning_and_the_command(admin_client, store):
+    """The screens would chime, then say only the number words: the admin must hear of it."""
+    answer = post(admin_client, "/admin/config", section="announcement", **{
+        "text:announcement.template": "Mời công dân số {number}, tới quầy {counter}"})
+    assert answer.status_code == 302
+    assert store.config().announcement.template == "Mời công dân số {number}, tới quầy {counter}"
+    page = shown_text(admin_client.get(answer.headers["Location"]))
+    assert "Gói giọng đọc chưa có câu: «mời công dân số», «tới quầy»" in page
+    assert "The voice pack cannot say: «mời công dân số», «tới quầy»" in page
+    assert ('hallserver sounds build --voice vi --template "Mời công dân số {number}, tới quầy {counter}" '
+            '--template "Xin mời lại công dân có số thứ tự {number} đến quầy số {counter}"') in page
+    answer = post(admin_client, "/admin/config", section="announcement", **{   # back to words the pack has
+        "text:announcement.template": "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"})
+    assert "Gói giọng đọc" not in shown_text(admin_client.get(answer.headers["Location"]))
 
 
 def test_accounts_from_the_admin_page(app, admin_client, store):

@@ -13,6 +13,8 @@ Decisions the page keeps:
   the reason in Vietnamese and English; the English names the hall-file key.
 - **Words, not internal names**: sections, roles, counters and audit entries are shown
   as people say them (``"Cán bộ quầy · Staff"``, ``"Quầy 1, Quầy 2"``, ``"Tất cả quầy"``).
+- **The voice.** Announcement words the served voice pack has no clip for are saved (the
+  hall may be recording them), with a warning naming them and the command that builds them.
 """
 
 import json
@@ -24,8 +26,11 @@ from markupsafe import Markup
 
 from ...errors import HallError, Invalid
 from ...services import administration, backups
+from ...voice import clip_catalogue
+from ...voice.pack import PackError, load_pack
 from ..access import current_user, roles_required, start_session
 from ..extensions import get_hall, setting
+from .citizen import sounds_dir
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -207,7 +212,32 @@ def _reconfigure(edited, section):
     vietnamese, english = SECTIONS.get(section, ("cấu hình", "configuration"))
     _flash(f"Đã lưu thay đổi: {vietnamese}. Màn hình và kiosk đã được cập nhật.",
            f"Saved: {english}; screens and kiosks are up to date.")
+    if section == "announcement":
+        _warn_of_voice_gaps()
     return redirect(url_for("admin.index", _anchor=section))
+
+
+def _warn_of_voice_gaps():
+    """Flash the announcement words the screens' voice pack cannot say (they would be silence
+    between the chime and the numbers), with the command that builds them."""
+    settings = get_hall().config.announcement
+    templates = (settings.template, settings.recall_template)
+    catalogue = clip_catalogue(templates, (settings.dialect,),
+                               (settings.second_language,) if settings.second_language else ())
+    directory = sounds_dir()
+    try:
+        missing = load_pack(directory).missing(catalogue)
+    except PackError:
+        missing = list(catalogue)
+    if not missing:
+        return
+    words = ", ".join(f"«{catalogue[clip_id].text or clip_id}»" for clip_id in missing[:6])
+    words += ", …" if len(missing) > 6 else ""
+    command = (f"hallserver sounds build --voice {settings.voice} "
+               + " ".join(f'--template "{template}"' for template in templates) + f" --out {directory}")
+    _flash(f"Gói giọng đọc chưa có câu: {words}. Màn hình sảnh sẽ im lặng ở những chỗ đó cho đến khi "
+           f"dựng lại gói giọng đọc: {command}",
+           f"The voice pack cannot say: {words}. Hall screens stay silent there until it is rebuilt: {command}")
 
 
 def _item_number(raw):
