@@ -11,7 +11,7 @@ import pytest
 
 from hallserver.config import parse_config
 from hallserver.errors import ConfigError, HallError
-from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, hall_time, text
+from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, csrf, hall_time, text
 
 
 @pytest.fixture
@@ -56,6 +56,33 @@ def test_the_move_page_offers_only_the_places_a_public_booking_may_take(web_app)
     assert refusal(hall.move_booking, mine["code"], phone="0912000001",
                    slot="2026-11-28T09:00").code == "slot_full_unverified"
     assert hall.move_booking(mine["code"], phone="0912000001", slot="2026-11-28T09:30")["time"] == "09:30"
+
+
+# -- cancelling ------------------------------------------------------------------------------------
+
+def test_a_cancelled_or_missed_booking_says_so_above_its_code(web_app, clock):
+    """After "Hủy lịch hẹn" a phone's first screen was the slip as before (code and QR), the
+    "Đã hủy" far below; the same page served a missed booking. Now it says so first, without
+    the QR or the print button, and offers a new booking."""
+    hall = web_app.extensions["hall"]
+    booking = hall.book(service="HT", procedure="HT-KHAISINH", slot="2026-11-28T08:00", name="Nguyễn Thị Hoa",
+                        phone=PHONE, source="api")
+    web = web_app.test_client()
+    answer = web.post(f"/dat-lich/{booking['code']}/huy",
+                      data={"phone": PHONE, "csrf_token": csrf(web, f"/dat-lich/{booking['code']}")})
+    page = text(web.get(answer.headers["Location"]))
+    banner = page.index('id="void"')
+    assert banner < page.index('id="booking-code"')
+    assert "Đã hủy lịch hẹn. Khung giờ được nhường cho người khác" in page
+    assert "<svg" not in page and 'id="print"' not in page and "/dat-lich?thu_tuc=HT-KHAISINH" in page
+    assert "Lịch hẹn này đã bị hủy" in text(web.get(f"/dat-lich/{booking['code']}"))
+
+    missed = hall.book(service="HT", slot="2026-11-26T10:00", name="Trần Văn Bình", phone="0912000002",
+                       source="api")
+    clock.set(hall_time(2026, 11, 26, 10, 16))
+    hall.booking_upkeep()
+    page = text(web.get(f"/dat-lich/{missed['code']}?lang=en"))
+    assert "check-in time has passed; this confirmation is no longer valid" in page and "<svg" not in page
 
 
 # -- a second scan ----------------------------------------------------------------------------------
