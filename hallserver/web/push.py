@@ -699,18 +699,23 @@ class Publisher:
         """The frames of the screens (when ``broadcast``) and of this process's counter desks."""
         seq = views.current_seq(db)
         estimator = self.hall.estimator(db, config, now)
+        # the hall reconfigured (names, services, counters) or a call undone: what a join is answered with
+        snapshot = views.public_state(db, config, now) if changes.resnapshot else None
         frames = []
         if broadcast:
-            if changes.resnapshot:
-                frames.append(("state", views.public_state(db, config, now), SCREENS))
+            if snapshot is not None:
+                frames.append(("state", snapshot, SCREENS))
             frames.append(("queue", {"seq": seq, "services": views.services_summary(db, config, now, estimator)},
                            SCREENS))
             for number in changes.boards:
                 frames.append(("counter", {"seq": seq, "counter": views.public_counter(db, config, number)}, SCREENS))
         for number in changes.desks:
-            if room_members(f"counter:{number}"):
+            room = f"counter:{number}"
+            if room_members(room):
+                if snapshot is not None:   # a keypad's transfer choices are the snapshot's services
+                    frames.append(("state", snapshot, room))
                 desk = views.counter_state(db, config, number, now, estimator)
-                frames.append(("counter_state", {"seq": seq, "counter": desk}, f"counter:{number}"))
+                frames.append(("counter_state", {"seq": seq, "counter": desk}, room))
         return frames
 
     def followed(self, db, config, now, changes):
