@@ -359,3 +359,45 @@ def test_wait_distribution_buckets_the_first_call_waits(scripted_hall):
         assert reports.wait_distribution(db, scripted_hall.config, start_day=NEXT_DAY, end_day=NEXT_DAY) == [0] * 8
     assert buckets == [3, 3, 0, 0, 1, 0, 0, 0]
     assert reports.wait_bucket_labels() == ["< 5", "5–10", "10–15", "15–20", "20–30", "30–45", "45–60", "≥ 60"]
+
+
+def test_a_counters_break_during_a_service_is_not_service_time(tmp_path):
+    """Lunch 11:30-13:30. Counter 1 pauses for lunch with a citizen at its desk and finishes
+    after it; counter 2 pauses to take nobody new and finishes its citizen before its break;
+    a citizen waits through lunch (a wait is the citizen's: the break counts there)."""
+    store = open_store(tmp_path / "hall.db")
+    store.apply_config(parse_config(small_hall_mapping()))
+    hall = Hall(store, clock=Clock(moment(7, 30)))
+    script = Script(hall)
+    script.issue(moment(11, 20), "X", "HT")
+    script.issue(moment(11, 21), "Z", "CT")
+    script.issue(moment(11, 22), "Y", "HT")
+    assert script.act(moment(11, 25), 1, "call-next") == "1001"          # X waited 300
+    script.act(moment(11, 26), 1, "start")
+    assert script.act(moment(11, 25), 2, "call-next") == "B001"          # Z waited 240
+    script.act(moment(11, 26), 2, "start")
+    script.act(moment(11, 29), 2, "pause")                                 # nobody new: Z is still served
+    script.act(moment(11, 30), 1, "pause")                                 # lunch, X at the desk
+    script.act(moment(11, 34), 2, "done")                                  # Z served 480, pause and all
+    script.act(moment(13, 30), 1, "resume")
+    script.act(moment(13, 30), 2, "resume")
+    script.act(moment(13, 40), 1, "done")                                  # X served 240 + 600, not the 2 h break
+    assert script.act(moment(13, 41), 1, "call-next") == "1002"          # Y waited 8340, lunch and all
+    script.act(moment(13, 42), 1, "start")
+    script.act(moment(13, 50), 1, "done")                                  # Y served 480
+    with store.reading() as db:
+        by_counter = reports.build_report(db, hall.config, start_day=DAY, end_day=DAY, group_by="counter",
+                                          now=STAMP)
+    store.close()
+    total = by_counter.as_dict()["total"]
+    assert (total["issued"], total["served"]) == (3, 3)
+    assert total["wait"] == durations(3, 2960.0, 300.0, 8340)
+    assert total["service"] == durations(3, 600.0, 480.0, 840)
+    assert [group["figures"]["service"] for group in by_counter.as_dict()["groups"]][:2] == [
+        durations(2, 660.0, 660.0, 840), durations(1, 480.0, 480.0, 480)]
+    rows = list(csv.reader(io.StringIO(reports.report_csv(by_counter).lstrip("\ufeff"))))
+    header = rows[0]
+    counter_1 = dict(zip(header, rows[1], strict=True))
+    assert (counter_1["Quầy"], counter_1["Phục vụ TB (phút)"], counter_1["Phục vụ P90 (phút)"]) == (
+        "Quầy 1", "11.0", "14.0")
+    assert dict(zip(header, rows[-1], strict=True))["Chờ TB (phút)"] == "49.3"

@@ -23,7 +23,9 @@ How the figures are counted (decisions, so the page, the exports and the tests a
   started; recalls do not restart it either); ``service`` = ``started`` → ``done`` for
   tickets that were done. A ticket taken straight from called to done (the counter
   pressed "done" or "next" without "start") has no walk, and its service time is
-  counted from the call: call → done.
+  counted from the call: call → done. A break of the counter (paused, then resumed)
+  within a service is not service time: a citizen kept over lunch is not served for two
+  hours. A pause the service ends in (no new calls, this citizen finished first) is.
 - **Statistics**, each rounded to 0.1 s: the mean; the median (the mean of the two middle
   values for an even count); ``p90`` by the nearest-rank method: the smallest sample with
   at least 90 % of the samples at or below it, i.e. the ``ceil(0.9 × n)``-th smallest, so
@@ -251,6 +253,7 @@ class _TicketSummary:
     done_hour: int | None = None
     score: int | None = None
     staff: str | None = None
+    done_at: float | None = None
 
 
 def _summarise(events, tz):
@@ -279,7 +282,7 @@ def _summarise(events, tz):
             summary.walk = at - summary.called_at
         elif kind == "done" and summary.called_at is not None:
             summary.service_time = at - (started_at if started_at is not None else summary.called_at)
-            summary.done_hour = _local(at, tz).hour
+            summary.done_hour, summary.done_at = _local(at, tz).hour, at
         elif kind == "transferred":
             summary.transferred = True
             summary.service = data.get("to", service)
@@ -330,6 +333,12 @@ def _load_tickets(db, config, start, end):
         by_ticket.setdefault(ticket, []).append((seq, kind, at, counter, service, json.loads(data or "{}")))
     tickets = {ticket: _summarise(events, tz) for ticket, events in by_ticket.items()}
     tickets = {ticket: summary for ticket, summary in tickets.items() if summary is not None}
+    breaks = _load_breaks(db, start, end)
+    for summary in tickets.values():
+        if summary.service_time is not None and summary.counter in breaks:
+            began = summary.done_at - summary.service_time
+            summary.service_time -= sum(resumed - paused for paused, resumed in breaks[summary.counter]
+                                        if began <= paused and resumed <= summary.done_at)
     for ticket, score in db.execute(
         "SELECT ticket_id, score FROM ratings JOIN events AS issue ON issue.ticket = ratings.ticket_id "
         "WHERE issue.type = 'issued' AND issue.at >= ? AND issue.at < ?", [start, end],
@@ -337,6 +346,21 @@ def _load_tickets(db, config, start, end):
         if ticket in tickets:
             tickets[ticket].score = score
     return tickets
+
+
+def _load_breaks(db, start, end):
+    """{counter: [(paused_at, resumed_at)]}: the counters' pauses that ended, from ``start`` to a
+    day after ``end`` (a ticket ends on its own day, when the day's end expires it at the latest)."""
+    breaks, paused = {}, {}
+    for counter, kind, at in db.execute(
+        "SELECT counter, type, at FROM events WHERE type IN ('counter_paused', 'counter_resumed') "
+        "AND at >= ? AND at < ? ORDER BY seq", [start, end + 86400],
+    ).fetchall():
+        if kind == "counter_paused":
+            paused.setdefault(counter, at)
+        elif counter in paused:
+            breaks.setdefault(counter, []).append((paused.pop(counter), at))
+    return breaks
 
 
 def _load_sessions(db, start, end):
