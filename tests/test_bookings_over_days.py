@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hallserver.config import parse_config
+from hallserver.config import demo_mapping, parse_config
 from hallserver.errors import ConfigError, HallError
 from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, csrf, hall_time, text
 
@@ -32,6 +32,26 @@ def checked_in(hall, clock, slot="2026-11-26T10:00", phone=PHONE):
     booking = book(hall, slot, phone=phone)
     clock.set(datetime.fromisoformat(slot).replace(tzinfo=HALL_TZ) - timedelta(minutes=15))
     return booking["code"], hall.check_in(booking["code"])["ticket"]
+
+
+# -- choosing --------------------------------------------------------------------------------------
+
+def test_a_service_without_bookings_offers_a_number_not_closed_days(web_app):
+    """CT takes no bookings (``booking_capacity = 0``): its procedures offered "Đặt lịch", and
+    the form said "Trung tâm không làm việc ngày này" under every day of the week."""
+    hall = web_app.extensions["hall"]
+    mapping = demo_mapping()
+    mapping["booking"]["rate_limit"] = "1000 per minute"
+    next(service for service in mapping["services"] if service["code"] == "CT")["booking_capacity"] = 0
+    hall.apply_config(parse_config(mapping))
+    web = web_app.test_client()
+    form = text(web.get("/dat-lich?thu_tuc=CT-BANSAO"))
+    assert "Trung tâm không làm việc ngày này" not in form and 'name="slot"' not in form
+    assert "Lĩnh vực Chứng thực không nhận đặt lịch hẹn trước" in form and "/lay-so?dich_vu=CT" in form
+    assert 'id="book"' not in text(web.get("/thu-tuc/CT-BANSAO"))
+    assert 'id="book"' in text(web.get("/thu-tuc/HT-KHAISINH"))
+    listed = text(web.get("/thu-tuc"))
+    assert "/dat-lich?thu_tuc=HT-KHAISINH" in listed and "/dat-lich?thu_tuc=CT-BANSAO" not in listed
 
 
 # -- moving ----------------------------------------------------------------------------------------

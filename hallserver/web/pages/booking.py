@@ -31,7 +31,13 @@ FORM_FIELDS = ("procedure", "service", "slot", "name", "phone", "dossier_code", 
 
 @bp.context_processor
 def template_helpers():
-    return {"day_label": day_label, "format_time": format_time}
+    return {"day_label": day_label, "format_time": format_time, "takes_bookings": takes_bookings}
+
+
+def takes_bookings(service):
+    """Whether ``service`` has places in its slots (``booking_capacity = 0``: numbers only)."""
+    config = get_hall().config
+    return any(known.code == service for known in config.services) and bookings.capacity(config, service) > 0
 
 
 def day_label(iso_day):
