@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import segno
-from PIL import ImageChops, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from hallserver.errors import HallError
 from hallserver.services import printing
@@ -228,6 +228,33 @@ def test_decomposed_text_is_drawn_like_precomposed():
     first = render_ticket(ticket(service_name=decomposed), HALL)
     second = render_ticket(ticket(service_name="Hộ tịch"), HALL)
     assert first.tobytes() == second.tobytes()
+
+
+def printed_line(image, text, size):
+    """Whether ``text``, centred in the ticket font of ``size`` as the ticket draws its lines,
+    is printed somewhere on ``image``, dot for dot."""
+    line = Image.new("L", (image.width, 3 * size), 255)
+    ImageDraw.Draw(line).text((image.width // 2, 0), text, font=ticket_font(size), fill=0, anchor="ma")
+    box = ink_bbox(line.convert("1", dither=Image.Dither.NONE))
+    glyphs = line.convert("1", dither=Image.Dither.NONE).crop(box).convert("L")
+    page = image.convert("L")
+    return any(ImageChops.difference(page.crop((box[0], top, box[2], top + glyphs.height)), glyphs).getbbox() is None
+               for top in range(image.height - glyphs.height))
+
+
+def test_every_line_is_vietnamese_then_english():
+    image = render_ticket(ticket(), HALL)
+    assert printed_line(image, "Vui lòng giữ phiếu đến khi được phục vụ", 18)
+    assert printed_line(image, "Please keep this ticket until you are served", 18)
+
+
+def test_a_ticket_next_in_line_says_very_soon_as_the_kiosk_does():
+    image = render_ticket(ticket(ahead=0, eta_minutes=0, eta_low_minutes=0, eta_high_minutes=3), HALL)
+    assert printed_line(image, "Thời gian chờ dự kiến: sắp đến lượt", 24)
+    assert printed_line(image, "Estimated wait: very soon", 18)
+    later = render_ticket(ticket(eta_minutes=12, eta_low_minutes=8, eta_high_minutes=17), HALL)
+    assert printed_line(later, "Thời gian chờ dự kiến: khoảng 8–17 phút", 24)
+    assert printed_line(later, "Estimated wait: about 8–17 min", 18)
 
 
 # -- words and times ------------------------------------------------------------------------

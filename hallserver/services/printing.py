@@ -477,7 +477,8 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
         sheet.lines(f"People ahead of you: {ticket.ahead}", english, gap=10)
     if ticket.eta_minutes is not None:
         wait_vi, wait_en = format_wait(ticket.eta_minutes)
-        if ticket.eta_low_minutes is not None and ticket.eta_high_minutes is not None:
+        # next in line: "sắp đến lượt", as the kiosk says, not "khoảng 0–3 phút"
+        if ticket.eta_minutes > 0 and ticket.eta_low_minutes is not None and ticket.eta_high_minutes is not None:
             wait_vi, wait_en = format_wait_range(ticket.eta_low_minutes, ticket.eta_high_minutes, ticket.eta_at,
                                                  ticket.eta_after_closure)
         sheet.field("Thời gian chờ dự kiến", wait_vi, info, gap=0)
@@ -491,7 +492,8 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
     sheet.rule()
     if hall.hotline:
         sheet.field("Đường dây nóng / Hotline", hall.hotline, info)
-    sheet.lines("Vui lòng giữ phiếu đến khi được phục vụ", english)
+    sheet.lines("Vui lòng giữ phiếu đến khi được phục vụ", english, gap=0)
+    sheet.lines("Please keep this ticket until you are served", english)
     return sheet.finish()
 
 
