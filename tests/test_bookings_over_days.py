@@ -11,7 +11,20 @@ import pytest
 
 from hallserver.config import demo_mapping, parse_config
 from hallserver.errors import ConfigError, HallError
-from tests.helpers import HALL_TZ, PHONE, book, booking_hall, booking_mapping, csrf, hall_time, text
+from tests.helpers import (
+    HALL_TZ,
+    PHONE,
+    add_user,
+    book,
+    booking_hall,
+    booking_mapping,
+    browser_sign_in,
+    csrf,
+    hall_time,
+    screenshot,
+    serve_app,
+    text,
+)
 
 
 @pytest.fixture
@@ -103,6 +116,38 @@ def test_a_cancelled_or_missed_booking_says_so_above_its_code(web_app, clock):
     hall.booking_upkeep()
     page = text(web.get(f"/dat-lich/{missed['code']}?lang=en"))
     assert "check-in time has passed; this confirmation is no longer valid" in page and "<svg" not in page
+
+
+@pytest.mark.browser
+def test_the_staff_list_asks_before_cancelling_a_citizens_booking(web_app, browser):
+    """"Hủy" sits beside "Tiếp nhận" in every row: one slip cancelled the citizen's booking for
+    good (no undo) and gave the slot away. Now it asks, naming the code, time and citizen."""
+    hall = web_app.extensions["hall"]
+    booking = hall.book(service="HT", slot="2026-11-26T10:00", name="Nguyễn Thị Hoa", phone=PHONE, source="api")
+    add_user(hall.store, "lan", counters=[1])
+    server = serve_app(web_app)
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
+        browser_sign_in(page, server.url, "lan", path="/lich-hen")
+        page.wait_for_selector(f"#bookings tr[data-code='{booking['code']}']")
+        questions = []
+
+        def answer(dialog):
+            questions.append(dialog.message)
+            dialog.dismiss() if len(questions) == 1 else dialog.accept()
+        page.on("dialog", answer)
+        cancel = f"#bookings tr[data-code='{booking['code']}'] button.danger"
+        page.click(cancel)
+        assert questions == [f"Hủy lịch hẹn {booking['code']} lúc 10:00 của Nguyễn Thị Hoa? Không hoàn tác được; "
+                             "khung giờ sẽ nhường cho người khác."]
+        assert hall.booking(booking["code"])["status"] == "booked"
+        with page.expect_navigation():
+            page.click(cancel)
+        assert hall.booking(booking["code"])["status"] == "cancelled"
+        assert f"Đã hủy lịch hẹn {booking['code']}" in page.inner_text("#staff-message")
+        screenshot(page, "staff-bookings-cancelled")
+    finally:
+        server.shutdown()
 
 
 # -- a second scan ----------------------------------------------------------------------------------
