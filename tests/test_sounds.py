@@ -4,6 +4,8 @@ import json
 import math
 import shutil
 import subprocess
+import threading
+import time
 from array import array
 from pathlib import Path
 
@@ -234,6 +236,7 @@ class FakeGTTS:
     scripts: dict = {}
     calls: list = []
     audio = b""
+    released = threading.Event()
 
     def __init__(self, text, lang, slow=False):
         self.text, self.lang = text, lang
@@ -244,6 +247,8 @@ class FakeGTTS:
         outcome = script.pop(0) if script else "ok"
         if outcome == "fail":
             raise ConnectionError("Failed to connect. Probable cause: timeout")
+        if outcome == "hang":   # a network that swallows the request: gTTS sets no timeout
+            FakeGTTS.released.wait()
         if outcome == "ok":
             fp.write(FakeGTTS.audio)
 
@@ -288,6 +293,20 @@ def test_a_failed_build_leaves_the_old_pack_alone(tmp_path, fake_gtts):
     with pytest.raises(SynthesisError):
         build_pack(tmp_path, SMALL_CATALOGUE, engine, voices, sleep=lambda s: None)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_network_that_never_answers_fails_the_build_in_bounded_time(tmp_path, fake_gtts):
+    fake_gtts.scripts = {"mười": ["hang"] * 10}
+    fake_gtts.released.clear()
+    engine = GTTSEngine(tts_class=FakeGTTS, timeout_seconds=0.2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SynthesisError, match=r"num\.mu7o7i2.*4 attempt.*no answer within 0\.2 s"):
+            build_pack(tmp_path, SMALL_CATALOGUE, engine, engine.default_voices(DIALECTS), sleep=lambda s: None)
+    finally:
+        fake_gtts.released.set()
+    assert time.monotonic() - started < 3
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_gtts_garbage_is_retried_then_refused(tmp_path, fake_gtts):

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -111,17 +112,20 @@ class GTTSEngine(SpeechEngine):
 
     ``tts_class`` defaults to ``gtts.gTTS``; tests pass a fake with the same shape
     (``tts_class(text=..., lang=..., slow=...)`` then ``.write_to_fp(fp)``). Google's service
-    fails now and then, so each clip is tried up to 4 times with doubling waits. gTTS has
-    one (northern) Vietnamese voice: ``vi``.
+    fails now and then, so each clip is tried up to 4 times with doubling waits. gTTS sets
+    no timeout of its own: a network that swallows requests (a firewall that drops them)
+    would hang the build, so a clip with no answer within ``timeout_seconds`` is a failure.
+    gTTS has one (northern) Vietnamese voice: ``vi``.
     """
 
     name = "gtts"
     attempts = 4
     retry_delay_seconds = 2.0
 
-    def __init__(self, tts_class=None, slow: bool = False):
+    def __init__(self, tts_class=None, slow: bool = False, timeout_seconds: float = 30.0):
         self._tts_class = tts_class
         self.slow = slow
+        self.timeout_seconds = timeout_seconds
 
     def _gtts(self):
         if self._tts_class is None:
@@ -138,9 +142,26 @@ class GTTSEngine(SpeechEngine):
         self._gtts()
 
     def synthesize(self, text: str, voice: str) -> bytes:
-        buffer = io.BytesIO()
-        self._gtts()(text=text, lang=voice, slow=self.slow).write_to_fp(buffer)
-        return buffer.getvalue()
+        tts = self._gtts()(text=text, lang=voice, slow=self.slow)
+        answer: dict[str, object] = {}
+
+        def fetch():
+            buffer = io.BytesIO()
+            try:
+                tts.write_to_fp(buffer)
+                answer["audio"] = buffer.getvalue()
+            except Exception as exc:  # handed to the caller, who retries
+                answer["error"] = exc
+
+        # A daemon thread: one stuck for ever does not keep the command from ending.
+        worker = threading.Thread(target=fetch, name="gtts-request", daemon=True)
+        worker.start()
+        worker.join(self.timeout_seconds)
+        if worker.is_alive():
+            raise SynthesisError(f"no answer within {self.timeout_seconds:g} s (is the internet reachable?)")
+        if "error" in answer:
+            raise answer["error"]
+        return answer["audio"]
 
     def default_voices(self, dialects: Iterable[str]) -> dict[str, str]:
         return {"vi": "vi", "en": "en"}
