@@ -67,6 +67,22 @@ def test_a_service_without_bookings_offers_a_number_not_closed_days(web_app):
     assert "/dat-lich?thu_tuc=HT-KHAISINH" in listed and "/dat-lich?thu_tuc=CT-BANSAO" not in listed
 
 
+# -- looking it up later ---------------------------------------------------------------------------
+
+def test_the_lookup_box_takes_the_confirmation_link_pasted_from_a_message(web_app):
+    """The link (the QR's, sent on by Zalo) pasted into "Tra cứu lịch hẹn" gave "not found";
+    the kiosk and the API read it. A code typed in small letters with a space opens the slot's
+    own address too."""
+    hall = web_app.extensions["hall"]
+    booking = hall.book(service="HT", slot="2026-11-28T08:00", name="Nguyễn Thị Hoa", phone=PHONE, source="api")
+    web = web_app.test_client()
+    for typed in (f"http://192.168.1.10:5000/dat-lich/{booking['code']}", booking["code"].lower().replace("-", " ")):
+        answer = web.get("/dat-lich/tra-cuu", query_string={"ma": typed})
+        assert answer.headers["Location"] == f"/dat-lich/{booking['code']}"
+        assert booking["code"] in text(web.get(answer.headers["Location"]))
+    assert web.get("/dat-lich/tra-cuu", query_string={"ma": "ZZZZ-ZZZZ"}, follow_redirects=True).status_code == 404
+
+
 # -- moving ----------------------------------------------------------------------------------------
 
 def slot_label(page, slot):

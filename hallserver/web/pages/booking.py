@@ -184,8 +184,10 @@ def book_submit():
 
 @bp.get("/dat-lich/tra-cuu")
 def lookup_page():
-    code = request.args.get("ma", "").strip()
-    if code:
+    typed = request.args.get("ma", "").strip()
+    if typed:
+        # a code as the kiosk reads it: "abcd efgh", or the confirmation link pasted from a message
+        code = bookings.display_code(bookings.normalise_code(typed)) or typed
         return redirect(url_for("booking.confirmation", code=code))
     return render_template("booking/lookup.html")
 
