@@ -135,7 +135,7 @@ def test_cancel_and_move_from_the_confirmation(web):
 def test_lookup_by_code(web):
     code = booked_code(submit(web))
     assert "Mã lịch hẹn" in text(web.get("/dat-lich/tra-cuu"))
-    assert web.get(f"/dat-lich/tra-cuu?ma={code.lower()}").headers["Location"].endswith(f"/dat-lich/{code.lower()}")
+    assert web.get(f"/dat-lich/tra-cuu?ma={code.lower()}").headers["Location"].endswith(f"/dat-lich/{code}")
     assert f'id="booking-code">{code}<' in text(web.get(f"/dat-lich/{code.lower()}"))
     missing = web.get("/dat-lich/ZZZZ-ZZZZ")
     assert missing.status_code == 404 and "Không tìm thấy lịch hẹn với mã này" in text(missing)
