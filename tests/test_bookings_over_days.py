@@ -272,3 +272,29 @@ def test_a_holiday_or_shorter_hours_over_bookings_are_refused(bhall, clock):
     later["hours"]["saturday"] = ["07:30-11:00"]                      # 10:30 still open
     bhall.apply_config(parse_config(later))
     assert bhall.config.holidays == ("2026-11-27", "2026-12-02")
+
+
+# -- reminders ----------------------------------------------------------------------------------------
+
+def test_bookings_made_before_the_gateway_are_reminded_too(bhall, clock, gateway):
+    """The hall set up its SMS gateway on Thursday: Saturday's bookings made before then got
+    no reminder at all (reminders were queued only when booking or moving)."""
+    from hallserver.services.reminders import run_upkeep
+
+    early = book(bhall, "2026-11-28T10:00")
+    given_up = book(bhall, "2026-11-28T10:30", phone="0912000002")
+    bhall.cancel_booking(given_up["code"], phone="0912000002")
+    bhall.apply_config(parse_config(booking_mapping(reminder_url=gateway.url)))
+    later = book(bhall, "2026-11-28T11:00", phone="0912000003")
+    clock.advance(30)
+    run_upkeep(bhall)                                                   # the next round of the hub's task
+    for moment in (hall_time(2026, 11, 27, 17, 0, 30), hall_time(2026, 11, 28, 9, 0, 30),
+                   hall_time(2026, 11, 28, 10, 0, 30)):
+        clock.set(moment)
+        run_upkeep(bhall)
+    sent = sorted((request["json"]["booking"]["code"], request["json"]["kind"]) for request in gateway.requests)
+    assert sent == sorted([(early["code"], "day_before"), (early["code"], "soon"),
+                           (later["code"], "day_before"), (later["code"], "soon")])
+    clock.advance(30)
+    run_upkeep(bhall)
+    assert len(gateway.requests) == 4                                   # once each

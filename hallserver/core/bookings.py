@@ -365,23 +365,49 @@ def _booking_event(db, kind, booking, now, **data):
                   data={"booking": booking["id"], "slot": slot_id(booking["day"], booking["start_minute"]), **data})
 
 
-def _schedule_reminders(db, config, booking, now):
-    """Queue the reminder webhooks of a booking: the day before and shortly before."""
+def _reminders_due(config, booking, now):
+    """``[(kind, epoch seconds)]``: the reminders a booked booking still gets (the day before,
+    shortly before); one already due at ``now`` is pointless."""
     settings = config.booking
-    db.execute("UPDATE booking_reminders SET status = 'cancelled' WHERE booking_id = ? AND status = 'pending'",
-               [booking["id"]])
     if not settings.reminder_url or booking["status"] != "booked":
-        return
+        return []
     due = []
     if settings.reminder_day_before is not None:
         previous = date.fromisoformat(booking["day"]) - timedelta(days=1)
         due.append(("day_before", moment(config, previous, settings.reminder_day_before)))
     if settings.reminder_minutes_before:
         due.append(("soon", booking["starts_at"] - settings.reminder_minutes_before * 60))
-    for kind, at in due:
-        if now < at < booking["starts_at"]:   # a reminder already due when booking is pointless
-            db["booking_reminders"].insert({"booking_id": booking["id"], "kind": kind, "due_at": at,
-                                            "status": "pending", "attempts": 0, "next_attempt_at": at})
+    return [(kind, at) for kind, at in due if now < at < booking["starts_at"]]
+
+
+def _schedule_reminders(db, config, booking, now):
+    """Queue the reminder webhooks of a booking: the day before and shortly before."""
+    db.execute("UPDATE booking_reminders SET status = 'cancelled' WHERE booking_id = ? AND status = 'pending'",
+               [booking["id"]])
+    for kind, at in _reminders_due(config, booking, now):
+        db["booking_reminders"].insert({"booking_id": booking["id"], "kind": kind, "due_at": at,
+                                        "status": "pending", "attempts": 0, "next_attempt_at": at})
+
+
+def unreminded_bookings(db, config, now):
+    """Booked bookings ahead that never had a reminder queued though one is still due: made
+    while the hall had no ``booking.reminder_url`` (or its reminders turned off)."""
+    return [booking for booking in db.query(
+        "SELECT * FROM bookings WHERE status = 'booked' AND day >= ? AND starts_at > ? "
+        "AND id NOT IN (SELECT booking_id FROM booking_reminders)", [local_day(config, now), now])
+        if _reminders_due(config, booking, now)]
+
+
+def schedule_missing_reminders(db, config, *, now, ids):
+    """Queue the reminders of the bookings ``ids`` found by ``unreminded_bookings`` (checked
+    again in this transaction); how many were queued."""
+    queued = 0
+    for booking_id in ids:
+        booking = _row(db, "id", booking_id)
+        if booking and not db.execute("SELECT 1 FROM booking_reminders WHERE booking_id = ?", [booking_id]).fetchone():
+            _schedule_reminders(db, config, booking, now)
+            queued += 1
+    return queued
 
 
 def find_booking(db, code):

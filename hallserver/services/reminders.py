@@ -31,7 +31,7 @@ import logging
 import urllib.error
 import urllib.request
 
-from ..core import near_turn
+from ..core import bookings, near_turn
 from ..core.bookings import public_booking
 from ..core.estimates import Estimator
 from ..core.tickets import local_day
@@ -231,9 +231,22 @@ def send_due(store, now, *, post=post_json, public_url=""):
     return results
 
 
+def queue_missing_reminders(store, now):
+    """Queue the reminders of bookings made before the hall had a webhook (a gateway set up
+    later reminds them too); found on a read snapshot, so a quiet round takes no write lock."""
+    with store.reading() as db:
+        ids = [booking["id"] for booking in bookings.unreminded_bookings(db, store.config(), now)]
+    if not ids:
+        return 0
+    with store.transaction() as db:
+        return bookings.schedule_missing_reminders(db, store.config(), now=now, ids=ids)
+
+
 def run_upkeep(hall, public_url=""):
-    """One round: no-shows, retention, numbers near their turn, due reminders."""
+    """One round: no-shows, retention, reminders of bookings made before the webhook, numbers
+    near their turn, due reminders."""
     no_shows, purged = hall.booking_upkeep()
+    queue_missing_reminders(hall.store, hall.clock())
     queue_near_turn(hall.store, hall.clock())
     return {"no_shows": no_shows, "purged": purged,
             "reminders": send_due(hall.store, hall.clock(), public_url=public_url)}
