@@ -202,11 +202,13 @@ class Hall:
             return bool(row) and ratings.is_rated(db, row[0])
         return self.read(view)
 
-    def record_fault(self, device, message):
-        """A device fault (a printer out of paper...) goes to the event log and the dashboard."""
+    def record_fault(self, device, message, message_en=None):
+        """A device fault (a printer out of paper...) goes to the event log and the dashboard,
+        in Vietnamese and (``message_en``) English."""
+        data = {"device": device, "message": message, "message_en": message_en or message}
+
         def fault(db, config, now):
-            return core.Outcome(None, [core.events.record(db, "device_fault", now,
-                                                          data={"device": device, "message": message})])
+            return core.Outcome(None, [core.events.record(db, "device_fault", now, data=data)])
         self.perform(fault)
 
     def counter_action(self, counter, action, request_id=None, user=None, **arguments):

@@ -50,7 +50,7 @@ def test_dashboard_figures_and_alerts(hall, store, clock, people):
     hall.counter_action(1, "done")
     hall.counter_action(1, "call-next")            # 1002 waited 9 min
     clock.advance(40 * 60)                          # 1002 at counter 1 for 40 min; 3001 waits 48 min
-    hall.record_fault("printer", "Máy in gặp sự cố: hết giấy")
+    hall.record_fault("printer", "Máy in gặp sự cố: hết giấy", "The printer has a fault: out of paper")
     snapshot = hall.read(dashboard_snapshot)
 
     ht, ct = snapshot["services"][0], snapshot["services"][1]
@@ -66,6 +66,8 @@ def test_dashboard_figures_and_alerts(hall, store, clock, people):
     assert kinds["wait_target"] == "Chứng thực: có người đã chờ 48 phút (mục tiêu 30 phút)"
     assert kinds["long_service"] == "Quầy 1 đang phục vụ số 1002 đã 40 phút"
     assert "hết giấy" in kinds["device_fault"]
+    fault = next(alert for alert in snapshot["alerts"] if alert["kind"] == "device_fault")
+    assert fault["message_en"].endswith("printer: The printer has a fault: out of paper")   # not the Vietnamese
     assert snapshot["totals"]["issued"] == 3 and snapshot["hours"]["issued"][9] == 3
     assert snapshot["wait_distribution"]["counts"][:2] == [1, 1]
 

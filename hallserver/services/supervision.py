@@ -102,7 +102,7 @@ def dashboard_snapshot(db, config, now):
                        "message": f"{when} — {DEVICE_NAMES.get(fault.get('device'), DEVICE_NAMES[None])[0]}: "
                                   f"{fault.get('message')}",
                        "message_en": f"{when} — {DEVICE_NAMES.get(fault.get('device'), DEVICE_NAMES[None])[1]}: "
-                                     f"{fault.get('message')}"})
+                                     f"{fault.get('message_en') or fault.get('message')}"})  # older: Vietnamese
 
     hall_screens, screen_alerts = screens.overview(db, config, now)
     alerts.extend(screen_alerts)

@@ -46,7 +46,7 @@ def print_ticket(ticket, url):
         spec, dict(ticket, priority_name=priority_name), {"name": config.name, "hotline": config.hotline,
                                                           "timezone": config.timezone}, track_url=url)
     if result.alert:
-        hall.record_fault("printer", result.alert)
+        hall.record_fault("printer", result.alert, result.alert_en)
     return result.printed, result.message
 
 
