@@ -1,10 +1,13 @@
 """Hall configuration files: the demo hall, exact errors naming the key, idempotent init."""
 
+import os
+import subprocess
+
 import pytest
 
 from hallserver.config import demo_config, load_config, parse_config
 from hallserver.errors import ConfigError
-from tests.helpers import HT, hall_toml, run_cli, small_hall_mapping
+from tests.helpers import HALLSERVER, HT, free_port, hall_toml, run_cli, small_hall_mapping
 
 
 def test_demo_hall_is_a_commune_center_open_around_the_clock():
@@ -108,6 +111,23 @@ def test_cli_init_with_a_wrong_file_names_the_key(tmp_path):
     assert result.returncode == 2
     assert "services[0].block: expected \"START-END\"" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("HALL_RECENT_CALLS", "mười", "HALL_RECENT_CALLS: expected a whole number, got 'mười'"),
+    ("HALL_TRUST_PROXY", "có", "HALL_TRUST_PROXY: expected true or false, got 'có'"),
+    ("HALL_PRINTER", "usb:epson", "HALL_PRINTER:"),
+])
+def test_serve_with_a_wrong_setting_names_it_and_does_not_start(tmp_path, variable, value, message):
+    """Not a Python traceback (a wrong number), nor a hub that starts and then fails every
+    ticket's printing with the same alert all day (a wrong printer)."""
+    db = tmp_path / "hall.db"
+    run_cli("init", db=db)
+    result = subprocess.run([HALLSERVER, "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+                            env=dict(os.environ, HALL_DB=str(db), **{variable: value}),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_reapplying_a_config_keeps_tickets_and_counter_states(store, hall):

@@ -79,6 +79,20 @@ def init(config_path):
                f" schema {store.schema_version()}")
 
 
+def check_serve_settings(settings):
+    """Refuse (exit 2) a ticket printer setting that cannot work: the hub would otherwise start
+    and raise the same alert for every ticket of the day."""
+    if settings["printer"].strip().lower() in ("", "none"):
+        return
+    from ..services.printing import parse_printer_spec
+
+    try:
+        parse_printer_spec(settings["printer"])
+    except ValueError as error:
+        click.echo(f"Lỗi / Error: {error}", err=True)
+        sys.exit(2)
+
+
 @cli.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -95,6 +109,7 @@ def serve(host, port, async_mode, access_log, message_queue):
     from ..web.lease import Lease
     from ..web.server import run
 
+    check_serve_settings(read_settings())   # a wrong HALL_* value exits 2 naming it, before anything starts
     overrides = {"async_mode": async_mode} if async_mode else {}
     if message_queue is not None:
         overrides["message_queue"] = message_queue
