@@ -298,3 +298,19 @@ def test_bookings_made_before_the_gateway_are_reminded_too(bhall, clock, gateway
     clock.advance(30)
     run_upkeep(bhall)
     assert len(gateway.requests) == 4                                   # once each
+
+
+def test_a_day_before_reminder_sent_on_the_day_says_today(tmp_path, clock, gateway):
+    """The hall's PC is off from 16:30 to 07:00: Friday's 17:00 reminder went out on Saturday
+    morning saying "lúc 10:00 ngày mai (28/11/2026)", and the citizen came on Sunday."""
+    from hallserver.services.reminders import run_upkeep
+
+    hall = booking_hall(tmp_path, clock, name="late.db", reminder_url=gateway.url, reminder_minutes_before=0)
+    booking = book(hall, "2026-11-28T10:00")
+    clock.set(hall_time(2026, 11, 28, 7, 0))                            # the hub is back the next morning
+    run_upkeep(hall)
+    [request] = gateway.requests
+    assert request["json"]["kind"] == "day_before"
+    assert f"lúc 10:00 hôm nay (28/11/2026), mã {booking['code']}" in request["json"]["text"]
+    assert "ngày mai" not in request["json"]["text"]
+    hall.store.close()

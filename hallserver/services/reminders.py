@@ -30,6 +30,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from datetime import date
 
 from ..core import bookings, near_turn
 from ..core.bookings import public_booking
@@ -62,12 +63,15 @@ def post_json(url, body, headers):
         return False, str(getattr(error, "reason", error))[:200]
 
 
-def reminder_text(config, booking, kind):
-    """The message an SMS gateway can send as it is (Vietnamese, no diacritics lost)."""
+def reminder_text(config, booking, now):
+    """The message an SMS gateway can send as it is (Vietnamese, no diacritics lost). "Hôm nay"
+    or "ngày mai" from the day it goes out: a day-before reminder sent late (the hub was off
+    overnight) on the day itself says "hôm nay"."""
     what = booking["procedure_name"] or booking["service_name"]
-    when = "ngày mai" if kind == "day_before" else "hôm nay"
+    days_ahead = (date.fromisoformat(booking["day"]) - date.fromisoformat(local_day(config, now))).days
+    when = {0: "hôm nay ", 1: "ngày mai "}.get(days_ahead, "")
     day = "/".join(reversed(booking["day"].split("-")))
-    return (f"{config.name}: nhắc lịch hẹn {what} lúc {booking['time']} {when} ({day}), mã {booking['code']}. "
+    return (f"{config.name}: nhắc lịch hẹn {what} lúc {booking['time']} {when}({day}), mã {booking['code']}. "
             f"Vui lòng mang đủ giấy tờ và quét mã tại kiosk khi đến."
             + (f" Hỏi đáp: {config.hotline}." if config.hotline else ""))
 
@@ -106,7 +110,7 @@ def _booking_message(db, config, reminder, now, public_url):
               "check_in_from", "check_in_until")
     return booking["code"], _message(
         config, f"reminder-{reminder['id']}", reminder["kind"], {"phone": row["phone"], "name": row["name"]},
-        reminder_text(config, booking, reminder["kind"]), booking={key: booking[key] for key in fields})
+        reminder_text(config, booking, now), booking={key: booking[key] for key in fields})
 
 
 def _ticket_message(db, config, reminder, now, public_url):
