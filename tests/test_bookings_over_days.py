@@ -20,7 +20,9 @@ from tests.helpers import (
     booking_mapping,
     browser_sign_in,
     csrf,
+    demo_app,
     hall_time,
+    make_token,
     screenshot,
     serve_app,
     text,
@@ -65,6 +67,23 @@ def test_a_service_without_bookings_offers_a_number_not_closed_days(web_app):
     assert 'id="book"' in text(web.get("/thu-tuc/HT-KHAISINH"))
     listed = text(web.get("/thu-tuc"))
     assert "/dat-lich?thu_tuc=HT-KHAISINH" in listed and "/dat-lich?thu_tuc=CT-BANSAO" not in listed
+
+
+@pytest.mark.parametrize("due_order, promised", [("ahead", True), ("after_priority", True), ("equal", False)])
+def test_pages_promise_precedence_only_where_the_hall_gives_it(tmp_path, clock, due_order, promised):
+    """With ``booking.due_order = "equal"`` appointments wait like everyone, yet the booking
+    page, the confirmation and the kiosk told citizens they would be called before walk-ins."""
+    app = demo_app(tmp_path, clock, due_order=due_order)
+    hall = app.extensions["hall"]
+    booking = hall.book(service="HT", slot="2026-11-28T08:00", name="Nguyễn Thị Hoa", phone=PHONE, source="api")
+    web = app.test_client()
+    web.post("/kiosk/ghep-noi", data={"token": make_token(hall.store, "kiosk"),
+                                       "csrf_token": csrf(web, "/kiosk/ghep-noi")})
+    for path in ("/dat-lich", f"/dat-lich/{booking['code']}", "/kiosk"):
+        page = text(web.get(path))
+        assert ("trước người lấy số thường" in page) is promised, path
+        assert ("theo thứ tự nhận số" in page or "Đến đúng giờ hẹn và quét mã" in page) is not promised, path
+    hall.store.close()
 
 
 # -- looking it up later ---------------------------------------------------------------------------
