@@ -199,5 +199,7 @@ def test_a_printer_that_never_reads_gets_the_citizen_to_note_the_number(kiosk_hu
         faults = [json.loads(row[0]) for row in db.execute("SELECT data FROM events WHERE type = 'device_fault'")]
     where = f"mạng 127.0.0.1:{hub.printer.port}"
     message = f"Máy in kiosk không phản hồi ({where}): kiểm tra giấy, nắp và cáp"
-    assert faults == [{"device": "printer", "message": message}]
+    message_en = (f"The kiosk printer does not answer (network 127.0.0.1:{hub.printer.port}): "
+                  "check paper, cover and cable")
+    assert faults == [{"device": "printer", "message": message, "message_en": message_en}]
     kiosk.context.close()
