@@ -12,6 +12,7 @@ from tests.helpers import (
     Gateway,
     HubProcess,
     RedisServer,
+    booking_hall,
     demo_app,
     hall_time,
     init_database,
@@ -52,6 +53,14 @@ def store(db_path):
 @pytest.fixture
 def hall(store, clock):
     return Hall(store, clock=clock)
+
+
+@pytest.fixture
+def bhall(tmp_path, clock):
+    """A hall taking bookings (``booking_hall``) on its own database file."""
+    hall = booking_hall(tmp_path, clock)
+    yield hall
+    hall.store.close()
 
 
 @pytest.fixture

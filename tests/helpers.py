@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 import socketio
 from click.testing import CliRunner
@@ -26,6 +27,7 @@ from click.testing import CliRunner
 from hallserver.cli import cli
 from hallserver.config import demo_mapping, parse_config
 from hallserver.core.procedures import demo_procedures
+from hallserver.errors import HallError
 from hallserver.hall import Hall
 from hallserver.services import auth, users
 from hallserver.store import open_store
@@ -104,6 +106,13 @@ def booking_hall(tmp_path, clock, name="bookings.db", **booking):
     store = open_store(tmp_path / name)
     store.apply_config(parse_config(booking_mapping(**booking)))
     return Hall(store, clock=clock)
+
+
+def refusal(call, *args, **kwargs):
+    """The HallError ``call(*args, **kwargs)`` raises (the test fails if it raises none)."""
+    with pytest.raises(HallError) as refused:
+        call(*args, **kwargs)
+    return refused.value
 
 
 def book(hall, slot, phone=PHONE, service="HT", name="Nguyễn Văn An", **fields):

@@ -8,23 +8,20 @@ import pytest
 
 from hallserver.config import BookingSettings, parse_config
 from hallserver.core.bookings import booking_figures
-from hallserver.errors import ConfigError, Conflict, HallError, Invalid, NotFound
+from hallserver.errors import ConfigError, Conflict, Invalid, NotFound
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import PHONE, book, booking_hall, booking_mapping, hall_time, init_hall, run_cli, small_hall_mapping
-
-
-@pytest.fixture
-def bhall(tmp_path, clock):
-    hall = booking_hall(tmp_path, clock)
-    yield hall
-    hall.store.close()
-
-
-def refusal(call, *args, **kwargs):
-    with pytest.raises(HallError) as refused:
-        call(*args, **kwargs)
-    return refused.value
+from tests.helpers import (
+    PHONE,
+    book,
+    booking_hall,
+    booking_mapping,
+    hall_time,
+    init_hall,
+    refusal,
+    run_cli,
+    small_hall_mapping,
+)
 
 
 def booking_row(hall, code):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hallserver.config import demo_mapping, parse_config
-from hallserver.errors import ConfigError, HallError
+from hallserver.errors import ConfigError
 from tests.helpers import (
     HALL_TZ,
     PHONE,
@@ -23,23 +23,11 @@ from tests.helpers import (
     demo_app,
     hall_time,
     make_token,
+    refusal,
     screenshot,
     serve_app,
     text,
 )
-
-
-@pytest.fixture
-def bhall(tmp_path, clock):
-    hall = booking_hall(tmp_path, clock)
-    yield hall
-    hall.store.close()
-
-
-def refusal(call, *args, **kwargs):
-    with pytest.raises(HallError) as refused:
-        call(*args, **kwargs)
-    return refused.value
 
 
 def checked_in(hall, clock, slot="2026-11-26T10:00", phone=PHONE):
