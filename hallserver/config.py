@@ -167,6 +167,12 @@ class BookingSettings:
     verify_attempts: int = 5            # ...for this many wrong tries
     verify_codes_per_hour: int = 3      # codes sent to one phone per hour
 
+    @property
+    def appointments_first(self):
+        """Whether a due appointment is called before walk-in tickets (what the pages promise):
+        every ``due_order`` but ``"equal"``, which calls it in ticket order."""
+        return self.due_order != "equal"
+
 
 @dataclass(frozen=True)
 class HallConfig:

@@ -87,9 +87,8 @@ def kiosk_texts():
         "no_printer": _("Hãy ghi nhớ số của bạn hoặc chụp mã QR."),
         "failed": _("Không lấy được số. Vui lòng thử lại hoặc hỏi cán bộ hướng dẫn."),
         "offline": _("Mất kết nối với máy chủ. Vui lòng chờ trong giây lát."),
-        # booking.due_order = "equal" gives appointments no precedence: promise none
         "appointment": _("Lịch hẹn lúc %(time)s: bạn được gọi từ giờ hẹn, trước người lấy số thường.", time="{time}")
-        if get_hall().config.booking.due_order != "equal"
+        if get_hall().config.booking.appointments_first
         else _("Lịch hẹn lúc %(time)s: bạn được gọi theo thứ tự nhận số, như người lấy số thường.", time="{time}"),
         "appointment_again": _("Lịch hẹn này đã nhận số trước đó; đây là số của bạn."),
         "fallback": _("Lấy số thường — %(service)s", service="{service}"),
