@@ -392,6 +392,8 @@ def _schedule_reminders(db, config, booking, now):
 def unreminded_bookings(db, config, now):
     """Booked bookings ahead that never had a reminder queued though one is still due: made
     while the hall had no ``booking.reminder_url`` (or its reminders turned off)."""
+    if not config.booking.reminder_url:   # no gateway: nothing is due, and no round need read the bookings
+        return []
     return [booking for booking in db.query(
         "SELECT * FROM bookings WHERE status = 'booked' AND day >= ? AND starts_at > ? "
         "AND id NOT IN (SELECT booking_id FROM booking_reminders)", [local_day(config, now), now])
