@@ -59,14 +59,10 @@ def _check_lines(db, config, now, new_config):
         waiting.setdefault(service, []).append(ticket)
     names = dict(db.execute("SELECT code, name FROM services").fetchall())
     for code, numbers in waiting.items():
-        if code in offered and code in served:
+        reason = _service_gone(code, offered, served, names)
+        if reason is None:
             continue
-        name = f"«{names.get(code) or code}» ({code})"
-        if code not in offered:
-            vietnamese, english = (f"lĩnh vực {name} bị xóa", f"services: {code} is removed")
-        else:
-            vietnamese, english = (f"không còn quầy nào phục vụ lĩnh vực {name}",
-                                   f"counters[].services: no counter serves {code}")
+        vietnamese, english = reason
         raise ConfigError(
             f"Chưa lưu: {vietnamese} trong khi còn {_quoted(numbers)} đang chờ; họ sẽ không bao giờ "
             "được gọi. Hãy gọi hết hoặc chuyển họ sang lĩnh vực khác, hoặc Kết thúc ngày, rồi sửa lại.",
@@ -110,14 +106,24 @@ def _check_numbering(db, config, now, new_config):
             "and prefix can change only after the day ends (its end can change now)")
 
 
+def _service_gone(code, offered, served, names):
+    """(Vietnamese, English) when the new configuration drops service ``code`` or leaves it
+    without a counter, else None."""
+    name = f"«{names.get(code) or code}» ({code})"
+    if code not in offered:
+        return f"lĩnh vực {name} bị xóa", f"services: {code} is removed"
+    if code not in served:
+        return f"không còn quầy nào phục vụ lĩnh vực {name}", f"counters[].services: no counter serves {code}"
+    return None
+
+
 def _booking_refusal(booking, new_config, served, names):
     """(Vietnamese, English) of why ``new_config`` cannot receive this booking, or None."""
     service, day, minute = booking["service"], date.fromisoformat(booking["day"]), booking["start_minute"]
-    name = f"«{names.get(service) or service}» ({service})"
-    if service not in {known.code for known in new_config.services}:
-        return f"lĩnh vực {name} bị xóa", f"services: {service} is removed"
-    if service not in served:
-        return f"không còn quầy nào phục vụ lĩnh vực {name}", f"counters[].services: no counter serves {service}"
+    offered = {known.code for known in new_config.services}
+    gone = _service_gone(service, offered, served, names)
+    if gone is not None:
+        return gone
     if booking["day"] in new_config.holidays:
         return f"ngày {day:%d/%m/%Y} thành ngày nghỉ lễ", f"hours.holidays: {booking['day']} is made a holiday"
     if not any(begin <= minute < end for begin, end in new_config.hours.get(DAYS[day.weekday()], ())):
