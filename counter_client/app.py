@@ -15,7 +15,7 @@ import queue
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .commands import ACTION_LABELS
 from .keys import CTRL_C, END_OF_INPUT, NAVIGATION_KEYS, key_label
@@ -27,6 +27,9 @@ SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
 #: After these refusals our idea of the counter was stale: ask the hub again.
 STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status",
                   "cannot_undo")
+#: Another key after an unacknowledged one, not sent: the hub could not say what the desk holds, or
+#: it holds something else than the clerk saw (the unacknowledged action was carried out after all).
+NOT_SENT = ("outcome_unknown", "desk_changed")
 PROMPT_TIMEOUT = 20.0
 #: The key that closed a prompt, again this soon, is the reflex second press, not a new command:
 #: "- 2 Enter Enter" transferred the citizen and then called the next one; "0" answering
@@ -317,8 +320,35 @@ class CounterApp:
             return False
         self.in_flight = ACTION_LABELS[action]
         self.ignored_while_sending = False
-        self._in_background("result", action, lambda: self.client.perform(action, **body))
+        earlier = self.client.unacknowledged_besides(action, body)
+        if earlier:
+            seen = desk({"status": self.view.status, "current": self.view.current})
+            self._in_background("result", action, lambda: self.perform_on_the_desk_seen(seen, earlier, action, body))
+        else:
+            self._in_background("result", action, lambda: self.client.perform(action, **body))
         return True
+
+    def perform_on_the_desk_seen(self, seen, earlier, action, body) -> ActionResult:
+        """Another key after ``earlier`` went unacknowledged (in a background job). The hub may have
+        carried ``earlier`` out (its answer lost) or may yet (a hung hub wakes with it queued), so
+        the desk the clerk saw may be gone: the action is sent only if the hub shows that desk."""
+        state = self.client.counter_state()
+        before = ACTION_LABELS[earlier]
+        if state.unreachable:
+            return ActionResult(action, ok=False, code="outcome_unknown",
+                                message=f"chưa gửi: chưa rõ {before.label_vi} vừa rồi đã được thực hiện chưa "
+                                        f"(mất kết nối). Nhấn lại {before.label_vi} để gửi lại, hoặc chờ kết nối",
+                                message_en=f"not sent: whether the last {before.label_en} was done is unknown (hub "
+                                           f"unreachable); press {before.label_en} again to resend it, or wait")
+        if not state.ok:
+            return replace(state, action=action)
+        if desk(state.answer.get("counter")) != seen:
+            return ActionResult(action, ok=False, code="desk_changed", answer=state.answer,
+                                message=f"chưa gửi: quầy đã thay đổi sau {before.label_vi} chưa có xác nhận; "
+                                        "xem lại rồi nhấn lại",
+                                message_en=f"not sent: the desk changed after the unacknowledged {before.label_en}; "
+                                           "check it and press again")
+        return self.client.perform(action, **body)
 
     def refresh(self):
         """Ask the hub for the counter's state (at start, and when ours proved stale)."""
@@ -367,6 +397,10 @@ class CounterApp:
             if self.quitting:
                 self.exit_code = 0
             return
+        elif result.code in NOT_SENT:
+            self.apply_counter((result.answer or {}).get("counter"), (result.answer or {}).get("seq"))
+            text = f"✗ {label.label}: {result.message} / {result.message_en}"
+            activity = (f"✗ {label.label_vi}: chưa gửi", "not sent")
         elif result.unreachable:
             text = (f"✗ {label.label}: {result.message} / {result.message_en}. "
                     "Nhấn lại để gửi lại / press again to resend")
@@ -448,6 +482,14 @@ class CounterApp:
                                 if isinstance(entry, dict)]
         if view.current and view.current.get("number"):
             self.seen_numbers.add(view.current["number"])
+
+
+def desk(counter) -> tuple:
+    """What a key acts on: the counter's status and its citizen (which, in what state, how often recalled)."""
+    counter = counter if isinstance(counter, dict) else {}
+    current = counter.get("current") if isinstance(counter.get("current"), dict) else {}
+    return (counter.get("status"), current.get("id"), current.get("number"), current.get("status"),
+            current.get("recalls"))
 
 
 def describe_success(result) -> str:

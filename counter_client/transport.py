@@ -82,6 +82,13 @@ class HubClient:
                             message="Không có xác nhận từ hub, mất kết nối",
                             message_en=f"no acknowledgement, hub unreachable ({failure})")
 
+    def unacknowledged_besides(self, action: str, body: dict) -> str | None:
+        """The action of an unacknowledged request other than ``action`` with ``body`` (which
+        would resend it), or None: whether it was carried out is not known."""
+        if self._unacknowledged and self._unacknowledged[:2] != (action, body):
+            return self._unacknowledged[0]
+        return None
+
     def counter_state(self) -> ActionResult:
         """``GET /api/v1/counters/<n>``, one attempt (a read: nothing to protect)."""
         try:

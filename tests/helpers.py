@@ -7,6 +7,7 @@ import html
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -374,6 +375,21 @@ class HubProcess:
                 self.kill()
         if self.log:
             self.log.close()
+
+
+class Frozen:
+    """``with Frozen(hub):`` the hub process is stopped (SIGSTOP) inside the block: its port still
+    accepts connections, nothing answers (a hung hub, a network that swallows packets)."""
+
+    def __init__(self, hub):
+        self.pid = hub.process.pid
+
+    def __enter__(self):
+        os.kill(self.pid, signal.SIGSTOP)
+        return self
+
+    def __exit__(self, *exc_info):
+        os.kill(self.pid, signal.SIGCONT)
 
 
 def hub_with_tokens(db, counter=1):

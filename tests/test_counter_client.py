@@ -318,6 +318,9 @@ class FakeHub:
     def counter_state(self):
         return ActionResult("state", ok=True, answer={"counter": self.state})
 
+    def unacknowledged_besides(self, action, body):
+        return None
+
 
 class ManualJobs:
     """Background jobs that run only when the test says so (an action 'in flight')."""

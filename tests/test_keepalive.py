@@ -3,9 +3,7 @@ told so (a websocket close frame), and a hub that goes silent (frozen with SIGST
 by the screen link (hallclient, which the pygame board and the keypad client use) and by a
 browser page (live.js) within their ping window; both are back when it continues."""
 
-import os
 import queue
-import signal
 import time
 
 import pytest
@@ -13,26 +11,12 @@ import websocket
 
 from hallclient import Backoff, Link
 from hallserver.web import PING_INTERVAL_SECONDS, PING_TIMEOUT_SECONDS
-from tests.helpers import device_token
+from tests.helpers import Frozen, device_token
 
 pytestmark = pytest.mark.hub
 
 # The ping window and then some: what a client may take to notice a silent peer.
 WINDOW = PING_INTERVAL_SECONDS + PING_TIMEOUT_SECONDS + 20
-
-
-class Frozen:
-    """``with Frozen(hub):`` the hub process is stopped (SIGSTOP) inside the block."""
-
-    def __init__(self, hub):
-        self.pid = hub.process.pid
-
-    def __enter__(self):
-        os.kill(self.pid, signal.SIGSTOP)
-        return self
-
-    def __exit__(self, *exc_info):
-        os.kill(self.pid, signal.SIGCONT)
 
 
 def next_of(inbox, kind, timeout):

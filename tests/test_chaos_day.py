@@ -1,0 +1,116 @@
+"""A hall's day going wrong, through the front line's real processes: a hub process on loopback
+(killed, frozen, restarted), the keypad client and the hall screen with fakes only for the keypad,
+the speaker and the screen."""
+
+import io
+import queue
+import time
+
+import pytest
+
+from counter_client.app import CounterApp
+from counter_client.config import Settings
+from counter_client.inputs import FakeKeyboard
+from counter_client.live import LiveLink
+from counter_client.screen import Screen
+from counter_client.transport import HubClient
+from hallclient import Backoff
+from tests.helpers import Frozen, HubProcess, device_token, init_hall, wait_until
+
+pytestmark = pytest.mark.hub
+
+
+class Desk:
+    """A keypad client (the real app, transport and live link) at ``counter`` of a hub, its
+    keys pressed by the test; ``pump_until`` runs its loop until what the clerk sees says so."""
+
+    def __init__(self, hub, counter, token, timeout=1.0):
+        self.keyboard, self.output = FakeKeyboard(), io.StringIO()
+        self.app = CounterApp(Settings(hub=hub.url, counter=counter, token=token, timeout=timeout),
+                              HubClient(hub.url, counter, token, timeout=timeout, retry_delays=(0.1, 0.1)),
+                              Screen(self.output, interactive=False))
+        self.app.attach(self.keyboard)
+        self.link = LiveLink(hub.url, counter, token, self.app.inbox, timeout=timeout,
+                             backoff=Backoff(initial=0.1, maximum=0.5)).start()
+
+    @property
+    def text(self):
+        return self.output.getvalue()
+
+    def press(self, key):
+        self.keyboard.press(key)
+
+    def pump_until(self, predicate, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"no {what} within {timeout} s:\n{self.text[-3000:]}"
+            try:
+                self.app.handle(self.app.inbox.get(timeout=0.05))
+            except queue.Empty:
+                self.app.handle(("tick",))
+            self.app.redraw()
+
+    def idle(self):
+        return self.app.in_flight is None
+
+    def close(self):
+        self.link.stop()
+
+
+def hub_with_queue(tmp_path, waiting=3, **sections):
+    """A started hub (HT at counter 1) with ``waiting`` citizens in line: (hub, kiosk, counter 1's token)."""
+    db = init_hall(tmp_path, **sections)
+    kiosk, token = device_token(db, "kiosk"), device_token(db, "counter", 1)
+    hub = HubProcess(db).start()
+    for _ in range(waiting):
+        assert hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).status_code == 201
+    return hub, kiosk, token
+
+
+def ticket_status(hub, token, number):
+    """The status of ticket ``number`` as counter 1 sees it (at the desk or in line), else None."""
+    counter = hub.get("/api/v1/counters/1", token).json()["counter"]
+    if (counter["current"] or {}).get("number") == number:
+        return counter["current"]["status"]
+    return "waiting" if number in [ticket["number"] for ticket in counter["waiting_list"]] else None
+
+
+def test_a_key_pressed_after_an_unacknowledged_one_never_acts_on_a_citizen_the_clerk_has_not_seen(tmp_path):
+    """The hub hangs while serving 1001; the clerk presses Enter (finish, call the next): no
+    answer. Seeing 1001 still at the desk, the clerk presses '.' (no-show). The hub wakes and
+    carries out the waiting Enter (1001 done, 1002 called and announced). The '.' was sent too
+    and marked 1002 absent the moment it was called: 1002 walked up to a counter that had
+    already written them off. Now a different key while an earlier one is unacknowledged is
+    not sent until the hub has said what the desk holds."""
+    hub, kiosk, token = hub_with_queue(tmp_path)
+    desk = Desk(hub, 1, token)
+    try:
+        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 3, "the desk")
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
+        desk.press("*")
+        desk.pump_until(lambda: desk.idle() and desk.app.view.current["status"] == "serving", "1001 served")
+
+        with Frozen(hub):
+            desk.press("enter")
+            desk.pump_until(lambda: "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in desk.text, "no answer")
+            desk.press(".")
+            desk.pump_until(lambda: desk.idle() and "✗ Vắng mặt / No-show" in desk.text, "the no-show's fate")
+            assert ("✗ Vắng mặt / No-show: chưa gửi: chưa rõ Gọi tiếp vừa rồi đã được thực hiện chưa (mất kết nối)."
+                    " Nhấn lại Gọi tiếp để gửi lại, hoặc chờ kết nối" in desk.text)
+            desk.link.stop()  # the live link stays down: the desk still shows 1001 serving
+        wait_until(lambda: ticket_status(hub, token, "1002") == "called", what="the Enter the hub woke up with")
+        assert ticket_status(hub, token, "1003") == "waiting"
+
+        desk.press(".")  # meant for 1001, which the desk still shows
+        desk.pump_until(lambda: desk.idle() and "chưa gửi: quầy đã thay đổi" in desk.text, "the changed desk")
+        assert ("✗ Vắng mặt / No-show: chưa gửi: quầy đã thay đổi sau Gọi tiếp chưa có xác nhận; xem lại rồi nhấn lại"
+                in desk.text)
+        assert desk.app.view.current["number"] == "1002" and ticket_status(hub, token, "1002") == "called"
+
+        desk.press(".")  # the clerk sees 1002 now: this press is for 1002, and is sent
+        desk.pump_until(lambda: desk.idle() and "✓ Vắng mặt / No-show: 1002" in desk.text, "the no-show")
+        assert ticket_status(hub, token, "1002") is None
+    finally:
+        desk.close()
+        hub.stop()
