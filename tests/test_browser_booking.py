@@ -121,6 +121,7 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
         "service": "CT", "slot": later["slots"][0]["slot"], "name": "Lê Văn Cường", "phone": "0987654321"}
     ).json()["booking"]
     kiosk.click("#done")
+    kiosk.wait_for_selector("body:not([data-settling])")   # a click at once on the same spot is a second tap
     kiosk.click("#appointment")
     kiosk.fill("#booking-code", other["code"].lower())
     kiosk.click("#check-in")

@@ -36,9 +36,12 @@ def kiosk_hub(tmp_path, monkeypatch):
         hub.printer.close()
 
 
-def open_kiosk(browser, hub, viewport, query=""):
+def open_kiosk(browser, hub, viewport, query="", fake_clock=False):
+    """A paired kiosk page; with ``fake_clock`` its time stands still until the test moves it."""
     context = browser.new_context(viewport=viewport, has_touch=True, locale="vi-VN")
     page = context.new_page()
+    if fake_clock:
+        page.clock.install()
     browser_pair_kiosk(page, hub.url, hub.kiosk)
     if query:
         page.goto(f"{hub.url}/kiosk{query}")
@@ -202,4 +205,70 @@ def test_a_printer_that_never_reads_gets_the_citizen_to_note_the_number(kiosk_hu
     message_en = (f"The kiosk printer does not answer (network 127.0.0.1:{hub.printer.port}): "
                   "check paper, cover and cable")
     assert faults == [{"device": "printer", "message": message, "message_en": message_en}]
+    kiosk.context.close()
+
+
+def centre(page, selector):
+    box = page.locator(selector).bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def inside(point, box):
+    return box["x"] <= point[0] <= box["x"] + box["width"] and box["y"] <= point[1] <= box["y"] + box["height"]
+
+
+def test_a_second_tap_of_the_same_finger_does_not_act_on_the_next_screen(kiosk_hub, browser):
+    """An unsure finger taps twice on the same spot; by the second tap the screen under it has
+    changed. The kiosk's clock stands still here, so the second tap always comes "at once"."""
+    hub = kiosk_hub(FakeNetworkPrinter())
+    kiosk = open_kiosk(browser, hub, PORTRAIT, fake_clock=True)
+    issued = []
+    kiosk.on("request", lambda request: issued.append(request.post_data_json["service"])
+             if request.url.endswith("/kiosk/tickets") else None)
+
+    def tap_twice(point, then):
+        """Tap ``point``, wait for the screen it leads to (``then``), tap the same spot again."""
+        kiosk.touchscreen.tap(*point)
+        kiosk.wait_for_selector(then)
+        kiosk.touchscreen.tap(*point)
+
+    def settled():
+        """Whatever the second tap did is done once a later tap elsewhere is (the language
+        button: English, then, a moment later, Vietnamese again)."""
+        kiosk.tap("#lang")
+        kiosk.wait_for_selector("html[lang=en]")
+        kiosk.clock.fast_forward(1000)
+        kiosk.tap("#lang")
+        kiosk.wait_for_selector("html[lang=vi]")
+
+    # "Tôi thuộc diện ưu tiên" twice: the second tap lands on "Quay lại" of the categories
+    tap_twice(centre(kiosk, "#priority-open"), "#priority-screen:not([hidden])")
+    settled()
+    assert kiosk.is_visible("#priority-screen")
+    # a category twice: the second lands on "Hộ tịch", which she did not choose
+    tap_twice(centre(kiosk, "button.priority[data-priority=elderly]"), "#priority-banner:not([hidden])")
+    settled()
+    assert kiosk.is_visible("#choose") and issued == []
+    # her service, tapped twice low on its tile, where "Xong" comes: the number stays on screen
+    tile = kiosk.locator("button.service[data-service=DD]").bounding_box()
+    low_on_the_tile = (tile["x"] + tile["width"] / 2, tile["y"] + tile["height"] - 20)
+    tap_twice(low_on_the_tile, "#result:not([hidden])")
+    assert inside(low_on_the_tile, kiosk.locator("#done").bounding_box())
+    settled()
+    assert kiosk.is_visible("#result") and issued == ["DD"]
+    assert kiosk.inner_text("#result-priority") == "Ưu tiên: Người cao tuổi"
+    screenshot(kiosk, "kiosk-second-tap-ticket-stays")
+    # "Xong" twice: the second lands on a service tile; no ticket for the next citizen
+    tap_twice(centre(kiosk, "#done"), "#choose:not([hidden])")
+    settled()
+    assert kiosk.is_visible("#choose") and issued == ["DD"]
+    # "English" twice: the kiosk does not switch straight back
+    kiosk.clock.fast_forward(1000)
+    tap_twice(centre(kiosk, "#lang"), "html[lang=en]")
+    kiosk.clock.fast_forward(1000)
+    kiosk.tap("#appointment")
+    kiosk.wait_for_selector("#appointment-info:not([hidden])")
+    assert kiosk.get_attribute("html", "lang") == "en"
+    waiting = {service["code"]: service["waiting"] for service in hub.get("/api/v1/state").json()["services"]}
+    assert waiting["HT"] == 0 and waiting["DD"] == 1
     kiosk.context.close()

@@ -42,8 +42,37 @@
     for (const screen of ["choose", "priority-screen", "appointment-info", "result"]) $(screen).hidden = screen !== id;
     document.body.dataset.screen = id;
     if (id !== "result") stopCountdown();
+    screenChanged();
     touched();
   }
+
+  // -- the same finger's second tap -----------------------------------------------------------
+  // A slow or unsure finger taps twice. By the second tap the screen under it has changed: a
+  // category's second tap would issue a ticket for the service now under it, "Xong"'s a ticket
+  // for the next citizen, a service tile's would take the ticket off the screen through "Xong".
+  // A tap on the spot of the tap that changed the screen, within SECOND_TAP_MS, is ignored
+  // (body[data-settling] meanwhile).
+  const SECOND_TAP_MS = 800;
+  const SAME_SPOT_PX = 48;
+  let lastTap = null;       // {x, y} of the latest touch
+  let changedBy = null;     // {x, y, until}: the touch the screen changed after, and until when it counts
+  let settledTimer = null;
+  document.addEventListener("pointerdown", (event) => { lastTap = { x: event.clientX, y: event.clientY }; }, true);
+
+  function screenChanged() {
+    changedBy = lastTap && { x: lastTap.x, y: lastTap.y, until: performance.now() + SECOND_TAP_MS };
+    if (!changedBy) return;
+    document.body.dataset.settling = "";
+    clearTimeout(settledTimer);
+    settledTimer = setTimeout(() => { delete document.body.dataset.settling; }, SECOND_TAP_MS);
+  }
+
+  document.addEventListener("click", (event) => {
+    if (!changedBy || performance.now() > changedBy.until) return;
+    if (Math.hypot(event.clientX - changedBy.x, event.clientY - changedBy.y) > SAME_SPOT_PX) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }, true);
 
   function atStart() {
     return document.body.dataset.screen === "choose" && priority === null && !english();
@@ -117,6 +146,7 @@
 
   $("lang").addEventListener("click", () => {
     setLanguage(english() ? START_LANGUAGE : data.languages.find((code) => code !== START_LANGUAGE));
+    screenChanged();   // a double tap would switch the language back at once
     touched();
   });
 
