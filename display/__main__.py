@@ -8,7 +8,6 @@ import os
 import queue
 import signal
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before anything imports pygame
@@ -133,11 +132,11 @@ def build_app(args, audio: str, screen: str, size):
     announcer = Announcer(speaker, clips)
     health = None if args.screenshot else Health(args.screen_id or screen_id(), name=args.name, counters=counters,
                                                  sound=lambda: sound_state(audio, speaker, clips),
-                                                 wall=lambda: time.time() + board.clock_offset)
+                                                 wall=board.hub_time)
     surface = make_screen(screen, size, fullscreen=args.fullscreen)
     renderer = BoardRenderer(Typeface(*find_font_files(args.font)), counter=args.counter)
     inbox = queue.Queue()
-    link = HubLink(args.hub, inbox, token=args.token).start()
+    link = HubLink(args.hub, inbox, token=args.token, steady_clock=board.clock).start()
     return DisplayApp(board, announcer, renderer, surface, inbox=inbox, link=link,
                       wall_clock=hall_clock(board, args.timezone), health=health)
 

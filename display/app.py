@@ -25,8 +25,8 @@ NEW_DAY_RETRY_SECONDS = 60.0
 
 
 def hall_clock(board: Board, zone=None, now=time.time):
-    """The clock the board shows: the hub's time (this machine's corrected by ``board.clock_offset``)
-    in ``zone`` when one was chosen (``--timezone``), else the hall's time zone from the hub's
+    """The clock the board shows: the hub's time (``board.hub_time``; ``now``, this machine's, until
+    the hub has told it) in ``zone`` when one was chosen (``--timezone``), else the hall's time zone from the hub's
     state, else (before the first state, or a zone this machine does not know) the machine's own."""
     known = {}
 
@@ -41,7 +41,7 @@ def hall_clock(board: Board, zone=None, now=time.time):
                     log.error("unknown hall time zone %r: showing the machine's time", name)
                     known[name] = None
             chosen = known[name]
-        moment = now() + board.clock_offset
+        moment = board.hub_time(now)
         return datetime.fromtimestamp(moment, chosen) if chosen else datetime.fromtimestamp(moment)
     return clock
 
@@ -78,9 +78,11 @@ class DisplayApp:
             elif kind == "lost":
                 self.board.connection_lost(payload)
             elif kind == "hub_clock":
-                if abs(payload - self.board.clock_offset) >= 1:
-                    log.info("showing the hub's clock, %+.0f s from this machine's", payload)
+                known = self.board.clock_offset
+                if known is None or abs(payload - known) >= 1:
                     self.board.clock_offset = float(payload)
+                    log.info("showing the hub's clock, %+.0f s from this machine's",
+                             self.board.hub_time() - time.time())
             else:
                 for call in self.board.apply_push(kind, payload):
                     self.announcer.enqueue(call)

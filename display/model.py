@@ -118,7 +118,9 @@ class Board:
         self.hall: dict = {}
         self.day: str | None = None
         self.seq = 0  # highest seq applied
-        self.clock_offset = 0.0  # seconds the hub's clock is ahead of this machine's (learnt at each join)
+        # The hub's wall time less this board's steady ``clock``, learnt at each join (None before):
+        # the machine's own wall clock may be wrong and may jump when a time server sets it.
+        self.clock_offset: float | None = None
         self.snapshot_seq: int | None = None
         self.version = 0  # bumped on every change, so the screen redraws only when needed
         self.counters: dict[int, Counter] = {}
@@ -143,6 +145,11 @@ class Board:
     @property
     def online(self) -> bool:
         return self.status == ONLINE
+
+    def hub_time(self, machine_time: Callable[[], float] = time.time) -> float:
+        """The hub's wall time now (a Unix timestamp), carried on this board's steady clock since
+        the hub last told it; ``machine_time()`` until it has."""
+        return machine_time() if self.clock_offset is None else self.clock() + self.clock_offset
 
     # -- snapshot and pushes ------------------------------------------------------------
 

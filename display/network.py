@@ -33,9 +33,9 @@ class HubLink(Link):
     """Keeps the hub's ``display`` room joined, in its own daemon thread, feeding ``inbox``."""
 
     def __init__(self, url: str, inbox, token: str | None = None, backoff: Backoff | None = None,
-                 timeout: float = 5.0, machine_clock=time.time):
+                 timeout: float = 5.0, steady_clock=time.monotonic):
         self.inbox = inbox
-        self.machine_clock = machine_clock  # the clock the hub's is compared with
+        self.steady_clock = steady_clock  # the board's: the hub's time is kept against it, not the wall clock
         super().__init__(url, "display", token=token, events=PUSH_EVENTS, backoff=backoff, timeout=timeout,
                          keepalive=KEEPALIVE, final_refusals=(), name="hub-link",
                          on_event=lambda kind, payload: inbox.put((kind, payload)),
@@ -44,12 +44,12 @@ class HubLink(Link):
 
     def _joined(self, transport):
         self.inbox.put(("online", transport))
-        # The screen's own clock may be wrong after a power cut (no RTC, no internet): each join
-        # also learns the hub's, off the link's thread.
+        # The screen's own clock may be wrong after a power cut (no RTC, no internet), and jump when a
+        # time server sets it: each join also learns the hub's, off the link's thread.
         threading.Thread(target=self._read_hub_clock, name="hub-clock", daemon=True).start()
 
     def _read_hub_clock(self):
-        offset = hub_clock_offset(self.url, self.timeout, now=self.machine_clock)
+        offset = hub_clock_offset(self.url, self.timeout, now=self.steady_clock)
         if offset is not None:
             self.inbox.put(("hub_clock", offset))
 
@@ -63,8 +63,8 @@ def _status_ack(ack=None):
         log.error("the hub refused the screen's status report: %r", ack)
 
 
-def hub_clock_offset(url: str, timeout: float = 5.0, now=time.time) -> float | None:
-    """Seconds the hub's clock is ahead of this machine's, from the ``Date`` of a small answer
+def hub_clock_offset(url: str, timeout: float = 5.0, now=time.monotonic) -> float | None:
+    """The hub's wall time less ``now()`` (any clock in seconds), from the ``Date`` of a small answer
     (the icon's redirect), or None when the hub cannot say. Good to a second: a wall clock."""
     sent = now()
     try:

@@ -370,21 +370,30 @@ def test_a_hall_reconfigured_during_an_announcement_keeps_the_call_being_said_on
         hub.extensions["hall"].store.close()
 
 
-def test_a_board_whose_own_clock_is_wrong_shows_the_hubs(shared_hub, tmp_path):
-    """A Pi back from a power cut without a clock chip or internet: its clock is three days
-    behind. The board showed that date and time all day (and turned its day at the wrong
-    midnight); it shows the hub's, learnt when it joins."""
+def test_a_board_whose_own_clock_is_wrong_shows_the_hubs_and_keeps_it_when_its_clock_is_set(shared_hub, tmp_path):
+    """A Pi back from a power cut without a clock chip: it starts with the time it was switched
+    off, three days behind. The board showed that date and time all day (and turned its day at
+    the wrong midnight); it shows the hub's, learnt when it joins. A minute later the Pi reaches
+    a time server and its clock jumps to the right time: the board then showed the hub's time
+    plus those three days, until it next lost the hub; it keeps showing the hub's."""
+    behind = {"seconds": 3 * 86400}
+
     def machine_clock():
-        return time.time() - 3 * 86400
+        return time.time() - behind["seconds"]
 
     pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
     board, inbox = Board(), queue.Queue()
     app = DisplayApp(board, Announcer(FakeSpeaker(), ClipLibrary(pack)), inbox=inbox,
-                     link=HubLink(shared_hub.url, inbox, machine_clock=machine_clock).start(),
-                     wall_clock=hall_clock(board, now=machine_clock))
+                     link=HubLink(shared_hub.url, inbox).start(), wall_clock=hall_clock(board, now=machine_clock))
     try:
+        assert abs(app.wall_clock().timestamp() - machine_clock()) < 2  # before the hub answers: its own
         wait_for(lambda: board.online, timeout=10, step=app.step)
         wait_for(lambda: abs(app.wall_clock().timestamp() - time.time()) < 2, timeout=10, step=app.step)
         assert app.wall_clock().tzinfo.key == board.hall["timezone"] == "Asia/Ho_Chi_Minh"
+
+        behind["seconds"] = 0  # the time server sets the Pi's clock
+        app.step()
+        assert abs(app.wall_clock().timestamp() - time.time()) < 2
+        assert board.online
     finally:
         app.close()
