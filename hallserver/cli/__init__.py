@@ -7,6 +7,7 @@ Commands work through ``Hall`` (``common.open_hall``), like the web edges.
 the command is ``serve``, so every import after it gets cooperative sockets.
 """
 
+import json
 import os
 import sys
 
@@ -161,7 +162,7 @@ def serve(host, port, async_mode, access_log, message_queue):
 
 @cli.group()
 def token():
-    """Device tokens for kiosks, screens, counters and supervisors."""
+    """Device tokens for kiosks, screens, counters, rating tablets, supervisors and admins."""
 
 
 @token.command("create")
@@ -193,7 +194,17 @@ def token_list():
 @click.argument("token_id", type=int)
 def token_revoke(token_id):
     """Revoke a token by its id (see `token list`)."""
-    open_hall().revoke_token(token_id)
+    from ..errors import NotFound
+
+    hall = open_hall()
+    row = next((row for row in hall.tokens() if row["id"] == token_id), None)
+    if row is None:
+        fail(NotFound(f"Không có token số {token_id} (xem: hallserver token list)",
+                      f"No token {token_id} (see: hallserver token list)"))
+    if row["revoked_at"]:
+        click.echo(f"Token {token_id} đã thu hồi từ trước / was already revoked")
+        return
+    hall.revoke_token(token_id)
     click.echo(f"Đã thu hồi / revoked token {token_id}")
 
 
@@ -278,15 +289,26 @@ def user_list():
     """List accounts, roles, counters and state."""
     for row in open_hall().accounts():
         state = "disabled" if row["disabled"] else "active"
-        click.echo(f"{row['username']:<20} {row['role']:<11} {state:<9} counters {row['counters']}")
+        counters = row["counters"] if json.loads(row["counters"] or "[]") else "tất cả / all"  # none named: every one
+        click.echo(f"{row['username']:<20} {row['role']:<11} {state:<9} counters {counters}")
 
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(path):
-    """Copy the live database to PATH (SQLite online backup)."""
+    """Copy the live database to PATH (SQLite online backup); the hub may be running."""
+    import sqlite3
+
+    from ..errors import Invalid
+
     store = open_hall_store()
-    store.backup(path)
+    if os.path.exists(path) and os.path.samefile(path, store.path):
+        fail(Invalid(f"{path} là chính cơ sở dữ liệu đang dùng: hãy chọn một tệp khác",
+                     f"{path} is the live database itself: choose another file"))
+    try:
+        store.backup(path)
+    except (OSError, sqlite3.Error) as error:  # a folder that cannot be written, a file that is not a database
+        fail(Invalid(f"Không sao lưu được vào {path}: {error}", f"Cannot back up to {path}: {error}"))
     click.echo(f"Đã sao lưu / backed up {store.path} → {path}")
 
 

@@ -1,0 +1,61 @@
+"""What an operator meets at the hub's terminal: `hallserver` commands that refuse say why, in
+two lines and exit code 2, never a traceback and never a success that did not happen."""
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from hallserver.cli import cli
+
+
+@pytest.fixture
+def hallserver(tmp_path):
+    """Runs ``hallserver ARGS`` in this process on a fresh demo hall in ``tmp_path``."""
+    runner = CliRunner()
+    environment = {"HALL_DB": str(tmp_path / "hall.db")}
+
+    def run(*arguments, input=None):
+        return runner.invoke(cli, list(arguments), env=environment, input=input)
+
+    assert run("init").exit_code == 0
+    run.db = tmp_path / "hall.db"
+    return run
+
+
+def test_revoking_a_token_that_does_not_exist_is_refused(hallserver):
+    result = hallserver("token", "revoke", "999")
+    assert result.exit_code == 2
+    assert "Không có token số 999" in result.output and "No token 999" in result.output
+    assert "Đã thu hồi" not in result.output
+
+
+def test_revoking_a_token_twice_says_it_was_already_revoked(hallserver):
+    assert hallserver("token", "create", "--role", "kiosk").exit_code == 0
+    assert "Đã thu hồi / revoked token 1" in hallserver("token", "revoke", "1").output
+    again = hallserver("token", "revoke", "1")
+    assert again.exit_code == 0 and "đã thu hồi từ trước / was already revoked" in again.output
+
+
+def test_a_backup_onto_the_live_database_is_refused(hallserver):
+    result = hallserver("backup", str(hallserver.db))
+    assert result.exit_code == 2 and "live database" in result.output
+    with sqlite3.connect(hallserver.db) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_backup_onto_a_file_that_is_not_a_database_says_so(hallserver, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    result = hallserver("backup", str(notes))
+    assert result.exit_code == 2  # it was a sqlite3.DatabaseError traceback
+    assert f"Không sao lưu được vào {notes}" in result.output and f"Cannot back up to {notes}" in result.output
+    assert notes.read_text() == "not a database\n"
+
+
+def test_user_list_says_an_account_without_counters_may_work_every_counter(hallserver):
+    assert hallserver("user", "add", "an", "--role", "supervisor", input="mot-mat-khau\n").exit_code == 0
+    assert hallserver("user", "add", "lan", "--role", "staff", "--counters", "1,2",
+                      input="mot-mat-khau\n").exit_code == 0
+    lines = {line.split()[0]: line for line in hallserver("user", "list").output.splitlines()}
+    assert lines["an"].endswith("counters tất cả / all") and lines["lan"].endswith("counters [1, 2]")
