@@ -52,7 +52,7 @@ def bookings_import(path):
 @bookings.command("upkeep")
 def bookings_upkeep():
     """Once: mark no-shows, delete personal data past retention, queue "Sắp đến lượt" messages,
-    send due reminders. (``hallserver serve`` does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
+    send due reminders. (A running hub does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
     from ..services.reminders import run_upkeep
 
     result = run_upkeep(open_hall(), read_settings()["public_url"])

@@ -39,7 +39,8 @@ def _catalogue(dialect: str, templates: tuple[str, ...], english: bool) -> dict[
 
 @click.group("sounds")
 def sounds():
-    """Build, check and list the voice clip pack the hall screen plays."""
+    """Build, check and list the voice clip pack the hall screen plays; record a human voice
+    (script, then import)."""
 
 
 @sounds.command("build")
@@ -115,13 +116,17 @@ def check(pack_dir, dialect, templates, english):
         raise click.ClickException(f"{len(problems)} problem(s) in {pack_dir}")
     click.echo(f"{pack_dir}: OK")
     click.echo(measure_pack(pack_dir).summary())
-    templates = templates or voice.DEFAULT_TEMPLATES
-    for what, template in (("a call", templates[0]), ("a recall", templates[-1])):
+    for template in templates or voice.DEFAULT_TEMPLATES:
+        what = _TEMPLATE_NAMES.get(template, repr(template))
         timing = call_timing(pack_dir, voice.compose_announcement(
             "1003", 2, template=template, repeat="twice", dialect=_dialects(dialect)[0]).clips)
         click.echo(f"{what} of 1003 to counter 2, said twice: the number starts {timing.number_clips_seconds:.2f} s "
                    f"after the chime starts ({timing.number_seconds:.2f} s with the gaps), the whole call lasts "
                    f"{timing.total_seconds:.2f} s")
+
+
+# How `sounds check` names the default templates in its timings; a hall's own is quoted.
+_TEMPLATE_NAMES = {voice.DEFAULT_TEMPLATE: "a call", voice.DEFAULT_RECALL_TEMPLATE: "a recall"}
 
 
 @sounds.command("list")
