@@ -60,6 +60,26 @@ def measure(page, selector, inner=None):
     })""", inner)
 
 
+ARMS_LENGTH_PX = 28   # the smallest text an elderly person reads on the kiosk without glasses
+
+
+def assert_readable_at_arms_length(page):
+    """Every text on the screen shown is at least ARMS_LENGTH_PX high."""
+    small = page.evaluate("""(smallest) => {
+        const found = [];
+        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (texts.nextNode()) {
+            const element = texts.currentNode.parentElement;
+            const style = getComputedStyle(element);
+            if (!texts.currentNode.textContent.trim() || !element.getClientRects().length
+                || style.visibility === "hidden" || element.closest("script")) continue;
+            if (parseFloat(style.fontSize) < smallest) found.push([texts.currentNode.textContent.trim(), style.fontSize]);
+        }
+        return found;
+    }""", ARMS_LENGTH_PX)
+    assert not small, small
+
+
 def assert_tiles_for_a_finger(page, viewport):
     tiles = measure(page, "button.service", ".service-name")
     assert len(tiles) == 5
@@ -79,6 +99,7 @@ def test_portrait_priority_ticket_for_an_elderly_finger(kiosk_hub, browser):
     names = measure(kiosk, "button.service", ".service-name")
     assert all(tile["width"] >= 0.8 * PORTRAIT["width"] for tile in names)   # one column: wide tiles
     assert kiosk.locator("input[type=checkbox]").count() == 0
+    assert_readable_at_arms_length(kiosk)
     screenshot(kiosk, "kiosk-portrait-start")
 
     # the priority button opens the categories: big buttons, each choosing the priority itself
@@ -86,6 +107,7 @@ def test_portrait_priority_ticket_for_an_elderly_finger(kiosk_hub, browser):
     kiosk.wait_for_selector("#priority-screen:not([hidden])")
     categories = measure(kiosk, "button.priority")
     assert len(categories) == 5 and all(b["height"] >= 160 and b["font"] >= 40 for b in categories)
+    assert_readable_at_arms_length(kiosk)
     screenshot(kiosk, "kiosk-portrait-priority")
     # going back chooses nothing: the next tap gives a normal ticket
     kiosk.tap("#priority-back")
@@ -108,6 +130,7 @@ def test_portrait_priority_ticket_for_an_elderly_finger(kiosk_hub, browser):
     assert kiosk.inner_text("#result-print") == "Phiếu đã được in. Vui lòng nhận phiếu."
     assert re.fullmatch(r"Màn hình tự trở về sau \d+ giây", kiosk.inner_text("#countdown"))
     assert measure(kiosk, "#done")[0]["height"] >= 96
+    assert_readable_at_arms_length(kiosk)   # the QR's help, the hotline and the countdown too
     screenshot(kiosk, "kiosk-portrait-priority-ticket")
 
     # "Xong" goes back to the start with the priority forgotten: the next citizen gets a normal ticket
@@ -163,6 +186,8 @@ def test_landscape_english_idle_timeout_and_auto_return(kiosk_hub, browser):
                                               "This screen goes back in 2 seconds")
     for element in ("#result", "#choose", "#hall-name"):
         assert not VIETNAMESE.search(kiosk.inner_text(element)), element
+    assert_readable_at_arms_length(kiosk)
+    assert measure(kiosk, "#countdown")[0]["bottom"] <= LANDSCAPE["height"]   # all of it on the screen
     screenshot(kiosk, "kiosk-landscape-english-ticket")
     kiosk.wait_for_selector("#choose:not([hidden])", timeout=5000)
     assert kiosk.get_attribute("html", "lang") == "vi" and kiosk.is_hidden("#priority-banner")
@@ -181,6 +206,7 @@ def test_check_in_errors_in_english(kiosk_hub, browser):
     kiosk.wait_for_selector("#check-in-error:not([hidden])")
     error = kiosk.inner_text("#check-in-error")
     assert error and not VIETNAMESE.search(error), error
+    assert_readable_at_arms_length(kiosk)
     screenshot(kiosk, "kiosk-english-check-in-error")
     kiosk.context.close()
 
