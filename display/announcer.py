@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, speaker, clips: ClipLibrary, clock=time.monotonic, on_start=None,
+    def __init__(self, speaker, clips: ClipLibrary, clock=time.monotonic, on_start=None, still_due=None,
                  gap_seconds: float = 0.6, min_slot_seconds: float = 3.0):
         self.speaker = speaker
         self.clips = clips
         self.clock = clock
         self.on_start = on_start or (lambda call: None)
+        self.still_due = still_due or (lambda call: True)  # asked when a call's turn comes
         self.gap_seconds = gap_seconds
         self.min_slot_seconds = min_slot_seconds
         self.pending: deque[Call] = deque()
@@ -39,10 +40,17 @@ class Announcer:
         return not self.pending and not self.speaker.busy() and self.clock() >= self._free_at
 
     def tick(self) -> Call | None:
-        """Start the next announcement if its turn has come; return it."""
+        """Start the next announcement if its turn has come; return it. Calls no longer due when
+        their turn comes (``still_due``) are dropped unsaid."""
         if not self.pending or self.clock() < self._free_at or self.speaker.busy():
             return None
-        call = self.pending.popleft()
+        while self.pending:
+            call = self.pending.popleft()
+            if self.still_due(call):
+                break
+            log.info("not announcing call %s (%s → quầy %s): no longer due", call.call_id, call.number, call.counter)
+        else:
+            return None
         clips = self.clips.resolve(call.clips)
         if not clips:
             log.warning("call %s (%s → quầy %s) has no playable clip", call.call_id, call.number, call.counter)

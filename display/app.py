@@ -52,6 +52,7 @@ class DisplayApp:
         self.board = board
         self.announcer = announcer
         self.announcer.on_start = self._started
+        self.announcer.still_due = board.still_due
         self.renderer = renderer
         self.screen = screen
         self.inbox = inbox if inbox is not None else queue.Queue()

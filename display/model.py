@@ -15,6 +15,8 @@ injected clock:
   it said before it started;
 - the big panel shows a call only while its ticket is still at the counter: a no-show (or
   done, or a transfer) takes it off, and the newest call still in effect takes its place;
+- a call undone before its turn on the speaker (while earlier calls were being said) is not
+  said: the hub's next snapshot no longer lists it among calls older and newer than it;
 - the "now calling" highlight starts when an announcement starts (``start_calling``) and
   lasts ``highlight_seconds``; a lost connection clears it, so a reconnect never shows an old
   call as new. A snapshot while online (the hall reconfigured, an undo) keeps the call being
@@ -177,7 +179,9 @@ class Board:
         self.services = [Service.from_view(view) for view in state.get("services") or ()]
         self.recent_calls, late = [], []
         catchup_seconds = self.hall.get("catchup_seconds") or 0
-        for entry in state.get("recent_calls") or ():
+        listed = state.get("recent_calls") or ()
+        withdrawn = self._withdrawn(self._pending, [str(entry["call_id"]) for entry in listed])
+        for entry in listed:
             call_id = str(entry["call_id"])
             missed = had is not None and call_id not in self._seen_calls and call_id.isdigit() and int(call_id) > had
             self._remember(call_id)
@@ -190,7 +194,7 @@ class Board:
         self.recent_calls = self.recent_calls[: self.recent_limit]
         shown = {call.call_id: call for call in self.recent_calls}
         # calls received but not yet announced are still in the announcer's queue
-        self._pending = {call_id for call_id in self._pending if call_id in shown} | {call.call_id for call in late}
+        self._pending = (self._pending - withdrawn) | {call.call_id for call in late}
         self.now_calling = self._in_effect()
         kept = shown.get(speaking.call_id) if speaking is not None else None
         counter = self.counters.get(kept.counter) if kept is not None else None
@@ -244,6 +248,11 @@ class Board:
             counter.current = call.number
         return [call]
 
+    def still_due(self, call: Call) -> bool:
+        """Whether ``call`` is still to be said now its turn on the speaker has come: not withdrawn
+        by the hub meanwhile (undone while the calls before it were being said)."""
+        return call.call_id in self._pending
+
     def start_calling(self, call: Call) -> None:
         """The announcement of ``call`` starts: show it large and highlighted."""
         self.version += 1
@@ -294,6 +303,14 @@ class Board:
         self._seen_calls.move_to_end(call_id)
         while len(self._seen_calls) > REMEMBERED_CALLS:
             self._seen_calls.popitem(last=False)
+
+    @staticmethod
+    def _withdrawn(pending, listed: list[str]) -> set[str]:
+        """The pending calls a snapshot listing ``listed`` (newest first, a limited number) has
+        dropped: newer than the oldest it lists (or it lists none: all undone, or a new day)."""
+        oldest = min((int(call_id) for call_id in listed if call_id.isdigit()), default=None)
+        return {call_id for call_id in pending if call_id not in listed
+                and (oldest is None or not call_id.isdigit() or int(call_id) > oldest)}
 
     def _history_call(self, entry: dict) -> Call:
         number = int(entry["counter"])

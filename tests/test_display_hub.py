@@ -397,3 +397,37 @@ def test_a_board_whose_own_clock_is_wrong_shows_the_hubs_and_keeps_it_when_its_c
         assert board.online
     finally:
         app.close()
+
+
+def test_a_call_undone_before_its_turn_on_the_speaker_is_not_said(tmp_path):
+    """Counters 1 and 2 call together; while 1001 is being said, counter 2 undoes its wrong
+    press (1002 back in line). The screen said "1002 đến quầy số 2" after 1001 anyway, sending
+    the citizen to a counter that had put them back in line. The hub's snapshot after the undo
+    no longer lists 1002's call: the screen drops it from what it has still to say."""
+    db = init_hall(tmp_path, counters=[{"number": 1, "services": ["HT"]}, {"number": 2, "services": ["HT"]}])
+    kiosk = device_token(db, "kiosk")
+    counters = {number: device_token(db, "counter", number) for number in (1, 2)}
+    hub = HubProcess(db).start()
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker_time = Clock(hall_time(2026, 11, 26, 9, 0))  # the speaker plays as long as the test says
+    speaker, board, inbox = FakeSpeaker(clock=speaker_time), Board(), queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), clock=speaker_time, min_slot_seconds=0,
+                                      gap_seconds=0), inbox=inbox, link=HubLink(hub.url, inbox).start())
+    try:
+        wait_for(lambda: board.online, timeout=10, step=app.step)
+        for number in (1, 2):
+            assert hub.post("/api/v1/tickets", kiosk, {"service": "HT"}).status_code == 201
+            assert hub.post(f"/api/v1/counters/{number}/call-next", counters[number]).status_code == 200
+        wait_for(lambda: len(speaker.played) == 1 and len(board.recent_calls) == 2, timeout=5, step=app.step)
+        assert board.now_calling.number == "1001" and speaker.busy()
+
+        assert hub.post("/api/v1/counters/2/undo", counters[2]).status_code == 200
+        wait_for(lambda: board.counters[2].current is None, timeout=5, step=app.step)
+        speaker_time.advance(60)  # 1001 has been said
+        wait_for(lambda: not app.announcer.pending, timeout=5, step=app.step)
+        assert [playback.call_id for playback in speaker.played] == [board.now_calling.call_id]
+        assert board.now_calling.number == "1001" and board.highlighted
+        assert [call.number for call in board.recent_calls] == ["1001"]
+    finally:
+        app.close()
+        hub.stop()
