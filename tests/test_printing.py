@@ -2,6 +2,7 @@
 printer drivers (memory, file, network, USB) and how faults come back without losing
 the ticket. Sample tickets are kept in test-artifacts/ticket-*.png for people to look at."""
 
+import errno
 import logging
 import socket
 import sys
@@ -472,6 +473,35 @@ def test_usb_needs_pyusb_only_when_printing(monkeypatch, caplog):
             "(pip install pyusb; apt-get install libusb-1.0-0)",
         )
     assert "ticket 1004 not printed on usb:04b8:0202: Printer fault: printing over USB needs pyusb" in caplog.text
+
+
+def _file_the_account_may_not_open():
+    """What python-escpos raises opening a device file the hub's account may not write: 'not found'."""
+    from escpos.exceptions import DeviceNotFoundError
+
+    try:
+        raise PermissionError(errno.EACCES, "Permission denied", "/dev/usb/lp0")
+    except OSError as error:
+        raise DeviceNotFoundError(f"Could not open the specified file /dev/usb/lp0:\n{error}")  # noqa: B904
+
+
+def _usb_device_the_account_may_not_write():
+    """What pyusb raises writing to a USB printer without a udev rule for the hub's account."""
+    import usb.core
+
+    raise usb.core.USBError("Access denied (insufficient permissions)", errno=errno.EACCES)
+
+
+@pytest.mark.parametrize("spec, refusal", [("file:/dev/usb/lp0", _file_the_account_may_not_open),
+                                           ("usb:04b8:0202", _usb_device_the_account_may_not_write)])
+def test_a_printer_the_hub_may_not_open_is_alerted_as_such_not_as_a_cable(spec, refusal):
+    printer = TicketPrinter(refusal, name=spec, where=printing.printer_where(spec))
+    result = printer.print_ticket_checked(ticket(), HALL)
+    assert not result.printed and result.message.startswith(f"Máy in gặp sự cố: không có quyền mở máy in {spec}")
+    where, where_en = printing.printer_where(spec)
+    assert result.alert.startswith(f"Máy chủ không có quyền mở máy in ({where}): báo quản trị viên")
+    assert result.alert_en.startswith(f"The hub may not open the printer ({where_en})")
+    assert "cáp" not in result.alert
 
 
 def test_usb_printer_not_plugged_in():

@@ -30,6 +30,7 @@ message for the log, an *alert* in a supervisor's words (``Máy in kiosk không 
 ``dummy``) cannot be asked; for them a job written without error counts as printed.
 """
 
+import errno
 import logging
 import socket
 import threading
@@ -573,7 +574,7 @@ def printer_where(spec):
         return f"mạng {parsed.host}:{parsed.port}", f"network {parsed.host}:{parsed.port}"
     if parsed.kind == "usb":
         ids = f"{parsed.vendor_id:04x}:{parsed.product_id:04x}"
-        return f"cổng USB {ids}", f"USB port {ids}"
+        return f"USB {ids}", f"USB {ids}"  # vendor:product ids, as lsusb shows them, not a port
     if parsed.kind == "file":
         return f"thiết bị {parsed.path}", f"device {parsed.path}"
     return "máy in thử", "test printer"
@@ -833,6 +834,17 @@ class TicketPrinter:
         text = str(getattr(exc, "msg", exc)).strip()
         detail = text.splitlines()[-1] if text else type(exc).__name__
         where, where_en = self.where, self.where_en
+        if _permission_denied(exc):
+            # A printer plugged in and switched on that the hub's account may not open: checking
+            # the cable, as the other alerts ask, would never fix it.
+            return PrinterError(
+                f"không có quyền mở máy in {self.name} ({detail})",
+                f"no permission to open printer {self.name} ({detail})",
+                alert=f"Máy chủ không có quyền mở máy in ({where}): báo quản trị viên cấp quyền cho "
+                      "tài khoản chạy máy chủ (README, mục máy in)",
+                alert_en=f"The hub may not open the printer ({where_en}): tell the administrator to give "
+                         "the hub's account access to it (README, printer)",
+            )
         if isinstance(exc, ImageWidthError):
             return PrinterError(
                 f"phiếu rộng hơn khổ giấy của máy in {self.name} ({detail} điểm)",
@@ -878,6 +890,18 @@ class TicketPrinter:
             alert_en=f"The kiosk printer failed ({where_en}): switch it off and on; if it still fails, "
                      "tell the administrator",
         )
+
+
+def _permission_denied(exc):
+    """Whether ``exc``, or the error it was raised from, is the OS refusing access: python-escpos
+    reports a device file or USB device it may not open as "not found", with the refusal inside."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "errno", None) == errno.EACCES:  # EPERM is also a local firewall refusing a socket
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def answers_status(driver):
