@@ -711,8 +711,10 @@ def open_store(path, migrate=True):
             store.migrate()
     except sqlite3.DatabaseError as error:
         raise HallError(
-            f"Không mở được cơ sở dữ liệu {path}: {error}. Khôi phục từ bản sao lưu (hallserver backup).",
-            f"Cannot open the database {path}: {error}. Restore it from a backup (hallserver backup).",
+            f"Không mở được cơ sở dữ liệu {path}: {error}. Khôi phục từ một bản sao (của hallserver backup, "
+            f"hoặc bản sao hằng ngày trong HALL_BACKUP_DIR): README, mục Dữ liệu / Data safety.",
+            f"Cannot open the database {path}: {error}. Restore a copy (made by hallserver backup, or a daily "
+            f"one in HALL_BACKUP_DIR): README, Data safety.",
             code="corrupt_database",
         ) from None
     return store
