@@ -33,6 +33,23 @@ def test_every_cli_command_is_in_the_api_doc(command):
     assert f"hallserver {command}" in API_DOC
 
 
+def command_options(group, prefix=()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from command_options(command, prefix + (name,))
+        else:
+            for parameter in command.params:
+                if isinstance(parameter, click.Option):
+                    yield " ".join(prefix + (name,)), "/".join(parameter.opts + parameter.secondary_opts)
+
+
+@pytest.mark.parametrize("command, option", sorted(command_options(cli)))
+def test_every_cli_option_is_in_the_api_doc(command, option):
+    """An option only --help tells of is one an operator never hears about."""
+    command_line = API_DOC.split("## Command line", 1)[1]
+    assert option in command_line, f"hallserver {command} {option}"
+
+
 def test_every_route_is_in_the_api_doc(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
