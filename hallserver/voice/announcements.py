@@ -16,7 +16,7 @@ Every id is filename-safe ASCII (``[a-z0-9._]``) and is a pure function of the s
 - ``letter.<letter>``              a ticket prefix letter read by its Vietnamese name,
                                    e.g. ``letter.b`` ("bê"), ``letter.d9`` (Đ, "đê")
 - ``phrase.<word>_<word>...``      a fixed phrase of a template, e.g.
-                                   ``phrase.de61n_qua6y2_so61`` ("đến quầy số")
+                                   ``phrase.d9e6n1_qua6y2_so61`` ("đến quầy số")
 - ``en.num.<word>``, ``en.letter.<letter>``, ``en.phrase.<word>_...``   English clips
 
 Vietnamese words are spelled in VNI (the Vietnamese typing convention that writes marks as
@@ -102,9 +102,13 @@ PLACEHOLDERS = {"number": "number", "counter": "counter", "số": "number", "qu�
 # Numbers
 
 
-def _check_number(n: object, dialect: str) -> None:
+def _check_dialect(dialect: str) -> None:
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+
+
+def _check_number(n: object, dialect: str) -> None:
+    _check_dialect(dialect)
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValueError(f"number must be an int, not {type(n).__name__}")
     if not 0 <= n <= MAX_NUMBER:
@@ -172,8 +176,7 @@ def digit_words(digits: str) -> list[str]:
 
 def number_vocabulary(dialect: str = "north") -> tuple[str, ...]:
     """Every word ``number_words`` and ``digit_words`` can produce in ``dialect``."""
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    _check_dialect(dialect)
     return DIGIT_WORDS + (
         "mười", "mươi", "mốt", "tư", "lăm", "trăm", _ZERO_TENS_WORD[dialect], _THOUSAND_WORD[dialect],
     )
@@ -431,8 +434,7 @@ def compose_announcement(
     ``second_language="en"`` appends the English announcement (``template_en``), once.
     A recall passes the recall templates (DEFAULT_RECALL_TEMPLATE...).
     """
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    _check_dialect(dialect)
     if reading not in READINGS:
         raise ValueError(f"unknown reading {reading!r}; expected one of {', '.join(READINGS)}")
     if second_language is not None and second_language not in SECOND_LANGUAGES:
@@ -502,10 +504,13 @@ def clip_catalogue(
     def add(clip_id: str, text: str, language: str) -> None:
         clips.setdefault(clip_id, Clip(clip_id, text, language))
 
-    for template in (*templates, REMINDER_TEMPLATE):
-        for part in _parse_template(template, "vi"):
+    def add_phrases(template: str, language: str) -> None:
+        for part in _parse_template(template, language):
             if isinstance(part, _Phrase):
-                add(phrase_clip_id(part.words), " ".join(part.words), "vi")
+                add(phrase_clip_id(part.words, language), " ".join(part.words), language)
+
+    for template in (*templates, REMINDER_TEMPLATE):
+        add_phrases(template, "vi")
     for dialect in dialects:
         for word in number_vocabulary(dialect):
             add(number_clip_id(word), word, "vi")
@@ -516,9 +521,7 @@ def clip_catalogue(
         if language not in SECOND_LANGUAGES:
             raise ValueError(f"unsupported second language {language!r}")
         for template in templates_en:
-            for part in _parse_template(template, language):
-                if isinstance(part, _Phrase):
-                    add(phrase_clip_id(part.words, language), " ".join(part.words), language)
+            add_phrases(template, language)
         for word in ENGLISH_NUMBER_WORDS + tuple(ENGLISH_TENS_WORDS.values()):
             add(english_number_clip_id(word), word, language)
         for letter in PREFIX_LETTERS:

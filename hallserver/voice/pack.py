@@ -338,14 +338,19 @@ class SoundPack:
         missing = self.missing(clip_ids)
         if missing:
             raise PackError(f"the sound pack has no clip(s): {', '.join(missing)}")
-        playback = {**PLAYBACK, **self.manifest.get("playback", {})}
         joined = array("h")
-        for index, clip_id in enumerate(clip_ids):
-            if index:
-                gap = playback["after_chime_seconds"] if clip_ids[index - 1] == CHIME else playback["gap_seconds"]
-                joined.extend(array("h", bytes(2 * int(gap * self.sample_rate))))
+        for clip_id, gap in zip(clip_ids, self.gaps_before(clip_ids), strict=True):
+            joined.extend(array("h", bytes(2 * int(gap * self.sample_rate))))
             joined.extend(self.samples(clip_id))
         return wav_bytes(joined, self.sample_rate)
+
+    def gaps_before(self, clip_ids: list[str]) -> list[float]:
+        """The silence players put before each clip, in seconds: none before the first,
+        ``after_chime_seconds`` after the chime, ``gap_seconds`` between the others."""
+        playback = {**PLAYBACK, **self.manifest.get("playback", {})}
+        gaps = [playback["after_chime_seconds"] if previous == CHIME else playback["gap_seconds"]
+                for previous in clip_ids[:-1]]
+        return [0.0, *gaps] if clip_ids else []
 
 
 def load_pack(directory: str | os.PathLike) -> SoundPack:
@@ -422,12 +427,10 @@ class CallTiming:
 def call_timing(directory: str | os.PathLike, clip_ids: Iterable[str]) -> CallTiming:
     """The timing of ``clip_ids`` played from the pack in ``directory`` (see ``SoundPack.render``)."""
     pack = load_pack(directory)
-    playback = {**PLAYBACK, **pack.manifest.get("playback", {})}
     clip_ids = list(clip_ids)
     first = next(i for i, clip_id in enumerate(clip_ids) if clip_id.startswith(("num.", "letter.")))
     durations = [len(pack.samples(clip_id)) / pack.sample_rate for clip_id in clip_ids]
-    gaps = [0.0] + [playback["after_chime_seconds"] if previous == CHIME else playback["gap_seconds"]
-                    for previous in clip_ids[:-1]]
+    gaps = pack.gaps_before(clip_ids)
     return CallTiming(sum(durations[:first]), sum(durations[:first]) + sum(gaps[:first + 1]),
                       sum(durations) + sum(gaps))
 
