@@ -306,11 +306,12 @@ class Board:
 
     @staticmethod
     def _withdrawn(pending, listed: list[str]) -> set[str]:
-        """The pending calls a snapshot listing ``listed`` (newest first, a limited number) has
-        dropped: newer than the oldest it lists (or it lists none: all undone, or a new day)."""
+        """The pending calls a snapshot listing ``listed`` (newest first, a limited number, the
+        day's) has dropped: those newer than the oldest it lists. An older one may only have
+        fallen off the list, or be yesterday's, called just before midnight: still said."""
         oldest = min((int(call_id) for call_id in listed if call_id.isdigit()), default=None)
         return {call_id for call_id in pending if call_id not in listed
-                and (oldest is None or not call_id.isdigit() or int(call_id) > oldest)}
+                and oldest is not None and call_id.isdigit() and int(call_id) > oldest}
 
     def _history_call(self, entry: dict) -> Call:
         number = int(entry["counter"])

@@ -532,6 +532,30 @@ def test_the_app_says_the_missed_calls_after_the_cut_in_order():
     assert speaker.played[0].clip_ids[0] == "chime"
 
 
+def test_calls_waiting_for_the_speaker_are_dropped_only_when_the_hub_withdrew_them():
+    """Calls 11, 12, 13 wait for the speaker. An undo of 12 (the hub's next snapshot lists 11 and
+    13 but not 12) withdraws it; a call older than anything listed (fallen off the hub's short
+    list), or yesterday's at midnight (nothing listed yet), is still said."""
+    clock = FakeClock()
+    speaker = FakeSpeaker(clock)
+    board = Board(clock=clock)
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(SOUNDS), clock=clock, min_slot_seconds=0.1))
+    app.inbox.put(("state", hall_state(seq=10)))
+    for seq, number, counter in ((11, "1001", 1), (12, "1002", 2), (13, "1003", 3)):
+        app.inbox.put(("called", called(seq, number, counter)))
+    app.step()  # 1001 is being said
+    app.handle("state", hall_state(seq=14, recent=[(13, "1003", 3), (11, "1001", 1)], current={2: None}))
+    app.handle("called", called(15, "1004", 4))
+    app.handle("state", hall_state(seq=16, recent=[(15, "1004", 4), (13, "1003", 3)]))  # 11 fell off the list
+    new_day = hall_state(seq=17)
+    new_day["day"] = "2026-11-27"
+    app.handle("state", new_day)
+    for _ in range(60):
+        app.step()
+        clock.advance(1)
+    assert [playback.call_id for playback in speaker.played] == ["11", "13", "15"]
+
+
 def test_the_board_speaks_the_voice_the_hall_names():
     clock = FakeClock()
     speaker = FakeSpeaker(clock)
