@@ -238,6 +238,22 @@ def test_nothing_to_recall_or_finish(small_hall):
         assert refused.value.code == "no_current_ticket"
 
 
+def test_a_citizen_being_served_is_never_marked_absent_by_call_next(small_hall):
+    """The arrival question answered "V" (absent) after the citizen's service had started (on
+    the counter's other device) marked a citizen at the desk a no-show; ``no-show`` refuses it."""
+    issue(small_hall)
+    issue(small_hall)
+    act(small_hall, 1, "call-next")
+    act(small_hall, 1, "start")
+    with pytest.raises(Conflict) as refused:
+        act(small_hall, 1, "call-next", arrived=False)
+    assert refused.value.code == "wrong_status" and "đang được phục vụ" in refused.value.message
+    assert small_hall.counter_state(1)["counter"]["current"]["status"] == "serving"
+    assert called_number(act(small_hall, 1, "call-next")) == "1002"
+    statuses = dict(small_hall.store.db.execute("SELECT number, status FROM tickets").fetchall())
+    assert statuses == {"1001": "done", "1002": "called"}
+
+
 def test_call_a_specific_number_reinstates_a_no_show(small_hall):
     issue(small_hall)
     issue(small_hall)

@@ -428,15 +428,19 @@ def _check_not_a_double_press(db, config, counter_row, now, arrived):
 
     Within ``policy.repeat_guard_seconds`` of the last call the press is a reflex: nothing
     changes. A ticket called less than ``policy.confirm_arrival_seconds`` ago and never
-    started may be a citizen who never came: the counter says which (``arrived``).
+    started may be a citizen who never came: the counter says which (``arrived``). A citizen
+    being served has come: "absent" for them is refused, as ``no_show`` refuses it.
     """
     if counter_row["current_ticket"] is None:
         return
     ticket = _ticket(db, counter_row["current_ticket"])
+    number = ticket["number"]
+    if ticket["status"] == "serving" and arrived is False:
+        raise Conflict(f"Số {number} đang được phục vụ: không thể đánh dấu vắng mặt",
+                       f"Ticket {number} is being served: it cannot be marked absent", code="wrong_status")
     if ticket["status"] != "called" or ticket["started_at"] is not None or ticket["called_at"] is None:
         return
     age = now - ticket["called_at"]
-    number = ticket["number"]
     if age < config.policy.repeat_guard_seconds:
         raise Conflict(f"Vừa mời số {number}", f"Ticket {number} was just called", code="just_called")
     if arrived is None and age < config.policy.confirm_arrival_seconds:
