@@ -1,6 +1,7 @@
 """What an operator meets at the hub's terminal: `hallserver` commands that refuse say why, in
 two lines and exit code 2, never a traceback and never a success that did not happen."""
 
+import socket
 import sqlite3
 
 import pytest
@@ -59,3 +60,12 @@ def test_user_list_says_an_account_without_counters_may_work_every_counter(halls
                       input="mot-mat-khau\n").exit_code == 0
     lines = {line.split()[0]: line for line in hallserver("user", "list").output.splitlines()}
     assert lines["an"].endswith("counters tất cả / all") and lines["lan"].endswith("counters [1, 2]")
+
+
+def test_serve_on_a_port_another_hub_holds_says_so(hallserver):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = hallserver("serve", "--host", "127.0.0.1", "--port", str(port), "--async-mode", "threading")
+    assert result.exit_code == 2  # it was an OSError traceback, after the hub had printed its URLs
+    assert f"Cổng {port} trên 127.0.0.1 đang được dùng" in result.output and "is in use" in result.output
+    assert "Trang chủ" not in result.output

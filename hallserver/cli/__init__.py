@@ -94,6 +94,28 @@ def check_serve_settings(settings):
         sys.exit(2)
 
 
+def check_port_free(host, port):
+    """Exit 2 naming the address when the hub could not listen there, before it prints its URLs
+    and starts its jobs: a hub already running there (./run.sh twice) ended in a traceback."""
+    import errno
+    import socket
+
+    from ..errors import Conflict
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            fail(Conflict(f"Cổng {port} trên {host} đang được dùng: một hub khác (hay chương trình khác) đang chạy? "
+                          f"Dừng nó, hoặc chọn --port khác",
+                          f"Port {port} on {host} is in use: is another hub (or program) running? "
+                          f"Stop it, or choose another --port"))
+        fail(Conflict(f"Không mở được cổng {port} trên {host}: {error.strerror or error}",
+                      f"Cannot listen on {host}:{port}: {error.strerror or error}"))
+
+
 @cli.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -111,6 +133,7 @@ def serve(host, port, async_mode, access_log, message_queue):
     from ..web.server import run
 
     check_serve_settings(read_settings())   # a wrong HALL_* value exits 2 naming it, before anything starts
+    check_port_free(host, port)
     overrides = {"async_mode": async_mode} if async_mode else {}
     if message_queue is not None:
         overrides["message_queue"] = message_queue
