@@ -72,6 +72,7 @@ class CounterApp:
         self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
         self.answer_prefix = ""  # said before the hub's answer to the action in flight ("1011 vắng mặt → ")
+        self.answering = None  # the number whose "đã đến?" answer is in flight: asked again if unacknowledged
         self.last_prompt_key = None  # (key, when) of the last key a prompt took: the one that closed it
         self.quitting = False
         self.exit_code = None
@@ -283,6 +284,7 @@ class CounterApp:
             self.note(f"Đã huỷ: số {number} vẫn ở quầy", f"cancelled: {number} stays at the counter")
             return
         if self.submit("call-next", arrived=arrived):
+            self.answering = number
             self.answer_prefix = (f"{number} đã đến, xong / came, done → " if arrived
                                   else f"{number} vắng mặt / no-show → ")
 
@@ -372,6 +374,7 @@ class CounterApp:
         self.in_flight = None
         label = ACTION_LABELS[result.action]
         prefix, self.answer_prefix = self.answer_prefix, ""
+        answering, self.answering = self.answering, None
         if result.ok:
             seq = (result.answer or {}).get("seq")
             # A resent request answered with a state the desk already showed was carried out before
@@ -405,6 +408,8 @@ class CounterApp:
             text = (f"✗ {label.label}: {result.message} / {result.message_en}. "
                     "Nhấn lại để gửi lại / press again to resend")
             activity = (f"✗ {label.label_vi}: chưa có xác nhận", "not acknowledged, press again")
+            if answering:  # B / V mean something only in the question: ask it again, so they resend
+                self.prompt = Prompt("arrival", answering, self.clock())
         else:
             text = f"✗ {label.label}: {result.message} ({result.message_en})"
             activity = (f"✗ {label.label_vi}: {result.message}", result.message_en)

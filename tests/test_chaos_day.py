@@ -114,3 +114,33 @@ def test_a_key_pressed_after_an_unacknowledged_one_never_acts_on_a_citizen_the_c
     finally:
         desk.close()
         hub.stop()
+
+
+def test_an_answer_to_did_they_come_that_got_no_acknowledgement_is_asked_again(tmp_path):
+    """Enter again on a citizen called a while ago: 'Số 1001 đã đến quầy chưa?'. The clerk
+    answers B (came) as the hub goes down: no acknowledgement, 'press again to resend'. B again
+    said 'Phím B chưa gán' (outside the question B means nothing) and nothing was sent; the
+    question is asked again, so B resends the same answer once the hub is back."""
+    hub, kiosk, token = hub_with_queue(tmp_path, waiting=2,
+                                       policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 600})
+    desk = Desk(hub, 1, token)
+    try:
+        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 2, "the desk")
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and "Số 1001 đã đến quầy chưa?" in desk.text, "the question")
+
+        hub.stop()
+        desk.press("b")
+        desk.pump_until(lambda: desk.idle() and "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in desk.text, "no answer")
+        assert desk.app.prompt is not None and desk.app.prompt.kind == "arrival"  # asked again
+
+        hub.start()
+        desk.press("b")
+        desk.pump_until(lambda: desk.idle() and "✓ Gọi tiếp / Next: 1001 đã đến, xong / came, done → 1002 (HT)"
+                        in desk.text, "the answer resent")
+        assert ticket_status(hub, token, "1002") == "called" and ticket_status(hub, token, "1001") is None
+    finally:
+        desk.close()
+        hub.stop()
