@@ -216,23 +216,29 @@ def send_due(store, now, *, post=post_json, public_url=""):
         results.append({"outbox": table, "id": reminder["id"], "kind": reminder["kind"], "code": code,
                         "attempts": attempts, "ok": ok, "error": error})
     if results:
-        with store.transaction() as db:
-            for result in results:
-                table = result["outbox"]
-                if result["ok"]:
-                    db.execute(f"UPDATE {table} SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                               [now, result["id"]])
-                elif result["attempts"] >= MAX_ATTEMPTS:
-                    db.execute(f"UPDATE {table} SET status = 'failed', last_error = ? WHERE id = ?",
-                               [result["error"], result["id"]])
-                else:
-                    db.execute(f"UPDATE {table} SET next_attempt_at = ?, last_error = ? WHERE id = ?",
-                               [now + backoff(result["attempts"]), result["error"], result["id"]])
+        _record_outcomes(store, now, results)
     for result in results:
         if not result["ok"]:
             log.warning("reminder %s (%s) for %s failed (try %s): %s", result["id"], result["kind"], result["code"],
                         result["attempts"], result["error"])
     return results
+
+
+def _record_outcomes(store, now, results):
+    """Write what the gateway answered, in one transaction: ``sent``; ``failed`` after
+    MAX_ATTEMPTS tries; else the next try, ``backoff`` later (the claim's lease ends with it)."""
+    with store.transaction() as db:
+        for result in results:
+            table = result["outbox"]
+            if result["ok"]:
+                db.execute(f"UPDATE {table} SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+                           [now, result["id"]])
+            elif result["attempts"] >= MAX_ATTEMPTS:
+                db.execute(f"UPDATE {table} SET status = 'failed', last_error = ? WHERE id = ?",
+                           [result["error"], result["id"]])
+            else:
+                db.execute(f"UPDATE {table} SET next_attempt_at = ?, last_error = ? WHERE id = ?",
+                           [now + backoff(result["attempts"]), result["error"], result["id"]])
 
 
 def queue_missing_reminders(store, now):
