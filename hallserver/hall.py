@@ -44,7 +44,9 @@ def what_was_done(db, action, outcome, ticket):
     done = {"seq": outcome.events[-1].seq if outcome.events else core.current_seq(db),
             "ticket": ticket["id"] if ticket else None}
     if action == "undo":
-        done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]} for event in outcome.events]
+        # a call of a no-show reinstated it on the way: undoing the call undoes both, said as the call
+        done["undone"] = [{"type": event.data["undid"], "number": event.ticket["number"]} for event in outcome.events
+                          if event.data["undid"] != "reinstated"]
     return done
 
 

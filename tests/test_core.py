@@ -269,6 +269,29 @@ def test_call_a_specific_number_reinstates_a_no_show(small_hall):
         act(small_hall, 1, "call", number="1999")
 
 
+def test_undoing_the_call_of_a_no_show_leaves_it_absent_in_the_report_too(small_hall):
+    """Calling an absent citizen's number reinstates them on the way; undoing that call put the
+    ticket back absent, but the event log kept the reinstatement, so the day's report (read
+    from the log) counted a reinstated, unfinished ticket instead of a no-show."""
+    from hallserver.services import reports
+
+    issue(small_hall)
+    issue(small_hall)
+    act(small_hall, 1, "call-next")                        # 1001
+    act(small_hall, 1, "no-show")
+    act(small_hall, 2, "call-next")                        # 1002
+    act(small_hall, 2, "call", number="1001")              # a slip: 1002 done, 1001 called
+    answer = act(small_hall, 2, "undo")
+    assert answer["undone"] == [{"type": "called", "number": "1001"}, {"type": "done", "number": "1002"}]
+    assert answer["counter"]["current"]["number"] == "1002"
+    statuses = dict(small_hall.store.db.execute("SELECT number, status FROM tickets").fetchall())
+    assert statuses == {"1001": "no_show", "1002": "called"}
+    with small_hall.store.reading() as db:
+        report = reports.build_report(db, small_hall.config, start_day="2026-11-26", end_day="2026-11-26",
+                                      now=small_hall.clock())
+    assert (report.total.no_show, report.total.reinstated) == (1, 0)
+
+
 def test_no_show_reinstatable_only_the_same_day(small_hall):
     issue(small_hall)
     act(small_hall, 1, "call-next")

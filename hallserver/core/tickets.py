@@ -508,7 +508,9 @@ def call_number(db, config, *, counter, number, now):
         raise Conflict(f"Số {ticket['number']} không đang chờ ({ticket['status']})",
                        f"Ticket {ticket['number']} is not waiting ({ticket['status']})", code="not_waiting")
     if ticket["status"] == "no_show":
-        events.append(record(db, "reinstated", now, ticket=ticket, service=ticket["service"], counter=counter))
+        # part of the call: undoing the call undoes it too, so the log says absent again
+        events.append(record(db, "reinstated", now, ticket=ticket, service=ticket["service"], counter=counter,
+                             data={"before": _before(ticket, counter_row)}))
     events += _finish_current(db, config, counter_row, now)
     return _call(db, config, counter_row, ticket, now, events)
 
@@ -625,7 +627,7 @@ def resume(db, config, *, counter, now):
         f"Quầy số {counter} đang mở", f"Counter {counter} is already open", "already_open"))
 
 
-UNDOABLE = ("called", "done", "no_show", "transferred")
+UNDOABLE = ("called", "done", "no_show", "transferred", "reinstated")
 
 
 def undo(db, config, *, counter, now):
@@ -637,13 +639,18 @@ def undo(db, config, *, counter, now):
     last_action = _last_action(db, counter)
     if not last_action or now - last_action[0]["at"] > config.policy.undo_seconds:
         raise Conflict("Không có thao tác nào để hoàn tác", "Nothing to undo", code="nothing_to_undo")
+    newest = {}   # each ticket's newest event of the action (a call of a no-show has two)
+    for event in last_action:
+        newest.setdefault(event["ticket"], event["seq"])
+    for ticket_id, seq in newest.items():
+        latest = db.execute("SELECT MAX(seq) FROM events WHERE ticket = ?", [ticket_id]).fetchone()[0]
+        if latest != seq:
+            number = _ticket(db, ticket_id)["number"]
+            raise Conflict(f"Số {number} đã thay đổi sau đó, không hoàn tác được",
+                           f"Ticket {number} has changed since; it cannot be undone", code="cannot_undo")
     events, ticket = [], None
     for event in last_action:
         ticket = _ticket(db, event["ticket"])
-        latest = db.execute("SELECT MAX(seq) FROM events WHERE ticket = ?", [ticket["id"]]).fetchone()[0]
-        if latest != event["seq"]:
-            raise Conflict(f"Số {ticket['number']} đã thay đổi sau đó, không hoàn tác được",
-                           f"Ticket {ticket['number']} has changed since; it cannot be undone", code="cannot_undo")
         before = json.loads(event["data"])["before"]
         ticket = _set_ticket(db, ticket["id"], **before["ticket"])
         _set_counter(db, counter, **before["counter"])
