@@ -1,0 +1,71 @@
+"""The hub as an attacker on the hall's Wi-Fi or on the internet tries it: each test is a hole
+found that way, through the public interfaces (the Flask test client, or a real hub process with
+a real socket client), failing before its fix."""
+
+import json
+
+import pytest
+import requests
+import websocket
+
+from tests.helpers import DisplayClient, hub_with_tokens, init_database
+
+# -- sockets -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tokened_hub(tmp_path):
+    db = tmp_path / "hub.db"
+    init_database(db)
+    hub = hub_with_tokens(db).start()
+    yield hub
+    hub.stop()
+
+
+def raw_socket(hub):
+    """A websocket speaking Socket.IO by hand, as a script would: connected to the namespace."""
+    connection = websocket.create_connection(f"{hub.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket",
+                                             timeout=30)
+    assert connection.recv().startswith("0")      # Engine.IO open
+    connection.send("40")
+    assert connection.recv().startswith("40")     # Socket.IO connect
+    return connection
+
+
+def frames_until_closed(connection, answers):
+    """What the hub sends until it closes the connection, its pings answered (a socket that does
+    not answer is dropped for that): (frames, closed). Not closed when ``answers`` acks came, or
+    30 s passed without a frame."""
+    frames = []
+    while len([frame for frame in frames if frame.startswith("43")]) < answers:
+        try:
+            frame = connection.recv()
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            return frames, True
+        except websocket.WebSocketTimeoutException:
+            return frames, False
+        if not frame:
+            return frames, True
+        if frame == "2":
+            connection.send("3")
+        frames.append(frame)
+    return frames, False
+
+
+def test_a_socket_flooding_joins_without_reading_is_cut_off(tokened_hub):
+    """A script joined "display" 20,000 times in 0.3 s and read nothing: every join queued a
+    state snapshot for it (the hub went from 90 to 430 MB) and a kiosk's number took 7 s. A
+    socket with more events being handled at once than any screen or desk sends is now closed."""
+    hub = tokened_hub
+    flood = raw_socket(hub)
+    for index in range(5000):
+        flood.send(f"42{index}" + json.dumps(["join", {"room": "display"}]))
+    frames, closed = frames_until_closed(flood, answers=100)
+    assert closed, f"{len(frames)} frames and still connected"
+    # the hall goes on: a screen joins, a kiosk takes a number
+    screen = DisplayClient(hub.url)
+    assert screen.ack["ok"]
+    screen.close()
+    issued = requests.post(f"{hub.url}/api/v1/tickets", json={"service": "HT"}, timeout=30,
+                           headers={"Authorization": f"Bearer {hub.kiosk}"})
+    assert issued.status_code == 201
