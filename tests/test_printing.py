@@ -249,6 +249,14 @@ def test_every_line_is_vietnamese_then_english():
     assert printed_line(image, "Please keep this ticket until you are served", 18)
 
 
+def test_the_priority_mark_and_the_time_issued_have_their_english_too():
+    image = render_ticket(ticket(), HALL)
+    assert printed_line(image, "Priority ticket", 18)
+    assert printed_line(image, "Thời gian lấy số: 09:13 ngày 26/11/2026", 24)
+    assert printed_line(image, "Issued at 09:13, 26/11/2026", 18)
+    assert not printed_line(render_ticket(ticket(priority=None), HALL), "Priority ticket", 18)
+
+
 def test_a_ticket_next_in_line_says_very_soon_as_the_kiosk_does():
     image = render_ticket(ticket(ahead=0, eta_minutes=0, eta_low_minutes=0, eta_high_minutes=3), HALL)
     assert printed_line(image, "Thời gian chờ dự kiến: sắp đến lượt", 24)

@@ -318,13 +318,25 @@ def format_wait_range(low, high, at=None, after_closure=False):
     return f"khoảng {low}–{high} phút", f"about {low}–{high} min"
 
 
-def format_issued(issued_at, timezone=None):
-    """``09:13 ngày 26/11/2026`` in the hall's time zone (or the timestamp's own offset)."""
+def _local_moment(issued_at, timezone=None):
+    """``issued_at`` (ISO 8601) in the hall's time zone, or at the timestamp's own offset."""
     moment = datetime.fromisoformat(issued_at)
     if timezone:
         zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
         moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    return moment
+
+
+def format_issued(issued_at, timezone=None):
+    """``09:13 ngày 26/11/2026`` in the hall's time zone (or the timestamp's own offset)."""
+    moment = _local_moment(issued_at, timezone)
     return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+
+
+def format_issued_en(issued_at, timezone=None):
+    """``09:13, 26/11/2026``: the same moment, for the English line under it."""
+    moment = _local_moment(issued_at, timezone)
+    return f"{moment:%H:%M}, {moment:%d/%m/%Y}"
 
 
 class _Sheet:
@@ -471,6 +483,8 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
         sheet.space(round(6 * scale))
         priority = ticket.priority_name or ticket.priority
         sheet.banner(f"Ưu tiên: {priority}", font(26, bold=True), padding=round(8 * scale))
+        sheet.space(round(4 * scale))
+        sheet.lines("Priority ticket", font(18), gap=0)
     sheet.rule()
     info, english = font(24), font(18)
     if ticket.ahead is not None:
@@ -484,7 +498,8 @@ def render_ticket(ticket, hall, *, width_mm=80, dpi=DEFAULT_DPI, track_url=None)
                                                  ticket.eta_after_closure)
         sheet.field("Thời gian chờ dự kiến", wait_vi, info, gap=0)
         sheet.lines(f"Estimated wait: {wait_en}", english, gap=10)
-    sheet.field("Thời gian lấy số", format_issued(ticket.issued_at, hall.timezone), info)
+    sheet.field("Thời gian lấy số", format_issued(ticket.issued_at, hall.timezone), info, gap=0)
+    sheet.lines(f"Issued at {format_issued_en(ticket.issued_at, hall.timezone)}", english)
     if track_url:
         sheet.rule()
         sheet.paste_centred(qr_image(track_url, module_px=qr_module_px(track_url, width)))
