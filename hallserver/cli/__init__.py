@@ -43,7 +43,8 @@ def main(argv=None):
     cli.main(args=argv, prog_name="hallserver")
 
 
-@click.group(help="Hall Queue hub (máy chủ xếp hàng). The database is HALL_DB (default var/hall.db).")
+@click.group(help="Máy chủ xếp hàng Hall Queue / Hall Queue hub. Cơ sở dữ liệu / the database: HALL_DB "
+                   "(mặc định / default var/hall.db).")
 def cli():
     pass
 
@@ -51,7 +52,8 @@ def cli():
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Hall TOML file (default: demo hall)")
 def init(config_path):
-    """Create or migrate the database and apply a hall configuration."""
+    """Khởi tạo cơ sở dữ liệu, áp dụng tệp cấu hình hội trường / Create or migrate the database and apply
+    a hall configuration."""
     from ..config import demo_mapping, parse_config, read_config_file
     from ..errors import HallError
     from ..hall import Hall
@@ -125,7 +127,7 @@ def check_port_free(host, port):
 @click.option("--message-queue", metavar="redis://HOST:PORT/DB",
               help="Share rooms and pushes with other hub processes on this database (HALL_MESSAGE_QUEUE)")
 def serve(host, port, async_mode, access_log, message_queue):
-    """Run the hub: API, pages and Socket.IO push."""
+    """Chạy máy chủ / Run the hub: API, pages and Socket.IO push."""
     from ..errors import HallError
     from ..services.reminders import upkeep_forever
     from ..web import create_app, socketio
@@ -185,7 +187,7 @@ def serve(host, port, async_mode, access_log, message_queue):
 
 @cli.group()
 def token():
-    """Device tokens for kiosks, screens, counters, rating tablets, supervisors and admins."""
+    """Token thiết bị / Device tokens for kiosks, screens, counters, rating tablets, supervisors and admins."""
 
 
 @token.command("create")
@@ -193,7 +195,7 @@ def token():
 @click.option("--counter", type=int, help="Counter number (roles counter and rating)")
 @click.option("--label", default="", help="What the token is for, e.g. 'kiosk at the door'")
 def token_create(role, counter, label):
-    """Create a token; it is printed once, as the last line."""
+    """Tạo token / Create a token; it is printed once, as the last line."""
     from ..errors import HallError
 
     hall = open_hall()
@@ -207,7 +209,7 @@ def token_create(role, counter, label):
 
 @token.command("list")
 def token_list():
-    """List tokens (never their values)."""
+    """Liệt kê token / List tokens (never their values)."""
     for row in open_hall().tokens():
         state = "revoked" if row["revoked_at"] else "active"
         click.echo(f"{row['id']:>4}  {row['role']:<10} {row['counter'] or '':>4}  {state:<8} {row['label'] or ''}")
@@ -216,7 +218,7 @@ def token_list():
 @token.command("revoke")
 @click.argument("token_id", type=int)
 def token_revoke(token_id):
-    """Revoke a token by its id (see `token list`)."""
+    """Thu hồi token / Revoke a token by its id (see `token list`)."""
     from ..errors import NotFound
 
     hall = open_hall()
@@ -233,7 +235,7 @@ def token_revoke(token_id):
 
 @cli.group()
 def user():
-    """Staff accounts (admin, supervisor, staff)."""
+    """Tài khoản cán bộ / Staff accounts (admin, supervisor, staff)."""
 
 
 def _read_password():
@@ -248,7 +250,7 @@ def _read_password():
 @click.option("--name", "display_name", default="", help="Full name shown on the counter page")
 @click.option("--counters", default="", help="Counters a staff member may work, e.g. 1,2 (default: all)")
 def user_add(username, role, display_name, counters):
-    """Create an account; the password comes from a prompt, or the first line of stdin."""
+    """Tạo tài khoản / Create an account; the password comes from a prompt, or the first line of stdin."""
     from ..core import find_counter
     from ..errors import HallError, Invalid
 
@@ -280,7 +282,7 @@ def _set_user_disabled(username, disabled):
 @user.command("disable")
 @click.argument("username")
 def user_disable(username):
-    """Stop an account from signing in (its open counter work ends)."""
+    """Khóa tài khoản / Stop an account from signing in (its open counter work ends)."""
     _set_user_disabled(username, True)
     click.echo(f"Đã khóa / disabled {username}")
 
@@ -288,7 +290,7 @@ def user_disable(username):
 @user.command("enable")
 @click.argument("username")
 def user_enable(username):
-    """Allow a disabled account to sign in again."""
+    """Mở khóa tài khoản / Allow a disabled account to sign in again."""
     _set_user_disabled(username, False)
     click.echo(f"Đã mở khóa / enabled {username}")
 
@@ -296,7 +298,8 @@ def user_enable(username):
 @user.command("password")
 @click.argument("username")
 def user_password(username):
-    """Set a new password (prompt, or the first line of stdin); every session of the account ends."""
+    """Đặt mật khẩu mới / Set a new password (prompt, or the first line of stdin); every session of the
+    account ends."""
     from ..errors import HallError
 
     hall = open_hall()
@@ -309,7 +312,7 @@ def user_password(username):
 
 @user.command("list")
 def user_list():
-    """List accounts, roles, counters and state."""
+    """Liệt kê tài khoản / List accounts, roles, counters and state."""
     for row in open_hall().accounts():
         state = "disabled" if row["disabled"] else "active"
         counters = row["counters"] if json.loads(row["counters"] or "[]") else "tất cả / all"  # none named: every one
@@ -319,7 +322,8 @@ def user_list():
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup(path):
-    """Copy the live database to PATH (SQLite online backup); the hub may be running."""
+    """Sao lưu cơ sở dữ liệu / Copy the live database to PATH (SQLite online backup); the hub may be
+    running. To restore a copy: README, Data safety."""
     import sqlite3
 
     from ..errors import Invalid
@@ -337,14 +341,14 @@ def backup(path):
 
 @cli.command()
 def expire():
-    """End every unfinished ticket of an earlier day now."""
+    """Kết thúc phiếu của ngày trước / End every unfinished ticket of an earlier day now."""
     count = open_hall().expire()
     click.echo(f"Đã hết hạn / expired {count} phiếu / tickets")
 
 
 @cli.command("settings")
 def show_settings():
-    """Show every setting, its value and its HALL_* variable."""
+    """Xem cài đặt / Show every setting, its value and its HALL_* variable."""
     from ..settings import SETTINGS
 
     values = read_settings()

@@ -14,13 +14,14 @@ from .common import fail, open_hall, read_settings
 
 @click.group("bookings")
 def bookings():
-    """Appointments: import bookings made elsewhere, run the upkeep once."""
+    """Lịch hẹn / Appointments: import bookings made elsewhere, run the upkeep once."""
 
 
 @bookings.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def bookings_import(path):
-    """Import bookings from a CSV or JSON file; every rejected row is printed with its reason.
+    """Nhập lịch hẹn / Import bookings from a CSV or JSON file; every rejected row is printed with its
+    reason.
 
     Columns: service or procedure; slot (2026-11-27T09:00) or date and time; name; phone;
     optional dossier_code, code (kept as the booking code), ref (the other system's id: a
@@ -51,7 +52,8 @@ def bookings_import(path):
 
 @bookings.command("upkeep")
 def bookings_upkeep():
-    """Once: mark no-shows, delete personal data past retention, queue "Sắp đến lượt" messages,
+    """Chạy việc định kỳ một lần / Once: mark no-shows, delete personal data past retention, queue
+    "Sắp đến lượt" messages,
     send due reminders. (A running hub does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
     from ..services.reminders import run_upkeep
 
@@ -63,14 +65,15 @@ def bookings_upkeep():
 
 @click.group("procedures")
 def procedures():
-    """The hall's catalogue of procedures (/thu-tuc)."""
+    """Thủ tục hành chính / The hall's catalogue of procedures (/thu-tuc)."""
 
 
 @procedures.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--replace", is_flag=True, help="Hide every procedure that is not in the file")
 def procedures_load(path, replace):
-    """Add or update procedures from a TOML or JSON file (see hallserver/procedures_demo.toml)."""
+    """Nạp thủ tục / Add or update procedures from a TOML or JSON file (see
+    hallserver/procedures_demo.toml)."""
     from ..core.procedures import read_procedures_file
     from ..errors import HallError
 
@@ -85,6 +88,6 @@ def procedures_load(path, replace):
 
 @procedures.command("list")
 def procedures_list():
-    """Every procedure: code, service, shown or hidden, name."""
+    """Liệt kê thủ tục / Every procedure: code, service, shown or hidden, name."""
     for row in open_hall().procedures(include_hidden=True):
         click.echo(f"{row['code']:<16} {row['service']:<6} {'shown' if row['active'] else 'hidden':<7} {row['name']}")

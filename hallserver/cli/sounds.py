@@ -39,8 +39,8 @@ def _catalogue(dialect: str, templates: tuple[str, ...], english: bool) -> dict[
 
 @click.group("sounds")
 def sounds():
-    """Build, check and list the voice clip pack the hall screen plays; record a human voice
-    (script, then import)."""
+    """Gói giọng đọc / Build, check and list the voice clip pack the hall screen plays; record a
+    human voice (script, then import)."""
 
 
 @sounds.command("build")
@@ -57,7 +57,7 @@ def sounds():
 @click.option("--keep-existing", is_flag=True,
               help="Keep clips the pack already has; build only the missing ones.")
 def build(engine_name, dialect, templates, english, out_dir, voice_vi, voice_en, recordings, keep_existing):
-    """Build the clip pack into --out and write its manifest.json."""
+    """Dựng gói giọng đọc / Build the clip pack into --out and write its manifest.json."""
     catalogue = _catalogue(dialect, templates, english)
     if engine_name == "recorded":
         if not recordings:
@@ -108,7 +108,7 @@ def _build(out_dir, catalogue, engine, voices, dialect, templates, english, keep
 @click.option("--dir", "pack_dir", type=click.Path(file_okay=False), default="sounds", show_default=True)
 @_catalogue_options
 def check(pack_dir, dialect, templates, english):
-    """Check the pack has every clip announcements need, and that each file plays."""
+    """Kiểm tra gói / Check the pack has every clip announcements need, and that each file plays."""
     problems = verify_pack(pack_dir, _catalogue(dialect, templates, english))
     for problem in problems:
         click.echo(problem, err=True)
@@ -132,7 +132,7 @@ _TEMPLATE_NAMES = {voice.DEFAULT_TEMPLATE: "a call", voice.DEFAULT_RECALL_TEMPLA
 @sounds.command("list")
 @_catalogue_options
 def list_clips(dialect, templates, english):
-    """Print every clip id, its language and its text."""
+    """Liệt kê đoạn âm / Print every clip id, its language and its text."""
     for clip in _catalogue(dialect, templates, english).values():
         click.echo(f"{clip.id}\t{clip.language}\t{clip.text or '(' + GENERATED_VOICES[clip.id] + ': generated)'}")
 
@@ -142,7 +142,8 @@ def list_clips(dialect, templates, english):
 @click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-",
               help="Write the script here (default: print it).")
 def script(dialect, templates, english, out_file):
-    """What a person reads to record a voice: one line per clip, its file name then its words."""
+    """Kịch bản thu âm / What a person reads to record a voice: one line per clip, its file name then
+    its words."""
     clips = [clip for clip in _catalogue(dialect, templates, english).values() if clip.id not in GENERATED_VOICES]
     out_file.write(
         "# Đọc từng dòng, lưu mỗi dòng thành một tệp đúng tên ở cột đầu (WAV hoặc MP3).\n"
@@ -160,7 +161,8 @@ def script(dialect, templates, english, out_file):
               help="The pack folder to build.")
 @click.option("--speaker", default="human", show_default=True, help="The speaker's name, kept in the manifest.")
 def import_recordings(recordings, dialect, templates, english, out_dir, speaker):
-    """Build a pack from a person's recordings (the files `sounds script` names, WAV or MP3):
+    """Dựng gói từ bản thu âm / Build a pack from a person's recordings (the files `sounds script`
+    names, WAV or MP3):
     every clip must be there; each is trimmed and brought to the pack's loudness."""
     catalogue = _catalogue(dialect, templates, english)
     engine = RecordingsEngine(recordings)
