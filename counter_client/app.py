@@ -72,7 +72,7 @@ class CounterApp:
         self.activity = ("Nhấn H để xem phím", "press H for help") if "h" in self.keymap.bindings else ""
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
         self.answer_prefix = ""  # said before the hub's answer to the action in flight ("1011 vắng mặt → ")
-        self.answering = None  # the number whose "đã đến?" answer is in flight: asked again if unacknowledged
+        self.sent_from = None  # the prompt that sent the action in flight: opened again if it goes unacknowledged
         self.last_prompt_key = None  # (key, when) of the last key a prompt took: the one that closed it
         self.quitting = False
         self.exit_code = None
@@ -249,14 +249,16 @@ class CounterApp:
             service = self.resolve_service(prompt.text)
             if service:
                 self.prompt = None
-                self.submit("transfer", service=service)
+                if self.submit("transfer", service=service):
+                    self.sent_from = prompt
             else:
                 self.note(f"Không có dịch vụ số {prompt.text}", f"no service number {prompt.text}")
                 prompt.text = ""
         elif key in ("enter", "+") and prompt.kind in ("number", "reinstate"):
             self.prompt = None
             action = "call" if prompt.kind == "number" and key == "enter" else "reinstate"
-            self.submit(action, number=self.resolve_number(prompt.text))
+            if self.submit(action, number=self.resolve_number(prompt.text)):
+                self.sent_from = prompt
         else:
             self.note("Phím không dùng ở đây", "key not used here")
 
@@ -284,7 +286,7 @@ class CounterApp:
             self.note(f"Đã huỷ: số {number} vẫn ở quầy", f"cancelled: {number} stays at the counter")
             return
         if self.submit("call-next", arrived=arrived):
-            self.answering = number
+            self.sent_from = Prompt("arrival", number)
             self.answer_prefix = (f"{number} đã đến, xong / came, done → " if arrived
                                   else f"{number} vắng mặt / no-show → ")
 
@@ -374,7 +376,7 @@ class CounterApp:
         self.in_flight = None
         label = ACTION_LABELS[result.action]
         prefix, self.answer_prefix = self.answer_prefix, ""
-        answering, self.answering = self.answering, None
+        sent_from, self.sent_from = self.sent_from, None
         if result.ok:
             seq = (result.answer or {}).get("seq")
             # A resent request answered with a state the desk already showed was carried out before
@@ -408,8 +410,8 @@ class CounterApp:
             text = (f"✗ {label.label}: {result.message} / {result.message_en}. "
                     "Nhấn lại để gửi lại / press again to resend")
             activity = (f"✗ {label.label_vi}: chưa có xác nhận", "not acknowledged, press again")
-            if answering:  # B / V mean something only in the question: ask it again, so they resend
-                self.prompt = Prompt("arrival", answering, self.clock())
+            if sent_from:  # the same keys resend it only in its prompt (Enter alone would call the next)
+                self.prompt = Prompt(sent_from.kind, sent_from.text, self.clock())
         else:
             text = f"✗ {label.label}: {result.message} ({result.message_en})"
             activity = (f"✗ {label.label_vi}: {result.message}", result.message_en)

@@ -15,7 +15,7 @@ from counter_client.live import LiveLink
 from counter_client.screen import Screen
 from counter_client.transport import HubClient
 from hallclient import Backoff
-from tests.helpers import Frozen, HubProcess, device_token, init_hall, wait_until
+from tests.helpers import CT, HT, Frozen, HubProcess, device_token, init_hall, wait_until
 
 pytestmark = pytest.mark.hub
 
@@ -141,6 +141,37 @@ def test_an_answer_to_did_they_come_that_got_no_acknowledgement_is_asked_again(t
         desk.pump_until(lambda: desk.idle() and "✓ Gọi tiếp / Next: 1001 đã đến, xong / came, done → 1002 (HT)"
                         in desk.text, "the answer resent")
         assert ticket_status(hub, token, "1002") == "called" and ticket_status(hub, token, "1001") is None
+    finally:
+        desk.close()
+        hub.stop()
+
+
+def test_a_transfer_that_got_no_acknowledgement_is_resent_by_enter_not_turned_into_call_next(tmp_path):
+    """1001 is being served; the clerk types '- 2 Enter' (transfer to Chứng thực) as the hub goes
+    down: no acknowledgement, 'press again to resend'. Enter again was call-next: 1001 was
+    marked served and 1002 called, instead of 1001 going to Chứng thực. The transfer prompt
+    comes back with '2' typed, so Enter resends the transfer (as the number prompt does a call)."""
+    hub, kiosk, token = hub_with_queue(tmp_path, waiting=2, services=[dict(HT), dict(CT)],
+                                       counters=[{"number": 1, "services": ["HT", "CT"]}])
+    desk = Desk(hub, 1, token)
+    try:
+        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 2, "the desk")
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
+        desk.press("*")
+        desk.pump_until(lambda: desk.idle() and desk.app.view.current["status"] == "serving", "1001 served")
+
+        hub.stop()
+        for key in ("-", "2", "enter"):
+            desk.press(key)
+        desk.pump_until(lambda: desk.idle() and "✗ Chuyển dịch vụ / Transfer: Không có xác nhận từ hub" in desk.text,
+                        "no answer")
+        assert desk.app.prompt is not None and (desk.app.prompt.kind, desk.app.prompt.text) == ("transfer", "2")
+
+        hub.start()
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and "✓ Chuyển dịch vụ / Transfer: 1001 → CT" in desk.text, "the transfer")
+        assert ticket_status(hub, token, "1001") == "waiting" and ticket_status(hub, token, "1002") == "waiting"
     finally:
         desk.close()
         hub.stop()
