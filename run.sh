@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Hall Queue: set up and run.
-#   ./run.sh            set up, initialise var/hall.db with the demo hall, start the hub on :5000
+#   ./run.sh [serve ...] set up, initialise var/hall.db with the demo hall, start the hub on :5000
+#                       (HALL_HOST, HALL_PORT; words after serve go to hallserver serve)
 #   ./run.sh test [...] set up, lint (ruff) and run the tests (extra arguments go to pytest,
 #                       e.g. ./run.sh test -m "not browser" for a fast loop)
-#   ./run.sh display    start the hall screen client against the local hub
+#   ./run.sh display    start the hall screen client against the local hub (or HALL_HUB)
 #   ./run.sh bench      run the benchmarks (bench/README.md)
 #   ./run.sh lock       refresh the pinned versions in requirements/ from setup.cfg
 #
