@@ -205,3 +205,38 @@ def test_the_page_asks_again_every_minute_with_no_push_at_all(phone_hub, phone_i
     assert phone.inner_text("#eta") == shown_wait(fresh)
     assert_fits(phone)
     screenshot(phone, "tracking-refreshed-by-the-minute")
+
+
+SMALL_PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
+SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
+
+
+def waiting(hub):
+    return {service["code"]: service["waiting"] for service in hub.get("/api/v1/state").json()["services"]}
+
+
+def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_page):
+    """On slow 3G nothing seems to happen after "Lấy số", so the citizen taps it again: one
+    number, not two. Back from the number, the form still works (a number for her husband)."""
+    hub = phone_hub
+    phone = open_page(**SMALL_PHONE)
+    phone.goto(f"{hub.url}/lay-so")
+    network = phone.context.new_cdp_session(phone)
+    network.send("Network.emulateNetworkConditions", SLOW_3G)
+    phone.tap("label.choice:has(input[value=HT])")
+    phone.locator("button[type=submit]").scroll_into_view_if_needed()
+    submit = phone.locator("button[type=submit]").bounding_box()
+    for _ in range(2):   # the second tap while the first is on its way (a tap does not wait for the page)
+        phone.touchscreen.tap(submit["x"] + submit["width"] / 2, submit["y"] + submit["height"] / 2)
+    phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"), wait_until="commit")
+    phone.wait_for_selector("#number")
+    assert waiting(hub) == {"HT": 1, "CT": 0} and phone.inner_text("#number") == "1001"
+
+    network.send("Network.emulateNetworkConditions", {**SLOW_3G, "latency": 0})
+    phone.go_back()
+    phone.wait_for_url(f"{hub.url}/lay-so")
+    phone.tap("label.choice:has(input[value=CT])")
+    phone.tap("button[type=submit]")
+    phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"))
+    phone.wait_for_selector("#number:text-is('B001')")
+    assert waiting(hub) == {"HT": 1, "CT": 1}

@@ -1,5 +1,5 @@
-// Booking pages: switch days without reloading, a new check picture, print the confirmation,
-// confirm a cancellation.
+// Booking pages and /lay-so: switch days without reloading, a new check picture, one press one
+// form, print the confirmation, confirm a cancellation.
 // Every page works without this script (day tabs are links, forms post normally).
 (function () {
   "use strict";
@@ -32,14 +32,23 @@
         .catch(() => window.location.reload());
     });
   }
-  // One press sends one code / one booking: a second click while the page loads does nothing.
-  const bookingForm = document.getElementById("booking-form");
-  if (bookingForm) {
-    bookingForm.addEventListener("submit", () => {
-      const button = bookingForm.querySelector("button[type=submit]");
-      window.setTimeout(() => { button.disabled = true; }, 0);
+  // One press sends one form (form[data-once]: a booking, a code, a number from home): on a slow
+  // network a second tap while the page loads does nothing. Back to the page, it works again.
+  const onceForms = document.querySelectorAll("form[data-once]");
+  onceForms.forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "true";
+      const button = form.querySelector("button[type=submit]");
+      window.setTimeout(() => { button.disabled = true; }, 0);   // after the form took the button's value
     });
-  }
+  });
+  window.addEventListener("pageshow", () => {
+    onceForms.forEach((form) => {
+      delete form.dataset.sent;
+      form.querySelector("button[type=submit]").disabled = false;
+    });
+  });
   const print = document.getElementById("print");
   if (print) print.addEventListener("click", () => window.print());
   document.querySelectorAll("button[data-confirm]").forEach((button) => {
