@@ -8,7 +8,7 @@ import pytest
 import requests
 import websocket
 
-from tests.helpers import DisplayClient, hub_with_tokens, init_database
+from tests.helpers import PASSWORD, DisplayClient, add_user, csrf, hub_with_tokens, init_database, shown_text
 
 # -- sockets -----------------------------------------------------------------------------------------
 
@@ -69,3 +69,43 @@ def test_a_socket_flooding_joins_without_reading_is_cut_off(tokened_hub):
     issued = requests.post(f"{hub.url}/api/v1/tickets", json={"service": "HT"}, timeout=30,
                            headers={"Authorization": f"Bearer {hub.kiosk}"})
     assert issued.status_code == 201
+
+
+# -- per-address limits and IPv6 ---------------------------------------------------------------------
+
+def from_address(number, network="2001:db8:7:42"):
+    """A request's environment from one more address of one IPv6 /64 (one home line, one phone)."""
+    return {"REMOTE_ADDR": f"{network}::{number:x}"}
+
+
+def test_guessing_a_password_from_new_addresses_of_one_network_is_paused(app, store):
+    """Failed sign-ins were counted per address, and a home line or a phone holds a whole IPv6 /64:
+    a script taking a new address for every guess was never paused. They now count per /64."""
+    add_user(store, "lan", counters=[1])
+    guesser = app.test_client()
+    answers = [guesser.post("/dang-nhap", data={"username": "lan", "password": f"doan-{number}",
+                                                "csrf_token": csrf(guesser, "/dang-nhap")},
+                            environ_base=from_address(number)).status_code for number in range(1, 8)]
+    assert answers == [401] * 5 + [429] * 2
+    paused = guesser.post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
+                                             "csrf_token": csrf(guesser, "/dang-nhap")}, environ_base=from_address(99))
+    assert paused.status_code == 429 and "Đăng nhập sai quá nhiều lần" in shown_text(paused)
+    # the colleague at the desk, on another network, signs in
+    desk = app.test_client()
+    signed = desk.post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
+                                           "csrf_token": csrf(desk, "/dang-nhap")},
+                       environ_base=from_address(1, network="2001:db8:99:1"))
+    assert signed.status_code == 302
+
+
+def test_numbers_from_home_are_capped_per_network_not_per_ipv6_address(web_app):
+    """``remote_per_address`` (5 by default) let one phone take a number from each of its
+    addresses: ten numbers, ten addresses of one /64."""
+    web = web_app.test_client()
+    per_address = web_app.extensions["hall"].config.policy.remote_per_address
+    answers = [web.post("/lay-so", data={"service": "HT", "csrf_token": csrf(web, "/lay-so")},
+                        environ_base=from_address(number)).status_code for number in range(1, per_address + 3)]
+    assert answers == [302] * per_address + [409] * 2
+    elsewhere = web.post("/lay-so", data={"service": "HT", "csrf_token": csrf(web, "/lay-so")},
+                         environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert elsewhere.status_code == 302

@@ -22,13 +22,12 @@ from flask import (
 )
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 
 from ...core import ascii_number
 from ...errors import HallError, Unauthorized
 from ...voice.pack import voice_pack_dir
 from .. import access
-from ..extensions import get_hall, limiter, setting
+from ..extensions import client_address, get_hall, limiter, setting
 from ..inputs import field, json_body
 from ..tickets import deferred_print, print_deferred, print_ticket, qr_svg, rating_choices, track_url
 
@@ -40,7 +39,7 @@ SHIPPED_SOUNDS = Path(__file__).resolve().parents[3] / "sounds"  # the repositor
 def address_hash():
     """Who asked, for per-address caps, without storing the address itself."""
     secret = current_app.secret_key or ""
-    return hashlib.sha256(f"{secret}|{get_remote_address()}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{secret}|{client_address()}".encode()).hexdigest()[:32]
 
 
 # -- the kiosk ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 from ...core import find_counter
 from ...errors import Forbidden, HallError
 from ..access import current_staff_principal, current_user, end_session, sign_in_required, start_session
-from ..extensions import get_hall
+from ..extensions import client_address, get_hall
 from ..inputs import counter_action_arguments, json_body
 from ..push import sessions_ended
 
@@ -54,7 +54,7 @@ def sign_in():
     error = None
     if form.validate_on_submit():
         try:
-            user = get_hall().sign_in(form.username.data, form.password.data, address=request.remote_addr or "-")
+            user = get_hall().sign_in(form.username.data, form.password.data, address=client_address())
         except HallError as refusal:
             error = refusal
         else:
