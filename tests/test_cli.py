@@ -69,3 +69,13 @@ def test_serve_on_a_port_another_hub_holds_says_so(hallserver):
     assert result.exit_code == 2  # it was an OSError traceback, after the hub had printed its URLs
     assert f"Cổng {port} trên 127.0.0.1 đang được dùng" in result.output and "is in use" in result.output
     assert "Trang chủ" not in result.output
+
+
+def test_importing_bookings_saved_in_a_windows_code_page_says_how_to_save_them(hallserver, tmp_path):
+    export = tmp_path / "lich-hen.csv"
+    export.write_bytes("service,date,time,name,phone\nHT,2026-12-02,09:00,Nguyễn Văn A,0912345678\n"
+                       .encode("cp1258", errors="replace"))
+    result = hallserver("bookings", "import", str(export))
+    assert result.exit_code == 2
+    assert "không nhập dòng nào; hãy lưu dạng “CSV UTF-8”" in result.output
+    assert "save it as “CSV UTF-8”" in result.output

@@ -28,7 +28,7 @@ def bookings_import(path):
     row already imported is rejected). Exit status 1 when any row was rejected.
     """
     from ..core.bookings import parse_import
-    from ..errors import HallError
+    from ..errors import HallError, Invalid
 
     hall = open_hall()
     try:
@@ -37,9 +37,9 @@ def bookings_import(path):
         report = hall.import_bookings(rows)
     except HallError as error:
         fail(error)
-    except UnicodeDecodeError:
-        click.echo("Lỗi / Error: tệp phải là UTF-8 / the file must be UTF-8", err=True)
-        sys.exit(2)
+    except UnicodeDecodeError:  # Excel saves "CSV" in the Windows code page unless told "CSV UTF-8"
+        fail(Invalid(f"{path} không phải UTF-8: không nhập dòng nào; hãy lưu dạng “CSV UTF-8”",
+                     f"{path} is not UTF-8: nothing was imported; save it as “CSV UTF-8”"))
     for row in report["imported"]:
         click.echo(f"  dòng/row {row['row']}: {row['code']} {row['slot']}")
     for row in report["rejected"]:
