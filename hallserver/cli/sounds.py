@@ -79,6 +79,7 @@ def _check_recordings(engine: RecordingsEngine, catalogue: dict[str, Clip]) -> N
                if clip_id not in GENERATED_VOICES and engine.recording(clip_id) is None]
     if missing:
         raise click.ClickException(
+            f"Thiếu {len(missing)} tệp thu âm trong {engine.directory}: không ghi gì. / "
             f"{len(missing)} recording(s) missing from {engine.directory} (or as .mp3/.ogg/.flac): "
             f"{', '.join(missing)}\nNothing was written.")
 
@@ -99,7 +100,8 @@ def _build(out_dir, catalogue, engine, voices, dialect, templates, english, keep
         )
     except PackError as exc:
         raise click.ClickException(
-            f"{exc}\nNothing was written; the pack in {out_dir} is unchanged.") from exc
+            f"Không dựng được gói giọng đọc: không ghi gì, gói trong {out_dir} giữ nguyên. / {exc}\n"
+            f"Nothing was written; the pack in {out_dir} is unchanged.") from exc
     click.echo(f"Built {len(manifest['clips'])} clips into {out_dir} with {engine.name}.")
     click.echo(measure_pack(out_dir).summary())
 
@@ -113,7 +115,8 @@ def check(pack_dir, dialect, templates, english):
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) in {pack_dir}")
+        raise click.ClickException(
+            f"{len(problems)} lỗi trong gói {pack_dir} / {len(problems)} problem(s) in {pack_dir}")
     click.echo(f"{pack_dir}: OK")
     click.echo(measure_pack(pack_dir).summary())
     for template in templates or voice.DEFAULT_TEMPLATES:

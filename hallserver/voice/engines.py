@@ -108,7 +108,7 @@ class EspeakEngine(SpeechEngine):
 
 
 class GTTSEngine(SpeechEngine):
-    """Google Translate's speech through gTTS (online; ``pip install 'hall-queue[voice]'``).
+    """Google Translate's speech through gTTS (online; the ``voice`` extra: ``pip install -e '.[voice]'``).
 
     ``tts_class`` defaults to ``gtts.gTTS``; tests pass a fake with the same shape
     (``tts_class(text=..., lang=..., slow=...)`` then ``.write_to_fp(fp)``). Google's service
@@ -133,7 +133,9 @@ class GTTSEngine(SpeechEngine):
                 from gtts import gTTS
             except ImportError:
                 raise PackError(
-                    "gTTS is not installed: pip install 'hall-queue[voice]' (see sounds/README.md)"
+                    # hall-queue is not on PyPI: the extra is installed from the checkout
+                    "gTTS is not installed: .venv/bin/pip install -e '.[voice]' in the checkout "
+                    "(see sounds/README.md)"
                 ) from None
             self._tts_class = gTTS
         return self._tts_class
