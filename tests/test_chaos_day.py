@@ -4,9 +4,11 @@ the speaker and the screen."""
 
 import io
 import queue
+import threading
 import time
 
 import pytest
+import requests
 
 from counter_client.app import CounterApp
 from counter_client.config import Settings
@@ -14,8 +16,14 @@ from counter_client.inputs import FakeKeyboard
 from counter_client.live import LiveLink
 from counter_client.screen import Screen
 from counter_client.transport import HubClient
+from display.announcer import Announcer
+from display.app import DisplayApp
+from display.audio import ClipLibrary, FakeSpeaker
+from display.model import Board
+from display.network import HubLink
 from hallclient import Backoff
-from tests.helpers import CT, HT, Frozen, HubProcess, device_token, init_hall, wait_until
+from hallserver.voice import clip_ids
+from tests.helpers import CT, HT, Frozen, HubProcess, device_token, init_hall, wait_until, write_pack
 
 pytestmark = pytest.mark.hub
 
@@ -174,4 +182,55 @@ def test_a_transfer_that_got_no_acknowledgement_is_resent_by_enter_not_turned_in
         assert ticket_status(hub, token, "1001") == "waiting" and ticket_status(hub, token, "1002") == "waiting"
     finally:
         desk.close()
+        hub.stop()
+
+
+def test_a_power_cut_of_the_hub_in_a_burst_of_calls_leaves_the_screen_true_saying_each_call_once_in_order(tmp_path):
+    """Three counters call one after the other as fast as they can; the hub is killed (kill -9)
+    in the middle and restarted; the counters go on. The screen says no call twice, says them
+    in the order they were made, says every call made after the restart, and shows each
+    counter's citizen as the hub has it."""
+    numbers = (1, 2, 3)
+    hub, kiosk, _ = hub_with_queue(tmp_path, waiting=40, counters=[{"number": n, "services": ["HT"]} for n in numbers])
+    tokens = {number: device_token(hub.db, "counter", number) for number in numbers}
+    pack = write_pack(tmp_path / "pack", clip_ids(), seconds=0.01)
+    speaker, board, inbox = FakeSpeaker(), Board(), queue.Queue()
+    app = DisplayApp(board, Announcer(speaker, ClipLibrary(pack), min_slot_seconds=0, gap_seconds=0),
+                     inbox=inbox, link=HubLink(hub.url, inbox, backoff=Backoff(initial=0.1, maximum=0.5)).start())
+
+    def call_next(number):
+        hub.post(f"/api/v1/counters/{number}/done", tokens[number])
+        answer = hub.post(f"/api/v1/counters/{number}/call-next", tokens[number])
+        return answer.json()["ticket"]["number"] if answer.status_code == 200 else None
+
+    def burst(stop):
+        while not stop.is_set():
+            for number in numbers:
+                try:
+                    call_next(number)
+                except requests.RequestException:
+                    return
+
+    try:
+        wait_until(lambda: app.step() or board.online, timeout=10, every=0.02, what="the board online")
+        stop = threading.Event()
+        callers = threading.Thread(target=burst, args=(stop,))
+        callers.start()
+        wait_until(lambda: app.step() or len(board.recent_calls) >= 3, timeout=10, every=0.02, what="calls")
+        hub.kill()  # the power cut, calls in flight
+        stop.set()
+        callers.join(10)
+        hub.start()
+        after = [call_next(number) for number in numbers]
+        state = hub.get("/api/v1/state").json()
+        wait_until(lambda: app.step() or (board.online and board.seq >= state["seq"] and not app.announcer.pending
+                                          and not speaker.busy()), timeout=15, every=0.02, what="the board caught up")
+        said = [int(playback.call_id) for playback in speaker.played]
+        assert said == sorted(set(said))  # each once, in order
+        recent = {call["number"]: int(call["call_id"]) for call in state["recent_calls"]}
+        assert {recent[number] for number in after} <= set(said)
+        assert {number: counter.current for number, counter in board.counters.items()} == {
+            counter["number"]: (counter["current"] or {}).get("number") for counter in state["counters"]}
+    finally:
+        app.close()
         hub.stop()
