@@ -24,6 +24,7 @@ from tests.helpers import (
     run_cli,
     screenshot,
 )
+from tests.test_browser_tracking import SMALL_PHONE, assert_fits, assert_thumb_sized
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -66,16 +67,24 @@ def decode_qr(element):
     return [result.text for result in zxingcpp.read_barcodes(image)]
 
 
+def assert_for_a_thumb(page):
+    """Nothing wider than the small phone, every control a thumb's size."""
+    assert_fits(page)
+    assert_thumb_sized(page)
+
+
 def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     hub = booking_hub
-    phone = browser.new_page(viewport={"width": 412, "height": 900}, is_mobile=True, locale="vi-VN")
+    phone = browser.new_page(**SMALL_PHONE)
     phone.goto(f"{hub.url}/thu-tuc")
+    assert_for_a_thumb(phone)
     phone.fill("input[name=q]", "dang ky khai sinh")
     phone.click("form[role=search] button[type=submit]")
     phone.wait_for_selector("#procedures li[data-code=HT-KHAISINH]")
     assert "Đăng ký kết hôn" not in phone.inner_text("#procedures")
     phone.click("#procedures li[data-code=HT-KHAISINH] h2 a")
     assert "Giấy chứng sinh" in phone.inner_text("#documents")
+    assert_for_a_thumb(phone)
     screenshot(phone, "procedure-khai-sinh")
     phone.click("#book")
 
@@ -87,6 +96,7 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     phone.fill("input[name=phone]", "0912 345 678")
     assert "chưa có dịch vụ gửi mã xác minh" in phone.inner_text("#verification-note")
     solve_picture(phone, hub)
+    assert_for_a_thumb(phone)
     screenshot(phone, "booking-form")
     phone.click("#booking-form button[type=submit]")
     phone.wait_for_url(re.compile(r".*/dat-lich/[A-Z0-9]{4}-[A-Z0-9]{4}\?moi=1$"))
@@ -96,6 +106,7 @@ def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):
     assert "Đăng ký khai sinh" in phone.inner_text("#booking-procedure")
     assert "0912" not in phone.content() and "Nguyễn Thị Hoa" not in phone.content()
     assert decode_qr(phone.locator(".confirmation .result-qr svg")) == [confirmation_url]
+    assert_for_a_thumb(phone)
     screenshot(phone, "booking-confirmation")
 
     # the counter signs in first, so it hears the new ticket live

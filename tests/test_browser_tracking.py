@@ -39,6 +39,21 @@ def assert_fits(page):
         "() => [document.documentElement.scrollWidth, window.innerWidth]")
 
 
+THUMB_PX = 48   # the smallest control a thumb hits on a phone
+CONTROLS = ("button, .button, select, textarea, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), "
+            "label:has(> input[type=radio]), label:has(> input[type=checkbox]), nav a, #new-challenge")
+
+
+def assert_thumb_sized(page):
+    """Every control shown (buttons, fields, choices, tabs, language links) is at least THUMB_PX."""
+    small = page.eval_on_selector_all(CONTROLS, """(controls, smallest) => controls
+        .filter((control) => control.getClientRects().length)
+        .map((control) => [control.textContent.trim().slice(0, 30) || control.name || control.id,
+                           control.getBoundingClientRect().width, control.getBoundingClientRect().height])
+        .filter(([, width, height]) => width < smallest || height < smallest)""", THUMB_PX)
+    assert not small, small
+
+
 def assert_language_links_tap_sized(page):
     links = page.locator("nav.lang a")
     assert links.count() == 2
@@ -221,6 +236,8 @@ def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_
     hub = phone_hub
     phone = open_page(**SMALL_PHONE)
     phone.goto(f"{hub.url}/lay-so")
+    assert_fits(phone)
+    assert_thumb_sized(phone)
     network = phone.context.new_cdp_session(phone)
     network.send("Network.emulateNetworkConditions", SLOW_3G)
     phone.tap("label.choice:has(input[value=HT])")
@@ -231,6 +248,10 @@ def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_
     phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"), wait_until="commit")
     phone.wait_for_selector("#number")
     assert waiting(hub) == {"HT": 1, "CT": 0} and phone.inner_text("#number") == "1001"
+    phone.wait_for_selector("#connection[data-state=online]")
+    assert_fits(phone)
+    assert_thumb_sized(phone)
+    screenshot(phone, "tracking-small-phone")
 
     network.send("Network.emulateNetworkConditions", {**SLOW_3G, "latency": 0})
     phone.go_back()
@@ -240,3 +261,23 @@ def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_
     phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"))
     phone.wait_for_selector("#number:text-is('B001')")
     assert waiting(hub) == {"HT": 1, "CT": 1}
+
+
+def test_rating_on_a_small_phone_once_served(phone_hub, open_page):
+    """The tracking page asks for a rating once the ticket is done (pushed live): every choice
+    a thumb's size at 360 px, one tap on a score, "Gửi đánh giá", thanks."""
+    hub = phone_hub
+    token = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
+    phone = open_page(**SMALL_PHONE)
+    phone.goto(f"{hub.url}/t/{token}")
+    phone.wait_for_selector("#connection[data-state=online]")
+    hub.post("/api/v1/counters/1/call-next", hub.counter).raise_for_status()
+    hub.post("/api/v1/counters/1/done", hub.counter).raise_for_status()
+    phone.wait_for_selector("#rating:not([hidden])")
+    assert_fits(phone)
+    assert_thumb_sized(phone)
+    screenshot(phone, "tracking-small-phone-rating")
+    phone.tap("label.score:has(span:text-is('Hài lòng'))")
+    phone.tap("#rating button[type=submit]")
+    phone.wait_for_selector("#rating-thanks")
+    assert phone.inner_text("#rating-thanks") == "Cảm ơn bạn đã đánh giá!"
