@@ -61,6 +61,16 @@ class Desk:
     def idle(self):
         return self.app.in_flight is None
 
+    def call_first(self, waiting, serve=False):
+        """Once the desk shows ``waiting`` citizens in line: Enter (1001 called), with ``serve`` then
+        '*' (1001 being served)."""
+        self.pump_until(lambda: self.app.view.link == "online" and self.app.view.waiting == waiting, "the desk")
+        self.press("enter")
+        self.pump_until(lambda: self.idle() and (self.app.view.current or {}).get("number") == "1001", "1001 called")
+        if serve:
+            self.press("*")
+            self.pump_until(lambda: self.idle() and self.app.view.current["status"] == "serving", "1001 served")
+
     def close(self):
         self.link.stop()
 
@@ -93,11 +103,7 @@ def test_a_key_pressed_after_an_unacknowledged_one_never_acts_on_a_citizen_the_c
     hub, kiosk, token = hub_with_queue(tmp_path)
     desk = Desk(hub, 1, token)
     try:
-        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 3, "the desk")
-        desk.press("enter")
-        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
-        desk.press("*")
-        desk.pump_until(lambda: desk.idle() and desk.app.view.current["status"] == "serving", "1001 served")
+        desk.call_first(waiting=3, serve=True)
 
         with Frozen(hub):
             desk.press("enter")
@@ -133,9 +139,7 @@ def test_an_answer_to_did_they_come_that_got_no_acknowledgement_is_asked_again(t
                                        policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 600})
     desk = Desk(hub, 1, token)
     try:
-        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 2, "the desk")
-        desk.press("enter")
-        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
+        desk.call_first(waiting=2)
         desk.press("enter")
         desk.pump_until(lambda: desk.idle() and "Số 1001 đã đến quầy chưa?" in desk.text, "the question")
 
@@ -163,11 +167,7 @@ def test_a_transfer_that_got_no_acknowledgement_is_resent_by_enter_not_turned_in
                                        counters=[{"number": 1, "services": ["HT", "CT"]}])
     desk = Desk(hub, 1, token)
     try:
-        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 2, "the desk")
-        desk.press("enter")
-        desk.pump_until(lambda: desk.idle() and (desk.app.view.current or {}).get("number") == "1001", "1001 called")
-        desk.press("*")
-        desk.pump_until(lambda: desk.idle() and desk.app.view.current["status"] == "serving", "1001 served")
+        desk.call_first(waiting=2, serve=True)
 
         hub.stop()
         for key in ("-", "2", "enter"):
