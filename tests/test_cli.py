@@ -79,3 +79,21 @@ def test_importing_bookings_saved_in_a_windows_code_page_says_how_to_save_them(h
     assert result.exit_code == 2
     assert "không nhập dòng nào; hãy lưu dạng “CSV UTF-8”" in result.output
     assert "save it as “CSV UTF-8”" in result.output
+
+
+def test_a_command_on_a_database_with_no_hall_says_which_file_and_what_to_do(tmp_path):
+    """HALL_DB unset in another folder, or init never run: it was a traceback ending in HallError."""
+    elsewhere = tmp_path / "elsewhere.db"
+    result = CliRunner().invoke(cli, ["token", "create", "--role", "kiosk"], env={"HALL_DB": str(elsewhere)})
+    assert result.exit_code == 2
+    assert f"Chưa có hội trường trong {elsewhere}: chạy `hallserver init`" in result.output
+    assert "set HALL_DB to the hub's database" in result.output
+
+
+def test_a_database_this_account_cannot_open_is_named(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    result = CliRunner().invoke(cli, ["user", "list"], env={"HALL_DB": str(blocked / "hall.db")})
+    assert result.exit_code == 2  # it was a NotADirectoryError traceback
+    assert f"Không mở được cơ sở dữ liệu {blocked / 'hall.db'}" in result.output
+    assert "Run the command as the hub's account with its HALL_DB" in result.output

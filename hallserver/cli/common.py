@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..errors import HallError
+from ..errors import HallError, Invalid
 from ..settings import load_settings
 
 
@@ -30,17 +30,30 @@ def read_settings():
 
 
 def open_hall_store():
-    """The store at HALL_DB, migrated; a damaged or unreadable file exits 2."""
+    """The store at HALL_DB, migrated; a damaged file, or one this account may not open, exits 2."""
     from ..store import open_store  # sqlite after ``serve`` has monkey-patched
 
+    path = read_settings()["db"]
     try:
-        return open_store(read_settings()["db"])
+        return open_store(path)
     except HallError as error:
         fail(error)
+    except OSError as error:  # a folder that is not there, or the hub's own account's files
+        fail(Invalid(f"Không mở được cơ sở dữ liệu {path}: {error.strerror or error}. Chạy lệnh bằng tài khoản "
+                     f"của hub với HALL_DB của nó (ví dụ sudo -u hall HALL_DB=… hallserver …)",
+                     f"Cannot open the database {path}: {error.strerror or error}. Run the command as the hub's "
+                     f"account with its HALL_DB (e.g. sudo -u hall HALL_DB=… hallserver …)"))
 
 
 def open_hall():
-    """The :class:`~hallserver.hall.Hall` over the store at HALL_DB (see :func:`open_hall_store`)."""
+    """The :class:`~hallserver.hall.Hall` over the store at HALL_DB (see :func:`open_hall_store`);
+    a database with no hall in it exits 2: HALL_DB names another file than the hub's, or init
+    was never run (every command but init would end in a traceback)."""
     from ..hall import Hall
 
-    return Hall(open_hall_store())
+    store = open_hall_store()
+    if not store.is_configured():
+        fail(Invalid(f"Chưa có hội trường trong {store.path}: chạy `hallserver init`, hoặc đặt HALL_DB là tệp "
+                     f"của hub",
+                     f"No hall in {store.path}: run `hallserver init`, or set HALL_DB to the hub's database"))
+    return Hall(store)
