@@ -97,3 +97,6 @@ def test_a_database_this_account_cannot_open_is_named(tmp_path):
     assert result.exit_code == 2  # it was a NotADirectoryError traceback
     assert f"Không mở được cơ sở dữ liệu {blocked / 'hall.db'}" in result.output
     assert "Run the command as the hub's account with its HALL_DB" in result.output
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--async-mode", "threading"],
+                                env={"HALL_DB": str(blocked / "hall.db")})
+    assert result.exit_code == 2 and f"Không mở được cơ sở dữ liệu {blocked / 'hall.db'}" in result.output

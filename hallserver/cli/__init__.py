@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..services.auth import ROLES
-from .common import fail, open_hall, open_hall_store, read_settings
+from .common import cannot_open_database, fail, open_hall, open_hall_store, read_settings
 
 
 def async_mode_from(argv):
@@ -143,6 +143,8 @@ def serve(host, port, async_mode, access_log, message_queue):
         app = create_app(overrides)
     except HallError as error:
         fail(error)
+    except OSError as error:
+        fail(cannot_open_database(read_settings()["db"], error))
     hall = app.extensions["hall"]
     settings = app.config["HALL_SETTINGS"]
     interval = settings["expire_check_seconds"]

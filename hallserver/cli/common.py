@@ -38,11 +38,17 @@ def open_hall_store():
         return open_store(path)
     except HallError as error:
         fail(error)
-    except OSError as error:  # a folder that is not there, or the hub's own account's files
-        fail(Invalid(f"Không mở được cơ sở dữ liệu {path}: {error.strerror or error}. Chạy lệnh bằng tài khoản "
-                     f"của hub với HALL_DB của nó (ví dụ sudo -u hall HALL_DB=… hallserver …)",
-                     f"Cannot open the database {path}: {error.strerror or error}. Run the command as the hub's "
-                     f"account with its HALL_DB (e.g. sudo -u hall HALL_DB=… hallserver …)"))
+    except OSError as error:
+        fail(cannot_open_database(path, error))
+
+
+def cannot_open_database(path, error):
+    """The refusal for a database file the OS would not open: a folder that is not there, or
+    the hub's own account's files (its folder is private to it)."""
+    return Invalid(f"Không mở được cơ sở dữ liệu {path}: {error.strerror or error}. Chạy lệnh bằng tài khoản "
+                   f"của hub với HALL_DB của nó (ví dụ sudo -u hall HALL_DB=… hallserver …)",
+                   f"Cannot open the database {path}: {error.strerror or error}. Run the command as the hub's "
+                   f"account with its HALL_DB (e.g. sudo -u hall HALL_DB=… hallserver …)")
 
 
 def open_hall():
