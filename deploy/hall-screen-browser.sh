@@ -6,7 +6,8 @@
 # which lets the page play the announcements at once (otherwise it shows "Bấm để bật âm thanh").
 #
 #   hall-screen-browser.sh [HUB_URL]     e.g. hall-screen-browser.sh http://192.168.1.10:5000
-#   hall-screen-browser.sh --print       print the Chromium command instead of running it
+#   hall-screen-browser.sh --print       print the Chromium command instead of running it (once
+#                                        the hub answers, like the real start)
 #
 # Settings (the first found wins): the HUB_URL argument; the environment; the file
 # ${XDG_CONFIG_HOME:-~/.config}/hall-screen.conf (shell syntax, e.g. HALL_HUB=http://192.168.1.10:5000).
@@ -30,7 +31,7 @@ config="${XDG_CONFIG_HOME:-$HOME/.config}/hall-screen.conf"
 print_only=no
 case "${1:-}" in
   --print) print_only=yes; shift ;;
-  -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;   # the comment above
 esac
 [ $# -gt 0 ] && HALL_HUB="$1"
 
