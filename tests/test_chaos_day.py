@@ -132,7 +132,7 @@ def test_a_key_pressed_after_an_unacknowledged_one_never_acts_on_a_citizen_the_c
 
 def test_an_answer_to_did_they_come_that_got_no_acknowledgement_is_asked_again(tmp_path):
     """Enter again on a citizen called a while ago: 'Số 1001 đã đến quầy chưa?'. The clerk
-    answers B (came) as the hub goes down: no acknowledgement, 'press again to resend'. B again
+    answers B (came) as the hub dies: no acknowledgement, 'press again to resend'. B again
     said 'Phím B chưa gán' (outside the question B means nothing) and nothing was sent; the
     question is asked again, so B resends the same answer once the hub is back."""
     hub, kiosk, token = hub_with_queue(tmp_path, waiting=2,
@@ -143,7 +143,7 @@ def test_an_answer_to_did_they_come_that_got_no_acknowledgement_is_asked_again(t
         desk.press("enter")
         desk.pump_until(lambda: desk.idle() and "Số 1001 đã đến quầy chưa?" in desk.text, "the question")
 
-        hub.stop()
+        hub.kill()
         desk.press("b")
         desk.pump_until(lambda: desk.idle() and "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in desk.text, "no answer")
         assert desk.app.prompt is not None and desk.app.prompt.kind == "arrival"  # asked again
@@ -169,7 +169,7 @@ def test_a_transfer_that_got_no_acknowledgement_is_resent_by_enter_not_turned_in
     try:
         desk.call_first(waiting=2, serve=True)
 
-        hub.stop()
+        hub.kill()
         for key in ("-", "2", "enter"):
             desk.press(key)
         desk.pump_until(lambda: desk.idle() and "✗ Chuyển dịch vụ / Transfer: Không có xác nhận từ hub" in desk.text,
