@@ -31,7 +31,7 @@ SETTINGS = (
     Setting("printer", "none", "Ticket printer: none, dummy, usb:VENDOR:PRODUCT, network:HOST[:PORT] or file:PATH"),
     Setting("sounds_dir", "", "Folder of the voice clip pack (default: the shipped sounds/)"),
     Setting("backup_dir", "var/backups", "Folder of the daily database copies"),
-    Setting("backup_keep_days", 14, "How many daily copies to keep"),
+    Setting("backup_keep_days", 14, "How many daily copies to keep (0: the hub makes none)"),
     Setting("message_queue", "", "Redis URL (redis://HOST:PORT/DB) linking several hub processes on one database; "
             "empty: one process"),
     Setting("remote_rate_limit", "10 per minute;40 per hour", "Rate limit of numbers taken from home, per address"),

@@ -24,8 +24,12 @@ def list_backups(directory):
 def daily_backup(store, directory, *, today, keep_days):
     """Copy the database once per local day and drop copies older than ``keep_days``.
 
-    Returns the new copy's path, or None when today's copy already exists.
+    Returns the new copy's path, or None when today's copy already exists. ``keep_days`` below
+    1 (HALL_BACKUP_KEEP_DAYS=0: the hall backs up by other means) makes no copy and drops none:
+    a copy kept for no days was made and deleted again every round of the hub's timer.
     """
+    if keep_days < 1:
+        return None
     folder = Path(directory)
     target = folder / f"hall-{today}.db"
     made = None
