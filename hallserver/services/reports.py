@@ -333,19 +333,28 @@ def _load_tickets(db, config, start, end):
         by_ticket.setdefault(ticket, []).append((seq, kind, at, counter, service, json.loads(data or "{}")))
     tickets = {ticket: _summarise(events, tz) for ticket, events in by_ticket.items()}
     tickets = {ticket: summary for ticket, summary in tickets.items() if summary is not None}
-    breaks = _load_breaks(db, start, end)
-    for summary in tickets.values():
+    _leave_out_breaks(tickets.values(), _load_breaks(db, start, end))
+    _add_ratings(db, tickets, start, end)
+    return tickets
+
+
+def _leave_out_breaks(summaries, breaks):
+    """Take the counter's breaks that fell within a service out of its service time."""
+    for summary in summaries:
         if summary.service_time is not None and summary.counter in breaks:
             began = summary.done_at - summary.service_time
             summary.service_time -= sum(resumed - paused for paused, resumed in breaks[summary.counter]
                                         if began <= paused and resumed <= summary.done_at)
+
+
+def _add_ratings(db, tickets, start, end):
+    """Each rated ticket's score, whenever the citizen sent it (it belongs to the ticket's day)."""
     for ticket, score in db.execute(
         "SELECT ticket_id, score FROM ratings JOIN events AS issue ON issue.ticket = ratings.ticket_id "
         "WHERE issue.type = 'issued' AND issue.at >= ? AND issue.at < ?", [start, end],
     ).fetchall():
         if ticket in tickets:
             tickets[ticket].score = score
-    return tickets
 
 
 def _load_breaks(db, start, end):
@@ -406,7 +415,7 @@ def build_report(db, config, *, start_day, end_day, group_by=None, now=None):
     ``now`` (epoch seconds, default the current time) stamps ``generated_at``."""
     first, last = _day(start_day, "start_day"), _day(end_day, "end_day")
     if last < first:
-        raise Invalid("Ngày kết thúc phải sau ngày bắt đầu", "The end day must not be before the start day",
+        raise Invalid("Ngày kết thúc không được trước ngày bắt đầu", "The end day must not be before the start day",
                       code="invalid_range")
     for day, name in ((first, "start_day"), (last, "end_day")):
         if not FIRST_DAY <= day <= LAST_DAY:   # 9999-12-31 + 1 day would not be a date at all
