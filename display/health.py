@@ -62,7 +62,7 @@ def screen_id(path: str | os.PathLike | None = None) -> str:
         kept = path.read_text(encoding="utf-8").strip()
         if _valid_id(kept):
             return kept
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # missing, or garbled by a power cut while it was written
         pass
     made = f"pygame-{_host()}-{uuid.uuid4().hex[:8]}"
     try:

@@ -700,3 +700,6 @@ def test_health_knows_its_sound_and_keeps_its_id(tmp_path):
     blocked.write_text("")
     derived = screen_id(blocked / "screen-id")  # cannot be kept: derived from the machine, the same each time
     assert derived == screen_id(blocked / "screen-id") and derived.startswith("pygame-")
+    kept.write_bytes(b"\xff\xfe\x00pygame")  # a power cut as it was written: the board would not start at all
+    again = screen_id(kept)
+    assert again.startswith("pygame-") and again != first and screen_id(kept) == again
