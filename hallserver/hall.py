@@ -12,6 +12,7 @@ import contextlib
 import copy
 import functools
 import secrets
+import threading
 import time
 
 from . import core
@@ -62,6 +63,7 @@ class Hall:
         # Numbers are taken in bursts: issues that arrive together share one commit.
         self._issuing = GroupWriter(store, after_commit=self._publish_batch)
         self._figures = SharedFigures()
+        self._password_checks = threading.BoundedSemaphore(1)  # sign-ins' slow hashes, one at a time
 
     def subscribe(self, publisher):
         """``publisher(events, db, config, now)`` runs after each commit, in ``seq`` order."""
@@ -307,11 +309,17 @@ class Hall:
 
     def sign_in(self, username, password, *, address):
         """The account these credentials open, or Unauthorized (TooManyRequests after repeated
-        failures). A failure is committed before the refusal, so it counts towards the limit."""
-        user = self._write(lambda db, config, now: users.sign_in(db, username=username, password=password,
-                                                                 address=address, now=now))
-        if user is None:
+        failures). The attempt counts as a failure before the password is checked; the check
+        (a deliberately slow hash, ~0.3 s) runs outside any transaction, in a worker thread
+        (``store.offload``), one at a time: it holds neither the hall's writer nor the event
+        loop, and guesses cannot take every core from the kiosks and counters."""
+        user, attempt = self._write(lambda db, config, now: users.begin_sign_in(
+            db, username=username, address=address, now=now))
+        with self._password_checks:
+            matches = self.store.offload(users.password_matches, user, password)
+        if not matches:
             raise Unauthorized(*users.BAD_CREDENTIALS, code="bad_credentials")
+        self._write(lambda db, config, now: users.sign_in_succeeded(db, attempt, now=now))
         return user
 
     def start_counter_session(self, user, counter):

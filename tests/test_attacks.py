@@ -2,13 +2,25 @@
 found that way, through the public interfaces (the Flask test client, or a real hub process with
 a real socket client), failing before its fix."""
 
+import http.client
 import json
+import select
+from urllib.parse import urlencode
 
 import pytest
 import requests
 import websocket
 
-from tests.helpers import PASSWORD, DisplayClient, add_user, csrf, hub_with_tokens, init_database, shown_text
+from tests.helpers import (
+    PASSWORD,
+    DisplayClient,
+    add_user,
+    csrf,
+    csrf_in,
+    hub_with_tokens,
+    init_database,
+    shown_text,
+)
 
 # -- sockets -----------------------------------------------------------------------------------------
 
@@ -109,3 +121,34 @@ def test_numbers_from_home_are_capped_per_network_not_per_ipv6_address(web_app):
     elsewhere = web.post("/lay-so", data={"service": "HT", "csrf_token": csrf(web, "/lay-so")},
                          environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert elsewhere.status_code == 302
+
+
+# -- sign-in ---------------------------------------------------------------------------------------
+
+def test_guesses_at_the_sign_in_page_do_not_hold_the_hall(tmp_path):
+    """A password check is a deliberately slow hash (~0.3 s here), and it ran inside the hall's
+    write transaction on the event loop: twelve guesses with made-up usernames (within the
+    address's 20) held everything for 6 s, and a kiosk's number came after all of them. The
+    check now runs in a worker thread, outside any transaction, one at a time."""
+    db = tmp_path / "hub.db"
+    init_database(db)
+    hub = hub_with_tokens(db).start()
+    try:
+        browser = requests.Session()
+        token = csrf_in(browser.get(f"{hub.url}/dang-nhap", timeout=30).text)
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        guesses = []
+        for number in range(12):   # sent whole before the kiosk's request, each on its connection
+            guess = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=60)
+            guess.request("POST", "/dang-nhap", body=urlencode({"username": f"khach-{number}", "password": "doan",
+                                                                "csrf_token": token}),
+                          headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+            guesses.append(guess)
+        issued = requests.post(f"{hub.url}/api/v1/tickets", json={"service": "HT"}, timeout=60,
+                               headers={"Authorization": f"Bearer {hub.kiosk}"})
+        answered_first, _, _ = select.select([guess.sock for guess in guesses], [], [], 0)
+        statuses = [guess.getresponse().status for guess in guesses]
+    finally:
+        hub.stop()
+    assert issued.status_code == 201 and statuses == [401] * 12
+    assert len(answered_first) < len(guesses) / 2, f"{len(answered_first)} guesses were answered before the number"

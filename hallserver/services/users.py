@@ -135,16 +135,16 @@ def _failures(db, key, now):
 BAD_CREDENTIALS = ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password")
 
 
-def sign_in(db, *, username, password, address, now):
-    """Check a password, with throttling: the user row, or None after recording the failure.
+def begin_sign_in(db, *, username, address, now):
+    """The first step of a sign-in, in a short transaction: refuse (TooManyRequests) when the
+    account or the address is paused, else count the attempt as a failure in advance, so that
+    attempts checked side by side all count. ``(user row or None, attempt)``; the password is
+    then checked outside any transaction (:func:`password_matches`), and only a success is
+    written back (:func:`sign_in_succeeded`).
 
     Failures count per account *and* address (``MAX_FAILURES_PER_USER``) and per address
     (``MAX_FAILURES_PER_ADDRESS``): whoever guesses pauses themselves, not the account's
-    owner elsewhere. Exactly one password hash is checked whatever the username (a dummy hash
-    for unknown or disabled ones), so the time taken does not tell which usernames exist.
-    Returns rather than raises on a wrong password so that the caller's transaction
-    commits the failure (a rolled-back failure would never count towards the limit).
-    """
+    owner elsewhere."""
     username = (username or "").strip().lower()
     account_key = f"user:{username}@{address}"
     for key, limit in ((account_key, MAX_FAILURES_PER_USER), (f"address:{address}", MAX_FAILURES_PER_ADDRESS)):
@@ -153,13 +153,36 @@ def sign_in(db, *, username, password, address, now):
             minutes = max(1, round((last + FAILURE_WINDOW_SECONDS - now) / 60))
             raise TooManyRequests(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
                            f"Too many failed sign-ins. Try again in {minutes} minutes.", code="throttled")
-    user = _user_row(db, username)
+    rows = [db["sign_in_failures"].insert({"key": key, "at": now}).last_rowid
+            for key in (account_key, f"address:{address}")]
+    return _user_row(db, username), {"account_key": account_key, "rows": rows}
+
+
+def password_matches(user, password):
+    """Whether ``password`` opens ``user`` (a row of :func:`begin_sign_in`, or None), enabled.
+    Exactly one password hash is checked whatever the user (a dummy hash for an unknown name),
+    so the time taken does not tell which usernames exist. Plain CPU, no database."""
     matches = check_password_hash(user["password_hash"] if user else _dummy_hash(), password or "")
-    if user is None or user["disabled"] or not matches:
-        db["sign_in_failures"].insert_all([{"key": account_key, "at": now},
-                                           {"key": f"address:{address}", "at": now}])
+    return user is not None and not user["disabled"] and matches
+
+
+def sign_in_succeeded(db, attempt, *, now):
+    """The password matched: the attempt was no failure, and the account's failures from that
+    address are forgotten."""
+    db.execute(f"DELETE FROM sign_in_failures WHERE rowid IN ({', '.join('?' for _ in attempt['rows'])})",
+               attempt["rows"])
+    db.execute("DELETE FROM sign_in_failures WHERE key = ? OR at < ?",
+               [attempt["account_key"], now - FAILURE_WINDOW_SECONDS])
+
+
+def sign_in(db, *, username, password, address, now):
+    """The three steps of a sign-in in the caller's one transaction: the user row, or None
+    with the failure recorded. Returns rather than raises on a wrong password so that the
+    caller's transaction commits the failure."""
+    user, attempt = begin_sign_in(db, username=username, address=address, now=now)
+    if not password_matches(user, password):
         return None
-    db.execute("DELETE FROM sign_in_failures WHERE key = ? OR at < ?", [account_key, now - FAILURE_WINDOW_SECONDS])
+    sign_in_succeeded(db, attempt, now=now)
     return user
 
 
