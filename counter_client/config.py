@@ -108,6 +108,9 @@ def _read_config_file(explicit: str | None, environ) -> tuple[dict, Path | None]
         raise ConfigError(f"{path}: không đọc được / cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: TOML không hợp lệ / invalid TOML: {error}") from None
+    except UnicodeDecodeError:  # e.g. Notepad's "Unicode" (UTF-16)
+        raise ConfigError(f"{path}: không phải văn bản UTF-8 / not UTF-8 text: lưu lại tệp với mã hóa UTF-8"
+                          " / save it as UTF-8") from None
     for key in values:
         if key not in FILE_KEYS:
             raise ConfigError(f"{path}: khóa không hợp lệ / unknown key {key!r} (known: {', '.join(FILE_KEYS)})")

@@ -199,6 +199,17 @@ def test_config_mistakes_name_the_key(tmp_path, text, argv, environ, message):
     assert message in str(error.value)
 
 
+def test_a_config_file_not_in_utf8_is_named_and_exits_2(tmp_path, capsys):
+    """Saved by Windows Notepad as "Unicode" (UTF-16): the client printed a traceback and exited
+    1, and systemd restarted it for ever; it names the file and exits 2 like any other mistake."""
+    path = write_config(tmp_path, "")
+    path.write_bytes('hub = "http://192.168.1.10:5000"\ncounter = 2\n'.encode("utf-16"))
+    assert main(["--config", str(path)], environ={}) == 2
+    assert capsys.readouterr().err == (
+        f"hall-counter: {path}: không phải văn bản UTF-8 / not UTF-8 text: lưu lại tệp với mã hóa UTF-8"
+        " / save it as UTF-8\n")
+
+
 def test_missing_config_file_and_loose_permissions(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         settings_from(["--config", str(tmp_path / "absent.toml")])
