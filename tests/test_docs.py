@@ -50,6 +50,43 @@ def test_every_cli_option_is_in_the_api_doc(command, option):
     assert option in command_line, f"hallserver {command} {option}"
 
 
+OPERATOR_DOCS = ("README.md", "docs/api.md", "sounds/README.md", "display/README.md", "counter_client/README.md",
+                 *(f"deploy/{path.name}" for path in sorted((ROOT / "deploy").iterdir())))
+
+
+def documented_command_lines():
+    """(file, line number, the command's words, the rest of the line) for every `hallserver …`
+    the operator's documents show."""
+    for name in OPERATOR_DOCS:
+        for number, line in enumerate((ROOT / name).read_text(encoding="utf-8").splitlines(), start=1):
+            for match in re.finditer(r"hallserver((?: [a-z][a-z-]*)+)(.*)", line):
+                yield name, number, match.group(1).split(), match.group(2).split("#")[0]
+
+
+def test_every_documented_command_and_option_exists():
+    """A command the docs show is one the hub has, with options it takes (a renamed option
+    would leave operators with 'No such option')."""
+    wrong = []
+    for name, number, words, rest in documented_command_lines():
+        command, path = cli, []
+        for word in words:
+            if not isinstance(command, click.Group):
+                rest = " ".join(words[len(path):]) + rest  # the leaf's arguments
+                break
+            if word not in command.commands:
+                if command is not cli:
+                    wrong.append(f"{name}:{number}: hallserver {' '.join(path)} has no command {word!r}")
+                break  # prose: "the hallserver command"
+            command, path = command.commands[word], path + [word]
+        if isinstance(command, click.Group):
+            continue
+        known = {option for parameter in command.params for option in (*parameter.opts, *parameter.secondary_opts)}
+        for option in re.findall(r"--[a-z][a-z-]*", rest):
+            if option not in known | {"--help"}:
+                wrong.append(f"{name}:{number}: hallserver {' '.join(path)} has no option {option}")
+    assert wrong == []
+
+
 def test_every_route_is_in_the_api_doc(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
