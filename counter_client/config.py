@@ -100,8 +100,7 @@ def _read_config_file(explicit: str | None, environ) -> tuple[dict, Path | None]
     if not explicit and not path.is_file():
         return {}, None
     try:
-        with open(path, "rb") as file:
-            values = tomllib.load(file)
+        values = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # Notepad may start it with a BOM
     except FileNotFoundError:
         raise ConfigError(f"{path}: không có tệp này / no such file") from None
     except OSError as error:

@@ -208,6 +208,8 @@ def test_a_config_file_not_in_utf8_is_named_and_exits_2(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"hall-counter: {path}: không phải văn bản UTF-8 / not UTF-8 text: lưu lại tệp với mã hóa UTF-8"
         " / save it as UTF-8\n")
+    path.write_bytes('hub = "http://192.168.1.10:5000"\ncounter = 2\ntoken = "t"\n'.encode("utf-8-sig"))
+    assert settings_from(["--config", str(path)]).hub == "http://192.168.1.10:5000"  # UTF-8 with a BOM: fine
 
 
 def test_missing_config_file_and_loose_permissions(tmp_path):
