@@ -55,3 +55,15 @@ def test_rendered_staff_pages_hold_no_inline_script(app, store):
     for path in ("/admin", "/dashboard", "/reports?start=2026-11-26&end=2026-11-26", "/counter/1", "/lich-hen"):
         page = text(admin.get(path))
         assert not INLINE_SCRIPT.search(page) and not HANDLER.search(page), path
+
+
+def test_what_a_signed_in_person_or_a_token_holder_sees_is_never_cached(app, client, store, tokens):
+    """On a shared office PC, "Back" after signing out showed the day's bookings (names, phones)
+    and the admin page with a device token shown once, from the browser's cache."""
+    add_user(store, "quantri", role="admin")
+    admin = signed_in(app, "quantri")
+    for path in ("/lich-hen", "/admin", "/dashboard", "/counter/1", "/reports.csv"):
+        assert admin.get(path).headers.get("Cache-Control") == "no-store", path
+    assert client.get("/api/v1/bookings", headers=bearer(tokens["supervisor"])).headers["Cache-Control"] == "no-store"
+    assert "no-store" not in admin.get("/static/hall.css").headers.get("Cache-Control", "")   # the hub's files
+    assert "no-store" not in client.get("/thu-tuc").headers.get("Cache-Control", "")          # public pages

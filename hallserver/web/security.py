@@ -13,9 +13,14 @@ Referrer: ``same-origin`` (other sites learn nothing); pages whose address carri
 secret (a ticket's track token ``/t/<token>``, a booking's code ``/dat-lich/<code>``)
 send only the hub's origin even to the hub itself (``strict-origin``): never the secret,
 while CSRF's referrer check behind HTTPS still works (``no-referrer`` would break it).
+
+Caching: what a signed-in person or a token holder is answered (the day's bookings with names
+and phones, a device token shown once, reports) is never stored by the browser
+(``Cache-Control: no-store``): on a shared office PC, "Back" after signing out showed the
+cached pages to the next person. The hub's own files (scripts, styles, voice clips) stay cacheable.
 """
 
-from flask import request
+from flask import request, session
 
 SECRET_URL_PREFIXES = ("/t/", "/dat-lich/")
 
@@ -41,6 +46,16 @@ def referrer_policy(path):
     return "strict-origin" if path.startswith(SECRET_URL_PREFIXES) else "same-origin"
 
 
+SHARED_FILES = ("static", "citizen.sound_file")
+
+
+def for_someone():
+    """Whether the answer was made for a signed-in person or a token holder (not a file)."""
+    if request.endpoint in SHARED_FILES:
+        return False
+    return "Authorization" in request.headers or session.get("user_id") is not None
+
+
 def init_app(app):
     @app.after_request
     def security_headers(response):
@@ -49,4 +64,6 @@ def init_app(app):
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", referrer_policy(request.path))
+        if for_someone():
+            headers["Cache-Control"] = "no-store"
         return response
