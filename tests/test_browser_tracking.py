@@ -122,6 +122,7 @@ def test_english_phone_sees_english_names_and_plurals(phone_hub, phone_in):
     phone.wait_for_url(re.compile(r".*/t/[\w-]+\?moi=1$"))
     phone.wait_for_selector("#connection[data-state=online]")
     assert phone.inner_text("#service") == "Civil status"
+    assert phone.get_attribute("html", "lang") == "en"   # a screen reader reads it with an English voice
     assert phone.inner_text("#ahead") == "3 people ahead"
     assert re.fullmatch(r"about \d+–\d+ minutes", phone.inner_text("#eta"))   # the range, in English
     assert_fits(phone)
@@ -281,3 +282,46 @@ def test_rating_on_a_small_phone_once_served(phone_hub, open_page):
     phone.tap("#rating button[type=submit]")
     phone.wait_for_selector("#rating-thanks")
     assert phone.inner_text("#rating-thanks") == "Cảm ơn bạn đã đánh giá!"
+
+
+CHIME = re.compile(r".*/sounds/chime\.wav$")
+
+
+def test_offline_the_page_says_since_when_and_catches_up_when_back(phone_hub, open_page):
+    """The phone loses its network in the morning; meanwhile the two ahead are served and her
+    number is called. The page says since when its figures are old, then catches up by itself
+    when the network returns, and rings for the call it missed. The hub restarting is the same."""
+    hub = phone_hub
+    for _ in range(2):
+        hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).raise_for_status()
+    token = hub.post("/api/v1/tickets", hub.kiosk, {"service": "HT"}).json()["ticket"]["track_token"]
+    phone = open_page(**SMALL_PHONE)
+    phone.goto(f"{hub.url}/t/{token}")
+    phone.wait_for_selector("#connection[data-state=online]")
+    assert phone.inner_text("#ahead") == "2 người phía trước" and phone.is_hidden("#stale")
+    assert phone.locator("[aria-live=polite] #ahead").count() == 1   # a screen reader says the position
+
+    phone.context.set_offline(True)
+    phone.wait_for_selector("#stale:not([hidden])")
+    assert re.fullmatch(r"Chưa cập nhật được từ \d\d:\d\d: số người phía trước và thời gian chờ dưới đây có thể "
+                        r"đã cũ\. Trang sẽ tự cập nhật khi có mạng trở lại\.", phone.inner_text("#stale"))
+    assert_fits(phone)
+    screenshot(phone, "tracking-offline")
+    for _ in range(3):   # the two ahead, then her
+        hub.post("/api/v1/counters/1/done", hub.counter)   # 409 for the first: nobody at the counter yet
+        hub.post("/api/v1/counters/1/call-next", hub.counter).raise_for_status()
+    assert phone.inner_text("#ahead") == "2 người phía trước"
+
+    with phone.expect_request(CHIME):   # the call she missed rings when the page catches up
+        phone.context.set_offline(False)
+        phone.wait_for_selector("#headline:has-text('Mời đến quầy số 1')")
+    phone.wait_for_selector("#stale", state="hidden")
+    screenshot(phone, "tracking-back-online-called")
+
+    hub.stop()
+    phone.wait_for_selector("#stale:not([hidden])")
+    hub.start()
+    hub.post("/api/v1/counters/1/done", hub.counter).raise_for_status()
+    phone.wait_for_selector("#rating:not([hidden])")
+    phone.wait_for_selector("#stale", state="hidden")
+    assert phone.inner_text("#status") == "Đã hoàn thành"

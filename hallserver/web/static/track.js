@@ -81,6 +81,7 @@
   }
 
   function alertCalled(counter) {
+    rang = true;
     const message = fill(text.called, { counter });
     if (window.Notification && Notification.permission === "granted") {
       try { new Notification(text.notify_title, { body: `${ticket.number}: ${message}` }); } catch (ignored) { /* some phones only notify from a service worker */ }
@@ -100,24 +101,63 @@
     new Audio(data.urls.chime).play().catch(() => {});
   }
 
+  const atCounter = (current) => current.status === "called" || current.status === "serving";
+  let rang = atCounter(ticket);   // this call has been rung (a page opened already called is being looked at)
+
   function accept(next) {
     if (!next || typeof next !== "object") return;
+    const before = ticket;
     ticket = next;
     render();
+    // called while the page was cut off (its `called` push lost): ring when it catches up
+    if (atCounter(ticket) && !atCounter(before) && !rang && ticket.counter) alertCalled(ticket.counter);
+    if (!atCounter(ticket)) rang = false;
     const near = nearTurn(ticket);
     if (near && !wasNear) alertNear();
     wasNear = near;
   }
 
+  // -- fresh or not ------------------------------------------------------------------------
+  // Offline (the network dropped, the phone slept, the hub restarts) the page says since when
+  // its figures are not updated; it catches up as soon as the hub answers.
+  let freshAt = Date.now();     // the figures are the hub's as of this moment
+  let connection = "connecting";
+
+  function clockTime(moment) {
+    const options = { hour: "2-digit", minute: "2-digit" };
+    if (document.body.dataset.timezone) options.timeZone = document.body.dataset.timezone;
+    return new Date(moment).toLocaleTimeString(data.lang === "en" ? "en-GB" : "vi-VN", options);
+  }
+
+  function showFreshness() {
+    const stale = connection === "offline" || connection === "refused";
+    $("stale").hidden = !stale;
+    $("stale").textContent = stale ? fill(text.stale, { time: clockTime(freshAt) }) : "";
+  }
+
+  function connectionChanged(status) {
+    if (connection === "online" && status !== "online") freshAt = Date.now();   // true until now
+    connection = status;
+    showFreshness();
+  }
+
+  /** Ask the hub for the ticket now (the socket may still be reconnecting, or silently dead). */
+  async function refresh() {
+    try {
+      const response = await fetch(data.urls.ticket, { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (!response.ok) return;
+      accept((await response.json()).ticket);
+      freshAt = Date.now();
+      showFreshness();
+    } catch (ignored) { /* offline: the note says so; the socket or the next try catches up */ }
+  }
+
   // The estimate moves with time alone too: ask the hub again every minute while waiting.
   const REFRESH_MS = 60 * 1000;
-  setInterval(async () => {
-    if (ticket.status !== "waiting") return;
-    try {
-      const response = await fetch(data.urls.ticket, { headers: { Accept: "application/json" } });
-      if (response.ok) accept((await response.json()).ticket);
-    } catch (ignored) { /* offline: the badge says so; the next minute tries again */ }
-  }, REFRESH_MS);
+  setInterval(() => { if (ticket.status === "waiting") refresh(); }, REFRESH_MS);
+  // A phone waking up, or its network coming back: catch up at once, whatever the socket knows.
+  window.addEventListener("online", refresh);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh(); });
 
   $("notify").addEventListener("click", async () => {
     if (window.Notification) await Notification.requestPermission();
@@ -136,6 +176,7 @@
     room: `ticket:${data.token}`,
     badge: "connection",
     labels: { connecting: text.connecting, online: text.online, offline: text.offline, refused: text.offline },
+    onStatus: connectionChanged,
     on: {
       ticket: (payload) => accept(payload && payload.ticket),
       called: (payload) => {
@@ -144,7 +185,7 @@
         announcedCall = payload.call_id;
         ticket = Object.assign({}, ticket, { status: "called", counter: payload.counter.number });
         render();
-        alertCalled(payload.counter.number);
+        if (payload.recall || !rang) alertCalled(payload.counter.number);   // the ticket's own push may have rung it
       },
     },
   });
