@@ -87,6 +87,29 @@ def test_every_documented_command_and_option_exists():
     assert wrong == []
 
 
+@pytest.mark.parametrize("program, readme, module", [
+    ("hall-display", "display/README.md", "display.__main__"),
+    ("hall-counter", "counter_client/README.md", "counter_client.config"),
+])
+def test_every_client_option_its_readme_shows_exists(program, readme, module):
+    """The options a client's README shows (its synopsis, option tables, command lines) are its parser's."""
+    import importlib
+
+    parser = importlib.import_module(module).build_parser()
+    known = {option for action in parser._actions for option in action.option_strings}
+    lines = []  # what follows the program on a line, option table rows, the synopsis' continuation lines
+    for line in (ROOT / readme).read_text(encoding="utf-8").splitlines():
+        if program in line:
+            lines.append(line.split(program, 1)[1])
+        elif line.startswith("| `--") or re.match(r"\s+\[--", line):
+            lines.append(line)
+    shown = {option for line in lines for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line.split("#")[0])}
+    assert sorted(shown - known) == []
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    told = {option for option in known if option.startswith("--") and option != "--help"}
+    assert sorted(option for option in told if not re.search(rf"(?<![\w-]){option}(?![\w-])", text)) == []
+
+
 def test_every_route_is_in_the_api_doc(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
