@@ -100,3 +100,10 @@ def test_a_database_this_account_cannot_open_is_named(tmp_path):
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--async-mode", "threading"],
                                 env={"HALL_DB": str(blocked / "hall.db")})
     assert result.exit_code == 2 and f"Không mở được cơ sở dữ liệu {blocked / 'hall.db'}" in result.output
+
+
+@pytest.mark.parametrize("variable, value", [("HALL_RECENT_CALLS", "mười"), ("HALL_PRINTER", "usb:epson")])
+def test_a_wrong_setting_says_where_settings_come_from(hallserver, variable, value):
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env={"HALL_DB": str(hallserver.db), variable: value})
+    assert result.exit_code == 2 and f"Lỗi / Error: {variable}:" in result.output
+    assert "Sửa biến môi trường này" in result.output and "hallserver settings lists them all" in result.output

@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..services.auth import ROLES
-from .common import cannot_open_database, fail, open_hall, open_hall_store, read_settings
+from .common import cannot_open_database, fail, open_hall, open_hall_store, read_settings, wrong_setting
 
 
 def async_mode_from(argv):
@@ -92,8 +92,7 @@ def check_serve_settings(settings):
     try:
         parse_printer_spec(settings["printer"])
     except ValueError as error:
-        click.echo(f"Lỗi / Error: {error}", err=True)
-        sys.exit(2)
+        wrong_setting(error)
 
 
 def check_port_free(host, port):

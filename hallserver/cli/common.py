@@ -25,8 +25,17 @@ def read_settings():
     try:
         return load_settings()
     except ValueError as error:
-        click.echo(f"Lỗi / Error: {error}", err=True)
-        sys.exit(2)
+        wrong_setting(error)
+
+
+def wrong_setting(error):
+    """Print a HALL_* value that cannot work (the message names the variable and says what is
+    wrong, in English) and where such values come from, then exit 2."""
+    click.echo(f"Lỗi / Error: {error}", err=True)
+    click.echo("  Sửa biến môi trường này (môi trường của hub, hay Environment= trong unit systemd); "
+               "hallserver settings liệt kê tất cả / Fix this environment variable (the hub's environment, "
+               "or Environment= in its systemd unit); hallserver settings lists them all", err=True)
+    sys.exit(2)
 
 
 def open_hall_store():
