@@ -28,8 +28,9 @@ SETTINGS_REFUSALS = ("unauthorized", "forbidden", "unknown_counter")
 STALE_REFUSALS = ("already_paused", "already_open", "counter_paused", "no_current_ticket", "wrong_status",
                   "cannot_undo")
 #: Another key after an unacknowledged one, not sent: the hub could not say what the desk holds, or
-#: it holds something else than the clerk saw (the unacknowledged action was carried out after all).
-NOT_SENT = ("outcome_unknown", "desk_changed")
+#: it holds something else than the clerk saw (the unacknowledged action was carried out after all),
+#: or (an undo) it holds what the clerk saw: the unacknowledged action was not carried out.
+NOT_SENT = ("outcome_unknown", "desk_changed", "not_done")
 PROMPT_TIMEOUT = 20.0
 #: The key that closed a prompt, again this soon, is the reflex second press, not a new command:
 #: "- 2 Enter Enter" transferred the citizen and then called the next one; "0" answering
@@ -335,7 +336,9 @@ class CounterApp:
     def perform_on_the_desk_seen(self, seen, earlier, action, body) -> ActionResult:
         """Another key after ``earlier`` went unacknowledged (in a background job). The hub may have
         carried ``earlier`` out (its answer lost) or may yet (a hung hub wakes with it queued), so
-        the desk the clerk saw may be gone: the action is sent only if the hub shows that desk."""
+        the desk the clerk saw may be gone: the action is sent only if the hub shows that desk.
+        An undo is meant for ``earlier``: with the desk as it was, it was not carried out, and an
+        undo sent would reverse the hub's last action instead (the call of the citizen at the desk)."""
         state = self.client.counter_state()
         before = ACTION_LABELS[earlier]
         if state.unreachable:
@@ -352,6 +355,13 @@ class CounterApp:
                                         "xem lại rồi nhấn lại",
                                 message_en=f"not sent: the desk changed after the unacknowledged {before.label_en}; "
                                            "check it and press again")
+        if action == "undo":
+            self.client.forget_unacknowledged()  # so a second undo reverses the hub's last action
+            return ActionResult(action, ok=False, code="not_done",
+                                message=f"không cần: {before.label_vi} vừa rồi chưa được thực hiện (quầy vẫn như cũ), "
+                                        "không có gì để hoàn tác",
+                                message_en=f"not needed: the last {before.label_en} was not carried out (the desk is "
+                                           "as it was), nothing to undo")
         return self.client.perform(action, **body)
 
     def refresh(self):

@@ -89,6 +89,10 @@ class HubClient:
             return self._unacknowledged[0]
         return None
 
+    def forget_unacknowledged(self) -> None:
+        """The unacknowledged request is known not to have been carried out: the next press is a new one."""
+        self._unacknowledged = None
+
     def counter_state(self) -> ActionResult:
         """``GET /api/v1/counters/<n>``, one attempt (a read: nothing to protect)."""
         try:

@@ -185,6 +185,35 @@ def test_a_transfer_that_got_no_acknowledgement_is_resent_by_enter_not_turned_in
         hub.stop()
 
 
+def test_undo_after_an_unacknowledged_press_that_never_reached_the_hub_undoes_nothing(tmp_path):
+    """1001 is at the desk. The clerk presses Enter by mistake as the hub dies: no
+    acknowledgement. Once the hub is back they press undo, to make sure that Enter did nothing.
+    The undo went to the hub, which undid its last action, the call of 1001: the citizen
+    standing at the desk was put back in line. The hub's desk is as it was, so the Enter never
+    happened and there is nothing to undo: the client says so and sends nothing; a second undo
+    is sent as usual."""
+    hub, kiosk, token = hub_with_queue(tmp_path, waiting=2, policy={"undo_seconds": 300})
+    desk = Desk(hub, 1, token)
+    try:
+        desk.call_first(waiting=2)
+        hub.kill()
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in desk.text, "no answer")
+        hub.start()
+        desk.press("z")
+        desk.pump_until(lambda: desk.idle() and "✗ Hoàn tác / Undo" in desk.text, "the undo's answer")
+        assert ("✗ Hoàn tác / Undo: không cần: Gọi tiếp vừa rồi chưa được thực hiện (quầy vẫn như cũ)"
+                in desk.text)
+        assert ticket_status(hub, token, "1001") == "called" and ticket_status(hub, token, "1002") == "waiting"
+
+        desk.press("z")  # again: the clerk does mean the hub's last action, the call of 1001
+        desk.pump_until(lambda: desk.idle() and "✓ Hoàn tác / Undo: số 1001 (HT) trở lại hàng chờ" in desk.text,
+                        "the second undo")
+    finally:
+        desk.close()
+        hub.stop()
+
+
 def test_a_power_cut_of_the_hub_in_a_burst_of_calls_leaves_the_screen_true_saying_each_call_once_in_order(tmp_path):
     """Three counters call one after the other as fast as they can; the hub is killed (kill -9)
     in the middle and restarted; the counters go on. The screen says no call twice, says them
