@@ -128,7 +128,6 @@ def check_port_free(host, port):
 def serve(host, port, async_mode, access_log, message_queue):
     """Chạy máy chủ / Run the hub: API, pages and Socket.IO push."""
     from ..errors import HallError
-    from ..services.reminders import upkeep_forever
     from ..web import create_app, socketio
     from ..web.lease import Lease
     from ..web.server import run
@@ -144,11 +143,22 @@ def serve(host, port, async_mode, access_log, message_queue):
         fail(error)
     except OSError as error:
         fail(cannot_open_database(read_settings()["db"], error))
+    settings = app.config["HALL_SETTINGS"]
+    # The jobs run in one process of those sharing a message queue (lease.py).
+    lease = Lease(settings["message_queue"] or None, sleep=socketio.sleep)
+    start_background_jobs(app, socketio, lease)
+    print_addresses(app, host, port, lease)
+    run(app, socketio, host, port, access_log=access_log)
+
+
+def start_background_jobs(app, socketio, lease):
+    """The hub's own work between requests: the end of the day and the daily copy, the
+    dashboard's refresh, following the configuration, the sockets' sweep, booking upkeep."""
+    from ..services.reminders import upkeep_forever
+
     hall = app.extensions["hall"]
     settings = app.config["HALL_SETTINGS"]
     interval = settings["expire_check_seconds"]
-    # The jobs below run in one process of those sharing a message queue (lease.py).
-    lease = Lease(settings["message_queue"] or None, sleep=socketio.sleep)
     if lease.redis is not None:
         socketio.start_background_task(lease.keep)
 
@@ -174,16 +184,26 @@ def serve(host, port, async_mode, access_log, message_queue):
     socketio.start_background_task(app.extensions["hall_namespace"].sweep_forever)
     # Appointments: no-shows, retention, reminder webhooks (hallserver.services.reminders).
     socketio.start_background_task(booking_upkeep)
+
+
+def print_addresses(app, host, port, lease):
+    """What the operator opens: the hub's pages on this machine (and at HALL_PUBLIC_URL, the
+    address phones and other PCs use), its database and async mode, its message queue."""
+    from ..web import socketio
+
+    hall = app.extensions["hall"]
+    settings = app.config["HALL_SETTINGS"]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Hall Queue: {hall.config.name}")
     click.echo(f"  Trang chủ / home      http://{shown}:{port}/")
+    if settings["public_url"]:
+        click.echo(f"  Công khai / public    {settings['public_url'].rstrip('/')}/")
     click.echo(f"  Trạng thái / state    http://{shown}:{port}/api/v1/state")
     click.echo(f"  OpenAPI               http://{shown}:{port}/api/v1/openapi.json")
     click.echo(f"  CSDL / database       {hall.store.path} ({socketio.server.eio.async_mode})")
     if settings["message_queue"]:
         click.echo(f"  Hàng đợi / queue      {settings['message_queue']} (process {lease.holder})")
     sys.stdout.flush()
-    run(app, socketio, host, port, access_log=access_log)
 
 
 @cli.group()
