@@ -73,7 +73,8 @@ def assert_readable_at_arms_length(page):
             const style = getComputedStyle(element);
             if (!texts.currentNode.textContent.trim() || !element.getClientRects().length
                 || style.visibility === "hidden" || element.closest("script")) continue;
-            if (parseFloat(style.fontSize) < smallest) found.push([texts.currentNode.textContent.trim(), style.fontSize]);
+            const text = texts.currentNode.textContent.trim();
+            if (parseFloat(style.fontSize) < smallest) found.push([text, style.fontSize]);
         }
         return found;
     }""", ARMS_LENGTH_PX)
@@ -297,4 +298,30 @@ def test_a_second_tap_of_the_same_finger_does_not_act_on_the_next_screen(kiosk_h
     assert kiosk.get_attribute("html", "lang") == "en"
     waiting = {service["code"]: service["waiting"] for service in hub.get("/api/v1/state").json()["services"]}
     assert waiting["HT"] == 0 and waiting["DD"] == 1
+    kiosk.context.close()
+
+
+def test_a_kiosk_left_with_a_message_is_found_clean_or_told_why(kiosk_hub, browser):
+    """A citizen walks away from a refusal ("Không lấy được số…"): the next one finds the start
+    without it. One walks away from the categories while the hub is gone: the start the next one
+    finds still says the kiosk has lost the hub (its buttons do not work). The kiosk's clock is
+    the test's: "a while" is its idle time."""
+    hub = kiosk_hub(FakeNetworkPrinter())
+    kiosk = open_kiosk(browser, hub, PORTRAIT, query="?idle=5", fake_clock=True)   # less than a ping's timeout
+    kiosk.route("**/kiosk/tickets", lambda route: route.abort())   # the ticket's request is lost
+    kiosk.tap("button.service[data-service=HT]")
+    kiosk.wait_for_selector("#kiosk-error:not([hidden])")
+    assert kiosk.inner_text("#kiosk-error") == "Không lấy được số. Vui lòng thử lại hoặc hỏi cán bộ hướng dẫn."
+    kiosk.clock.fast_forward("00:06")
+    kiosk.wait_for_selector("#kiosk-error", state="hidden")
+
+    kiosk.tap("#priority-open")
+    kiosk.wait_for_selector("#priority-screen:not([hidden])")
+    hub.stop()
+    kiosk.wait_for_selector("body[data-connection=offline]")
+    kiosk.clock.fast_forward("00:06")
+    kiosk.wait_for_selector("#choose:not([hidden])")
+    assert kiosk.inner_text("#kiosk-error") == "Mất kết nối với máy chủ. Vui lòng chờ trong giây lát."
+    assert kiosk.locator("button.service:enabled").count() == 0
+    screenshot(kiosk, "kiosk-offline-after-idle")
     kiosk.context.close()

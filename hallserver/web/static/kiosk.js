@@ -74,8 +74,10 @@
     event.stopImmediatePropagation();
   }, true);
 
+  /** The start as the next citizen should find it: no choice, Vietnamese, no message left but "offline". */
   function atStart() {
-    return document.body.dataset.screen === "choose" && priority === null && !english();
+    return document.body.dataset.screen === "choose" && priority === null && !english()
+      && ($("kiosk-error").hidden || !connected);
   }
 
   /** Every touch (or key) restarts the idle clock, and the ticket screen's countdown. */
@@ -115,8 +117,8 @@
     priority = null;
     $("booking-code").value = "";
     showCheckInError(null);
-    showError("");
     setLanguage(START_LANGUAGE);
+    showError(connected ? "" : text.offline);   // still offline: the next citizen is told why nothing works
     showScreen("choose");
   }
 
@@ -282,6 +284,7 @@
       showError(text.failed);
     } finally {
       busy = false;
+      touched();   // a refusal left on the start screen goes away after a while, like a sub-screen
     }
   }
 
