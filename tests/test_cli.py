@@ -107,3 +107,12 @@ def test_a_wrong_setting_says_where_settings_come_from(hallserver, variable, val
     result = CliRunner().invoke(cli, ["serve", "--port", "0"], env={"HALL_DB": str(hallserver.db), variable: value})
     assert result.exit_code == 2 and f"Lỗi / Error: {variable}:" in result.output
     assert "Sửa biến môi trường này" in result.output and "hallserver settings lists them all" in result.output
+
+
+def test_a_new_password_for_an_account_that_does_not_exist_is_refused_before_it_is_typed(hallserver):
+    result = hallserver("user", "password", "nobody", input="")
+    assert result.exit_code == 2
+    assert "Không có tài khoản nobody" in result.output  # it said the (empty) password was too short
+    assert hallserver("user", "add", "lan", "--role", "staff", input="mot-mat-khau\n").exit_code == 0
+    changed = hallserver("user", "password", "Lan", input="mat-khau-moi\n")
+    assert changed.exit_code == 0 and "new password set for lan" in changed.output

@@ -321,14 +321,17 @@ def user_enable(username):
 def user_password(username):
     """Đặt mật khẩu mới / Set a new password (prompt, or the first line of stdin); every session of the
     account ends."""
-    from ..errors import HallError
+    from ..errors import HallError, NotFound
 
     hall = open_hall()
+    name = username.strip().lower()
+    if name not in {row["username"] for row in hall.accounts()}:  # before the password is typed twice
+        fail(NotFound(f"Không có tài khoản {name}", f"No user {name}"))
     try:
         hall.set_password(username, _read_password())
     except HallError as error:
         fail(error)
-    click.echo(f"Đã đặt mật khẩu mới / new password set for {username.strip().lower()}")
+    click.echo(f"Đã đặt mật khẩu mới / new password set for {name}")
 
 
 @user.command("list")
