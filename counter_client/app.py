@@ -350,6 +350,7 @@ class CounterApp:
         if not state.ok:
             return replace(state, action=action)
         if desk(state.answer.get("counter")) != seen:
+            self.client.forget_unacknowledged()  # the next press acts on the desk the hub now shows
             return ActionResult(action, ok=False, code="desk_changed", answer=state.answer,
                                 message=f"chưa gửi: quầy đã thay đổi sau {before.label_vi} chưa có xác nhận; "
                                         "xem lại rồi nhấn lại",
