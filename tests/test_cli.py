@@ -116,3 +116,5 @@ def test_a_new_password_for_an_account_that_does_not_exist_is_refused_before_it_
     assert hallserver("user", "add", "lan", "--role", "staff", input="mot-mat-khau\n").exit_code == 0
     changed = hallserver("user", "password", "Lan", input="mat-khau-moi\n")
     assert changed.exit_code == 0 and "new password set for lan" in changed.output
+    again = hallserver("user", "add", "LAN", "--role", "staff", input="")
+    assert again.exit_code == 2 and "Tài khoản lan đã có" in again.output  # not 'the password is too short'

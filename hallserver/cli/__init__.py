@@ -273,7 +273,7 @@ def _read_password():
 def user_add(username, role, display_name, counters):
     """Tạo tài khoản / Create an account; the password comes from a prompt, or the first line of stdin."""
     from ..core import find_counter
-    from ..errors import HallError, Invalid
+    from ..errors import Conflict, HallError, Invalid
 
     hall = open_hall()
     try:
@@ -281,8 +281,11 @@ def user_add(username, role, display_name, counters):
     except ValueError:
         fail(Invalid(f"--counters: cần danh sách số, ví dụ 1,2 (nhận {counters!r})",
                       f"--counters: expected numbers such as 1,2, got {counters!r}"))
+    name = username.strip().lower()
+    if name in {row["username"] for row in hall.accounts()}:  # refused before the password is asked for
+        fail(Conflict(f"Tài khoản {name} đã có", f"User {name} already exists"))
     try:
-        for number in numbers:  # refused before the password is asked for
+        for number in numbers:  # so is a counter the hall does not have
             find_counter(hall.config, number)
         hall.add_user(username=username, password=_read_password(), role=role, display_name=display_name,
                       counters=numbers)
