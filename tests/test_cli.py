@@ -118,3 +118,9 @@ def test_a_new_password_for_an_account_that_does_not_exist_is_refused_before_it_
     assert changed.exit_code == 0 and "new password set for lan" in changed.output
     again = hallserver("user", "add", "LAN", "--role", "staff", input="")
     assert again.exit_code == 2 and "Tài khoản lan đã có" in again.output  # not 'the password is too short'
+
+
+def test_booking_upkeep_says_when_the_hall_has_no_gateway_to_send_with(hallserver):
+    result = hallserver("bookings", "upkeep")
+    assert result.exit_code == 0 and "tin nhắn đã gửi / messages sent 0 of 0" in result.output
+    assert "Chưa có [booking] reminder_url: không gửi tin nhắn nào" in result.output

@@ -57,10 +57,14 @@ def bookings_upkeep():
     send due reminders. (A running hub does this by itself every HALL_EXPIRE_CHECK_SECONDS.)"""
     from ..services.reminders import run_upkeep
 
-    result = run_upkeep(open_hall(), read_settings()["public_url"])
-    sent = sum(1 for reminder in result["reminders"] if reminder["ok"])
+    hall = open_hall()
+    result = run_upkeep(hall, read_settings()["public_url"])
+    sent = sum(1 for reminder in result["reminders"] if reminder["ok"])  # bookings' reminders and "Sắp đến lượt"
     click.echo(f"Vắng mặt / no-shows {result['no_shows']}, xóa dữ liệu cá nhân / purged {result['purged']}, "
-               f"nhắc lịch / reminders sent {sent} of {len(result['reminders'])}")
+               f"tin nhắn đã gửi / messages sent {sent} of {len(result['reminders'])}")
+    if not hall.config.booking.reminder_url:
+        click.echo("  Chưa có [booking] reminder_url: không gửi tin nhắn nào / "
+                   "no [booking] reminder_url: no messages are sent")
 
 
 @click.group("procedures")
