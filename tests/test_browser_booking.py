@@ -185,3 +185,27 @@ def test_book_with_the_picture_and_the_code_sent_to_the_phone(tmp_path, browser,
         phone.close()
     finally:
         hub.stop()
+
+
+def test_a_new_picture_asked_without_network_keeps_the_form(booking_hub, browser):
+    """On a phone whose network drops, "Đổi hình khác" reloaded the page: the browser's error
+    page, and the slot, name and phone typed in were gone. The form stays and says why."""
+    hub = booking_hub
+    phone = browser.new_page(**SMALL_PHONE)
+    phone.goto(f"{hub.url}/dat-lich?dich_vu=HT")
+    phone.locator("fieldset.day:not([hidden]) input[name=slot]:not([disabled])").first.check()
+    phone.fill("input[name=name]", "Nguyễn Thị Hoa")
+    phone.fill("input[name=phone]", "0912 345 678")
+    before = phone.get_attribute("#challenge", "value")
+    phone.context.set_offline(True)
+    phone.tap("#new-challenge")
+    phone.wait_for_selector("#challenge-failed:not([hidden])")
+    assert "mất kết nối mạng" in phone.inner_text("#challenge-failed")
+    assert phone.input_value("input[name=name]") == "Nguyễn Thị Hoa" and phone.url.endswith("/dat-lich?dich_vu=HT")
+    assert_for_a_thumb(phone)
+    screenshot(phone, "booking-new-picture-offline")
+    phone.context.set_offline(False)
+    phone.tap("#new-challenge")
+    phone.wait_for_function("(old) => document.getElementById('challenge').value !== old", arg=before)
+    assert phone.is_hidden("#challenge-failed") and phone.input_value("input[name=phone]") == "0912 345 678"
+    phone.close()

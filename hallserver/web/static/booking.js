@@ -15,21 +15,26 @@
     });
   }
   // "Đổi hình khác": a new check picture without losing what was typed (without the script,
-  // the link reloads the page).
+  // the link reloads the page; so does a refusal). Without a network, reloading would lose the
+  // form for the browser's error page: the page says so and keeps everything.
   const newChallenge = document.getElementById("new-challenge");
   if (newChallenge) {
+    const failed = document.getElementById("challenge-failed");
     newChallenge.addEventListener("click", (event) => {
       event.preventDefault();
+      failed.hidden = true;
       fetch(newChallenge.dataset.url, { headers: { Accept: "application/json" } })
-        .then((answer) => (answer.ok ? answer.json() : Promise.reject(answer.status)))
-        .then((body) => {
-          document.getElementById("challenge").value = body.challenge;
-          document.getElementById("challenge-image").src = body.image;
-          const input = document.getElementById("answer");
-          input.value = "";
-          input.focus();
+        .then((answer) => {
+          if (!answer.ok) { window.location.reload(); return; }
+          answer.json().then((body) => {
+            document.getElementById("challenge").value = body.challenge;
+            document.getElementById("challenge-image").src = body.image;
+            const input = document.getElementById("answer");
+            input.value = "";
+            input.focus();
+          });
         })
-        .catch(() => window.location.reload());
+        .catch(() => { failed.hidden = false; });
     });
   }
   // One press sends one form (form[data-once]: a booking, a code, a number from home): on a slow
