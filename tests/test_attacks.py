@@ -44,18 +44,16 @@ def raw_socket(hub):
     return connection
 
 
-def frames_until_closed(connection, answers):
+def frames_until_closed(connection, answers, pings=3):
     """What the hub sends until it closes the connection, its pings answered (a socket that does
-    not answer is dropped for that): (frames, closed). Not closed when ``answers`` acks came, or
-    30 s passed without a frame."""
+    not answer is dropped for that): (frames, closed). Not closed once ``answers`` acks or
+    ``pings`` pings (5 s apart) came first."""
     frames = []
-    while len([frame for frame in frames if frame.startswith("43")]) < answers:
+    while len([frame for frame in frames if frame.startswith("43")]) < answers and frames.count("2") < pings:
         try:
             frame = connection.recv()
         except (websocket.WebSocketConnectionClosedException, ConnectionError):
             return frames, True
-        except websocket.WebSocketTimeoutException:
-            return frames, False
         if not frame:
             return frames, True
         if frame == "2":
@@ -82,6 +80,23 @@ def test_a_socket_flooding_joins_without_reading_is_cut_off(tokened_hub):
                            headers={"Authorization": f"Bearer {hub.kiosk}"})
     assert issued.status_code == 201
 
+
+
+@pytest.mark.parametrize("garbage", ['42{"room": display', '42["join", ' + "[" * 8000 + "]" * 8000 + "]"])
+def test_a_message_that_is_not_socket_io_closes_its_connection_in_one_line(tokened_hub, garbage):
+    """JSON that does not parse, or nested past Python's limit, wrote a 30-line traceback to the
+    hub's log for every frame (20 bytes sent, 2 KB written) and the connection went on."""
+    hub = tokened_hub
+    script = raw_socket(hub)
+    for _ in range(3):
+        script.send(garbage)
+    frames, closed = frames_until_closed(script, answers=1)
+    assert closed and frames == []
+    log = hub.read_log()
+    assert "Traceback" not in log and log.count("not a Socket.IO message") == 1
+    screen = DisplayClient(hub.url)
+    assert screen.ack["ok"]
+    screen.close()
 
 # -- per-address limits and IPv6 ---------------------------------------------------------------------
 

@@ -101,14 +101,31 @@ def pace_messages(eio):
     """Each message a socket sends is handed on, then its reader lets the events it started run:
     a websocket's reader takes every frame already received without pausing, so a flood's events
     would otherwise all start before any is counted (:meth:`HallNamespace.trigger_event`). The
-    messages of a connection that was cut off are dropped."""
+    messages of a connection that was cut off are dropped. A message that is not Socket.IO at
+    all (JSON that does not parse, or nested past Python's limit) closes its connection with one
+    line in the log: no screen, desk or page sends one, and each wrote a 30-line traceback (a
+    script's 20-byte frames became 2 KB of log each)."""
     handle = eio.handlers["message"]
 
     def paced(eio_sid, data):
         if eio_sid in eio.sockets:
-            handle(eio_sid, data)
+            try:
+                handle(eio_sid, data)
+            except (ValueError, RecursionError) as error:
+                close_connection(eio, eio_sid, f"not a Socket.IO message ({type(error).__name__})")
         eio.sleep(0)
     eio.on("message", paced)
+
+
+def close_connection(eio, eio_sid, reason):
+    """Close an Engine.IO connection at once, without waiting for what is queued for it to be sent
+    (a client that floods or sends garbage need not read); what it sends next is dropped unread."""
+    connection = eio.sockets.pop(eio_sid, None)
+    if connection is None:
+        return
+    environ = socketio.server.environ.get(eio_sid) or {}
+    log.warning("socket from %s closed: %s", environ.get("REMOTE_ADDR", "-"), reason)
+    connection.close(wait=False, abort=True)
 
 
 def local_manager():
@@ -889,17 +906,10 @@ class HallNamespace(Namespace):
                     self.in_flight[sid] = left
 
     def cut_off(self, sid):
-        """Close a flooding socket's whole connection at once: its Engine.IO session goes (what it
-        sends next is dropped unread by :func:`pace_messages`) without waiting for what was queued
-        for it to be sent (a client that floods need not read)."""
+        """Close a flooding socket's whole connection (:func:`close_connection`)."""
         eio_sid = socketio.server.manager.eio_sid_from_sid(sid, self.namespace)
-        connection = socketio.server.eio.sockets.pop(eio_sid, None) if eio_sid is not None else None
-        if connection is None:
-            return
-        environ = socketio.server.get_environ(sid, self.namespace) or {}
-        log.warning("socket from %s closed for flooding: %d events at once", environ.get("REMOTE_ADDR", "-"),
-                    MAX_EVENTS_IN_FLIGHT)
-        connection.close(wait=False, abort=True)
+        if eio_sid is not None:
+            close_connection(socketio.server.eio, eio_sid, f"flooding ({MAX_EVENTS_IN_FLIGHT} events at once)")
 
     def on_disconnect(self, *reason):
         self.departed += 1
