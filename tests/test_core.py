@@ -163,6 +163,23 @@ def test_priority_streak_does_not_skip_older_priority(small_hall):
     assert calls == ["1001", "1002", "1003", "1004"]
 
 
+def test_the_priority_streak_starts_again_every_day(small_hall):
+    """Two priority calls at the end of Thursday made Friday's first elderly citizen wait behind
+    an older walk-in, as if the counter had just served two priority tickets in a row."""
+    small_hall.clock.set(hall_time(2026, 11, 26, 16, 0))
+    issue(small_hall, priority="elderly")
+    issue(small_hall, priority="elderly")
+    assert [called_number(act(small_hall, 1, "call-next")) for _ in range(2)] == ["1001", "1002"]
+    act(small_hall, 1, "done")
+    small_hall.clock.set(hall_time(2026, 11, 27, 0, 0, 30))
+    small_hall.expire()                                     # the hub's timer, after midnight
+    small_hall.clock.set(hall_time(2026, 11, 27, 7, 31))
+    issue(small_hall)                                       # 1001, a walk-in
+    issue(small_hall, priority="elderly", advance=60)       # 1002, elderly, a minute later
+    assert [entry["number"] for entry in small_hall.counter_state(1)["counter"]["waiting_list"]] == ["1002", "1001"]
+    assert called_number(act(small_hall, 1, "call-next")) == "1002"
+
+
 def test_reinstated_and_transferred_tickets_come_first(small_hall):
     for _ in range(3):
         issue(small_hall)

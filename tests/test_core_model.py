@@ -128,6 +128,7 @@ class Desk:
     status: str = "open"
     current: str | None = None     # the token of its called or serving ticket
     streak: int = 0
+    called_on: str | None = None   # the day of its last call
     # what undo reverses: (at, [(token, version after, ticket before)] newest first, desk before each)
     undoable: tuple | None = None
 
@@ -256,14 +257,21 @@ class Model:
         for desk in self.desks.values():
             if desk.current is not None and self.tickets[desk.current].status not in ("called", "serving"):
                 desk.current, desk.streak = None, 0
+            if desk.called_on != self.today(now):   # priority calls in a row are the day's
+                desk.streak = 0
         return len(ended)
+
+    def expire_if_stale(self, now):
+        """What the first action after a day's end does (and nothing before)."""
+        if self.stale(now):
+            self.expire(now)
 
     def issue(self, token, service, priority, channel, now, number, due_at=None):
         """Refusals first (nothing changes); the ticket the hall must have made."""
         today = self.today(now)
         if channel != "appointment" and not self.is_open(now):
             raise Refused("outside_hours")
-        self.expire(now)
+        self.expire_if_stale(now)
         taken = self.issued.get((service, today), 0)
         if channel != "appointment" and service == "CT" and taken >= CT_DAILY_CAP:
             raise Refused("cap_reached")
@@ -323,7 +331,7 @@ class Model:
         before, desk_before = before or self.snapshot(ticket), (desk.current, streak_before)
         self.touch(ticket, status="called", counter=counter, called_at=now, started=False, requeued_at=None,
                    recalls=0)
-        desk.current = ticket.token
+        desk.current, desk.called_on = ticket.token, self.today(now)
         self.remember(counter, now, changes + [(ticket, before, desk_before)])
         return ticket
 
@@ -333,7 +341,7 @@ class Model:
         return self.desks[counter]
 
     def call_next(self, counter, now, arrived=None):
-        self.expire(now)
+        self.expire_if_stale(now)
         desk = self.open_desk(counter)
         if desk.current is not None:
             ticket = self.tickets[desk.current]
@@ -357,7 +365,7 @@ class Model:
         return self.call(counter, ticket, now, streak, changes)
 
     def call_number(self, counter, number, now):
-        self.expire(now)
+        self.expire_if_stale(now)
         desk = self.open_desk(counter)
         ticket = self.by_number(number, now)
         if ticket.status not in ("waiting", "no_show"):

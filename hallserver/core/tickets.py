@@ -690,5 +690,10 @@ def expire_before(db, config, *, now, include_today=False):
         "UPDATE counters SET current_ticket = NULL, priority_streak = 0 WHERE current_ticket IN "
         "(SELECT id FROM tickets WHERE status NOT IN ('called', 'serving'))"
     )
+    # The priority calls in a row are the day's: yesterday's last calls do not make the first
+    # elderly citizen of the morning wait behind an older walk-in.
+    midnight = local_time(config, now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    db.execute("UPDATE counters SET priority_streak = 0 WHERE priority_streak != 0 AND number NOT IN "
+               "(SELECT counter FROM events WHERE type = 'called' AND at >= ? AND counter IS NOT NULL)", [midnight])
     db.execute("DELETE FROM requests WHERE at < ?", [now - 2 * 86400])
     return Outcome(len(events), events)
