@@ -17,12 +17,12 @@ PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 EXTRAS="display,test"
 export HALL_DB="${HALL_DB:-var/hall.db}"
-# Debian packages: the offline voice and sound tools, fonts with Vietnamese glyphs,
-# the browser the page tests drive (Playwright uses Debian's chromium), systemd-analyze to
+# Debian packages: venv (Debian's Python makes none without it), the offline voice and sound
+# tools, fonts with Vietnamese glyphs, the browser the page tests drive (Playwright uses Debian's chromium), systemd-analyze to
 # check the unit files under deploy/, and Redis and nginx that several hub processes run with
 # (the tests run deploy/nginx-hall-queue.conf before two hubs).
-DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium systemd libusb-1.0-0 redis-server
-                 nginx)
+DEBIAN_PACKAGES=(python3-venv espeak-ng sox libsox-fmt-mp3 fonts-dejavu-core fonts-noto-core chromium systemd libusb-1.0-0
+                 redis-server nginx)
 
 debian_packages() {
     local missing=()
