@@ -497,3 +497,35 @@ def test_a_citizen_at_a_desk_at_closing_time_is_served_to_the_end(tmp_path, cloc
     clock.set(hall_time(2026, 11, 27, 0, 1))
     assert hall.expire() == 1
     assert hall.ticket_by_token(called["track_token"])["status"] == "expired"
+
+
+def test_a_citizen_sent_to_another_line_after_closing_time_is_still_called(tmp_path, clock):
+    """close_at = 17:30: the citizen at counter 1's desk since 17:20 is transferred to CT at
+    17:40 (or a no-show there is reinstated): the hub's next round expired them within seconds,
+    so counter 3, still working, never called them, though the clerk was told they wait first."""
+    from hallserver.config import parse_config
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+    from tests.helpers import small_hall_mapping
+
+    store = open_store(tmp_path / "closing.db")
+    store.apply_config(parse_config(small_hall_mapping(policy={"close_at": "17:30"},
+                                                       hours={"default": ["07:00-19:00"]})))
+    hall = Hall(store, clock=clock)
+    clock.set(hall_time(2026, 11, 26, 17, 0))
+    transferred, reinstated, waiting = issue(hall), issue(hall), issue(hall)
+    clock.set(hall_time(2026, 11, 26, 17, 20))
+    hall.counter_action(1, "call-next")
+    hall.counter_action(1, "start")
+    hall.counter_action(2, "call-next")
+    clock.set(hall_time(2026, 11, 26, 17, 29))
+    hall.counter_action(2, "no-show")
+    clock.set(hall_time(2026, 11, 26, 17, 40))
+    assert hall.counter_action(1, "transfer", service="CT")["ticket"]["status"] == "waiting"
+    hall.counter_action(2, "reinstate", number=reinstated["number"])
+    clock.set(hall_time(2026, 11, 26, 17, 41))
+    assert hall.expire() == 1                                  # only the one waiting at closing time
+    assert hall.ticket_by_token(waiting["track_token"])["status"] == "expired"
+    assert hall.counter_action(3, "call-next")["ticket"]["number"] == transferred["number"]
+    assert hall.counter_action(2, "call-next")["ticket"]["number"] == reinstated["number"]
+    store.close()

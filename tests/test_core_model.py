@@ -60,7 +60,7 @@ LEGAL = {
 }
 
 
-def hall_mapping(due_order, remote_order):
+def hall_mapping(due_order, remote_order, counters=COUNTERS):
     """Three services, four counters (2, 3 and 4 serve two services each), lunch and a closing
     time, one priority category, bookings."""
     hours = {day: [f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}" for start, end in periods]
@@ -80,7 +80,7 @@ def hall_mapping(due_order, remote_order):
              "service_minutes": 4},
             {"code": "DD", "name": "Đất đai", "block": "5001-5008", "service_minutes": 10},
         ],
-        "counters": [{"number": number, "services": list(services)} for number, services in COUNTERS.items()],
+        "counters": [{"number": number, "services": list(services)} for number, services in counters.items()],
     }
 
 
@@ -170,11 +170,12 @@ class Model:
 
     def stale(self, now):
         """Tickets whose day is over: earlier days', and today's waiting ones once closing time
-        has passed (a citizen at a desk is served to the end of the day)."""
+        has passed (a citizen at a desk is served to the end of the day, in another line too
+        when a counter sends them there after closing)."""
         today, closing = self.today(now), self.closing(now)
         return [ticket for ticket in self.tickets.values() if ticket.status in LIVE and (
             ticket.day < today or (ticket.day == today and now >= closing and ticket.status == "waiting"
-                                   and ticket.issued_at < closing))]
+                                   and ticket.issued_at < closing and (ticket.requeued_at or 0) < closing))]
 
     # -- the lines
 
@@ -756,6 +757,22 @@ class HallMachine(RuleBasedStateMachine):
         """The hub's timer (and ``hallserver expire``)."""
         expected = self.model.expire(self.now())
         assert self.hall.expire() == expected
+
+    @rule()
+    def end_of_day_by_hand(self):
+        """An admin's "Kết thúc ngày": every unfinished ticket of today expires now."""
+        self.clock.advance(1)
+        expected = self.model.expire(self.now(), include_today=True)
+        assert self.hall.close_day(by="admin") == expected
+
+    @rule(counter=st.sampled_from([2, 3, 4]))
+    def preference_changed(self, counter):
+        """The hall file again with one counter's two services in the other order: its calls
+        follow the new order at once, and every ticket and desk stays as it was."""
+        desks = {number: desk.services for number, desk in self.model.desks.items()}
+        desks[counter] = desks[counter][::-1]
+        self.hall.apply_config(parse_config(hall_mapping(self.due_order, self.remote_order, desks)))
+        self.model.desks[counter].services = desks[counter]
 
     # -- what must hold after every step
 

@@ -93,7 +93,9 @@ def _ended(config, now, include_today=False):
     """SQL (and its parameters) selecting tickets whose day is over: earlier days, today's
     waiting ones once ``policy.close_at`` has passed (those taken before it), or all of today's.
     A citizen called or being served at closing time stays at the desk until the counter is
-    done (or the day ends): expiring them would leave the clerk a desk with "no ticket"."""
+    done (or the day ends): expiring them would leave the clerk a desk with "no ticket". So
+    does one a counter sends back to a line after closing (transferred, or a no-show
+    reinstated): a clerk's decision that they are still served today."""
     today = local_day(config, now)
     if include_today:
         return "day <= ?", [today]
@@ -102,8 +104,8 @@ def _ended(config, now, include_today=False):
         moment = local_time(config, now)
         closing = moment.replace(hour=close_at // 60 % 24, minute=close_at % 60, second=0, microsecond=0)
         if close_at < 24 * 60 and now >= closing.timestamp():
-            return ("(day < ? OR (day = ? AND issued_at < ? AND status = 'waiting'))",
-                    [today, today, closing.timestamp()])
+            return ("(day < ? OR (day = ? AND issued_at < ? AND status = 'waiting' AND COALESCE(requeued_at, 0) < ?))",
+                    [today, today, closing.timestamp(), closing.timestamp()])
     return "day < ?", [today]
 
 
