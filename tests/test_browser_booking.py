@@ -24,7 +24,7 @@ from tests.helpers import (
     run_cli,
     screenshot,
 )
-from tests.test_browser_tracking import SMALL_PHONE, assert_fits, assert_thumb_sized
+from tests.test_browser_tracking import SMALL_PHONE, assert_fits, assert_readable_on_a_phone, assert_thumb_sized
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -68,9 +68,10 @@ def decode_qr(element):
 
 
 def assert_for_a_thumb(page):
-    """Nothing wider than the small phone, every control a thumb's size."""
+    """Nothing wider than the small phone, every control a thumb's size, no text too small."""
     assert_fits(page)
     assert_thumb_sized(page)
+    assert_readable_on_a_phone(page)
 
 
 def test_search_book_confirm_check_in_and_be_called(booking_hub, browser):

@@ -54,6 +54,26 @@ def assert_thumb_sized(page):
     assert not small, small
 
 
+PHONE_TEXT_PX = 15   # the smallest text on a citizen's phone
+
+
+def assert_readable_on_a_phone(page):
+    """No text shown under PHONE_TEXT_PX (the waits, places left, notes and badges included)."""
+    small = page.evaluate("""(smallest) => {
+        const found = [];
+        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (texts.nextNode()) {
+            const element = texts.currentNode.parentElement;
+            const text = texts.currentNode.textContent.trim();
+            if (!text || !element.getClientRects().length || element.closest("script")) continue;
+            const size = parseFloat(getComputedStyle(element).fontSize);
+            if (size < smallest) found.push([text.slice(0, 40), size]);
+        }
+        return found;
+    }""", PHONE_TEXT_PX)
+    assert not small, small
+
+
 def assert_language_links_tap_sized(page):
     links = page.locator("nav.lang a")
     assert links.count() == 2
@@ -239,6 +259,7 @@ def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_
     phone.goto(f"{hub.url}/lay-so")
     assert_fits(phone)
     assert_thumb_sized(phone)
+    assert_readable_on_a_phone(phone)   # "Đang chờ: 0 người", "Chờ khoảng …" were 13 px
     network = phone.context.new_cdp_session(phone)
     network.send("Network.emulateNetworkConditions", SLOW_3G)
     phone.tap("label.choice:has(input[value=HT])")
@@ -252,6 +273,7 @@ def test_lay_so_tapped_twice_on_a_slow_network_takes_one_number(phone_hub, open_
     phone.wait_for_selector("#connection[data-state=online]")
     assert_fits(phone)
     assert_thumb_sized(phone)
+    assert_readable_on_a_phone(phone)
     screenshot(phone, "tracking-small-phone")
 
     network.send("Network.emulateNetworkConditions", {**SLOW_3G, "latency": 0})
