@@ -468,10 +468,8 @@ def test_unfinished_tickets_expire_at_the_configured_closing_time(tmp_path, cloc
         parse_config(small_hall_mapping(policy={"close_at": "25:00"}))
 
 
-def test_a_citizen_at_a_desk_at_closing_time_is_served_to_the_end(tmp_path, clock):
-    """close_at = 17:30: the one being served since 17:20 stays at counter 1 and is done at 17:40
-    (they were expired at 17:30, and "Hoàn thành" said "Quầy số 1 chưa gọi số nào"); the one
-    still waiting expires; the desk's ticket expires at midnight if never finished."""
+def closing_hall(tmp_path, clock):
+    """The small hall open 07:00-19:00 whose waiting tickets expire at close_at = 17:30."""
     from hallserver.config import parse_config
     from hallserver.hall import Hall
     from hallserver.store import open_store
@@ -480,13 +478,27 @@ def test_a_citizen_at_a_desk_at_closing_time_is_served_to_the_end(tmp_path, cloc
     store = open_store(tmp_path / "closing.db")
     store.apply_config(parse_config(small_hall_mapping(policy={"close_at": "17:30"},
                                                        hours={"default": ["07:00-19:00"]})))
-    hall = Hall(store, clock=clock)
+    return Hall(store, clock=clock)
+
+
+def two_at_desks_at_17_20(hall, clock):
+    """Three tickets of 16:50; at 17:20 the first is served at counter 1, the second called at
+    counter 2, the third waits."""
     clock.set(hall_time(2026, 11, 26, 16, 50))
-    served, called, waiting = issue(hall), issue(hall), issue(hall)
+    tickets = issue(hall), issue(hall), issue(hall)
     clock.set(hall_time(2026, 11, 26, 17, 20))
     hall.counter_action(1, "call-next")
     hall.counter_action(1, "start")
     hall.counter_action(2, "call-next")
+    return tickets
+
+
+def test_a_citizen_at_a_desk_at_closing_time_is_served_to_the_end(tmp_path, clock):
+    """close_at = 17:30: the one being served since 17:20 stays at counter 1 and is done at 17:40
+    (they were expired at 17:30, and "Hoàn thành" said "Quầy số 1 chưa gọi số nào"); the one
+    still waiting expires; the desk's ticket expires at midnight if never finished."""
+    hall = closing_hall(tmp_path, clock)
+    served, called, waiting = two_at_desks_at_17_20(hall, clock)
     clock.set(hall_time(2026, 11, 26, 17, 31))
     assert hall.expire() == 1
     assert hall.ticket_by_token(waiting["track_token"])["status"] == "expired"
@@ -503,21 +515,8 @@ def test_a_citizen_sent_to_another_line_after_closing_time_is_still_called(tmp_p
     """close_at = 17:30: the citizen at counter 1's desk since 17:20 is transferred to CT at
     17:40 (or a no-show there is reinstated): the hub's next round expired them within seconds,
     so counter 3, still working, never called them, though the clerk was told they wait first."""
-    from hallserver.config import parse_config
-    from hallserver.hall import Hall
-    from hallserver.store import open_store
-    from tests.helpers import small_hall_mapping
-
-    store = open_store(tmp_path / "closing.db")
-    store.apply_config(parse_config(small_hall_mapping(policy={"close_at": "17:30"},
-                                                       hours={"default": ["07:00-19:00"]})))
-    hall = Hall(store, clock=clock)
-    clock.set(hall_time(2026, 11, 26, 17, 0))
-    transferred, reinstated, waiting = issue(hall), issue(hall), issue(hall)
-    clock.set(hall_time(2026, 11, 26, 17, 20))
-    hall.counter_action(1, "call-next")
-    hall.counter_action(1, "start")
-    hall.counter_action(2, "call-next")
+    hall = closing_hall(tmp_path, clock)
+    transferred, reinstated, waiting = two_at_desks_at_17_20(hall, clock)
     clock.set(hall_time(2026, 11, 26, 17, 29))
     hall.counter_action(2, "no-show")
     clock.set(hall_time(2026, 11, 26, 17, 40))
@@ -528,4 +527,4 @@ def test_a_citizen_sent_to_another_line_after_closing_time_is_still_called(tmp_p
     assert hall.ticket_by_token(waiting["track_token"])["status"] == "expired"
     assert hall.counter_action(3, "call-next")["ticket"]["number"] == transferred["number"]
     assert hall.counter_action(2, "call-next")["ticket"]["number"] == reinstated["number"]
-    store.close()
+    hall.store.close()
