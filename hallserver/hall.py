@@ -326,10 +326,12 @@ class Hall:
         """``user`` works ``counter`` from now (Forbidden when the account may not)."""
         self._write(lambda db, config, now: users.start_counter_session(db, user=user, counter=counter, now=now))
 
-    def open_counter(self, user, counter):
+    def open_counter(self, user, counter, claim=True):
         """``user`` opens ``counter``'s page (Forbidden when the account may not): who else
-        works it, or None (a free counter is then theirs; see ``users.open_counter``)."""
-        return self._write(lambda db, config, now: users.open_counter(db, user=user, counter=counter, now=now))
+        works it, or None (a free counter is then theirs unless not ``claim``; see
+        ``users.open_counter``)."""
+        return self._write(lambda db, config, now: users.open_counter(db, user=user, counter=counter, now=now,
+                                                                      claim=claim))
 
     def take_over_counter(self, user, counter):
         """``user`` takes ``counter`` over, confirmed: the previous holder, or None."""

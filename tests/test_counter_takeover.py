@@ -85,6 +85,24 @@ def test_a_supervisor_only_looking_takes_no_free_counter_acting_does(app, staff,
     assert workers(store) == {2: "giamsat"}
 
 
+def test_a_link_from_another_site_does_not_move_a_clerk_to_another_counter(app, staff, store, tokens, client):
+    minh = signed_in(app, "minh")
+    minh.get("/counter/1")
+    assert workers(store) == {1: "minh"}
+    # a link to counter 2 in a mail or chat: the browser says the page was asked for cross-site
+    page = minh.get("/counter/2", headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200
+    assert workers(store) == {1: "minh"}                                 # still at counter 1
+    client.post("/api/v1/tickets", json={"service": "CT"}, headers=bearer(tokens["kiosk"]))
+    assert act(minh, 2, "call-next", page).status_code == 200              # acting there takes it
+    assert workers(store) == {2: "minh"}
+    # the hub's own links, a bookmark or a typed address take a free counter at once, as before
+    minh.get("/counter/1", headers={"Sec-Fetch-Site": "same-origin"})
+    assert workers(store) == {1: "minh"}
+    minh.get("/counter/2", headers={"Sec-Fetch-Site": "none"})
+    assert workers(store) == {2: "minh"}
+
+
 def test_a_retry_of_an_accepted_press_still_answers_after_a_take_over(app, staff, store, tokens, client):
     client.post("/api/v1/tickets", json={"service": "HT"}, headers=bearer(tokens["kiosk"]))
     lan = signed_in(app, "lan")

@@ -217,15 +217,16 @@ def counter_holder(db, counter):
             "started_at": started_at}
 
 
-def open_counter(db, *, user, counter, now):
+def open_counter(db, *, user, counter, now, claim=True):
     """``user`` opens ``counter``'s page: never takes it from someone else. A staff account
-    takes a free counter at once; a supervisor or admin only looking takes it with their
-    first action (``claim_counter``). Returns who else holds the counter, or None."""
+    takes a free counter at once (unless not ``claim``); a supervisor or admin only looking
+    takes it with their first action (``claim_counter``). Returns who else holds the
+    counter, or None."""
     _check_may_work(user, counter)
     holder = counter_holder(db, counter)
     if holder is not None and holder["user_id"] != user["id"]:
         return holder
-    if holder is None and user["role"] == "staff":
+    if holder is None and user["role"] == "staff" and claim:
         start_counter_session(db, user=user, counter=counter, now=now)
     return None
 

@@ -91,11 +91,14 @@ def counter_pick():
 @sign_in_required
 def counter_page(number):
     """The counter page. Opening it never takes the counter from someone else: a counter
-    another account works shows who, read-only, with "Nhận quầy" (a confirmed POST)."""
+    another account works shows who, read-only, with "Nhận quầy" (a confirmed POST). A free
+    one is taken at once, unless the page was opened from another site's link (a colleague
+    would be moved off their own counter by a click): then with the first action."""
     hall = get_hall()
     config = hall.config
     counter = find_counter(config, number)
-    held_by = _holder_view(hall, hall.open_counter(current_user(), number))
+    from_this_hub = request.headers.get("Sec-Fetch-Site", "none") in ("same-origin", "none")
+    held_by = _holder_view(hall, hall.open_counter(current_user(), number, claim=from_this_hub))
     policy = config.policy
     page_data = {
         "counter": number,
