@@ -74,6 +74,8 @@ class CounterApp:
         self.seen_numbers = set()  # numbers this counter has had, for typing "1003" as "3"
         self.answer_prefix = ""  # said before the hub's answer to the action in flight ("1011 vắng mặt → ")
         self.sent_from = None  # the prompt that sent the action in flight: opened again if it goes unacknowledged
+        self.sending_desk = None  # desk() as the clerk saw it when the action in flight was pressed
+        self.unacknowledged_desk = None  # ... and when the unacknowledged action (if any) was first pressed
         self.last_prompt_key = None  # (key, when) of the last key a prompt took: the one that closed it
         self.quitting = False
         self.exit_code = None
@@ -325,20 +327,23 @@ class CounterApp:
             return False
         self.in_flight = ACTION_LABELS[action]
         self.ignored_while_sending = False
+        seen = self.sending_desk = desk({"status": self.view.status, "current": self.view.current})
         earlier = self.client.unacknowledged_besides(action, body)
         if earlier:
-            seen = desk({"status": self.view.status, "current": self.view.current})
-            self._in_background("result", action, lambda: self.perform_on_the_desk_seen(seen, earlier, action, body))
+            before = self.unacknowledged_desk
+            self._in_background("result", action,
+                                lambda: self.perform_on_the_desk_seen(seen, earlier, before, action, body))
         else:
             self._in_background("result", action, lambda: self.client.perform(action, **body))
         return True
 
-    def perform_on_the_desk_seen(self, seen, earlier, action, body) -> ActionResult:
+    def perform_on_the_desk_seen(self, seen, earlier, desk_before, action, body) -> ActionResult:
         """Another key after ``earlier`` went unacknowledged (in a background job). The hub may have
         carried ``earlier`` out (its answer lost) or may yet (a hung hub wakes with it queued), so
         the desk the clerk saw may be gone: the action is sent only if the hub shows that desk.
-        An undo is meant for ``earlier``: with the desk as it was, it was not carried out, and an
-        undo sent would reverse the hub's last action instead (the call of the citizen at the desk)."""
+        An undo is meant for ``earlier``: with the desk as it was when ``earlier`` was sent
+        (``desk_before``), it was not carried out, and an undo sent would reverse the hub's last
+        action instead (the call of the citizen at the desk)."""
         state = self.client.counter_state()
         before = ACTION_LABELS[earlier]
         if state.unreachable:
@@ -356,7 +361,7 @@ class CounterApp:
                                         "xem lại rồi nhấn lại",
                                 message_en=f"not sent: the desk changed after the unacknowledged {before.label_en}; "
                                            "check it and press again")
-        if action == "undo":
+        if action == "undo" and seen == desk_before:
             self.client.forget_unacknowledged()  # so a second undo reverses the hub's last action
             return ActionResult(action, ok=False, code="not_done",
                                 message=f"không cần: {before.label_vi} vừa rồi chưa được thực hiện (quầy vẫn như cũ), "
@@ -388,6 +393,11 @@ class CounterApp:
         label = ACTION_LABELS[result.action]
         prefix, self.answer_prefix = self.answer_prefix, ""
         sent_from, self.sent_from = self.sent_from, None
+        if result.unreachable:
+            if not result.resent:
+                self.unacknowledged_desk = self.sending_desk
+        elif result.code != "outcome_unknown":  # the hub answered, or the client forgot the request
+            self.unacknowledged_desk = None
         if result.ok:
             seq = (result.answer or {}).get("seq")
             # A resent request answered with a state the desk already showed was carried out before

@@ -392,6 +392,55 @@ class Frozen:
         os.kill(self.pid, signal.SIGCONT)
 
 
+class ResponseDroppingProxy:
+    """A loopback HTTP proxy, one exchange per connection, that lets the hub handle the
+    first ``drops`` counter actions but drops the hub's answers: the client sees a broken connection."""
+
+    def __init__(self, port, drops=1):
+        self.target = port
+        self.drops = drops
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.bodies = []
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                request = read_http_message(connection)
+                with socket.create_connection(("127.0.0.1", self.target), timeout=10) as upstream:
+                    upstream.sendall(request)
+                    response = read_http_message(upstream)
+                self.bodies.append(json.loads(request.split(b"\r\n\r\n", 1)[1] or b"{}"))
+                if self.dropped < self.drops and request.startswith(b"POST /api/v1/counters/"):
+                    self.dropped += 1
+                    continue  # closed without an answer, after the hub committed
+                head, body = response.split(b"\r\n\r\n", 1)
+                head = b"\r\n".join(line for line in head.split(b"\r\n")
+                                    if not line.lower().startswith(b"connection:"))
+                connection.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+
+    def close(self):
+        self.listener.close()
+
+
+def read_http_message(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def hub_with_tokens(db, counter=1):
     """A HubProcess on ``db`` (not started) with a kiosk token ``hub.kiosk`` and a token
     ``hub.counter`` for ``counter``."""

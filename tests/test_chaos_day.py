@@ -23,19 +23,31 @@ from display.model import Board
 from display.network import HubLink
 from hallclient import Backoff
 from hallserver.voice import clip_ids
-from tests.helpers import CT, HT, Frozen, HubProcess, device_token, init_hall, wait_until, write_pack
+from tests.helpers import (
+    CT,
+    HT,
+    Frozen,
+    HubProcess,
+    ResponseDroppingProxy,
+    device_token,
+    init_hall,
+    wait_until,
+    write_pack,
+)
 
 pytestmark = pytest.mark.hub
 
 
 class Desk:
     """A keypad client (the real app, transport and live link) at ``counter`` of a hub, its
-    keys pressed by the test; ``pump_until`` runs its loop until what the clerk sees says so."""
+    keys pressed by the test; ``pump_until`` runs its loop until what the clerk sees says so.
+    Its actions go to ``actions_url`` when given (a proxy that loses the hub's answers)."""
 
-    def __init__(self, hub, counter, token, timeout=1.0):
+    def __init__(self, hub, counter, token, timeout=1.0, actions_url=None):
         self.keyboard, self.output = FakeKeyboard(), io.StringIO()
+        actions_url = actions_url or hub.url  # a proxy that loses the hub's answers, say
         self.app = CounterApp(Settings(hub=hub.url, counter=counter, token=token, timeout=timeout),
-                              HubClient(hub.url, counter, token, timeout=timeout, retry_delays=(0.1, 0.1)),
+                              HubClient(actions_url, counter, token, timeout=timeout, retry_delays=(0.1, 0.1)),
                               Screen(self.output, interactive=False))
         self.app.attach(self.keyboard)
         self.link = LiveLink(hub.url, counter, token, self.app.inbox, timeout=timeout,
@@ -211,6 +223,28 @@ def test_undo_after_an_unacknowledged_press_that_never_reached_the_hub_undoes_no
                         "the second undo")
     finally:
         desk.close()
+        hub.stop()
+
+
+def test_undo_after_an_unacknowledged_press_the_desk_shows_carried_out_undoes_it(tmp_path):
+    """Enter is carried out but every answer is lost on the way back; the live link shows 1002
+    called. The clerk undoes it: that undo is sent (it is what the desk shows), and 1002 goes
+    back in line, 1001 back to the desk; it must not be taken for 'never carried out'."""
+    hub, kiosk, token = hub_with_queue(tmp_path, waiting=2, policy={"undo_seconds": 300})
+    proxy = ResponseDroppingProxy(hub.port, drops=3)  # the press and its two retries
+    desk = Desk(hub, 1, token, actions_url=proxy.url)
+    try:
+        desk.pump_until(lambda: desk.app.view.link == "online" and desk.app.view.waiting == 2, "the desk")
+        desk.press("enter")
+        desk.pump_until(lambda: desk.idle() and "✗ Gọi tiếp / Next: Không có xác nhận từ hub" in desk.text, "no answer")
+        desk.pump_until(lambda: (desk.app.view.current or {}).get("number") == "1001", "1001 through the live link")
+        desk.press("z")
+        desk.pump_until(lambda: desk.idle() and "Hoàn tác / Undo" in desk.text, "the undo")
+        assert "✓ Hoàn tác / Undo: số 1001 (HT) trở lại hàng chờ" in desk.text
+        assert ticket_status(hub, token, "1001") == "waiting"
+    finally:
+        desk.close()
+        proxy.close()
         hub.stop()
 
 
