@@ -219,7 +219,8 @@ def send_due(store, now, *, post=post_json, public_url=""):
         _record_outcomes(store, now, results)
     for result in results:
         if not result["ok"]:
-            log.warning("reminder %s (%s) for %s failed (try %s): %s", result["id"], result["kind"], result["code"],
+            # by its outbox row, not the booking's code: whoever reads the hub's log could cancel it
+            log.warning("reminder %s #%s (%s) failed (try %s): %s", result["outbox"], result["id"], result["kind"],
                         result["attempts"], result["error"])
     return results
 
