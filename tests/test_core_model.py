@@ -13,7 +13,9 @@ Python model of the documented rules (docs/api.md "The call-next policy", the co
 - the event log's ``seq`` only grows, every event is published once and in order, and
   replaying the log gives the tickets' and counters' state through legal transitions only;
 - a repeated ``request_id`` answers the first answer and changes nothing;
-- a plain ticket further back in a line is never told a shorter wait.
+- a plain ticket further back in a line is never told a wait below the range the one ahead
+  is told (the estimate itself may be a minute shorter where its split of the other lines
+  changes: a known approximation of ``estimates.OldestFirst``).
 """
 
 import copy
@@ -809,8 +811,7 @@ class HallMachine(RuleBasedStateMachine):
             assert [views[t.token]["position"] for t in line] == list(range(1, len(line) + 1)), (service, line)
             assert state["services"][SERVICES.index(service)]["waiting"] == len(line)
             # A plain ticket behind another of its service is never told a wait below the range
-            # the one ahead is told. (Strictly shorter waits by a minute happen where the
-            # estimate's split of the other lines changes: see the report of this test's commit.)
+            # the one ahead is told (see the module's docstring).
             plain = [views[t.token] for t in line if t.priority is None and t.requeued_at is None and t.due_at is None
                      and views[t.token]["eta_minutes"] is not None]
             for ahead, behind in zip(plain, plain[1:], strict=False):
