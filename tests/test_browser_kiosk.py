@@ -324,4 +324,7 @@ def test_a_kiosk_left_with_a_message_is_found_clean_or_told_why(kiosk_hub, brows
     assert kiosk.inner_text("#kiosk-error") == "Mất kết nối với máy chủ. Vui lòng chờ trong giây lát."
     assert kiosk.locator("button.service:enabled").count() == 0
     screenshot(kiosk, "kiosk-offline-after-idle")
+    kiosk.tap("#lang")   # a visitor reading English is told too
+    kiosk.wait_for_selector("html[lang=en]")
+    assert kiosk.inner_text("#kiosk-error") == "Connection to the server lost. Please wait a moment."
     kiosk.context.close()

@@ -143,6 +143,7 @@
     });
     applyServices(services);
     showPriority();
+    if (!connected) showError(text.offline);
     if (shown) showResult(shown);
   }
 
