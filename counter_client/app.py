@@ -393,11 +393,7 @@ class CounterApp:
         label = ACTION_LABELS[result.action]
         prefix, self.answer_prefix = self.answer_prefix, ""
         sent_from, self.sent_from = self.sent_from, None
-        if result.unreachable:
-            if not result.resent:
-                self.unacknowledged_desk = self.sending_desk
-        elif result.code != "outcome_unknown":  # the hub answered, or the client forgot the request
-            self.unacknowledged_desk = None
+        self.keep_unacknowledged_desk(result)
         if result.ok:
             seq = (result.answer or {}).get("seq")
             # A resent request answered with a state the desk already showed was carried out before
@@ -442,6 +438,16 @@ class CounterApp:
         self.activity = activity
         if self.quitting:
             self.exit_code = 0
+
+    def keep_unacknowledged_desk(self, result):
+        """Keep the desk as it was when the press now unacknowledged was first made (an undo after
+        it compares the hub's desk with it); forget it once the hub answered or the client gave
+        the request up."""
+        if result.unreachable:
+            if not result.resent:
+                self.unacknowledged_desk = self.sending_desk
+        elif result.code != "outcome_unknown":
+            self.unacknowledged_desk = None
 
     def on_fetched(self, result):
         if result.ok:
