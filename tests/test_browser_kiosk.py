@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from tests.helpers import FakeNetworkPrinter, browser_pair_kiosk, hub_with_tokens, init_database, screenshot
+from tests.test_browser_tracking import texts_smaller_than
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -65,19 +66,7 @@ ARMS_LENGTH_PX = 28   # the smallest text an elderly person reads on the kiosk w
 
 def assert_readable_at_arms_length(page):
     """Every text on the screen shown is at least ARMS_LENGTH_PX high."""
-    small = page.evaluate("""(smallest) => {
-        const found = [];
-        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-        while (texts.nextNode()) {
-            const element = texts.currentNode.parentElement;
-            const style = getComputedStyle(element);
-            if (!texts.currentNode.textContent.trim() || !element.getClientRects().length
-                || style.visibility === "hidden" || element.closest("script")) continue;
-            const text = texts.currentNode.textContent.trim();
-            if (parseFloat(style.fontSize) < smallest) found.push([text, style.fontSize]);
-        }
-        return found;
-    }""", ARMS_LENGTH_PX)
+    small = texts_smaller_than(page, ARMS_LENGTH_PX)
     assert not small, small
 
 

@@ -57,20 +57,26 @@ def assert_thumb_sized(page):
 PHONE_TEXT_PX = 15   # the smallest text on a citizen's phone
 
 
-def assert_readable_on_a_phone(page):
-    """No text shown under PHONE_TEXT_PX (the waits, places left, notes and badges included)."""
-    small = page.evaluate("""(smallest) => {
+def texts_smaller_than(page, smallest):
+    """[text, its size in px] of every text shown smaller than ``smallest`` px."""
+    return page.evaluate("""(smallest) => {
         const found = [];
         const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
         while (texts.nextNode()) {
             const element = texts.currentNode.parentElement;
             const text = texts.currentNode.textContent.trim();
-            if (!text || !element.getClientRects().length || element.closest("script")) continue;
-            const size = parseFloat(getComputedStyle(element).fontSize);
-            if (size < smallest) found.push([text.slice(0, 40), size]);
+            const style = getComputedStyle(element);
+            if (!text || !element.getClientRects().length || style.visibility === "hidden"
+                || element.closest("script")) continue;
+            if (parseFloat(style.fontSize) < smallest) found.push([text.slice(0, 40), parseFloat(style.fontSize)]);
         }
         return found;
-    }""", PHONE_TEXT_PX)
+    }""", smallest)
+
+
+def assert_readable_on_a_phone(page):
+    """No text shown under PHONE_TEXT_PX (the waits, places left, notes and badges included)."""
+    small = texts_smaller_than(page, PHONE_TEXT_PX)
     assert not small, small
 
 
