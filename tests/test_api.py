@@ -212,3 +212,22 @@ def test_openapi_describes_every_api_route(app, client):
             else:
                 routes.add(path)
     assert routes == documented
+
+
+def test_a_service_no_counter_serves_takes_no_numbers_and_says_why(store, client, tokens):
+    from hallserver.config import demo_mapping, parse_config
+
+    mapping = demo_mapping()
+    for counter in mapping["counters"]:   # nobody serves DD today
+        counter["services"] = [code for code in counter["services"] if code != "DD"] or ["HT"]
+    store.apply_config(parse_config(mapping), source=mapping)
+    refused = issue(client, tokens, "DD")
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "no_counter"
+    assert "Chưa có quầy nào phục vụ" in refused.get_json()["error"]["message"]
+    services = {service["code"]: service for service in client.get("/api/v1/state").get_json()["services"]}
+    assert (services["DD"]["available"], services["DD"]["unavailable"]) == (False, "no_counter")
+    assert services["DD"]["eta_minutes"] is None and services["HT"]["available"]
+    # the page for a number from home says so beside the service, in words
+    page = client.get("/lay-so").get_data(as_text=True)
+    assert "Chưa có quầy phục vụ" in page

@@ -72,6 +72,33 @@ def test_block_exhaustion_is_a_conflict(tmp_path, clock):
     assert refused.value.code == "block_exhausted"
 
 
+def test_no_ticket_goes_into_a_line_no_counter_serves(tmp_path, clock):
+    """A hall may list a service before any counter serves it: a number taken there, or a
+    citizen sent there, would never be called."""
+    from hallserver.config import parse_config
+    from hallserver.hall import Hall
+    from hallserver.store import open_store
+    from tests.helpers import small_hall_mapping
+
+    store = open_store(tmp_path / "unserved.db")
+    store.apply_config(parse_config(small_hall_mapping(counters=[{"number": 1, "services": ["HT"]}])))
+    hall = Hall(store, clock=clock)
+    with pytest.raises(Conflict) as refused:
+        issue(hall, "CT")
+    assert refused.value.code == "no_counter" and "Chứng thực" in refused.value.message
+    board = {service["code"]: service for service in hall.state()["services"]}
+    assert (board["CT"]["available"], board["CT"]["unavailable"]) == (False, "no_counter")
+    assert (board["HT"]["available"], board["HT"]["unavailable"]) == (True, None)
+
+    issue(hall, "HT")
+    act(hall, 1, "call-next")
+    with pytest.raises(Conflict) as refused:
+        act(hall, 1, "transfer", service="CT")
+    assert refused.value.code == "no_counter"
+    assert hall.counter_state(1)["counter"]["current"]["number"] == "1001"   # still with the clerk
+    store.close()
+
+
 @pytest.mark.parametrize("moment", [
     hall_time(2026, 11, 26, 7, 29),   # before opening
     hall_time(2026, 11, 26, 12, 0),   # lunch break

@@ -120,6 +120,14 @@ def _expire_if_stale(db, config, now):
 
 # -- issuing ------------------------------------------------------------------
 
+def _check_served(config, service):
+    """Refuse to put a ticket in a line no counter calls (a hall may list a service before any
+    counter serves it): the citizen would wait for ever."""
+    if not any(service.code in counter.services for counter in config.counters):
+        raise Conflict(f"Chưa có quầy nào phục vụ {service.name}: không nhận số vào hàng này",
+                       f"No counter serves {service.name_en} yet: no tickets for it", code="no_counter")
+
+
 def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now, due_at=None, booking_id=None):
     """Allocate the next number of ``service`` for today and put it in the queue.
 
@@ -134,6 +142,7 @@ def issue_ticket(db, config, *, service, priority=None, channel="kiosk", now, du
                       code="unknown_priority")
     if channel not in CHANNELS:
         raise Invalid(f"Kênh không hợp lệ {channel!r}", f"Unknown channel {channel!r}", code="unknown_channel")
+    _check_served(config, service_config)
     if not booked and not is_open(config, now):
         if is_holiday(config, now):
             raise Conflict("Hôm nay là ngày nghỉ lễ: không cấp số", "Today is a holiday: no tickets",
@@ -259,10 +268,13 @@ def availability(db, config, now):
     used = dict((service, (last_value, issued)) for service, last_value, issued in db.execute(
         "SELECT service, last_value, issued FROM daily_numbers WHERE day = ?", [local_day(config, now)]
     ).fetchall())
+    served = {code for counter in config.counters for code in counter.services}
     reasons = {}
     for service in config.services:
         last_value, issued = used.get(service.code, (service.block_start - 1, 0))
-        if service.daily_cap is not None and issued >= service.daily_cap:
+        if service.code not in served:
+            reasons[service.code] = "no_counter"
+        elif service.daily_cap is not None and issued >= service.daily_cap:
             reasons[service.code] = "cap_reached"
         elif last_value >= service.block_end:
             reasons[service.code] = "block_exhausted"
@@ -585,6 +597,7 @@ def transfer(db, config, *, counter, service, now):
     if ticket["service"] == target.code:
         raise Conflict(f"Số {ticket['number']} đã thuộc dịch vụ {target.name}",
                        f"Ticket {ticket['number']} is already in {target.name_en}", code="same_service")
+    _check_served(config, target)
     from_service = ticket["service"]
     before = _before(ticket, _counter_row(db, config, counter))
     ticket = _set_ticket(db, ticket["id"], status="waiting", service=target.code, counter=None,

@@ -70,7 +70,7 @@ def kiosk_texts():
         "hotline": _("Đường dây nóng"), "done": _("Xong"),
         "countdown": _("Màn hình tự trở về sau %(seconds)s giây", seconds="{seconds}"),
         "unavailable": {"outside_hours": _("Ngoài giờ làm việc"), "cap_reached": _("Đã hết số hôm nay"),
-                        "block_exhausted": _("Đã hết số hôm nay")},
+                        "block_exhausted": _("Đã hết số hôm nay"), "no_counter": _("Chưa có quầy phục vụ")},
         # plurals: English says "1 person", "2 people"; the script picks by the count
         "waiting": [ngettext("Đang chờ: %(count)s người", "Đang chờ: %(count)s người", n, count="{count}")
                     for n in (1, 2)],
