@@ -7,7 +7,8 @@ keeping their own copies. A :class:`Link`, in its own daemon thread:
 - connects with exponential backoff and jitter (:class:`Backoff`), alternating the
   websocket transport with polling in case a proxy blocks websockets;
 - tightens TCP keepalive on the websocket (:class:`Keepalive`), so a silent hub (a pulled
-  cable, a dead switch) is noticed in seconds rather than at the next 25 s ping;
+  cable, a dead switch) is noticed in seconds rather than when the hub's 5 s pings stop
+  for the 15 s the client waits;
 - joins one room (``display``, ``counter:N``…) with an optional device token and reads the
   join's ack: a refusal the settings must cure is final, any other failure is retried;
 - dispatches events in arrival order (:class:`OrderedClient`), drops pushes older than the

@@ -17,8 +17,8 @@ TRANSPORTS = (["websocket"], ["polling", "websocket"])
 class Keepalive:
     """TCP keepalive for the websocket: the peer is declared dead after about idle + interval × count s.
 
-    The hub's Socket.IO pings come every 25 s, too late to show a lost hub within seconds; a hub
-    process that dies closes the socket and is noticed at once anyway.
+    The hub's Socket.IO pings come every 5 s and a client waits 15 s for one, too late to show a
+    lost hub within seconds; a hub process that dies closes the socket and is noticed at once anyway.
     """
 
     idle: int = 1
