@@ -1,6 +1,7 @@
 """The counter's rating tablet in real headless Chromium (800×1280, touch) against a hub on
 loopback: done at the counter → the question with the number → one tap → thanks → idle."""
 
+import sqlite3
 import time
 
 import pytest
@@ -32,9 +33,12 @@ def serve_one(hub):
     return number
 
 
-def paired_tablet(browser, hub):
+def paired_tablet(browser, hub, clock=False):
+    """A tablet paired with counter 1; with ``clock``, its page clock is the test's to run on."""
     context = browser.new_context(**TABLET)
     tablet = context.new_page()
+    if clock:
+        tablet.clock.install()
     tablet.goto(f"{hub.url}/danh-gia/1")
     assert tablet.url == f"{hub.url}/danh-gia/1/ghep-noi"
     tablet.fill("input[name=token]", hub.rating)
@@ -150,4 +154,73 @@ def test_the_tablet_stays_paired_overnight(tablet_hub, browser):
     with tablet.expect_response(f"{hub.url}/danh-gia/1") as answer:
         tablet.tap(".tablet-score[data-score='3']")
     assert answer.value.status == 200, number
+    context.close()
+
+
+def rating_of(hub, number):
+    """(score, comment) stored for today's ticket ``number``, or None."""
+    with sqlite3.connect(hub.db) as connection:
+        return connection.execute("SELECT ratings.score, ratings.comment FROM ratings JOIN tickets ON "
+                                  "tickets.id = ratings.ticket_id WHERE tickets.number = ?", [number]).fetchone()
+
+
+def test_a_tap_lost_to_the_network_then_sent_leaves_no_error_behind(tablet_hub, browser):
+    """The Wi-Fi drops as the citizen taps 'Rất hài lòng': the tablet says it was not sent; the
+    second tap goes through: 'Cảm ơn quý khách!' alone, and the next citizen finds a clean start."""
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub)
+    lost = []
+
+    def drop_the_first_rating(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.request)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+    tablet.route(f"{hub.url}/danh-gia/1", drop_the_first_rating)
+    number = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    tablet.tap(".tablet-score[data-score='4']")
+    tablet.wait_for_selector("#message:has-text('Chưa gửi được đánh giá')")
+    assert tablet.is_visible("#ask") and rating_of(hub, number) is None
+
+    tablet.tap(".tablet-score[data-score='4']")
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    screenshot(tablet, "rating-tablet-thanks-after-a-lost-tap")
+    assert not tablet.is_visible("#message"), tablet.inner_text("#message")
+    assert rating_of(hub, number)[0] == 4
+    tablet.wait_for_selector("#idle:not([hidden])", timeout=8000)
+    assert not tablet.is_visible("#message")
+    context.close()
+
+
+def test_a_citizen_still_typing_is_not_taken_for_gone(tablet_hub, browser):
+    """An elderly citizen types a comment with diacritics for over a minute: the tablet waits while
+    they type, sends the whole comment; one who walks away leaves it back at its start."""
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub, clock=True)
+    first = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    tablet.tap(".tablet-score[data-score='2']")
+    tablet.wait_for_selector("#details:not([hidden])")
+    tablet.tap("textarea[name=comment]")
+    tablet.keyboard.type("Chờ hơi lâu, ")
+    tablet.clock.run_for(50_000)
+    tablet.keyboard.type("nhưng cán bộ hướng dẫn ")
+    tablet.clock.run_for(50_000)                       # 100 s after the tap, 50 s after the last key
+    tablet.keyboard.type("rất tận tình.")
+    screenshot(tablet, "rating-tablet-comment-typed")
+    tablet.tap("#send", timeout=5000)
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    assert rating_of(hub, first) == (2, "Chờ hơi lâu, nhưng cán bộ hướng dẫn rất tận tình.")
+
+    # the next citizen taps 'Bình thường' and walks away: that score counts, the tablet starts again
+    second = serve_one(hub)
+    tablet.wait_for_function(f"() => document.getElementById('ask-number').textContent === '{second}'")
+    tablet.tap(".tablet-score[data-score='2']")
+    tablet.clock.run_for(61_000)
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    tablet.clock.run_for(5_000)
+    tablet.wait_for_selector("#idle:not([hidden])")
+    assert rating_of(hub, second) == (2, "")
     context.close()

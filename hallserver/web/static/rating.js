@@ -2,8 +2,9 @@
 //
 // One tap is enough: "Rất hài lòng" and "Hài lòng" send at once; "Bình thường" and
 // "Không hài lòng" open the optional reasons and comment with "Gửi đánh giá" (a chosen score
-// is still sent if the citizen walks away). Every handler is guarded: an unexpected push or
-// a failed request shows a message, never stops the tablet from asking the next citizen.
+// is still sent if the citizen walks away: a minute without a tap or a key on the question).
+// Every handler is guarded: an unexpected push or a failed request shows a message (until the
+// question is left), never stops the tablet from asking the next citizen.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -38,9 +39,15 @@
   function show(which) {
     ["idle", "ask", "thanks"].forEach((id) => { const element = $(id); if (element) element.hidden = id !== which; });
     document.body.dataset.screen = which;
+    if (which !== "ask") setMessage("");   // "not sent" belongs to the question, never under the thanks
     clearTimeout(resetTimer);
     if (which === "thanks") resetTimer = setTimeout(guarded("reset", () => show("idle")), THANKS_MS);
     if (which === "ask") resetTimer = setTimeout(guarded("timeout", walkedAway), RESET_AFTER_MS);
+  }
+
+  /** A citizen still tapping or typing is not gone: the minute starts again. */
+  function stillHere() {
+    if (document.body.dataset.screen === "ask" && !sending) show("ask");
   }
 
   function walkedAway() {
@@ -112,6 +119,7 @@
   document.querySelectorAll(".tablet-score").forEach((button) => {
     button.addEventListener("click", guarded("score", () => choose(Number(button.dataset.score))));
   });
+  ["input", "pointerdown", "keydown"].forEach((type) => $("ask").addEventListener(type, guarded("still here", stillHere)));
   $("ask").addEventListener("submit", guarded("submit", (event) => {
     event.preventDefault();
     return send();
