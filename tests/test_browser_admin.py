@@ -208,3 +208,58 @@ def test_front_page_without_estimate_and_the_site_icon(tmp_path, wide):
         assert page.get_attribute("link[rel=icon]", "href")
     finally:
         hub.stop()
+
+
+def test_two_admins_editing_at_once_lose_nothing_silently(hub_db, open_page):
+    """Two admins with the page open since morning at 1366×768: what one saved stays when the
+    other saves another box of the same form; the same box changed by both is refused, saying
+    to what and keeping what was typed; a row that moved under a stale page is not edited."""
+    cli_user(hub_db, "quantri", "admin")
+    cli_user(hub_db, "quantri2", "admin")
+    hub = HubProcess(hub_db).start()
+    try:
+        first, second = (open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN") for _ in range(2))
+        browser_sign_in(first, hub.url, "quantri")
+        browser_sign_in(second, hub.url, "quantri2")
+        for page in (first, second):
+            page.wait_for_url(f"{hub.url}/admin")
+
+        # first sets the daily cap of Chứng thực, second (page from before) renames it: both stay
+        first.fill("input[name='int:services.1.daily_cap']", "40")
+        first.click("tr[data-service=CT] form.row-form button[type=submit]")
+        first.wait_for_selector("#flashes")
+        second.fill("input[name='text:services.1.name']", "Chứng thực bản sao")
+        second.click("tr[data-service=CT] form.row-form button[type=submit]")
+        assert "Đã lưu thay đổi: Lĩnh vực" in second.inner_text("#flashes")
+        assert second.input_value("input[name='int:services.1.daily_cap']") == "40"
+        assert second.input_value("input[name='text:services.1.name']") == "Chứng thực bản sao"
+
+        # the same box changed by both: the second is told, and keeps what was typed
+        first.reload()
+        first.fill("input[name='text:hall.hotline']", "0210 3 888 000")
+        first.click("#hall form.grid-form button[type=submit] >> nth=0")
+        first.wait_for_selector("#flashes")
+        second.fill("input[name='text:hall.hotline']", "0210 3 999 111")
+        second.click("#hall form.grid-form button[type=submit] >> nth=0")
+        error = second.inner_text("#admin-error")
+        assert ("Chưa lưu: ô «đường dây nóng» của trung tâm vừa được người khác sửa thành «0210 3 888 000» "
+                "sau khi bạn mở trang (bạn nhập «0210 3 999 111»)") in error, error
+        assert second.input_value("input[name='text:hall.hotline']") == "0210 3 999 111"
+        screenshot(second, "admin-edited-meanwhile-1366")
+
+        # a priority removed by first: second's stale row 2 is no longer "Phụ nữ mang thai"
+        first.reload()
+        assert first.input_value("input[name='text:hall.hotline']") == "0210 3 888 000"
+        second.reload()
+        second.fill("input[name='text:priorities.2.name']", "Phụ nữ có thai")
+        first.click("form:has(input[name='text:priorities.0.name']) button[name=remove]")
+        first.click("#confirm-yes")
+        first.wait_for_selector("#flashes")
+        second.click("form:has(input[name='text:priorities.2.name']) button[type=submit]")
+        error = second.inner_text("#admin-error")
+        assert "danh sách vừa được người khác thay đổi" in error and "«pregnant», nay là của «child»" in error
+        first.reload()
+        names = [first.input_value(f"input[name='text:priorities.{index}.name']") for index in range(3)]
+        assert names == ["Người khuyết tật", "Phụ nữ mang thai", "Người đi cùng trẻ em dưới 6 tuổi"]
+    finally:
+        hub.stop()

@@ -108,6 +108,80 @@ def apply_fields(mapping, fields):
     return edited
 
 
+def get_value(mapping, dotted):
+    """The value at ``a.2.b`` in nested dicts/lists, None where there is none."""
+    target = mapping
+    for part in _path(dotted):
+        if isinstance(target, list) and isinstance(part, int) and part < len(target):
+            target = target[part]
+        elif isinstance(target, dict) and not isinstance(part, int):
+            target = target.get(part)
+        else:
+            return None
+    return target
+
+
+# What names an item of a list, whatever its row number (another admin's removal shifts the rows).
+ITEM_KEYS = {"services": "code", "counters": "number", "priorities": "code"}
+
+
+def key_text(dotted):
+    """A form field's key path as the hall file's messages write it: ``services[1].name``."""
+    return re.sub(r"\.(\d+)", r"[\1]", dotted)
+
+
+def _shown(value):
+    """A value as the admin typed or saw it: ``07:30-11:30, 13:30-17:00``, ``—`` for none."""
+    if _blank(value):
+        return "—"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _blank(value):
+    return value in (None, "", [])
+
+
+def _same(first, second):
+    return first == second or (_blank(first) and _blank(second))
+
+
+def check_item_unmoved(current, shown, list_key, index):
+    """Refuse (naming the item) when row ``index`` of ``list_key`` is no longer the item the
+    admin's page showed there: someone removed or added one meanwhile."""
+    key = ITEM_KEYS.get(list_key)
+    if key is None:
+        return
+    was, now = get_value(shown, f"{list_key}.{index}.{key}"), get_value(current, f"{list_key}.{index}.{key}")
+    if was != now:
+        raise ConfigError(f"Chưa lưu: danh sách vừa được người khác thay đổi sau khi bạn mở trang; dòng bạn sửa "
+                          f"là của «{_shown(was)}», nay là của «{_shown(now)}». Hãy xem lại danh sách rồi làm lại.",
+                          f"{list_key}[{index}]: the list changed since this page was opened (the row of "
+                          f"{_shown(was)} is now {_shown(now)}'s); look again and redo", code="rows_moved")
+
+
+def apply_edits(current, shown, fields):
+    """``current`` with the form fields this admin changed from what their page ``shown``, so
+    another admin's change saved meanwhile to a field left as it was stays. A field both
+    changed, to different values, is refused naming it: no change is silently undone."""
+    changed = {}
+    for name, raw in fields.items():
+        kind, _, dotted = name.partition(":")
+        if kind not in KINDS or not dotted:
+            continue
+        value, was = _convert(kind, raw, dotted), get_value(shown, dotted)
+        if _same(value, was):
+            continue   # left as the page showed it
+        parts = _path(dotted)
+        if len(parts) > 1 and isinstance(parts[1], int):
+            check_item_unmoved(current, shown, parts[0], parts[1])
+        now = get_value(current, dotted)
+        if not _same(now, was) and not _same(now, value):
+            raise ConfigError(f"{key_text(dotted)}: changed by someone else since this page was opened to "
+                              f"{_shown(now)} (typed {_shown(value)})")
+        changed[name] = raw
+    return apply_fields(current, changed)
+
+
 def _items(mapping, list_key):
     """The array of tables ``list_key`` of ``mapping`` (created empty), refused when it is not one."""
     items = mapping.setdefault(list_key, []) if KEY.fullmatch(list_key or "") else None

@@ -89,7 +89,13 @@ PROBLEMS = [
     (r".*overlaps service (.+)", "trùng dãy số với lĩnh vực {0}"),
     (r"unknown time zone (.+)", "không có múi giờ {0}"),
     (r"at least one \[\[(\w+)\]\] is needed", "phải còn ít nhất một mục"),
+    (r"changed by someone else since this page was opened to (.+) \(typed (.+)\)",
+     "vừa được người khác sửa thành «{0}» sau khi bạn mở trang (bạn nhập «{1}»). Hãy xem lại rồi bấm Lưu lần nữa"),
 ]
+# The hall file's tables each section's forms edit: the page sends them back as it showed them
+# (field ``shown``), so a save changes only what this admin changed.
+SECTION_TABLES = {"hall": ("hall",), "announcement": ("announcement",), "services": ("services",),
+                  "counters": ("counters",), "priorities": ("priorities",), "hours": ("hours", "policy")}
 
 
 def _admin():
@@ -176,12 +182,16 @@ def _page(status=200, *, error=None, section=None, typed=None, **extra):
         token_roles=TOKEN_ROLES, user_roles=USER_ROLES, days=DAYS, day_names=DAY_NAMES, sections=SECTIONS,
         counters_text=lambda counters: counters_text(hall.config, counters),
         backups=backups.list_backups(setting("backup_dir")), error=explained, section=section,
+        shown_json=lambda part: json.dumps({table: source.get(table) for table in SECTION_TABLES[part]},
+                                           ensure_ascii=False),
         typed=typed if typed is not None else {}, **extra), status
 
 
 def _refused(error, section, status=422):
     """The page again, the refused form still holding what was typed (never a password)."""
     typed = {name: value for name, value in request.form.items() if "password" not in name}
+    if error.code == "rows_moved":
+        typed = {}   # the rows it was typed in now hold other items
     return _page(status, error=error, section=section, typed=typed)
 
 
@@ -272,6 +282,15 @@ def _removal_question(list_key, index):
             f"Remove the priority category {item.get('name_en') or item.get('name')}?", [])
 
 
+def _shown_by_page():
+    """The section's tables as the admin's page showed them (field ``shown``), None without."""
+    try:
+        shown = json.loads(request.form.get("shown") or "null")
+    except ValueError:
+        return None
+    return shown if isinstance(shown, dict) else None
+
+
 @bp.post("/config")
 @roles_required("admin")
 def edit_config():
@@ -279,6 +298,13 @@ def edit_config():
     (a removal asks for confirmation first)."""
     section = request.form.get("section", "config")
     form = request.form
+    current, shown = get_hall().config_source(), _shown_by_page()
+    if form.get("remove") is not None and shown is not None:
+        try:
+            administration.check_item_unmoved(current, shown, form.get("list", ""), _item_number(form["remove"]))
+        except HallError as error:
+            if error.code == "rows_moved":
+                return _refused(error, section, 409)
     if form.get("remove") is not None and not _confirmed():
         try:
             asked = _removal_question(form.get("list", ""), _item_number(form["remove"]))
@@ -290,7 +316,10 @@ def edit_config():
     existing = {name: value for name, value in form.items() if ":new." not in name}
     new_item = {name.replace(":new.", ":", 1): value for name, value in form.items() if ":new." in name}
     try:
-        edited = administration.apply_fields(get_hall().config_source(), existing)
+        if shown is None:   # a form without what its page showed (a script): every field as sent
+            edited = administration.apply_fields(current, existing)
+        else:
+            edited = administration.apply_edits(current, shown, existing)
         if form.get("remove") is not None:
             edited = administration.remove_item(edited, form.get("list", ""), _item_number(form["remove"]))
         if form.get("add") is not None:
