@@ -172,8 +172,9 @@ def test_number_box_gives_the_keys_back_toasts_and_the_paused_banner(tmp_path, p
         current(page, "1002")
         page.keyboard.press("r")
         toast(page, "Đã gọi lại 1002 (1/2)")
-        page.select_option("#transfer-service", "TP")
         page.keyboard.press("c")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
         toast(page, "Đã chuyển 1002 → Tư pháp - Cư trú")
         page.wait_for_selector("#waiting-list tr.next td.number:text-is('1002')")
         page.wait_for_selector("#waiting-list tr.next .badge-transferred:has-text('Chuyển từ Hộ tịch')")
@@ -297,4 +298,37 @@ def test_a_second_account_opening_the_counter_takes_nothing_until_it_confirms(tm
         assert holders == [("minh",)]
     finally:
         other.close()
+        hub.stop()
+
+
+def test_transfer_by_keys_alone_asks_which_service_first(tmp_path, page):
+    """C opens the service chooser (a reflex second C transfers nothing): ↓ picks, Enter
+    transfers and gives the keys back, Esc leaves it without a transfer."""
+    db = quick_hall(tmp_path)
+    cli_user(db, "lan", "staff", "--counters", "1")
+    issue(db, 2)                                                         # 1001, 1002
+    hub = HubProcess(db).start()
+    try:
+        open_counter(page, hub, "lan")
+        page.keyboard.press("Enter")
+        current(page, "1001")
+        page.keyboard.press("c")
+        assert focused(page) == "transfer-service"
+        toast(page, "Chọn dịch vụ bằng ↑ ↓")
+        page.keyboard.press("c")
+        page.keyboard.press("Escape")                                    # never mind
+        assert focused(page) != "transfer-service"
+        assert page.inner_text("#current-number") == "1001"
+
+        page.keyboard.press("c")
+        page.keyboard.press("ArrowDown")
+        assert page.input_value("#transfer-service") == "TP"
+        screenshot(page, "counter-keys-transfer-chooser")
+        page.keyboard.press("Enter")
+        toast(page, "Đã chuyển 1001 → Tư pháp - Cư trú")
+        page.wait_for_selector("#current-number:text-is('—')")
+        assert focused(page) != "transfer-service" and events(db, "transferred") == 1
+        page.keyboard.press("?")                                         # the keys are the page's again
+        page.wait_for_selector("#help:visible")
+    finally:
         hub.stop()

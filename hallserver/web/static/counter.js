@@ -1,6 +1,7 @@
 // The counter page: one key per action, live over Socket.IO, never two citizens per press.
 //
-// Keys: Enter next · B start · H done · R recall · V no-show · C transfer · G call a number
+// Keys: Enter next · B start · H done · R recall · V no-show · C transfer (into the service
+// chooser: ↑ ↓ pick, Enter transfers and gives the keys back, Esc leaves) · G call a number
 // (digits, Enter calls and gives the keys back, Esc leaves) · P pause/resume · Ctrl+Z undo ·
 // ? help. A call-next the hub answers 409 arrival_unknown opens the B/V question; every
 // action ends in a toast (#message); a counter another account works is read-only.
@@ -335,8 +336,21 @@
       act(button.dataset.action);
     });
   });
-  $("transfer-service").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { event.preventDefault(); event.target.blur(); }
+  // -- the service chooser (C): ↑ ↓ pick, Enter transfers and gives the keys back, Esc leaves -------------
+  const chooser = $("transfer-service");
+  chooser.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    event.stopPropagation();
+    if (event.key === "Enter") {
+      event.preventDefault();
+      chooser.blur();
+      if (!event.repeat) act("transfer");
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      chooser.blur();
+    } else if (event.key.length === 1 && event.key.toLowerCase() === "c") {
+      event.preventDefault();                         // a reflex second C: no jump to a service starting with C
+    }
   });
 
   document.addEventListener("keydown", (event) => {
@@ -366,6 +380,11 @@
       if (blocked("call")) { act("call"); return; }
       box.focus();
       box.select();
+      return;
+    }
+    if (button.dataset.action === "transfer" && !blocked("transfer") && desk && desk.current) {   // C: choose first
+      chooser.focus();
+      toast(text.choose_service, "info");
       return;
     }
     act(button.dataset.action);
