@@ -263,3 +263,42 @@ def test_two_admins_editing_at_once_lose_nothing_silently(hub_db, open_page):
         assert names == ["Người khuyết tật", "Phụ nữ mang thai", "Người đi cùng trẻ em dưới 6 tuổi"]
     finally:
         hub.stop()
+
+
+def test_refused_additions_name_what_was_typed_in_vietnamese(hub_db, open_page):
+    """New items refused at 1366×768: the message names the item as typed (not "lĩnh vực «6»"
+    or "diện ưu tiên «»"), says what is wrong in Vietnamese, and never quotes a command line."""
+    cli_user(hub_db, "quantri", "admin")
+    hub = HubProcess(hub_db).start()
+    try:
+        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+        browser_sign_in(page, hub.url, "quantri")
+        page.wait_for_url(f"{hub.url}/admin")
+        adding = "#services form.add"
+
+        def refusal():
+            return page.inner_text("#admin-error").split("\n")[0]
+
+        page.fill(f"{adding} input[name='text:new.code']", "GD")
+        page.fill(f"{adding} input[name='text:new.name']", "Giáo dục")
+        page.click(f"{adding} button[name=add]")
+        assert refusal() == "Chưa lưu: ô «dãy số» của lĩnh vực «Giáo dục» không được để trống."
+        assert page.input_value(f"{adding} input[name='text:new.name']") == "Giáo dục"
+
+        page.fill(f"{adding} input[name='text:new.code']", "gd 1")
+        page.fill(f"{adding} input[name='text:new.block']", "9001-9999")
+        page.click(f"{adding} button[name=add]")
+        assert refusal() == ("Chưa lưu: ô «mã» của lĩnh vực «Giáo dục» chỉ gồm chữ cái không dấu, chữ số, "
+                             "'-' hoặc '_', bắt đầu bằng chữ cái (đã nhập 'gd 1').")
+        screenshot(page, "admin-refused-new-service-1366")
+
+        page.fill("#priorities form.add input[name='text:new.code']", "elderly")
+        page.fill("#priorities form.add input[name='text:new.name']", "Cao tuổi")
+        page.click("#priorities form.add button[name=add]")
+        assert refusal() == "Chưa lưu: ô «mã» của diện ưu tiên «Cao tuổi» bị trùng 'elderly'."
+
+        page.select_option("#tokens form.add select[name=role]", "counter")
+        page.click("#tokens form.add button")
+        assert refusal() == "Chưa tạo: bàn phím quầy và máy đánh giá cần số quầy của chúng."
+    finally:
+        hub.stop()

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from ...errors import HallError, Invalid
 from ...services import administration, backups
+from ...services.auth import COUNTER_ROLES
 from ...voice import clip_catalogue
 from ...voice.pack import PackError, load_pack
 from ..access import current_user, roles_required, start_session
@@ -89,6 +90,14 @@ PROBLEMS = [
     (r".*overlaps service (.+)", "trùng dãy số với lĩnh vực {0}"),
     (r"unknown time zone (.+)", "không có múi giờ {0}"),
     (r"at least one \[\[(\w+)\]\] is needed", "phải còn ít nhất một mục"),
+    (r"expected letters, digits, '-' or '_' starting with a letter, got (.+)",
+     "chỉ gồm chữ cái không dấu, chữ số, '-' hoặc '_', bắt đầu bằng chữ cái (đã nhập {0})"),
+    (r"expected one capital letter A-Z, got (.+)", "cần đúng một chữ in hoa A-Z (đã nhập {0})"),
+    (r"expected 1 <= START < END, got (.+)", "cần dạng ĐẦU-CUỐI, đầu nhỏ hơn cuối, ví dụ 9001-9999 (đã nhập {0})"),
+    (r"give either block = .+ or prefix \+ width, not both", "chỉ điền dãy số hoặc chữ đầu, không điền cả hai"),
+    (r"expected a list of texts \(at most (\d+) characters each\)", "mỗi dòng tối đa {0} ký tự"),
+    (r"unknown placeholder (.+); use \{number\} and \{counter\}",
+     "có chỗ trống lạ {0}; chỉ dùng {{number}} (số thứ tự) và {{counter}} (số quầy)"),
     (r"changed by someone else since this page was opened to (.+) \(typed (.+)\)",
      "vừa được người khác sửa thành «{0}» sau khi bạn mở trang (bạn nhập «{1}»). Hãy xem lại rồi bấm Lưu lần nữa"),
 ]
@@ -117,14 +126,19 @@ def counters_text(config, counters_json):
             ", ".join(f"Counter {number}" for number in numbers))
 
 
-def _where(key, source):
-    """A hall-file key path (``services[1].daily_cap``) in words: ``ô "giới hạn/ngày" của lĩnh vực "Chứng thực"``."""
+def _where(key, source, attempted=None):
+    """A hall-file key path (``services[1].daily_cap``) in words: ``ô "giới hạn/ngày" của lĩnh vực "Chứng thực"``.
+    An item being added is named as typed in the refused edit ``attempted``."""
     match = re.fullmatch(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?(?:\[(\d+)\])?", key)
     if not match:
         return f"«{key}»"
     table, index, field, _ = match.groups()
-    items = source.get(table) if isinstance(source.get(table), list) else []
-    item = items[int(index)] if index is not None and int(index) < len(items) else {}
+    item = {}
+    for mapping in (source, attempted or {}):
+        items = mapping.get(table) if isinstance(mapping.get(table), list) else []
+        if index is not None and int(index) < len(items) and isinstance(items[int(index)], dict):
+            item = items[int(index)]
+            break
     if table == "services":
         owner = f"lĩnh vực «{item.get('name') or item.get('code') or int(index or 0) + 1}»" if index else "lĩnh vực"
     elif table == "counters":
@@ -138,7 +152,7 @@ def _where(key, source):
     return f"ô «{FIELDS.get(field, field)}» của {owner}" if field else owner
 
 
-def explain(error, source):
+def explain(error, source, attempted=None):
     """(Vietnamese, English) of a refused edit: "Chưa lưu: …" with the box and what is wrong."""
     english = error.message_en
     if error.message != english:   # already said in both languages
@@ -146,11 +160,12 @@ def explain(error, source):
     key, _, problem = english.partition(": ")
     if not problem or " " in key:
         return ("Chưa lưu: giá trị không hợp lệ (chi tiết tiếng Anh bên dưới)", f"Not saved: {english}")
+    where = _where(key, source, attempted)
     for pattern, vietnamese in PROBLEMS:
         found = re.fullmatch(pattern, problem)
         if found:
-            return (f"Chưa lưu: {_where(key, source)} {vietnamese.format(*found.groups())}.", f"Not saved: {english}")
-    return f"Chưa lưu: {_where(key, source)} không hợp lệ ({problem}).", f"Not saved: {english}"
+            return f"Chưa lưu: {where} {vietnamese.format(*found.groups())}.", f"Not saved: {english}"
+    return f"Chưa lưu: {where} không hợp lệ ({problem}).", f"Not saved: {english}"
 
 
 def audit_text(entry):
@@ -172,10 +187,11 @@ def audit_text(entry):
     return when, data.get("by", ""), what
 
 
-def _page(status=200, *, error=None, section=None, typed=None, **extra):
+def _page(status=200, *, error=None, section=None, typed=None, attempted=None, **extra):
+    """The admin page; a refusal of the edited mapping ``attempted`` names its items as typed."""
     hall = get_hall()
     source = hall.config_source()
-    explained = explain(error, source) if error is not None else None
+    explained = explain(error, source, attempted) if error is not None else None
     return render_template(
         "admin/index.html", source=source, accounts=hall.accounts(),
         tokens=hall.tokens(newest_first=True), log=[audit_text(entry) for entry in hall.audit_log(limit=30)],
@@ -187,12 +203,12 @@ def _page(status=200, *, error=None, section=None, typed=None, **extra):
         typed=typed if typed is not None else {}, **extra), status
 
 
-def _refused(error, section, status=422):
+def _refused(error, section, status=422, attempted=None):
     """The page again, the refused form still holding what was typed (never a password)."""
     typed = {name: value for name, value in request.form.items() if "password" not in name}
     if error.code == "rows_moved":
         typed = {}   # the rows it was typed in now hold other items
-    return _page(status, error=error, section=section, typed=typed)
+    return _page(status, error=error, section=section, typed=typed, attempted=attempted)
 
 
 def _confirm(section, question, question_en, details=(), action_label=("Xác nhận", "Confirm")):
@@ -218,7 +234,7 @@ def _reconfigure(edited, section):
     try:
         get_hall().change_config(edited, by=_admin(), section=section)
     except HallError as error:
-        return _refused(error, section)
+        return _refused(error, section, attempted=edited)
     vietnamese, english = SECTIONS.get(section, ("cấu hình", "configuration"))
     _flash(f"Đã lưu thay đổi: {vietnamese}. Màn hình và kiosk đã được cập nhật.",
            f"Saved: {english}; screens and kiosks are up to date.")
@@ -396,6 +412,10 @@ def create_token():
     form = request.form
     try:
         counter = int(form["counter"]) if form.get("counter", "").strip() else None
+        if counter is None and form.get("role") in COUNTER_ROLES:
+            return _refused(Invalid("Chưa tạo: bàn phím quầy và máy đánh giá cần số quầy của chúng.",
+                                    "Not created: a counter keypad or rating tablet needs its counter number"),
+                            "tokens")
         plain = get_hall().create_token(role=form.get("role", ""), counter=counter, label=form.get("label", ""),
                                         by=_admin())
     except ValueError:
