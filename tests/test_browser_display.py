@@ -453,3 +453,61 @@ def test_past_the_halls_midnight_the_board_drops_yesterdays_calls(browser, tmp_p
         page.close()
         server.shutdown()
         hub.extensions["hall"].store.close()
+
+
+LONG_COUNTER_NAMES = {1: "Tiếp nhận và trả kết quả hộ tịch", 2: "Tiếp nhận và trả kết quả đất đai",
+                      3: "Chính sách xã hội, bảo trợ", 4: "Đăng ký kinh doanh hộ cá thể"}
+
+
+def counter_row_problems(page):
+    """Counters whose name and number are not both wholly readable: each row's counter line
+    clipped or cut with an ellipsis, or its name under its called number."""
+    return page.evaluate("""() => [...document.querySelectorAll('#counters tr')].flatMap(row => {
+      const name = row.querySelector('td.name'), number = row.querySelector('td.number');
+      const label = name.firstChild, a = name.getBoundingClientRect(), b = number.getBoundingClientRect();
+      const range = document.createRange(); range.selectNodeContents(label);
+      const line = range.getBoundingClientRect();
+      const problems = [];
+      const whole = line.right <= a.right + 1 && a.right <= b.left + 1;
+      if (!whole) problems.push(`${row.dataset.counter}: ${name.textContent}`);
+      return problems;
+    })""")
+
+
+def test_twelve_counters_with_long_names_still_say_which_counter(tmp_path, open_page):
+    """A hall whose counters are named after what they do ("Quầy 12 - Tiếp nhận và trả kết quả
+    hộ tịch"): from 10 m every row, every recent call and the big call say 'Quầy N' whole, as the
+    voice does; the long name is the smaller line under it. At 1920×1080, 1366×768 and portrait."""
+    counters = [{"number": n, "name": f"Quầy {n} - {LONG_COUNTER_NAMES[n % 4 + 1]}", "services": ["HT"]}
+                for n in range(1, 13)]
+    db = init_hall(tmp_path, hall={"name": "Trung tâm Phục vụ hành chính công xã Tân Lập", "timezone": HALL_ZONE},
+                   policy={"repeat_guard_seconds": 0, "confirm_arrival_seconds": 0},
+                   services=[dict(HT, name_en="Civil status")], counters=counters)
+    hub = HubProcess(db)
+    hub.kiosk = device_token(db, "kiosk")
+    hub.counters = {n: device_token(db, "counter", n) for n in range(1, 13)}
+    hub.start()
+    try:
+        issue(hub, 14)
+        assert [call(hub, n) for n in range(1, 13)][-1] == "1012"
+        for width, height in ((1920, 1080), (1366, 768), (1080, 1920)):
+            tv = open_page(viewport={"width": width, "height": height})
+            tv.goto(f"{hub.url}/display?sound=off")
+            tv.wait_for_selector("body[data-connection=online]")
+            assert tv.locator("#counters tr").count() == 12
+            assert counter_row_problems(tv) == [], (width, height)
+            assert tv.locator("#recent .where").all_inner_texts() == ["→ Quầy 11", "→ Quầy 10", "→ Quầy 9",
+                                                                       "→ Quầy 8", "→ Quầy 7"]
+            assert tv.evaluate("[...document.querySelectorAll('#recent .where')]"
+                               ".every(where => where.scrollWidth <= where.clientWidth)")
+            big = tv.locator("#call-counter")
+            assert big.inner_text().startswith("→ Quầy 12\n")
+            assert "Tiếp nhận và trả kết quả hộ tịch" in big.inner_text()
+            panel, said = box(tv, "#call"), box(tv, "#call-counter")
+            assert said["y"] + said["height"] <= panel["y"] + panel["height"] + 1
+            assert font_px(tv, "#counters td.name") >= 64 * min(width, height) / 1080 - 0.5
+            assert fits_viewport(tv)
+            shot(tv, f"display-{width}x{height}-long-counter-names")
+            tv.close()
+    finally:
+        hub.stop()

@@ -68,9 +68,27 @@
     return element;
   }
 
-  function counterName(number) {
+  /** "Quầy 12", as the voice says it: the words a citizen looks for, never cut. */
+  function counterLabel(number) {
+    return HallLive.fill(text.counter, { counter: number });
+  }
+
+  /** What the counter's own name says beyond "Quầy 12" ("Quầy 12 - Tiếp nhận hộ tịch" → "Tiếp nhận hộ tịch"), or "". */
+  function counterDetail(number) {
     const counter = board.counters.get(Number(number));
-    return counter ? counter.name : HallLive.fill(text.counter, { counter: number });
+    const name = counter && counter.name ? counter.name.trim() : "";
+    const label = counterLabel(number);
+    if (!name.startsWith(label)) return name;
+    const rest = name.slice(label.length);
+    const after = rest.replace(/^[\s\-–—:·,.]+/, "");
+    return rest && after === rest ? name : after;   // the label and more letters: a name of its own
+  }
+
+  /** The smaller line under "Quầy 12": its own name, then the English. */
+  function counterSubline(number) {
+    const english = HallLive.fill(text.counter_en, { counter: number });
+    const detail = counterDetail(number);
+    return detail ? `${detail} · ${english}` : english;
   }
 
   function highlighted() {
@@ -85,9 +103,14 @@
     HallLive.label($("call-label"), call && call.recall ? text.recall : text.calling);
     $("call-number").textContent = call ? call.number : "—";
     $("call").dataset.callId = call ? call.call_id : "";
-    const values = call ? { name: counterName(call.counter), counter: call.counter } : {};
-    HallLive.label($("call-counter"), call ? [HallLive.fill(text.to_counter[0], values),
-                                              HallLive.fill(text.to_counter[1], values)] : text.none);
+    if (!call) {
+      HallLive.label($("call-counter"), text.none);
+      return;
+    }
+    const where = document.createElement("span");
+    where.className = "en";
+    where.textContent = counterSubline(call.counter);
+    $("call-counter").replaceChildren(HallLive.fill(text.to_counter, { counter: call.counter }), where);
   }
 
   /** The last calls, newest first, one per ticket (a recall replaces its first call), without the big one. */
@@ -107,7 +130,7 @@
       number.textContent = call.number;
       const where = document.createElement("span");
       where.className = "where";
-      where.textContent = `→ ${counterName(call.counter)}`;
+      where.textContent = `→ ${counterLabel(call.counter)}`;
       item.append(number, where);
       if (call.recall) {
         const tag = document.createElement("span");
@@ -134,7 +157,7 @@
       row.dataset.counter = counter.number;
       row.dataset.status = counter.status;
       row.classList.toggle("hot", counter.number === hot);
-      const name = twoLines("td", "name", [counter.name, text.counter_en], { counter: counter.number });
+      const name = twoLines("td", "name", [counterLabel(counter.number), counterSubline(counter.number)]);
       const number = document.createElement("td");
       number.className = "number";
       if (counter.current) {
