@@ -401,3 +401,32 @@ def test_a_counters_break_during_a_service_is_not_service_time(tmp_path):
     assert (counter_1["Quầy"], counter_1["Phục vụ TB (phút)"], counter_1["Phục vụ P90 (phút)"]) == (
         "Quầy 1", "11.0", "14.0")
     assert dict(zip(header, rows[-1], strict=True))["Chờ TB (phút)"] == "49.3"
+
+
+def test_a_range_across_a_configuration_change_names_what_was_removed(tmp_path):
+    """Thursday a third service (Lao động, at its own counter "Quầy Lao động") serves one citizen;
+    Friday the admin removes both. The month's report still names them, never the bare code
+    "XH" or "Quầy 4", in the page's rows, the CSV and the XLSX."""
+    store = open_store(tmp_path / "hall.db")
+    before = small_hall_mapping(hours={"default": ["00:00-24:00"]})
+    before["services"].append({"code": "XH", "name": "Lao động - Bảo trợ xã hội", "name_en": "Labour",
+                               "block": "8001-8999"})
+    before["counters"].append({"number": 4, "name": "Quầy Lao động", "services": ["XH"]})
+    store.apply_config(parse_config(before), source=before)
+    hall = Hall(store, clock=Clock(moment(8, 0)))
+    script = Script(hall)
+    script.issue(moment(9, 0), "L", "XH")
+    script.act(moment(9, 5), 4, "call-next")
+    script.act(moment(9, 15), 4, "done")
+    hall.clock.set(moment(8, 0, day=27))
+    hall.change_config(small_hall_mapping(hours={"default": ["00:00-24:00"]}), by="quantri", section="services")
+    with store.reading() as db:
+        by_service, by_counter = (
+            reports.build_report(db, hall.config, start_day=DAY, end_day=NEXT_DAY, group_by=grouping, now=STAMP)
+            for grouping in ("service", "counter"))
+    store.close()
+    assert [(group.label, group.label_en) for group in by_service.groups if group.key == "XH"] == [
+        ("Lao động - Bảo trợ xã hội", "Labour")]
+    assert [group.label for group in by_counter.groups if group.key == 4] == ["Quầy Lao động"]
+    rows = list(csv.reader(io.StringIO(reports.report_csv(by_service).lstrip("\ufeff"))))
+    assert [row[:2] for row in rows if row[0].startswith("Lao")] == [["Lao động - Bảo trợ xã hội", "1"]]

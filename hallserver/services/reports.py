@@ -385,10 +385,22 @@ def _load_sessions(db, start, end):
     return sessions
 
 
-def _group_labels(config, group_by, tickets, sessions):
+def _former_labels(db, group_by):
+    """{key: (label, label_en)} of every service or counter the hall has had, removed ones too
+    (the store keeps their last names): a report reaching back before a removal names them."""
+    if group_by == "service":
+        return {code: (name, name_en or name) for code, name, name_en in
+                db.execute("SELECT code, name, name_en FROM services").fetchall()}
+    if group_by == "counter":
+        return {number: (name or f"Quầy {number}", f"Counter {number}") for number, name in
+                db.execute("SELECT number, name FROM counters").fetchall()}
+    return {}
+
+
+def _group_labels(config, group_by, tickets, sessions, former):
     """{key: (label, label_en)} of the groups in display order: the configured services,
     counters or channels (staff: those who called someone, by name), then keys seen but
-    no longer configured, then "—"."""
+    no longer configured (by their ``former`` names), then "—"."""
     seen = {getattr(ticket, group_by) for ticket in tickets}
     if group_by == "service":
         labels = {service.code: (service.name, service.name_en or service.name) for service in config.services}
@@ -402,7 +414,8 @@ def _group_labels(config, group_by, tickets, sessions):
                        key=lambda username: (names[username].casefold(), username))
         labels = {username: (names[username], names[username]) for username in staff}
     for key in sorted(seen - set(labels) - {None}, key=str):
-        labels[key] = (f"Quầy {key}", f"Counter {key}") if group_by == "counter" else (str(key), str(key))
+        labels[key] = former.get(key) or ((f"Quầy {key}", f"Counter {key}") if group_by == "counter"
+                                          else (str(key), str(key)))
     if None in seen:
         labels[None] = (NOBODY, NOBODY)
     return labels
@@ -434,7 +447,8 @@ def build_report(db, config, *, start_day, end_day, group_by=None, now=None):
         for ticket in tickets:
             if sessions and ticket.counter is not None:
                 ticket.staff = _staff_at(sessions, ticket.counter, ticket.called_at)
-        for key, (label, label_en) in _group_labels(config, group_by, tickets, sessions).items():
+        for key, (label, label_en) in _group_labels(config, group_by, tickets, sessions,
+                                                         _former_labels(db, group_by)).items():
             members = [ticket for ticket in tickets if getattr(ticket, group_by) == key]
             groups.append(Group(key=key, label=label, label_en=label_en, figures=Figures.of(members)))
     generated_at = _local(time.time() if now is None else now, tz).isoformat(timespec="seconds")
