@@ -798,3 +798,55 @@ class FakeNetworkPrinter:
 def closed_port():
     with socket.create_server(("127.0.0.1", 0)) as server:
         return server.getsockname()[1]
+
+
+# -- what a citizen's phone and the kiosk must show (browser tests) -----------------------------
+
+SMALL_PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
+NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def assert_fits(page):
+    assert page.evaluate(NO_OVERFLOW), page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+
+
+THUMB_PX = 48   # the smallest control a thumb hits on a phone
+CONTROLS = ("button, .button, select, textarea, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), "
+            "label:has(> input[type=radio]), label:has(> input[type=checkbox]), nav a, #new-challenge")
+
+
+def assert_thumb_sized(page):
+    """Every control shown (buttons, fields, choices, tabs, language links) is at least THUMB_PX."""
+    small = page.eval_on_selector_all(CONTROLS, """(controls, smallest) => controls
+        .filter((control) => control.getClientRects().length)
+        .map((control) => [control.textContent.trim().slice(0, 30) || control.name || control.id,
+                           control.getBoundingClientRect().width, control.getBoundingClientRect().height])
+        .filter(([, width, height]) => width < smallest || height < smallest)""", THUMB_PX)
+    assert not small, small
+
+
+PHONE_TEXT_PX = 15   # the smallest text on a citizen's phone
+
+
+def texts_smaller_than(page, smallest):
+    """[text, its size in px] of every text shown smaller than ``smallest`` px."""
+    return page.evaluate("""(smallest) => {
+        const found = [];
+        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (texts.nextNode()) {
+            const element = texts.currentNode.parentElement;
+            const text = texts.currentNode.textContent.trim();
+            const style = getComputedStyle(element);
+            if (!text || !element.getClientRects().length || style.visibility === "hidden"
+                || element.closest("script")) continue;
+            if (parseFloat(style.fontSize) < smallest) found.push([text.slice(0, 40), parseFloat(style.fontSize)]);
+        }
+        return found;
+    }""", smallest)
+
+
+def assert_readable_on_a_phone(page):
+    """No text shown under PHONE_TEXT_PX (the waits, places left, notes and badges included)."""
+    small = texts_smaller_than(page, PHONE_TEXT_PX)
+    assert not small, small

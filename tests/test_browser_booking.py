@@ -14,6 +14,10 @@ from hallserver.core.procedures import demo_procedures
 from tests.helpers import (
     CT,
     HT,
+    SMALL_PHONE,
+    assert_fits,
+    assert_readable_on_a_phone,
+    assert_thumb_sized,
     browser_pair_kiosk,
     browser_sign_in,
     challenge_answer,
@@ -24,7 +28,6 @@ from tests.helpers import (
     run_cli,
     screenshot,
 )
-from tests.test_browser_tracking import SMALL_PHONE, assert_fits, assert_readable_on_a_phone, assert_thumb_sized
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 

@@ -8,8 +8,14 @@ import sqlite3
 
 import pytest
 
-from tests.helpers import FakeNetworkPrinter, browser_pair_kiosk, hub_with_tokens, init_database, screenshot
-from tests.test_browser_tracking import texts_smaller_than
+from tests.helpers import (
+    FakeNetworkPrinter,
+    browser_pair_kiosk,
+    hub_with_tokens,
+    init_database,
+    screenshot,
+    texts_smaller_than,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -137,7 +143,7 @@ def test_portrait_priority_ticket_for_an_elderly_finger(kiosk_hub, browser):
 
 def test_landscape_english_idle_timeout_and_auto_return(kiosk_hub, browser):
     hub = kiosk_hub(FakeNetworkPrinter())
-    kiosk = open_kiosk(browser, hub, LANDSCAPE, query="?idle=2&result=3")
+    kiosk = open_kiosk(browser, hub, LANDSCAPE, query="?idle=4&result=6")  # seconds a busy CI still keeps
     assert_tiles_for_a_finger(kiosk, LANDSCAPE)
     screenshot(kiosk, "kiosk-landscape-start")
 
@@ -158,7 +164,7 @@ def test_landscape_english_idle_timeout_and_auto_return(kiosk_hub, browser):
     # left alone on a sub-screen in English: back to the start, in Vietnamese, after idle_seconds
     kiosk.wait_for_timeout(1000)
     assert kiosk.is_visible("#priority-screen")
-    kiosk.wait_for_selector("#choose:not([hidden])", timeout=4000)
+    kiosk.wait_for_selector("#choose:not([hidden])", timeout=8000)
     assert kiosk.get_attribute("html", "lang") == "vi"
     assert kiosk.inner_text("button.service[data-service=HT] .service-name") == "Hộ tịch"
 
@@ -172,14 +178,13 @@ def test_landscape_english_idle_timeout_and_auto_return(kiosk_hub, browser):
     assert kiosk.inner_text("#result-priority") == "Priority: Pregnant women"
     assert kiosk.inner_text("#result-print") == "Your ticket has been printed. Please take it."
     assert "ahead of you" in kiosk.inner_text("#result-ahead")
-    assert kiosk.inner_text("#countdown") in ("This screen goes back in 3 seconds",
-                                              "This screen goes back in 2 seconds")
+    assert re.fullmatch(r"This screen goes back in [1-6] seconds", kiosk.inner_text("#countdown"))
     for element in ("#result", "#choose", "#hall-name"):
         assert not VIETNAMESE.search(kiosk.inner_text(element)), element
     assert_readable_at_arms_length(kiosk)
     assert measure(kiosk, "#countdown")[0]["bottom"] <= LANDSCAPE["height"]   # all of it on the screen
     screenshot(kiosk, "kiosk-landscape-english-ticket")
-    kiosk.wait_for_selector("#choose:not([hidden])", timeout=5000)
+    kiosk.wait_for_selector("#choose:not([hidden])", timeout=10000)
     assert kiosk.get_attribute("html", "lang") == "vi" and kiosk.is_hidden("#priority-banner")
     kiosk.context.close()
 

@@ -9,12 +9,21 @@ import re
 import pytest
 import requests
 
-from tests.helpers import CT, HT, hub_with_tokens, init_hall, screenshot
+from tests.helpers import (
+    CT,
+    HT,
+    SMALL_PHONE,
+    assert_fits,
+    assert_readable_on_a_phone,
+    assert_thumb_sized,
+    hub_with_tokens,
+    init_hall,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.fixture
@@ -32,52 +41,6 @@ def phone_hub(tmp_path):
 def phone_in(open_page):
     """A phone page in the given locale, in its own context."""
     return lambda locale: open_page(locale=locale, **PHONE)
-
-
-def assert_fits(page):
-    assert page.evaluate(NO_OVERFLOW), page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth]")
-
-
-THUMB_PX = 48   # the smallest control a thumb hits on a phone
-CONTROLS = ("button, .button, select, textarea, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), "
-            "label:has(> input[type=radio]), label:has(> input[type=checkbox]), nav a, #new-challenge")
-
-
-def assert_thumb_sized(page):
-    """Every control shown (buttons, fields, choices, tabs, language links) is at least THUMB_PX."""
-    small = page.eval_on_selector_all(CONTROLS, """(controls, smallest) => controls
-        .filter((control) => control.getClientRects().length)
-        .map((control) => [control.textContent.trim().slice(0, 30) || control.name || control.id,
-                           control.getBoundingClientRect().width, control.getBoundingClientRect().height])
-        .filter(([, width, height]) => width < smallest || height < smallest)""", THUMB_PX)
-    assert not small, small
-
-
-PHONE_TEXT_PX = 15   # the smallest text on a citizen's phone
-
-
-def texts_smaller_than(page, smallest):
-    """[text, its size in px] of every text shown smaller than ``smallest`` px."""
-    return page.evaluate("""(smallest) => {
-        const found = [];
-        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-        while (texts.nextNode()) {
-            const element = texts.currentNode.parentElement;
-            const text = texts.currentNode.textContent.trim();
-            const style = getComputedStyle(element);
-            if (!text || !element.getClientRects().length || style.visibility === "hidden"
-                || element.closest("script")) continue;
-            if (parseFloat(style.fontSize) < smallest) found.push([text.slice(0, 40), parseFloat(style.fontSize)]);
-        }
-        return found;
-    }""", smallest)
-
-
-def assert_readable_on_a_phone(page):
-    """No text shown under PHONE_TEXT_PX (the waits, places left, notes and badges included)."""
-    small = texts_smaller_than(page, PHONE_TEXT_PX)
-    assert not small, small
 
 
 def assert_language_links_tap_sized(page):
@@ -249,7 +212,6 @@ def test_the_page_asks_again_every_minute_with_no_push_at_all(phone_hub, phone_i
     screenshot(phone, "tracking-refreshed-by-the-minute")
 
 
-SMALL_PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
 SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
 
 
