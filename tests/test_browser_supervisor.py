@@ -55,3 +55,32 @@ def test_admin_renames_a_service_and_kiosk_and_screen_follow(hub_db, browser):
             page.close()
     finally:
         hub.stop()
+
+
+def test_dashboard_says_when_its_figures_stopped_and_resumes_after_a_hub_restart(hub_db, open_page):
+    """The dashboard open since morning at 1366×768; the hub restarts. While it is gone the
+    page says, over the figures, that they stopped and since when (a small badge at the top
+    corner is easy to miss), and the figures are greyed; back, the notice goes and the
+    figures follow the hall again."""
+    cli_user(hub_db, "giamsat", "supervisor")
+    kiosk = device_token(hub_db, "kiosk")
+    hub = HubProcess(hub_db).start()
+    try:
+        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+        browser_sign_in(page, hub.url, "giamsat")
+        page.wait_for_url(f"{hub.url}/dashboard")
+        page.wait_for_selector("#connection[data-state=online]")
+        assert not page.is_visible("#stale")
+        hub.stop()
+        page.wait_for_selector("#stale", state="visible", timeout=30_000)
+        notice = page.inner_text("#stale")
+        assert notice.startswith("Mất kết nối với máy chủ từ ") and "số liệu bên dưới dừng ở lúc đó" in notice, notice
+        assert page.evaluate("getComputedStyle(document.getElementById('services').closest('section')).opacity") != "1"
+        screenshot(page, "dashboard-stale-1366")
+        hub.start()
+        hub.post("/api/v1/tickets", kiosk, {"service": "CT"})
+        page.wait_for_selector("tr[data-service=CT] td.waiting:text-is('1')", timeout=30_000)
+        page.wait_for_selector("#stale", state="hidden")
+        assert page.evaluate("getComputedStyle(document.getElementById('services').closest('section')).opacity") == "1"
+    finally:
+        hub.stop()

@@ -106,7 +106,19 @@
   }
   setInterval(() => renderScreens(...shownScreens), 5000);
 
+  // When the figures last came: a lost connection says since when they stand still.
+  let updatedAt = new Date();
+  function showStale(status) {
+    const notice = $("stale");
+    if (status === "offline" && notice.hidden) {
+      const time = updatedAt.toTimeString().slice(0, 5);
+      twoLanguages(notice, HallLive.fill(text.stale[0], { time }), HallLive.fill(text.stale[1], { time }));
+    }
+    notice.hidden = status !== "offline";
+  }
+
   function render(snapshot) {
+    updatedAt = new Date();
     $("alerts").replaceChildren(...snapshot.alerts.map((alert) => {
       const item = twoLanguages(document.createElement("p"), alert.message, alert.message_en);
       item.className = `alert alert-${alert.kind}`;
@@ -165,5 +177,6 @@
     badge: "connection",
     labels: text.connection,
     on: { dashboard: render },
+    onStatus: showStale,
   });
 })();
