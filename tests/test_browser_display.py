@@ -511,3 +511,37 @@ def test_twelve_counters_with_long_names_still_say_which_counter(tmp_path, open_
             tv.close()
     finally:
         hub.stop()
+
+
+def said_call_ids(sent):
+    """The call ids the screen reported as played to the end, each once, in the order said."""
+    said = [status["last_announcement"]["call_id"] for status in sent.events("screen_status")
+            if status["last_announcement"]]
+    return [call_id for index, call_id in enumerate(said) if index == 0 or said[index - 1] != call_id]
+
+
+@pytest.mark.parametrize("hall_hub", [{"repeat": "once"}], indirect=True)
+def test_a_call_undone_while_the_screen_is_still_speaking_is_neither_said_nor_shown(hall_hub, kiosk_chromium):
+    """Counter 2 presses Enter by mistake while the screen is still saying counter 1's call, and
+    undoes it at once: 1002 was waiting its turn to be said. It must not be said afterwards, nor
+    sit on the big panel sending citizen 1002 to a counter that is not calling them."""
+    hub = hall_hub
+    issue(hub, 3)
+    tv, sent = open_screen(kiosk_chromium, f"{hub.url}/display", "ok")
+    held = []   # the chime of the first call, held back: the screen is still on its first announcement
+    tv.route("**/sounds/chime.wav", lambda route: held.append(route) if not held else route.continue_())
+    assert call(hub, 1) == "1001"
+    tv.wait_for_selector("#call.fresh #call-number:text-is('1001')")
+    first_id = tv.get_attribute("#call", "data-call-id")
+    assert hub.post("/api/v1/counters/2/call-next", hub.counters[2]).json()["ticket"]["number"] == "1002"
+    tv.wait_for_selector("#recent li .number:text-is('1002')")          # shown, waiting to be said
+    assert hub.post("/api/v1/counters/2/undo", hub.counters[2]).status_code == 200
+    tv.wait_for_selector("#recent li .number:text-is('1002')", state="detached")   # the hub's new snapshot
+    held[0].continue_()
+    tv.wait_for_selector(f"body[data-last-announcement='{first_id}']", timeout=30000)
+
+    assert call(hub, 3) == "1002"                                         # 1002's real call, at counter 3
+    again_id = str(hub.get("/api/v1/state").json()["recent_calls"][0]["call_id"])
+    tv.wait_for_selector(f"body[data-last-announcement='{again_id}']", timeout=30000)
+    assert said_call_ids(sent) == [first_id, again_id]
+    assert tv.inner_text("#call-number") == "1002" and "Quầy 3" in tv.inner_text("#call-counter")

@@ -6,6 +6,8 @@
 // - A `called` push is shown at once (recent strip, counter row) and announced once, in
 //   order; the big "now calling" panel takes it when its announcement starts (at once when
 //   the screen is silent) and is highlighted for HIGHLIGHT_MS. Offline, nothing is highlighted.
+// - A call undone at its counter (a snapshot without it) is dropped from the announcements still
+//   to come and leaves the big panel, even while it is being said.
 // - Sound is tried at load: a kiosk Chromium started with
 //   --autoplay-policy=no-user-gesture-required plays without a touch; a browser that refuses
 //   shows the "Bấm để bật âm thanh" gate. <body data-sound> is ok | blocked | off | failed.
@@ -325,7 +327,13 @@
     board.counters = new Map(state.counters.map((counter) => [counter.number, counter]));
     board.services = state.services || [];
     board.recent = calls.map((call) => ({ ...call, call_id: String(call.call_id) }));
-    if (!sound.playing) {   // a reconfigured hall during an announcement: it stays on the big panel
+    // A call the snapshot no longer holds, though newer than its oldest, was undone: it is not said
+    // later, nor left on the big panel (older ones only fell off the snapshot's last calls).
+    const ids = (state.recent_calls || []).map((call) => Number(call.call_id));
+    const oldest = ids.length ? Math.min(...ids) : -Infinity;
+    const undone = (call) => !ids.includes(Number(call.call_id)) && Number(call.call_id) > oldest;
+    sound.queue = sound.queue.filter((call) => !undone(call));
+    if (!sound.playing || !board.call || undone(board.call)) {   // a reconfigured hall: the announcement stays big
       board.call = board.recent[0] || null;
       board.highlightUntil = 0;
     }
