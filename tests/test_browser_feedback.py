@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.helpers import HT, device_token, hub_with_tokens, init_hall, screenshot
+from tests.helpers import ARTIFACTS, HT, device_token, hub_with_tokens, init_hall, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -223,4 +223,24 @@ def test_a_citizen_still_typing_is_not_taken_for_gone(tablet_hub, browser):
     tablet.clock.run_for(5_000)
     tablet.wait_for_selector("#idle:not([hidden])")
     assert rating_of(hub, second) == (2, "")
+    context.close()
+
+
+@pytest.mark.parametrize("width, height", [(800, 1280), (1280, 800)])
+def test_after_a_low_score_the_reasons_and_the_send_button_are_in_view(tablet_hub, browser, width, height):
+    """'Bình thường' opens the reasons below the four scores: the tablet brings them and
+    'Gửi đánh giá' into view, so a citizen who never scrolls still sees where to send."""
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub)
+    tablet.set_viewport_size({"width": width, "height": height})
+    serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    tablet.tap(".tablet-score[data-score='2']")
+    tablet.wait_for_selector("#details:not([hidden])")
+    for selector in ("#details legend", "#send"):
+        tablet.wait_for_function("""selector => {
+          const box = document.querySelector(selector).getBoundingClientRect();
+          return box.top >= 0 && box.bottom <= innerHeight;
+        }""", arg=selector, timeout=5000)
+    tablet.screenshot(path=str(ARTIFACTS / f"rating-tablet-reasons-in-view-{width}x{height}.png"))   # what is in view
     context.close()

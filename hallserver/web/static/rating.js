@@ -85,7 +85,9 @@
       button.setAttribute("aria-pressed", String(Number(button.dataset.score) === score));
     });
     if (SEND_AT_ONCE.includes(score)) { send(); return; }
+    const opening = $("details").hidden;
     $("details").hidden = false;
+    if (opening) $("details").scrollIntoView({ block: "start" });   // the reasons and "Gửi đánh giá" below the fold
     show("ask");   // a fresh minute to pick reasons
   }
 
