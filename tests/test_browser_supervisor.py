@@ -84,3 +84,24 @@ def test_dashboard_says_when_its_figures_stopped_and_resumes_after_a_hub_restart
         assert page.evaluate("getComputedStyle(document.getElementById('services').closest('section')).opacity") == "1"
     finally:
         hub.stop()
+
+
+def test_a_mistyped_report_day_is_refused_in_the_forms_words(hub_db, open_page):
+    """The supervisor types the year 1999 into "Từ ngày" (1366×768): the refusal names the box
+    as the page does, in Vietnamese, never the parameter "start_day", and keeps the days typed."""
+    cli_user(hub_db, "giamsat", "supervisor")
+    hub = HubProcess(hub_db).start()
+    try:
+        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+        browser_sign_in(page, hub.url, "giamsat")
+        page.wait_for_url(f"{hub.url}/dashboard")
+        page.goto(f"{hub.url}/reports")
+        page.fill("input[name=start]", "1999-11-01")
+        page.fill("input[name=end]", "2026-11-30")
+        page.click("button:has-text('Xem báo cáo')")
+        message = page.inner_text("p.message[role=alert]")
+        assert message.startswith("Từ ngày: ngày 01/11/1999 nằm ngoài 2000–2099"), message
+        assert page.input_value("input[name=start]") == "1999-11-01"
+        screenshot(page, "reports-refused-day-1366")
+    finally:
+        hub.stop()
