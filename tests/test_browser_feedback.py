@@ -244,3 +244,28 @@ def test_after_a_low_score_the_reasons_and_the_send_button_are_in_view(tablet_hu
         }""", arg=selector, timeout=5000)
     tablet.screenshot(path=str(ARTIFACTS / f"rating-tablet-reasons-in-view-{width}x{height}.png"))   # what is in view
     context.close()
+
+
+def test_the_next_citizen_finished_before_this_one_sent_keeps_this_one_s_rating(tablet_hub, browser):
+    """Citizen 1001 taps 'Không hài lòng' and types; the counter finishes a quick 1002 meanwhile:
+    the tablet asks about 1002, and 1001's score and words are not lost."""
+    hub = tablet_hub
+    context, tablet = paired_tablet(browser, hub)
+    first = serve_one(hub)
+    tablet.wait_for_selector("#ask:not([hidden])")
+    tablet.tap(".tablet-score[data-score='1']")
+    tablet.tap(".tablet-reason:has(input[value=wait_long])")
+    tablet.tap("textarea[name=comment]")
+    tablet.keyboard.type("Phải chờ gần một tiếng")
+    second = serve_one(hub)
+    tablet.wait_for_function(f"() => document.getElementById('ask-number').textContent === '{second}'")
+    assert tablet.input_value("textarea[name=comment]") == "" and not tablet.is_visible("#details")
+    deadline = time.monotonic() + 10
+    while rating_of(hub, first) is None:
+        assert time.monotonic() < deadline, "1001's rating was never sent"
+        tablet.wait_for_timeout(100)
+    assert rating_of(hub, first) == (1, "Phải chờ gần một tiếng")
+    tablet.tap(".tablet-score[data-score='4']")
+    tablet.wait_for_selector("#thanks:not([hidden])")
+    assert rating_of(hub, second)[0] == 4
+    context.close()

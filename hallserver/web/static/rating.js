@@ -62,6 +62,8 @@
 
   function ask(ticket) {
     if (!ticket || ticket.number === undefined || ticket.number === null) return;  // not a ticket: ignore it
+    // the counter finished the next citizen before this one sent: the score tapped still counts
+    if (current && current.number !== String(ticket.number) && chosen !== null && !sending) send(true);
     current = { number: String(ticket.number) };
     chosen = null;
     sending = false;
@@ -94,8 +96,9 @@
   async function send(leaving) {
     if (!current || chosen === null || sending) return;
     sending = true;
+    const question = current;
     const form = new FormData($("ask"));
-    const body = { number: current.number, score: chosen, reasons: form.getAll("reasons"),
+    const body = { number: question.number, score: chosen, reasons: form.getAll("reasons"),
                    comment: form.get("comment") || "" };
     let outcome;
     try {
@@ -103,6 +106,7 @@
     } catch (error) {
       outcome = { ok: false, status: 0, answer: null };
     }
+    if (current !== question) return;   // the tablet already asks the next citizen
     sending = false;
     const { ok, status, answer } = outcome;
     const code = answer && answer.error ? answer.error.code : null;
