@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from hallserver.hall import Hall
+from hallserver.services import users
 from hallserver.store import open_store
 from tests.helpers import CT, HALL_TZ, HT, Clock, HubProcess, browser_sign_in, cli_user, init_hall, screenshot
 
@@ -300,5 +301,32 @@ def test_refused_additions_name_what_was_typed_in_vietnamese(hub_db, open_page):
         page.select_option("#tokens form.add select[name=role]", "counter")
         page.click("#tokens form.add button")
         assert refusal() == "Chưa tạo: bàn phím quầy và máy đánh giá cần số quầy của chúng."
+    finally:
+        hub.stop()
+
+
+def test_disabling_a_clerk_at_work_says_who_is_at_their_desk(hub_db, open_page):
+    """Lan works counter 1 with citizen 1001 at her desk; the admin disables her account (1366×768).
+    The confirmation says so before anything is done: the counter, and that 1001 stays there."""
+    cli_user(hub_db, "quantri", "admin")
+    cli_user(hub_db, "lan", "staff", "--counters", "1", "--name", "Nguyễn Thị Lan")
+    store = open_store(hub_db)
+    hall = Hall(store)
+    with store.transaction() as db:
+        lan = next(db.query("SELECT * FROM users WHERE username = 'lan'"))
+        users.start_counter_session(db, user=lan, counter=1, now=hall.clock())
+    hall.issue_ticket("HT")
+    hall.counter_action(1, "call-next")
+    store.close()
+    hub = HubProcess(hub_db).start()
+    try:
+        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+        browser_sign_in(page, hub.url, "quantri")
+        page.wait_for_url(f"{hub.url}/admin")
+        page.click("tr[data-user=lan] button.danger")
+        page.wait_for_selector("#confirm")
+        asked = page.inner_text("#confirm")
+        assert "Nguyễn Thị Lan đang làm ở Quầy 1, công dân số 1001 đang ở quầy" in asked, asked
+        screenshot(page, "admin-disable-at-work-1366")
     finally:
         hub.stop()

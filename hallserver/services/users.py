@@ -261,6 +261,17 @@ def end_counter_sessions(db, *, user_id, now):
     db.execute("UPDATE counter_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now, user_id])
 
 
+def desks_worked(db, username):
+    """[(counter number, ticket number at its desk or None)] of the counters ``username`` works now."""
+    return [tuple(row) for row in db.execute(
+        "SELECT counter_sessions.counter, tickets.number FROM counter_sessions "
+        "JOIN users ON users.id = counter_sessions.user_id "
+        "JOIN counters ON counters.number = counter_sessions.counter "
+        "LEFT JOIN tickets ON tickets.id = counters.current_ticket AND tickets.status IN ('called', 'serving') "
+        "WHERE counter_sessions.ended_at IS NULL AND users.username = ? ORDER BY counter_sessions.counter",
+        [username]).fetchall()]
+
+
 def counter_workers(db):
     """{counter number: username} for counters someone is signed in to now."""
     return dict(db.execute(

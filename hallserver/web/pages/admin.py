@@ -25,7 +25,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ...errors import HallError, Invalid
-from ...services import administration, backups
+from ...services import administration, backups, users
 from ...services.auth import COUNTER_ROLES
 from ...voice import clip_catalogue
 from ...voice.pack import PackError, load_pack
@@ -371,6 +371,25 @@ def add_user():
     return redirect(url_for("admin.index", _anchor="users"))
 
 
+def _desks_left(account):
+    """What disabling ``account`` leaves behind: each counter it works now and the citizen at its desk."""
+    hall = get_hall()
+    names = {counter.number: counter.name for counter in hall.config.counters}
+    who = account["display_name"] or account["username"]
+    lines = []
+    for counter, number in hall.read(lambda db, config, now: users.desks_worked(db, account["username"])):
+        where = names.get(counter, f"Quầy {counter}")
+        if number is None:
+            lines.append((f"{who} đang làm ở {where}: quầy sẽ không có người.",
+                          f"{account['username']} works counter {counter}: it is left unattended."))
+        else:
+            lines.append((f"{who} đang làm ở {where}, công dân số {number} đang ở quầy: số này ở lại quầy; "
+                          "hãy để cán bộ khác mở quầy để hoàn thành.",
+                          f"{account['username']} works counter {counter} with citizen {number} at the desk, who "
+                          "stays there: have another clerk open the counter to finish"))
+    return lines
+
+
 @bp.post("/users/<username>/<change>")
 @roles_required("admin")
 def change_user(username, change):
@@ -386,7 +405,8 @@ def change_user(username, change):
         if account is not None:
             name = f" ({account['display_name']})" if account["display_name"] else ""
             return _confirm("users", f"Khóa tài khoản {username}{name}?", f"Disable the account {username}?",
-                            [("Tài khoản sẽ không đăng nhập được nữa và rời quầy đang làm; có thể mở khóa lại.",
+                            [*_desks_left(account),
+                             ("Tài khoản sẽ không đăng nhập được nữa và rời quầy đang làm; có thể mở khóa lại.",
                               "It can no longer sign in and leaves its counter; it can be enabled again.")],
                             ("Khóa", "Disable"))
     try:
