@@ -89,7 +89,7 @@
     if (SEND_AT_ONCE.includes(score)) { send(); return; }
     const opening = $("details").hidden;
     $("details").hidden = false;
-    if (opening) $("details").scrollIntoView({ block: "start" });   // the reasons and "Gửi đánh giá" below the fold
+    if (opening) $("details").scrollIntoView({ block: "start" });   // the reasons and the send button below the fold
     show("ask");   // a fresh minute to pick reasons
   }
 
