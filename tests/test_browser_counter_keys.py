@@ -10,10 +10,22 @@ import time
 
 import pytest
 
+from hallserver import create_app
 from hallserver.core import issue_ticket
 from hallserver.hall import Hall
 from hallserver.store import open_store
-from tests.helpers import HubProcess, browser_sign_in, cli_user, device_token, init_hall, screenshot
+from tests.helpers import (
+    Clock,
+    HubProcess,
+    bearer,
+    browser_sign_in,
+    cli_user,
+    device_token,
+    hall_time,
+    init_hall,
+    screenshot,
+    serve_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -332,3 +344,34 @@ def test_transfer_by_keys_alone_asks_which_service_first(tmp_path, page):
         page.wait_for_selector("#help:visible")
     finally:
         hub.stop()
+
+
+def test_after_a_lunch_break_longer_than_the_sign_in_the_first_key_leads_back_to_the_counter(tmp_path, page):
+    """The page is left open from 11:30 to 13:35, longer than a sign-in lasts without a page
+    (120 min): the first Enter after lunch takes the clerk to the sign-in form, and signing in
+    brings them back to their counter, where Enter calls the next citizen."""
+    db = quick_hall(tmp_path)
+    cli_user(db, "lan", "staff", "--counters", "1")
+    kiosk = bearer(device_token(db, "kiosk"))
+    clock = Clock(hall_time(2026, 11, 26, 11, 30))
+    app = create_app({"db": str(db), "async_mode": "threading"}, clock=clock)
+    server = serve_app(app)
+    try:
+        for _ in range(2):
+            assert app.test_client().post("/api/v1/tickets", json={"service": "HT"}, headers=kiosk).status_code == 201
+        open_counter(page, server, "lan")
+        page.keyboard.press("Enter")
+        current(page, "1001")
+        clock.set(hall_time(2026, 11, 26, 13, 35))
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{server.url}/dang-nhap?next=/counter/1")
+        screenshot(page, "counter-after-lunch-sign-in")
+        browser_sign_in(page, server.url, "lan", path=None)
+        page.wait_for_url(f"{server.url}/counter/1")
+        page.wait_for_selector("#connection[data-state=online]")
+        page.keyboard.press("Enter")
+        current(page, "1002")
+    finally:
+        page.close()
+        server.shutdown()
+        app.extensions["hall"].store.close()

@@ -249,7 +249,9 @@
   function refused(action, result) {
     const error = result.answer && result.answer.error;
     if (!error) { toast(fillPair(text.failed, { status: result.status }), "error"); return; }
-    if (error.code === "just_called") {
+    if (error.code === "unauthorized") {
+      window.location.assign(data.urls.sign_in);   // the sign-in ran out (a long lunch): sign in, back to this counter
+    } else if (error.code === "just_called") {
       toast(hubMessage(error), "info");              // a reflex second press: nothing happened
     } else if (error.code === "arrival_unknown") {
       openArrival();
