@@ -266,9 +266,10 @@ def test_two_admins_editing_at_once_lose_nothing_silently(hub_db, open_page):
         hub.stop()
 
 
-def test_refused_additions_name_what_was_typed_in_vietnamese(hub_db, open_page):
-    """New items refused at 1366×768: the message names the item as typed (not "lĩnh vực «6»"
-    or "diện ưu tiên «»"), says what is wrong in Vietnamese, and never quotes a command line."""
+def test_refusals_name_the_box_and_what_was_typed_in_vietnamese(hub_db, open_page):
+    """Refusals at 1366×768: a new item is named as typed (not "lĩnh vực «6»" or "diện ưu tiên
+    «»"), a box by its label (not "policy.priority_streak"), what is wrong is said in Vietnamese,
+    and no command line is quoted."""
     cli_user(hub_db, "quantri", "admin")
     hub = HubProcess(hub_db).start()
     try:
@@ -297,6 +298,12 @@ def test_refused_additions_name_what_was_typed_in_vietnamese(hub_db, open_page):
         page.fill("#priorities form.add input[name='text:new.name']", "Cao tuổi")
         page.click("#priorities form.add button[name=add]")
         assert refusal() == "Chưa lưu: ô «mã» của diện ưu tiên «Cao tuổi» bị trùng 'elderly'."
+
+        page.fill("input[name='int:policy.priority_streak']", "2.5")
+        page.click("#hours form.grid-form button[type=submit]")
+        assert refusal() == ("Chưa lưu: ô «số lượt ưu tiên liên tiếp» của chính sách cần một số nguyên "
+                             "(đã nhập '2.5').")
+        assert page.input_value("input[name='int:policy.priority_streak']") == "2.5"
 
         page.select_option("#tokens form.add select[name=role]", "counter")
         page.click("#tokens form.add button")

@@ -27,12 +27,15 @@ def _convert(kind, raw, name):
     if kind in ("int", "float"):
         if raw == "":
             return None
+        # Said like the hall file's own refusals, which the admin page puts in words with the box's label.
+        wrong = ConfigError(f"{key_text(name)}: expected {'a whole number' if kind == 'int' else 'a number'}, "
+                            f"got {raw!r}")
         if not raw.isascii():   # int() would take "١٢" and "１２"; numbers from people are ASCII digits
-            raise ConfigError(f"{name}: cần một số, nhận {raw!r}", f"{name}: expected a number, got {raw!r}")
+            raise wrong
         try:
             return int(raw) if kind == "int" else float(raw)
         except ValueError:
-            raise ConfigError(f"{name}: cần một số, nhận {raw!r}", f"{name}: expected a number, got {raw!r}") from None
+            raise wrong from None
     if kind in ("list", "periods"):
         return [part.strip() for part in raw.split(",") if part.strip()]
     if kind == "lines":
