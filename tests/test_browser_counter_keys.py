@@ -5,6 +5,7 @@ the paused banner, the waiting list in calling order, and taking a counter over.
 The hall has small guards (repeat_guard_seconds = 1, confirm_arrival_seconds = 30) so the
 rules show within a few seconds."""
 
+import contextlib
 import sqlite3
 import time
 
@@ -62,6 +63,20 @@ def open_counter(page, hub, username, counter=1):
     browser_sign_in(page, hub.url, username, path=f"/dang-nhap?next=/counter/{counter}")
     page.wait_for_url(f"{hub.url}/counter/{counter}")
     page.wait_for_selector("#connection[data-state=online]")
+
+
+@contextlib.contextmanager
+def lan_at_counter_1(tmp_path, page, tickets):
+    """Lan signed in at counter 1 of a quick hall's hub, ``tickets`` HT numbers waiting (1001…): (db, hub)."""
+    db = quick_hall(tmp_path)
+    cli_user(db, "lan", "staff", "--counters", "1")
+    issue(db, tickets)
+    hub = HubProcess(db).start()
+    try:
+        open_counter(page, hub, "lan")
+        yield db, hub
+    finally:
+        hub.stop()
 
 
 def toast(page, words, timeout=5000):
@@ -147,12 +162,7 @@ def test_double_press_arrival_question_and_undo(tmp_path, page):
 
 
 def test_number_box_gives_the_keys_back_toasts_and_the_paused_banner(tmp_path, page):
-    db = quick_hall(tmp_path)
-    cli_user(db, "lan", "staff", "--counters", "1")
-    issue(db, 4)                                                         # 1001-1004
-    hub = HubProcess(db).start()
-    try:
-        open_counter(page, hub, "lan")
+    with lan_at_counter_1(tmp_path, page, tickets=4) as (db, hub):      # 1001-1004
         page.keyboard.press("Enter")
         current(page, "1001")
         page.keyboard.press("b")
@@ -210,8 +220,6 @@ def test_number_box_gives_the_keys_back_toasts_and_the_paused_banner(tmp_path, p
         page.wait_for_selector("#paused-banner", state="hidden")
         toast(page, "Đã mở lại quầy")
         assert page.is_enabled("button[data-action=call-next]")
-    finally:
-        hub.stop()
 
 
 def test_waiting_list_in_calling_order_with_the_next_marked(tmp_path, page):
@@ -316,12 +324,7 @@ def test_a_second_account_opening_the_counter_takes_nothing_until_it_confirms(tm
 def test_transfer_by_keys_alone_asks_which_service_first(tmp_path, page):
     """C opens the service chooser (a reflex second C transfers nothing): ↓ picks, Enter
     transfers and gives the keys back, Esc leaves it without a transfer."""
-    db = quick_hall(tmp_path)
-    cli_user(db, "lan", "staff", "--counters", "1")
-    issue(db, 2)                                                         # 1001, 1002
-    hub = HubProcess(db).start()
-    try:
-        open_counter(page, hub, "lan")
+    with lan_at_counter_1(tmp_path, page, tickets=2) as (db, hub):      # 1001, 1002
         page.keyboard.press("Enter")
         current(page, "1001")
         page.keyboard.press("c")
@@ -342,8 +345,6 @@ def test_transfer_by_keys_alone_asks_which_service_first(tmp_path, page):
         assert focused(page) != "transfer-service" and events(db, "transferred") == 1
         page.keyboard.press("?")                                         # the keys are the page's again
         page.wait_for_selector("#help:visible")
-    finally:
-        hub.stop()
 
 
 def test_after_a_lunch_break_longer_than_the_sign_in_the_first_key_leads_back_to_the_counter(tmp_path, page):

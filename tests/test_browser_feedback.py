@@ -164,6 +164,14 @@ def rating_of(hub, number):
                                   "tickets.id = ratings.ticket_id WHERE tickets.number = ?", [number]).fetchone()
 
 
+def start_a_comment(tablet, score):
+    """Asked about a number, the citizen taps ``score`` (one that opens the reasons), then the comment box."""
+    tablet.wait_for_selector("#ask:not([hidden])")
+    tablet.tap(f".tablet-score[data-score='{score}']")
+    tablet.wait_for_selector("#details:not([hidden])")
+    tablet.tap("textarea[name=comment]")
+
+
 def test_a_tap_lost_to_the_network_then_sent_leaves_no_error_behind(tablet_hub, browser):
     """The Wi-Fi drops as the citizen taps 'Rất hài lòng': the tablet says it was not sent; the
     second tap goes through: 'Cảm ơn quý khách!' alone, and the next citizen finds a clean start."""
@@ -200,10 +208,7 @@ def test_a_citizen_still_typing_is_not_taken_for_gone(tablet_hub, browser):
     hub = tablet_hub
     context, tablet = paired_tablet(browser, hub, clock=True)
     first = serve_one(hub)
-    tablet.wait_for_selector("#ask:not([hidden])")
-    tablet.tap(".tablet-score[data-score='2']")
-    tablet.wait_for_selector("#details:not([hidden])")
-    tablet.tap("textarea[name=comment]")
+    start_a_comment(tablet, score=2)
     tablet.keyboard.type("Chờ hơi lâu, ")
     tablet.clock.run_for(50_000)
     tablet.keyboard.type("nhưng cán bộ hướng dẫn ")
@@ -252,10 +257,7 @@ def test_the_next_citizen_finished_before_this_one_sent_keeps_this_one_s_rating(
     hub = tablet_hub
     context, tablet = paired_tablet(browser, hub)
     first = serve_one(hub)
-    tablet.wait_for_selector("#ask:not([hidden])")
-    tablet.tap(".tablet-score[data-score='1']")
-    tablet.tap(".tablet-reason:has(input[value=wait_long])")
-    tablet.tap("textarea[name=comment]")
+    start_a_comment(tablet, score=1)
     tablet.keyboard.type("Phải chờ gần một tiếng")
     second = serve_one(hub)
     tablet.wait_for_function(f"() => document.getElementById('ask-number').textContent === '{second}'")
