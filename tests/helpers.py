@@ -652,6 +652,18 @@ def browser_sign_in(page, url, username, password=PASSWORD, path="/dang-nhap"):
     page.click("button[type=submit]")
 
 
+OFFICE_PC = {"width": 1366, "height": 768}   # the supervisor's and admin's screen
+
+
+def office_sign_in(open_page, url, username, lands):
+    """A new page at an office PC's size (1366×768, Vietnamese), signed in as ``username`` and
+    landed on ``lands`` (``/admin``, ``/dashboard``)."""
+    page = open_page(viewport=OFFICE_PC, locale="vi-VN")
+    browser_sign_in(page, url, username)
+    page.wait_for_url(f"{url}{lands}")
+    return page
+
+
 def browser_pair_kiosk(page, url, token):
     """Pair the page as a kiosk with a kiosk token and wait for the kiosk screen."""
     page.goto(f"{url}/kiosk/ghep-noi")

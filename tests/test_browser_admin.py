@@ -10,7 +10,18 @@ import requests
 from hallserver.hall import Hall
 from hallserver.services import users
 from hallserver.store import open_store
-from tests.helpers import CT, HALL_TZ, HT, Clock, HubProcess, browser_sign_in, cli_user, init_hall, screenshot
+from tests.helpers import (
+    CT,
+    HALL_TZ,
+    HT,
+    Clock,
+    HubProcess,
+    browser_sign_in,
+    cli_user,
+    init_hall,
+    office_sign_in,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 WIDTH, HEIGHT = 1440, 900
@@ -219,11 +230,7 @@ def test_two_admins_editing_at_once_lose_nothing_silently(hub_db, open_page):
     cli_user(hub_db, "quantri2", "admin")
     hub = HubProcess(hub_db).start()
     try:
-        first, second = (open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN") for _ in range(2))
-        browser_sign_in(first, hub.url, "quantri")
-        browser_sign_in(second, hub.url, "quantri2")
-        for page in (first, second):
-            page.wait_for_url(f"{hub.url}/admin")
+        first, second = (office_sign_in(open_page, hub.url, name, "/admin") for name in ("quantri", "quantri2"))
 
         # first sets the daily cap of Chứng thực, second (page from before) renames it: both stay
         first.fill("input[name='int:services.1.daily_cap']", "40")
@@ -273,9 +280,7 @@ def test_refusals_name_the_box_and_what_was_typed_in_vietnamese(hub_db, open_pag
     cli_user(hub_db, "quantri", "admin")
     hub = HubProcess(hub_db).start()
     try:
-        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-        browser_sign_in(page, hub.url, "quantri")
-        page.wait_for_url(f"{hub.url}/admin")
+        page = office_sign_in(open_page, hub.url, "quantri", "/admin")
         adding = "#services form.add"
 
         def refusal():
@@ -327,9 +332,7 @@ def test_disabling_a_clerk_at_work_says_who_is_at_their_desk(hub_db, open_page):
     store.close()
     hub = HubProcess(hub_db).start()
     try:
-        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-        browser_sign_in(page, hub.url, "quantri")
-        page.wait_for_url(f"{hub.url}/admin")
+        page = office_sign_in(open_page, hub.url, "quantri", "/admin")
         page.click("tr[data-user=lan] button.danger")
         page.wait_for_selector("#confirm")
         asked = page.inner_text("#confirm")

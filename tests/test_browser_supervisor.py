@@ -2,7 +2,15 @@
 
 import pytest
 
-from tests.helpers import HubProcess, browser_pair_kiosk, browser_sign_in, cli_user, device_token, screenshot
+from tests.helpers import (
+    HubProcess,
+    browser_pair_kiosk,
+    browser_sign_in,
+    cli_user,
+    device_token,
+    office_sign_in,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -66,9 +74,7 @@ def test_dashboard_says_when_its_figures_stopped_and_resumes_after_a_hub_restart
     kiosk = device_token(hub_db, "kiosk")
     hub = HubProcess(hub_db).start()
     try:
-        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-        browser_sign_in(page, hub.url, "giamsat")
-        page.wait_for_url(f"{hub.url}/dashboard")
+        page = office_sign_in(open_page, hub.url, "giamsat", "/dashboard")
         page.wait_for_selector("#connection[data-state=online]")
         assert not page.is_visible("#stale")
         hub.stop()
@@ -92,9 +98,7 @@ def test_a_mistyped_report_day_is_refused_in_the_forms_words(hub_db, open_page):
     cli_user(hub_db, "giamsat", "supervisor")
     hub = HubProcess(hub_db).start()
     try:
-        page = open_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-        browser_sign_in(page, hub.url, "giamsat")
-        page.wait_for_url(f"{hub.url}/dashboard")
+        page = office_sign_in(open_page, hub.url, "giamsat", "/dashboard")
         page.goto(f"{hub.url}/reports")
         page.fill("input[name=start]", "1999-11-01")
         page.fill("input[name=end]", "2026-11-30")

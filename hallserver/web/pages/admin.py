@@ -13,6 +13,11 @@ Decisions the page keeps:
   the reason in Vietnamese and English; the English names the hall-file key.
 - **Words, not internal names**: sections, roles, counters and audit entries are shown
   as people say them (``"Cán bộ quầy · Staff"``, ``"Quầy 1, Quầy 2"``, ``"Tất cả quầy"``).
+- **Two admins at once.** Each form sends back its section as the page showed it (``shown``):
+  a save changes only the boxes this admin changed, so another admin's change saved meanwhile
+  stays; a box both changed is refused naming the other value, and a row that moved (an item
+  removed or added meanwhile) is refused rather than edited. A form without ``shown`` (a
+  script) sets every field it sends, as before.
 - **The voice.** Announcement words the served voice pack has no clip for are saved (the
   hall may be recording them), with a warning naming them and the command that builds them.
 """
